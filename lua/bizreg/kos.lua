@@ -1,0 +1,92 @@
+-- KOS clinic CRM Open API: register_visitor_images.
+local core = require "bizreg.core"
+local cjson = require "cjson.safe"
+local errors = require "bizreg.errors"
+local client = require "bizreg.client"
+local auth = require "bizreg.auth"
+
+local M = {}
+
+M.PATH = "/image/open/v1/commands/register-visitor-images"
+local EXTRA_OPTS = { token = "string", api_key = "string", auth_header = "string", auth_scheme = "string" }
+
+local function validation_error(props)
+  return errors.new {
+    kind = "validation", status = 400, message = "InvalidCommandException",
+    className = "InvalidCommandException", errorProperties = props,
+  }
+end
+
+function M.prepare(payload)
+  if type(payload) ~= "table" then error("bizreg: payload must be a table", 3) end
+  local json, props = core.encode_visitor_images(payload)
+  if not json then return nil, validation_error(props) end
+  return { method = "POST", path = M.PATH, headers = { ["Content-Type"] = "application/json" }, body = json }
+end
+
+-- Server keys may be indexed ("images[0].memo", 0-based) or bare ("memo"): both
+-- map to { key = "memo", index = 1-based position or nil }.
+local function map_property(p)
+  local key = type(p.key) == "string" and p.key or ""
+  local i, rest = key:match("^images%[(%d+)%]%.?(.*)$")
+  local out = { key = key, reason = p.reason }
+  if i then
+    out.index = tonumber(i) + 1
+    out.key = rest ~= "" and rest or "images"
+  end
+  return out
+end
+
+function M.map_error(res)
+  local body = cjson.decode(res.body or "")
+  local e = { body = errors.clip(res.body), errorProperties = {} }
+  if type(body) == "table" then
+    e.className = type(body.className) == "string" and body.className or nil
+    e.message = type(body.message) == "string" and body.message or e.className
+    if type(body.errorProperties) == "table" then
+      for _, p in ipairs(body.errorProperties) do
+        if type(p) == "table" then e.errorProperties[#e.errorProperties + 1] = map_property(p) end
+      end
+    end
+  end
+  e.message = e.message or ("HTTP " .. res.status)
+  return errors.http(res.status, e)
+end
+
+function M.map_response(res)
+  if res.status < 200 or res.status > 299 then return nil, M.map_error(res) end
+  if res.body == "" then return {} end  -- protos.Empty may arrive as no body at all
+  local body = cjson.decode(res.body)
+  if type(body) ~= "table" then return nil, errors.decode(res.status, "response is not a JSON object", res.body) end
+  return body
+end
+
+-- ---- client ----------------------------------------------------------------
+
+local Kos = setmetatable({}, { __index = client.Client })
+Kos.__index = Kos
+Kos.__gc = function(self) self:close() end
+Kos.__close = Kos.__gc
+Kos.__tostring = function(self) return "bizreg.kos (" .. self.base_url .. ")" end
+
+M.ops = {}
+
+function M.ops.register_visitor_images(self, ctx, payload)
+  local req, err = M.prepare(payload)
+  if not req then return nil, err end
+  return self:finish(self:call(ctx, req), nil, M.map_response)
+end
+
+client.install_ops(Kos, M.ops)
+
+function M.new(opts)
+  client.check_options(opts, EXTRA_OPTS)
+  if opts.token and opts.api_key then error("bizreg: give either token or api_key, not both", 2) end
+  local header, scheme = opts.auth_header or "Authorization", opts.auth_scheme or "Bearer"
+  local provider
+  if opts.api_key then provider = auth.kos_exchange(opts.api_key, header, scheme, M.map_error)
+  else provider = auth.static(opts.token, header, scheme) end
+  return client.new({ mt = Kos, ops = M.ops }, opts, provider)
+end
+
+return M

@@ -1,0 +1,161 @@
+-- RCS Biz Center: register_brand (POST /corp/brand) and resubmit_brand (PUT /corp/brand/{id}).
+local core = require "bizreg.core"
+local cjson = require "cjson.safe"
+local errors = require "bizreg.errors"
+local client = require "bizreg.client"
+local auth = require "bizreg.auth"
+
+local M = {}
+
+local EXTRA_OPTS = { token = "string", client_id = "string", client_secret = "string" }
+
+-- Server-style messages by RCS code (shared/api-notes.md); %s is the field path
+-- relative to regBrand (as the server prints it: "required value: [name]").
+M.MESSAGES = {
+  ["64302"] = "Invalid JSON format",
+  ["64303"] = "Invalid type of Attribute (%s)",
+  ["64304"] = "Over specified size (%s)",
+  ["64305"] = "Missing Certification document",
+  ["64307"] = "Missing MDN",
+  ["64308"] = "Invalid MDN format",
+  ["64309"] = "Missing chatbot name",
+  ["64310"] = "Invalid display format",
+  ["64311"] = "Invalid rcsReply format",
+  ["64316"] = "Invalid brandId",
+  ["64329"] = "Missing profile image",
+  ["64331"] = "brand Image File Capacity Overflow",
+  ["64332"] = "brand profile file is only png",
+  ["64333"] = "Not Allowed Brand Image File Extension",
+  ["64335"] = "Brand Image File Image Size Error",
+  ["64336"] = "required value: [%s]",
+  ["64337"] = "Brand Creation Property Value Error (%s)",
+  ["64338"] = "Brand Creation Property Value Error With Reason (%s): carriers no longer accept buttonType app",
+  ["64341"] = "Duplicate MDN %s in chatbots",
+  ["64343"] = "Brand Creation Chatbots Array Error",
+  ["64354"] = "Attached File Capacity Overflow",
+  ["64355"] = "Not allowed file extension",
+  ["64364"] = "Invalid inputField format",
+  ["64374"] = "Invalid subTitle format",
+  ["64381"] = "Invalid subNum format",
+  ["64394"] = "brand image must be 1:1 ratio",
+  ["64397"] = "invalid body %s",
+}
+
+local function message_for(p)
+  local fmt = M.MESSAGES[p.code] or ("error " .. tostring(p.code) .. " (%s)")
+  local arg = p.value or (p.key:gsub("^regBrand%.", ""))
+  local msg = fmt:gsub("%%s", function() return arg end)
+  if p.reason == "Unreadable" and p.value then msg = msg .. ": " .. p.key .. ": " .. p.value end
+  return msg
+end
+
+local function validation_error(props)
+  for _, p in ipairs(props) do p.message = message_for(p) end
+  return errors.new {
+    kind = "validation", status = 400, code = props[1].code, message = props[1].message,
+    errorProperties = props,
+  }
+end
+
+-- opts: boundary (fixed, for reproducible bodies), json_content_type (Content-Type of the
+-- JSON parts: undocumented by RCS [G], so none by default, like the documented curl sample).
+local function encode(payload, opts)
+  if type(payload) ~= "table" then error("bizreg: payload must be a table", 4) end
+  local body, props = core.encode_brand(payload, opts)
+  if not body then return nil, validation_error(props) end
+  return body
+end
+
+function M.prepare(payload, opts)
+  local body, err = encode(payload, opts)
+  if not body then return nil, err end
+  local s, msg = body:tostring()
+  if not s then
+    return nil, errors.new { kind = "validation", status = 400, message = msg }
+  end
+  return { method = "POST", path = "/corp/brand", headers = { ["Content-Type"] = body:content_type() }, body = s }
+end
+
+function M.error_code(res)
+  local body = cjson.decode(res.body or "")
+  if type(body) == "table" and type(body.error) == "table" then
+    return body.error.code ~= nil and tostring(body.error.code) or nil, body
+  end
+  return nil, body
+end
+
+function M.map_error(res)
+  local code, body = M.error_code(res)
+  local e = { body = errors.clip(res.body), code = code }
+  if type(body) == "table" and type(body.error) == "table" and type(body.error.message) == "string" then
+    e.message = body.error.message
+  end
+  e.message = e.message or ("HTTP " .. res.status)
+  return errors.http(res.status, e)
+end
+
+local function to_int(v) return type(v) == "number" and math.floor(v) or v end
+
+function M.map_response(res)
+  if res.status < 200 or res.status > 299 then return nil, M.map_error(res) end
+  local body = cjson.decode(res.body)
+  if type(body) ~= "table" or type(body.result) ~= "table" then
+    return nil, errors.decode(res.status, "response is not the RCS success envelope", res.body)
+  end
+  local first = body.result[1]
+  local out = { code = body.code, status = to_int(body.status) or res.status, result = body.result, desc = body.desc }
+  if body.desc == cjson.null then out.desc = nil end
+  out.brandId = type(first) == "table" and first.brandId or nil
+  if type(out.brandId) ~= "string" then
+    return nil, errors.decode(res.status, "response carries no brandId", res.body)
+  end
+  return out
+end
+
+-- ---- client ----------------------------------------------------------------
+
+local Rcs = setmetatable({}, { __index = client.Client })
+Rcs.__index = Rcs
+Rcs.__gc = function(self) self:close() end
+Rcs.__close = Rcs.__gc
+Rcs.__tostring = function(self) return "bizreg.rcs (" .. self.base_url .. ")" end
+
+local function brand_request(self, ctx, method, path, payload)
+  local body, err = encode(payload, nil)
+  if not body then return nil, err end
+  return self:finish(self:call(ctx, {
+    method = method, path = path, headers = { ["Content-Type"] = body:content_type() }, body = body,
+  }), nil, M.map_response)
+end
+
+M.ops = {}
+
+function M.ops.register_brand(self, ctx, payload)
+  return brand_request(self, ctx, "POST", "/corp/brand", payload)
+end
+
+-- brandId goes into the URL path: only the documented shape (<= 13 chars) is accepted.
+function M.ops.resubmit_brand(self, ctx, brand_id, payload)
+  if type(brand_id) ~= "string" then error("bizreg: brandId must be a string", 3) end
+  if #brand_id == 0 or #brand_id > 13 or brand_id:find("[^%w%.%-_]") then
+    return nil, validation_error { { key = "brandId", reason = "InvalidFormat", code = "64316" } }
+  end
+  return brand_request(self, ctx, "PUT", "/corp/brand/" .. brand_id, payload)
+end
+
+client.install_ops(Rcs, M.ops)
+
+function M.new(opts)
+  client.check_options(opts, EXTRA_OPTS)
+  local provider
+  if opts.client_id or opts.client_secret then
+    if not (opts.client_id and opts.client_secret) then error("bizreg: client_id needs client_secret", 2) end
+    if opts.token then error("bizreg: give either token or client_id/client_secret", 2) end
+    provider = auth.rcs_credentials(opts.client_id, opts.client_secret, M.map_error, M.error_code)
+  else
+    provider = auth.static(opts.token, "Authorization", "Bearer")
+  end
+  return client.new({ mt = Rcs, ops = M.ops }, opts, provider)
+end
+
+return M

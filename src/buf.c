@@ -1,0 +1,59 @@
+#include <stdlib.h>
+#include <string.h>
+#include "buf.h"
+
+#define BZ_BUF_MT "bizreg.buf"
+
+int bz_buf_reserve(bz_buf *b, size_t extra) {
+  size_t need, ncap;
+  char *np;
+  if (extra > (size_t)-1 - b->len) return -1;
+  need = b->len + extra;
+  if (need <= b->cap) return 0;
+  ncap = b->cap ? b->cap : 256;
+  while (ncap < need) ncap = ncap > ((size_t)-1) / 2 ? need : ncap * 2;
+  np = (char *)realloc(b->p, ncap);
+  if (np == NULL) return -1;
+  b->p = np;
+  b->cap = ncap;
+  return 0;
+}
+
+int bz_buf_append(bz_buf *b, const void *s, size_t n) {
+  if (n == 0) return 0;
+  if (bz_buf_reserve(b, n) != 0) return -1;
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  return 0;
+}
+
+void bz_buf_free(bz_buf *b) {
+  free(b->p);
+  b->p = NULL;
+  b->len = b->cap = 0;
+}
+
+static int buf_gc(lua_State *L) {
+  bz_buf_free((bz_buf *)lua_touserdata(L, 1));
+  return 0;
+}
+
+bz_buf *bz_buf_push(lua_State *L) {
+  bz_buf *b = (bz_buf *)bz_newuserdata(L, sizeof *b);
+  b->p = NULL;
+  b->len = b->cap = 0;
+  if (luaL_newmetatable(L, BZ_BUF_MT)) {
+    lua_pushcfunction(L, buf_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  return b;
+}
+
+void bz_buf_add(lua_State *L, bz_buf *b, const void *s, size_t n) {
+  if (bz_buf_append(b, s, n) != 0) luaL_error(L, "bizreg: out of memory");
+}
+
+void bz_buf_addc(lua_State *L, bz_buf *b, char c) { bz_buf_add(L, b, &c, 1); }
+
+void bz_buf_adds(lua_State *L, bz_buf *b, const char *s) { bz_buf_add(L, b, s, strlen(s)); }

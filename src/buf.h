@@ -1,0 +1,27 @@
+/* Growable byte buffer. Either embedded in another struct (plain C, non-raising
+ * bz_buf_grow) or owned by a Lua userdata (bz_buf_push: its __gc frees the memory,
+ * so a Lua error raised while building cannot leak). */
+#ifndef BZ_BUF_H
+#define BZ_BUF_H
+
+#include <stddef.h>
+#include "compat.h"
+
+typedef struct bz_buf {
+  char *p;
+  size_t len, cap;
+} bz_buf;
+
+/* Non-raising core: 0 on success, -1 on out-of-memory. */
+int bz_buf_reserve(bz_buf *b, size_t extra);
+int bz_buf_append(bz_buf *b, const void *s, size_t n);
+void bz_buf_free(bz_buf *b);
+
+/* Pushes a new userdata owning an empty buffer; its __gc frees it. */
+bz_buf *bz_buf_push(lua_State *L);
+/* Raising variants for use while walking Lua values (memory owned by userdata). */
+void bz_buf_add(lua_State *L, bz_buf *b, const void *s, size_t n);
+void bz_buf_addc(lua_State *L, bz_buf *b, char c);
+void bz_buf_adds(lua_State *L, bz_buf *b, const char *s);
+
+#endif

@@ -1,0 +1,79 @@
+/* Lua 5.1 / 5.2 / 5.3 / 5.4 / LuaJIT differences, in one place.
+ * Every shim has a bz_ prefix: LuaJIT 2.1 already exports some 5.2 API
+ * (luaL_setfuncs, luaL_testudata), so unprefixed shims would clash. */
+#ifndef BZ_COMPAT_H
+#define BZ_COMPAT_H
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <math.h>
+
+#if LUA_VERSION_NUM >= 502
+#define bz_rawlen(L, i) lua_rawlen((L), (i))
+#define bz_setfuncs(L, l, n) luaL_setfuncs((L), (l), (n))
+#define bz_testudata(L, i, t) luaL_testudata((L), (i), (t))
+#else
+#define bz_rawlen(L, i) lua_objlen((L), (i))
+static inline void bz_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
+  luaL_checkstack(L, nup + 1, "too many upvalues");
+  for (; l->name; l++) {
+    int i;
+    for (i = 0; i < nup; i++) lua_pushvalue(L, -nup);
+    lua_pushcclosure(L, l->func, nup);
+    lua_setfield(L, -(nup + 2), l->name);
+  }
+  lua_pop(L, nup);
+}
+static inline void *bz_testudata(lua_State *L, int i, const char *tname) {
+  void *p = lua_touserdata(L, i);
+  if (p == NULL || !lua_getmetatable(L, i)) return NULL;
+  luaL_getmetatable(L, tname);
+  if (!lua_rawequal(L, -1, -2)) p = NULL;
+  lua_pop(L, 2);
+  return p;
+}
+#endif
+
+#if LUA_VERSION_NUM >= 504
+#define bz_newuserdata(L, sz) lua_newuserdatauv((L), (sz), 1)
+#else
+#define bz_newuserdata(L, sz) lua_newuserdata((L), (sz))
+#endif
+
+/* Integer view of a number. Integral floats are accepted on every version
+ * (5.1/LuaJIT have no integer subtype, and cjson decodes 5.4 numbers as floats). */
+static inline int bz_tointeger(lua_State *L, int i, long long *out) {
+  lua_Number n;
+#if LUA_VERSION_NUM >= 503
+  if (lua_isinteger(L, i)) { *out = (long long)lua_tointeger(L, i); return 1; }
+#endif
+  if (lua_type(L, i) != LUA_TNUMBER) return 0;
+  n = lua_tonumber(L, i);
+  if (n != n || n < -9.2233720368547758e18 || n >= 9.2233720368547758e18 || floor(n) != n) return 0;
+  *out = (long long)n;
+  return 1;
+}
+
+static inline int bz_isinteger_type(lua_State *L, int i) {
+#if LUA_VERSION_NUM >= 503
+  return lua_isinteger(L, i);
+#else
+  (void)L; (void)i;
+  return 0;
+#endif
+}
+
+/* The single user value of a userdata (a table here): pushes it / pops and sets it.
+ * 5.1 and LuaJIT use the userdata environment table. */
+#if LUA_VERSION_NUM >= 504
+#define bz_getuservalue(L, i) ((void)lua_getiuservalue((L), (i), 1))
+#define bz_setuservalue(L, i) ((void)lua_setiuservalue((L), (i), 1))
+#elif LUA_VERSION_NUM >= 502
+#define bz_getuservalue(L, i) ((void)lua_getuservalue((L), (i)))
+#define bz_setuservalue(L, i) ((void)lua_setuservalue((L), (i)))
+#else
+#define bz_getuservalue(L, i) ((void)lua_getfenv((L), (i)))
+#define bz_setuservalue(L, i) ((void)lua_setfenv((L), (i)))
+#endif
+
+#endif

@@ -1,0 +1,310 @@
+/* bizreg.core: Lua bindings only (argument checks, pushing results).
+ * Validation + encoding: validate.c over the tables in schema_*.c;
+ * files: media.c + multipart.c; transport: http.c / multi.c. */
+#include <string.h>
+#include <errno.h>
+#include <time.h>
+#include "body.h"
+#include "http.h"
+#include "json.h"
+#include "media.h"
+#include "multipart.h"
+#include "validate.h"
+
+/* payload -> json | nil, violations.  Raises only when payload is not a table. */
+static int l_encode_visitor_images(lua_State *L) {
+  bz_walk w;
+  bz_buf *out;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  out = bz_buf_push(L);  /* index 2: owns the JSON while we walk */
+  bz_walk_init(&w, L, out, NULL);
+  bz_walk_object(&w, &bz_kos_visitor_images, 1);
+  if (w.nerr > 0) {
+    lua_pushnil(L);
+    lua_pushvalue(L, w.errs);
+    return 2;
+  }
+  lua_pushlstring(L, out->p, out->len);
+  return 1;
+}
+
+/* ---- RCS brand: JSON parts + files -> multipart body ------------------ */
+
+typedef struct file_arg {
+  const bz_filerule *rule;
+  int present;
+  const char *path;      /* by path (streamed) ... */
+  const char *data;      /* ... or in memory */
+  size_t len;
+  const char *filename;
+  bz_media_info info;
+} file_arg;
+
+static const char *base_name(const char *p) {
+  const char *s = strrchr(p, '/');
+  return s ? s + 1 : p;
+}
+
+/* Reads one file spec at stack index idx: "path" | {path=} | {data=, filename=}. */
+static void read_file_arg(bz_walk *w, file_arg *fa, int idx) {
+  lua_State *L = w->L;
+  char err[128];
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    fa->path = lua_tostring(L, idx);
+  } else if (lua_type(L, idx) == LUA_TTABLE) {
+    lua_getfield(L, idx, "path");
+    if (lua_type(L, -1) == LUA_TSTRING) fa->path = lua_tostring(L, -1);
+    lua_pop(L, 1);  /* still referenced by the table */
+    lua_getfield(L, idx, "data");
+    if (lua_type(L, -1) == LUA_TSTRING) fa->data = lua_tolstring(L, -1, &fa->len);
+    lua_pop(L, 1);
+    lua_getfield(L, idx, "filename");
+    if (lua_type(L, -1) == LUA_TSTRING) fa->filename = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
+  if ((fa->path == NULL) == (fa->data == NULL)) {
+    bz_violation(w, NULL, BZ_INVALID_TYPE, fa->rule->code_type, NULL);
+    fa->present = 0;
+    return;
+  }
+  if (fa->data) {
+    bz_media_probe_mem((const unsigned char *)fa->data, fa->len, &fa->info);
+  } else if (bz_media_probe_file(fa->path, &fa->info, err, sizeof err) != 0) {
+    bz_violation(w, NULL, BZ_UNREADABLE, fa->rule->code_missing ? fa->rule->code_missing : fa->rule->code_type, err);
+    fa->present = 0;
+    return;
+  }
+  if (fa->filename == NULL && fa->path) fa->filename = base_name(fa->path);
+}
+
+static void check_file(bz_walk *w, const file_arg *fa) {
+  const bz_filerule *r = fa->rule;
+  const bz_media_info *m = &fa->info;
+  if (!(r->types & BZ_MT(m->type))) {
+    bz_violation(w, NULL, BZ_INVALID_FILE, r->code_type, NULL);
+    return;
+  }
+  if (m->size > r->max_bytes) bz_violation(w, NULL, BZ_TOO_LARGE, r->code_size, NULL);
+  if (r->min_side == 0) return;
+  if (!m->has_dims) {
+    bz_violation(w, NULL, BZ_BAD_DIMENSIONS, r->code_dims, NULL);
+  } else {
+    if (r->square && m->width != m->height) bz_violation(w, NULL, BZ_NOT_SQUARE, r->code_ratio, NULL);
+    if (m->width < r->min_side || m->height < r->min_side || m->width > r->max_side || m->height > r->max_side)
+      bz_violation(w, NULL, BZ_BAD_DIMENSIONS, r->code_dims, NULL);
+  }
+}
+
+static int mp_check(lua_State *L, int rc) {
+  if (rc == -1) return luaL_error(L, "bizreg: out of memory");
+  if (rc != 0) return luaL_error(L, "bizreg: invalid multipart argument");
+  return 0;
+}
+
+/* Encodes one JSON part {"<name>": <value>} into out (cleared first). */
+static void json_part(bz_walk *w, const char *name, int idx, const bz_schema *s, const bz_field *f) {
+  size_t saved;
+  w->out->len = 0;
+  bz_buf_addc(w->L, w->out, '{');
+  bz_json_key(w->L, w->out, name);
+  saved = bz_path_push(w, name);
+  if (s) {
+    if (lua_type(w->L, idx) == LUA_TTABLE) bz_walk_object(w, s, idx);
+    else bz_violation(w, NULL, BZ_INVALID_TYPE, NULL, NULL);
+  } else {
+    bz_walk_value(w, f, idx);
+  }
+  bz_path_pop(w, saved);
+  bz_buf_addc(w->L, w->out, '}');
+}
+
+static int is_known_brand_key(const char *k) {
+  const bz_filerule *r;
+  const bz_field *f;
+  if (strcmp(k, "regBrand") == 0 || strcmp(k, "chatbots") == 0) return 1;
+  for (r = bz_rcs_files; r->name; r++) if (strcmp(k, r->name) == 0) return 1;
+  for (f = bz_rcs_form_rows; f->name; f++) if (strcmp(k, f->name) == 0) return 1;
+  return 0;
+}
+
+/* encode_brand(payload [, opts]) -> body | nil, violations
+ * opts.boundary: fixed boundary (tests, reproducible bodies); opts.json_content_type:
+ * Content-Type line of the JSON parts (undocumented by RCS: none by default). */
+static int l_encode_brand(lua_State *L) {
+  bz_walk w;
+  bz_buf *out;
+  bz_body *body;
+  char boundary[BZ_BOUNDARY_LEN + 1];
+  const char *bnd = boundary, *jct = NULL;
+  file_arg files[8];
+  const bz_filerule *r;
+  const bz_field *f;
+  int nfiles = 0, i, has_chatbots;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_getfield(L, 2, "boundary");
+    if (!lua_isnil(L, -1)) {
+      bnd = luaL_checkstring(L, -1);
+      if (!bz_mp_boundary_ok(bnd)) return luaL_argerror(L, 2, "invalid multipart boundary");
+    }
+    lua_getfield(L, 2, "json_content_type");
+    if (!lua_isnil(L, -1)) jct = luaL_checkstring(L, -1);
+  }
+  lua_settop(L, 4);  /* 3, 4: anchors for the option strings */
+  if (bnd == boundary && bz_mp_boundary(boundary) != 0) return luaL_error(L, "bizreg: no random source for the boundary");
+  body = bz_body_push(L);  /* 5 */
+  out = bz_buf_push(L);    /* 6 */
+  bz_walk_init(&w, L, out, &bz_rcs_codes);  /* 7 = violations */
+
+  lua_getfield(L, 1, "regBrand");  /* 8 */
+  if (bz_is_absent(L, 8)) {
+    size_t saved = bz_path_push(&w, "regBrand");
+    bz_violation(&w, NULL, BZ_REQUIRED_R, NULL, NULL);
+    bz_path_pop(&w, saved);
+  } else {
+    json_part(&w, "regBrand", 8, &bz_rcs_reg_brand, NULL);
+    mp_check(L, bz_mp_field(body, bnd, "regBrand", jct, out->p, out->len));
+  }
+  lua_getfield(L, 1, "chatbots");  /* 9 */
+  has_chatbots = !bz_is_absent(L, 9);
+  if (has_chatbots) {
+    w.out->len = 0;
+    json_part(&w, "chatbots", 9, NULL, &bz_rcs_chatbots);
+    mp_check(L, bz_mp_field(body, bnd, "chatbots", jct, out->p, out->len));
+  }
+  for (f = bz_rcs_form_rows; f->name; f++) {
+    lua_getfield(L, 1, f->name);
+    if (!bz_is_absent(L, -1)) {
+      size_t saved = bz_path_push(&w, f->name), len;
+      const char *s;
+      w.out->len = 0;
+      bz_walk_value(&w, f, lua_gettop(L));  /* validates; plain text part below */
+      bz_path_pop(&w, saved);
+      s = lua_tolstring(L, -1, &len);
+      if (s && lua_type(L, -1) == LUA_TSTRING) mp_check(L, bz_mp_field(body, bnd, f->name, NULL, s, len));
+    }
+    lua_pop(L, 1);
+  }
+  /* Files: values stay referenced from the payload table while we build. */
+  for (r = bz_rcs_files; r->name && nfiles < 8; r++) {
+    file_arg *fa = &files[nfiles++];
+    size_t saved = bz_path_push(&w, r->name);
+    memset(fa, 0, sizeof *fa);
+    fa->rule = r;
+    lua_getfield(L, 1, r->name);
+    if (bz_is_absent(L, -1)) {
+      if ((r->flags & BZ_REQUIRED) || (r->required_with && has_chatbots && strcmp(r->required_with, "chatbots") == 0))
+        bz_violation(&w, NULL, BZ_REQUIRED_R, r->code_missing, NULL);
+    } else {
+      fa->present = 1;
+      read_file_arg(&w, fa, lua_gettop(L));
+      if (fa->present) check_file(&w, fa);
+    }
+    lua_pop(L, 1);
+    bz_path_pop(&w, saved);
+  }
+  /* Unknown top-level keys (typo protection). */
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING || !is_known_brand_key(lua_tostring(L, -1))) {
+      size_t saved = bz_path_push(&w, lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
+      bz_violation(&w, NULL, BZ_UNKNOWN_FIELD, NULL, NULL);
+      bz_path_pop(&w, saved);
+    }
+  }
+  if (w.nerr > 0) {
+    lua_pushnil(L);
+    lua_pushvalue(L, w.errs);
+    return 2;
+  }
+  for (i = 0; i < nfiles; i++) {
+    file_arg *fa = &files[i];
+    const char *ct = bz_media_mime(fa->info.type);
+    char fname[64];
+    if (!fa->present) continue;
+    if (fa->filename == NULL || fa->filename[0] == '\0') {
+      snprintf(fname, sizeof fname, "%s.%s", fa->rule->name, bz_media_ext(fa->info.type));
+      fa->filename = fname;
+    }
+    if (fa->data) mp_check(L, bz_mp_file_mem(body, bnd, fa->rule->name, fa->filename, ct, fa->data, fa->len));
+    else mp_check(L, bz_mp_file_path(body, bnd, fa->rule->name, fa->filename, ct, fa->path, fa->info.size));
+  }
+  mp_check(L, bz_mp_finish(body, bnd));
+  lua_pushvalue(L, 5);
+  return 1;
+}
+
+/* sniff(data) / sniff_file(path) -> type, width, height, size  (tests, diagnostics) */
+static int push_media(lua_State *L, const bz_media_info *m) {
+  static const char *const names[] = { "unknown", "png", "jpeg", "pdf", "tiff", "zip" };
+  lua_pushstring(L, names[m->type]);
+  if (m->has_dims) {
+    lua_pushinteger(L, (lua_Integer)m->width);
+    lua_pushinteger(L, (lua_Integer)m->height);
+  } else {
+    lua_pushnil(L);
+    lua_pushnil(L);
+  }
+  lua_pushnumber(L, (lua_Number)m->size);
+  return 4;
+}
+
+static int l_sniff(lua_State *L) {
+  size_t n;
+  const char *p = luaL_checklstring(L, 1, &n);
+  bz_media_info m;
+  bz_media_probe_mem((const unsigned char *)p, n, &m);
+  return push_media(L, &m);
+}
+
+static int l_sniff_file(lua_State *L) {
+  bz_media_info m;
+  char err[128];
+  if (bz_media_probe_file(luaL_checkstring(L, 1), &m, err, sizeof err) != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  return push_media(L, &m);
+}
+
+/* now() -> monotonic seconds; sleep(s): for retry back-off and the job scheduler */
+static int l_now(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+static int l_sleep(lua_State *L) {
+  lua_Number s = luaL_checknumber(L, 1);
+  struct timespec ts;
+  if (s <= 0) return 0;
+  ts.tv_sec = (time_t)s;
+  ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+  return 0;
+}
+
+static const luaL_Reg funcs[] = {
+  { "encode_visitor_images", l_encode_visitor_images },
+  { "encode_brand", l_encode_brand },
+  { "sniff", l_sniff },
+  { "now", l_now },
+  { "sleep", l_sleep },
+  { "sniff_file", l_sniff_file },
+  { "http", bz_http_new },
+  { "multi", bz_multi_new },
+  { "curl_version", bz_curl_version },
+  { NULL, NULL } };
+
+int luaopen_bizreg_core(lua_State *L) {
+  bz_body_open(L);
+  bz_http_open(L);
+  lua_newtable(L);
+  bz_setfuncs(L, funcs, 0);
+  return 1;
+}

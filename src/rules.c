@@ -1,0 +1,141 @@
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "rules.h"
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+static int all_digits(const char *s, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) if (!is_digit(s[i])) return 0;
+  return n > 0;
+}
+
+/* Deliberately simple: one '@', non-empty local part, dotted domain, no spaces. */
+static int email_ok(const char *s, size_t n) {
+  const char *at = memchr(s, '@', n);
+  size_t i, dom, lastdot = 0;
+  if (at == NULL || at == s) return 0;
+  dom = (size_t)(at - s) + 1;
+  if (memchr(s + dom, '@', n - dom)) return 0;
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c <= ' ' || c >= 0x7f) return 0;
+  }
+  for (i = dom; i < n; i++) {
+    if (s[i] != '.') continue;
+    if (i == dom || s[i - 1] == '.') return 0;
+    lastdot = i;
+  }
+  return lastdot > dom && lastdot + 1 < n;
+}
+
+static int prefix(const char *s, size_t n, const char *p) {
+  size_t k = strlen(p);
+  return n > k && memcmp(s, p, k) == 0;
+}
+
+int bz_rule_ok(bz_rule r, const char *s, size_t n) {
+  size_t i;
+  switch (r) {
+    case BZ_R_EMAIL: return email_ok(s, n);
+    case BZ_R_DIGITS5: return n == 5 && all_digits(s, n);
+    case BZ_R_HEXCOLOR:
+      if ((n != 4 && n != 7) || s[0] != '#') return 0;
+      for (i = 1; i < n; i++) if (!is_hex(s[i])) return 0;
+      return 1;
+    case BZ_R_HTTP_URL: return prefix(s, n, "http://") || prefix(s, n, "https://");
+    case BZ_R_MDN: return all_digits(s, n) && !(n >= 3 && memcmp(s, "010", 3) == 0);
+    default: return 1;
+  }
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (era-based, exact for all years). */
+static long long days_from_civil(long long y, unsigned m, unsigned d) {
+  long long era;
+  unsigned yoe, doy, doe;
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = (unsigned)(y - era * 400);
+  doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (long long)doe - 719468;
+}
+
+static void civil_from_days(long long z, long long *y, unsigned *m, unsigned *d) {
+  long long era;
+  unsigned doe, yoe, doy, mp;
+  z += 719468;
+  era = (z >= 0 ? z : z - 146096) / 146097;
+  doe = (unsigned)(z - era * 146097);
+  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = (long long)yoe + era * 400 + (*m <= 2);
+}
+
+static int format_ms(long long ms, char *out) {
+  long long secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+  long long days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+  long long rem = secs - days * 86400, y;
+  unsigned m, d;
+  char tmp[64];  /* roomy: the compiler cannot see the ranges are bounded */
+  civil_from_days(days, &y, &m, &d);
+  if (y < 1 || y > 9999) return 0;
+  snprintf(tmp, sizeof tmp, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", (int)y, m, d,
+           (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)(ms - secs * 1000));
+  memcpy(out, tmp, BZ_DATETIME_LEN + 1);
+  return 1;
+}
+
+static int num(const char *s, int k) {
+  int v = 0, i;
+  for (i = 0; i < k; i++) {
+    if (!is_digit(s[i])) return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+int bz_datetime_parse(const char *s, size_t n, char *out) {
+  static const unsigned mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+  int y, mo, d, h, mi, se, ms = 0, off = 0;
+  size_t i = 19;
+  if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+      s[13] != ':' || s[16] != ':')
+    return 0;
+  y = num(s, 4); mo = num(s + 5, 2); d = num(s + 8, 2);
+  h = num(s + 11, 2); mi = num(s + 14, 2); se = num(s + 17, 2);
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
+    return 0;
+  if (d > (int)mdays[mo - 1] + (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) return 0;
+  if (s[i] == '.') {
+    int digits = 0;
+    for (i++; i < n && is_digit(s[i]); i++, digits++)
+      if (digits < 3) ms = ms * 10 + (s[i] - '0');
+    if (digits == 0) return 0;
+    for (; digits < 3; digits++) ms *= 10;
+  }
+  if (i == n - 1 && (s[i] == 'Z' || s[i] == 'z')) {
+    off = 0;
+  } else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+    int oh = num(s + i + 1, 2), om = num(s + i + 4, 2);
+    if (oh < 0 || oh > 23 || om < 0 || om > 59) return 0;
+    off = (oh * 60 + om) * (s[i] == '-' ? -1 : 1);
+  } else {
+    return 0;
+  }
+  return format_ms(((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400LL + h * 3600 + mi * 60 + se)
+                    - off * 60LL) * 1000 + ms, out);
+}
+
+int bz_datetime_from_unix(double secs, char *out) {
+  double ms;
+  if (!isfinite(secs)) return 0;
+  ms = floor(secs * 1000.0 + 0.5);
+  if (ms < -62135596800000.0 || ms > 253402300799999.0) return 0;
+  return format_ms((long long)ms, out);
+}

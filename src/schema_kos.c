@@ -1,0 +1,47 @@
+/* KOS clinic CRM: POST /image/open/v1/commands/register-visitor-images.
+ * Rows follow the seed's JSON Schema, in its key order (the order we emit). */
+#include <stddef.h>
+#include "schema.h"
+
+static const char *const source_enum[] = {
+  "VISITOR_IMAGE_SOURCE_UNSPECIFIED", "HOSPITAL", "VISITOR", "AGREEMENT", "PEN_CHART", NULL };
+static const char *const code_category_enum[] = {
+  "CODE_CATEGORY_UNSPECIFIED", "FUNNEL", "EXPOSURE_CHANNEL", "ETCETRA_PRODUCT_CATEGORY",
+  "IMAGE_EQUIPMENT", "CALL_CONSULTATION_RESULT", "IMAGE_CATEGORY", "FUNNEL_CATEGORY",
+  "VISITOR_CATEGORY", "ACCOUNT_STATUS", NULL };
+static const char *const color_enum[] = {
+  "CodeColor_UNSPECIFIED", "RED", "LAVA", "ORANGE", "GREEN", "CYAN", "BLUE", "PURPLE",
+  "MAGENTA", "GRAY", NULL };
+
+#define INT32_MIN_ (-2147483647LL - 1)
+#define INT32_MAX_ 2147483647LL
+
+/* protos.tenant.Code: shared by `equipment` and `category`. */
+static const bz_field code_rows[] = {
+  { .name = "id", .type = BZ_T_STRING },
+  { .name = "category", .type = BZ_T_STRING, .enums = code_category_enum },
+  { .name = "name", .type = BZ_T_STRING },
+  { .name = "order", .type = BZ_T_INT, .imin = INT32_MIN_, .imax = INT32_MAX_ },
+  { .name = "closed", .type = BZ_T_BOOL },
+  { .name = "color", .type = BZ_T_STRING, .enums = color_enum },
+  { .name = "default", .type = BZ_T_BOOL },
+  { .name = NULL } };
+static const bz_schema code_schema = { "protos.tenant.Code", code_rows, NULL };
+
+static const bz_field image_rows[] = {
+  { .name = "fileName", .type = BZ_T_STRING, .flags = BZ_REQUIRED },
+  { .name = "visitorId", .type = BZ_T_STRING, .flags = BZ_REQUIRED },
+  { .name = "source", .type = BZ_T_STRING, .enums = source_enum },
+  { .name = "equipment", .type = BZ_T_OBJECT, .child = &code_schema },
+  { .name = "scheduleId", .type = BZ_T_STRING },
+  { .name = "shootingDateTimeUtc", .type = BZ_T_STRING, .rule = BZ_R_DATETIME },
+  { .name = "memo", .type = BZ_T_STRING, .max = 150 },
+  { .name = "category", .type = BZ_T_OBJECT, .child = &code_schema },
+  { .name = NULL } };
+static const bz_schema image_schema = { "protos.image.RegisterVisitorImageConfiguration", image_rows, NULL };
+static const bz_field image_item = { .name = "images", .type = BZ_T_OBJECT, .child = &image_schema };
+
+static const bz_field root_rows[] = {
+  { .name = "images", .type = BZ_T_ARRAY, .flags = BZ_REQUIRED | BZ_INDEXED, .min = 1, .item = &image_item },
+  { .name = NULL } };
+const bz_schema bz_kos_visitor_images = { "protos.open.RegisterVisitorImages", root_rows, NULL };

@@ -1,0 +1,67 @@
+/* One walk over a Lua value against a schema: validates every row and writes
+ * the JSON at the same time. Violations are collected (never raised) into a
+ * Lua array of { key, reason, index?, code?, value? }. */
+#ifndef BZ_VALIDATE_H
+#define BZ_VALIDATE_H
+
+#include "buf.h"
+#include "schema.h"
+
+/* Reasons (stable strings, part of the public error contract). */
+#define BZ_REQUIRED_R     "Required"
+#define BZ_INVALID_TYPE   "InvalidType"
+#define BZ_INVALID_ENUM   "InvalidEnum"
+#define BZ_INVALID_FORMAT "InvalidFormat"
+#define BZ_INVALID_UTF8   "InvalidUtf8"
+#define BZ_TOO_LONG       "TooLong"
+#define BZ_TOO_MANY       "TooMany"
+#define BZ_TOO_FEW        "TooFew"
+#define BZ_UNKNOWN_FIELD  "UnknownField"
+#define BZ_NOT_AVAILABLE  "NotAvailable"
+#define BZ_NOT_ALLOWED    "NotAllowed"
+#define BZ_NOT_IN_MENUS   "NotInMenus"
+#define BZ_MISMATCH       "Mismatch"
+#define BZ_DUPLICATE      "Duplicate"
+#define BZ_INVALID_FILE   "InvalidFileType"
+#define BZ_TOO_LARGE      "TooLarge"
+#define BZ_NOT_SQUARE     "NotSquare"
+#define BZ_BAD_DIMENSIONS "InvalidDimensions"
+#define BZ_UNREADABLE     "Unreadable"
+
+typedef struct bz_walk {
+  lua_State *L;
+  bz_buf *out;            /* JSON being written (userdata-owned) */
+  int errs;               /* absolute stack index of the violations array */
+  int nerr;
+  const bz_codes *codes;  /* NULL: the API has no error codes (KOS) */
+  long long index;        /* current item of a BZ_INDEXED array (1-based), 0 = none */
+  const char *index_name; /* that array's name: the key of item-level violations */
+  int parent;             /* stack index of the object whose rows are being walked */
+  size_t plen;
+  char path[480];
+} bz_walk;
+
+/* Starts a walk: pushes the violations table (keep it on the stack). */
+void bz_walk_init(bz_walk *w, lua_State *L, bz_buf *out, const bz_codes *codes);
+/* Walk the object at stack index idx against schema s, writing JSON. */
+void bz_walk_object(bz_walk *w, const bz_schema *s, int idx);
+/* Walk any value at idx against row f (writes its JSON value, no key). */
+void bz_walk_value(bz_walk *w, const bz_field *f, int idx);
+
+/* Path helpers: push returns the previous length for bz_path_pop. */
+size_t bz_path_push(bz_walk *w, const char *name);
+size_t bz_path_push_index(bz_walk *w, long long i);
+void bz_path_pop(bz_walk *w, size_t saved);
+
+/* Record a violation at the current path. code NULL: derived from f and the family. */
+void bz_violation(bz_walk *w, const bz_field *f, const char *reason, const char *code, const char *value);
+
+/* Cross-field rules used by the RCS tables. */
+void bz_check_feed_items_in_menus(bz_walk *w, const bz_field *f, int idx);
+void bz_check_equals_mdn(bz_walk *w, const bz_field *f, int idx);
+void bz_check_unique_mdn(bz_walk *w, const bz_field *f, int idx);
+
+/* True when the value at idx counts as absent (nil or cjson.null). */
+int bz_is_absent(lua_State *L, int idx);
+
+#endif
