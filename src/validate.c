@@ -240,18 +240,24 @@ static int sibling_is(lua_State *L, int obj, const char *key, const char *val) {
   return r;
 }
 
-/* Required rows; a conditional one only when the sibling it depends on is a string. */
-static int row_required(lua_State *L, const bz_field *f, int obj) {
+static const bz_field *find_row(const bz_schema *s, const char *name);
+
+/* Required rows; a conditional one only when the sibling it depends on holds a
+ * valid value (an invalid buttonType is reported once, not again as a missing weblink). */
+static int row_required(lua_State *L, const bz_schema *s, const bz_field *f, int obj) {
+  const bz_field *dep;
+  size_t n;
+  const char *v;
+  int r;
   if (f->flags & BZ_REQUIRED) return 1;
   if (f->req_unless_key == NULL) return 0;
+  dep = find_row(s, f->req_unless_key);
   lua_pushstring(L, f->req_unless_key);
   lua_rawget(L, obj);
-  if (lua_type(L, -1) != LUA_TSTRING) {
-    lua_pop(L, 1);
-    return 0;
-  }
+  v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+  r = v != NULL && strcmp(v, f->req_unless_val) != 0 && (dep == NULL || dep->enums == NULL || in_list(dep->enums, v, n));
   lua_pop(L, 1);
-  return !sibling_is(L, obj, f->req_unless_key, f->req_unless_val);
+  return r;
 }
 
 static const bz_field *find_row(const bz_schema *s, const char *name) {
@@ -301,7 +307,7 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
         first = 0;
         bz_json_key(L, w->out, f->name);
         bz_json_string(L, w->out, f->dflt, strlen(f->dflt));
-      } else if (row_required(L, f, idx)) {
+      } else if (row_required(L, s, f, idx)) {
         saved = bz_path_push(w, f->name);
         bz_violation(w, f, BZ_REQUIRED_R, NULL, NULL);
         bz_path_pop(w, saved);
@@ -341,7 +347,10 @@ void bz_check_feed_items_in_menus(bz_walk *w, const bz_field *f, int idx) {
   for (i = 1; i <= n; i++) {
     int found = 0;
     lua_rawgeti(L, idx, (int)i);
-    if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "portalsearch") != 0) {
+    size_t len;
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    /* invalid values were already reported by the item row */
+    if (v && strcmp(v, "portalsearch") != 0 && in_list(f->item->enums, v, len)) {
       if (lua_type(L, menus) == LUA_TTABLE) {
         size_t j, m = bz_rawlen(L, menus);
         for (j = 1; j <= m && !found; j++) {

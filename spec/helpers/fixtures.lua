@@ -1,0 +1,38 @@
+-- Image/document fixtures generated in code (bizreg.sandbox.images), cached per run.
+local images = require "bizreg.sandbox.images"
+
+local M = {}
+
+local dir = os.getenv("BIZREG_TMP") or "build/tmp"
+os.execute("mkdir -p " .. dir)
+M.dir = dir
+
+local cache = {}
+-- Writes bytes once under build/tmp and returns the path.
+function M.file(name, make)
+  local path = dir .. "/" .. name
+  if not cache[path] then
+    images.write(path, make())
+    cache[path] = true
+  end
+  return path
+end
+
+function M.png(w, h, size) return images.png(w, h, size and { size = size } or nil) end
+function M.jpeg(w, h, opts) return images.jpeg(w, h, opts) end
+M.images = images
+
+-- A valid payload; override (or remove, with false) top-level keys.
+function M.brand(over)
+  local p = {
+    regBrand = { name = "테스트브랜드", description = "신규브랜드등록승인요청", tel = "09046123177",
+      categoryId = "EDU", subCategoryId = "EDU007", menus = { { buttonType = "call" } } },
+    brandProfile = { data = M.png(400, 400), filename = "profile.png" },
+  }
+  for k, v in pairs(over or {}) do
+    if v == false then p[k] = nil else p[k] = v end
+  end
+  return p
+end
+
+return M
