@@ -8,8 +8,10 @@ WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter -std=c99 -D_POSIX_C_SOU
 SRCS     := $(wildcard src/*.c)
 HDRS     := $(wildcard src/*.h)
 OUT      := build/$(LUA)/bizreg/core.so
+PORT     ?= 8089
+LUAPATH  := ./lua/?.lua;./lua/?/init.lua;;
 
-.PHONY: all build deps test test-all demo sandbox bench asan valgrind clean
+.PHONY: all build deps test test-c demo sandbox bench asan valgrind fuzz clean
 
 all: build
 build: $(OUT)
@@ -17,6 +19,59 @@ build: $(OUT)
 $(OUT): $(SRCS) $(HDRS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $(shell pkg-config --cflags $(PKG) libcurl) $(SRCS) -o $@ $(shell pkg-config --libs libcurl)
+
+deps:
+	@sh bin/deps test
+
+spec/node/node_modules: spec/node/package.json
+	cd spec/node && npm install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The README's test command: installs what is missing, then the whole suite.
+test: deps spec/node/node_modules
+	@sh spec/run.sh
+
+# C-level tests of media sniffing and the multipart writer, under ASan/UBSan.
+test-c:
+	@mkdir -p build
+	$(CC) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -std=c99 -D_POSIX_C_SOURCE=200809L \
+	  -Isrc $(shell pkg-config --cflags lua5.4) spec/media_c_test.c src/media.c src/multipart.c src/body.c src/buf.c \
+	  -o build/media_c_test $(shell pkg-config --libs lua5.4) -lm
+	./build/media_c_test
+
+# The README's demo command: sandbox up, examples against it, sandbox down.
+demo:
+	@sh bin/deps core
+	@$(MAKE) -s build
+	@sh examples/run-demo.sh $(PORT)
+
+sandbox:
+	@sh bin/deps core
+	bin/bizreg-sandbox --port $(PORT)
+
+bench: build
+	@LUA_PATH="$(LUAPATH)" LUA_CPATH="./build/lua5.4/?.so;;" lua5.4 bench/run.lua
+
+# Sanitizer and valgrind runs of the lua5.4 suite (see toolchain notes: no-op dlclose shim).
+build/nodlclose.so:
+	@mkdir -p build
+	printf 'int dlclose(void *h){(void)h;return 0;}\n' | $(CC) -shared -fPIC -x c - -o $@
+
+asan: build/nodlclose.so
+	@mkdir -p build/asan/bizreg
+	$(CC) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer $(WARN) -fPIC -shared \
+	  $(shell pkg-config --cflags lua5.4 libcurl) $(SRCS) -o build/asan/bizreg/core.so $(shell pkg-config --libs libcurl)
+	env LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $(CURDIR)/build/nodlclose.so" ASAN_OPTIONS=detect_leaks=1 \
+	  lua5.4 /usr/bin/busted --cpath="./build/asan/?.so" spec
+
+valgrind: build build/nodlclose.so
+	env LD_PRELOAD="$(CURDIR)/build/nodlclose.so" valgrind -q --error-exitcode=9 --leak-check=full \
+	  --errors-for-leak-kinds=definite lua5.4 /usr/bin/busted --cpath="./build/lua5.4/?.so" spec
+
+fuzz:
+	@mkdir -p build
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc fuzz/media_fuzz.c src/media.c -o build/media_fuzz
+	./build/media_fuzz -max_total_time=60 fuzz/corpus/media
 
 clean:
 	rm -rf build tree

@@ -74,7 +74,8 @@ M.ops = {}
 function M.ops.register_visitor_images(self, ctx, payload)
   local req, err = M.prepare(payload)
   if not req then return nil, err end
-  return self:finish(self:call(ctx, req), nil, M.map_response)
+  local res, cerr = self:call(ctx, req)
+  return self:finish(res, cerr, M.map_response)
 end
 
 client.install_ops(Kos, M.ops)

@@ -123,9 +123,10 @@ Rcs.__tostring = function(self) return "bizreg.rcs (" .. self.base_url .. ")" en
 local function brand_request(self, ctx, method, path, payload)
   local body, err = encode(payload, nil)
   if not body then return nil, err end
-  return self:finish(self:call(ctx, {
+  local res, cerr = self:call(ctx, {
     method = method, path = path, headers = { ["Content-Type"] = body:content_type() }, body = body,
-  }), nil, M.map_response)
+  })
+  return self:finish(res, cerr, M.map_response)
 end
 
 M.ops = {}

@@ -1,0 +1,57 @@
+#!/bin/sh
+# The whole suite: busted (TAP) under every interpreter, plus the C, LuaRocks, nginx
+# and embedded-host checks. Prints one tally per part and, last, "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.." || exit 1
+LUAS=${BIZREG_LUAS:-"lua5.4 lua5.3 lua5.2 lua5.1 luajit"}
+EXTRA=${BIZREG_EXTRA:-"c luarocks nginx embed"}
+mkdir -p build/logs
+PASS=0
+FAIL=0
+
+# tap NAME CMD...: tally a TAP stream; a crash or a short plan counts as failures.
+tap() {
+  name=$1; shift
+  out=build/logs/$name.tap
+  "$@" >"$out" 2>build/logs/$name.err
+  rc=$?
+  p=$(grep -c '^ok ' "$out")
+  f=$(grep -c '^not ok ' "$out")
+  plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$out" | tail -n 1)
+  [ -n "$plan" ] && [ $((p + f)) -lt "$plan" ] && f=$((plan - p))
+  [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+  if [ "$f" -gt 0 ]; then
+    grep -A 12 '^not ok ' "$out" | head -n 80
+    tail -n 20 build/logs/$name.err
+  fi
+  echo "$name: $p passed, $f failed"
+  PASS=$((PASS + p))
+  FAIL=$((FAIL + f))
+}
+
+# check NAME CMD...: one pass/fail; its output is shown (figures) and kept in build/logs.
+check() {
+  name=$1; shift
+  if "$@" >build/logs/$name.log 2>&1; then
+    PASS=$((PASS + 1)); sed 's/^/    /' build/logs/$name.log | tail -n 15; echo "$name: 1 passed, 0 failed"
+  else
+    FAIL=$((FAIL + 1)); sed 's/^/    /' build/logs/$name.log | tail -n 40; echo "$name: 0 passed, 1 failed"
+  fi
+}
+
+for lua in $LUAS; do
+  if ! make -s LUA="$lua" build >build/logs/build-$lua.log 2>&1; then
+    cat build/logs/build-$lua.log; FAIL=$((FAIL + 1)); echo "$lua: build failed"; continue
+  fi
+  tap "$lua" "$lua" /usr/bin/busted -o TAP --cpath="./build/$lua/?.so" spec
+done
+for x in $EXTRA; do
+  case $x in
+    c) check c-media make -s test-c ;;
+    luarocks) check luarocks sh spec/checks/luarocks.sh ;;
+    nginx) check nginx sh spec/checks/nginx.sh ;;
+    embed) check embed sh spec/checks/embed.sh ;;
+  esac
+done
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

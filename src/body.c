@@ -1,0 +1,289 @@
+/* Request body made of memory and file segments (see body.h).
+ * Everything here is non-raising C except bz_body_push, bz_body_open and the
+ * metamethods, which raise only for a wrong self or out-of-memory, and only
+ * at points where no resource is held outside a GC-owned userdata. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include "body.h"
+
+/* ---- building ------------------------------------------------------------ */
+
+static int seg_reserve(bz_body *b) {
+  size_t ncap;
+  bz_seg *ns;
+  if (b->nsegs < b->cap) return 0;
+  ncap = b->cap ? b->cap * 2 : 8;
+  if (ncap < b->cap || ncap > ((size_t)-1) / sizeof *ns) return -1;
+  ns = (bz_seg *)realloc(b->segs, ncap * sizeof *ns);
+  if (ns == NULL) return -1;
+  b->segs = ns;
+  b->cap = ncap;
+  return 0;
+}
+
+int bz_body_add_mem(bz_body *b, const void *p, size_t n) {
+  bz_seg *last;
+  if (n == 0) return 0;
+  if (p == NULL) return -1;
+  if ((uint64_t)n > (uint64_t)(INT64_MAX - b->total)) return -1;
+  last = b->nsegs ? &b->segs[b->nsegs - 1] : NULL;
+  if (last != NULL && last->kind == BZ_SEG_MEM && last->off + last->len == b->mem.len) {
+    if (bz_buf_append(&b->mem, p, n) != 0) return -1;
+    last->len += n;
+  } else {
+    bz_seg *s;
+    size_t off = b->mem.len;
+    if (seg_reserve(b) != 0) return -1;
+    if (bz_buf_append(&b->mem, p, n) != 0) return -1;
+    s = &b->segs[b->nsegs++];
+    s->kind = BZ_SEG_MEM;
+    s->off = off;
+    s->len = n;
+    s->path = NULL;
+    s->size = 0;
+  }
+  b->total += (int64_t)n;
+  return 0;
+}
+
+int bz_body_add_file(bz_body *b, const char *path, int64_t size) {
+  bz_seg *s;
+  char *copy;
+  size_t plen;
+  if (path == NULL || size < 0 || size > INT64_MAX - b->total) return -1;
+  if (seg_reserve(b) != 0) return -1;
+  plen = strlen(path);
+  copy = (char *)malloc(plen + 1);
+  if (copy == NULL) return -1;
+  memcpy(copy, path, plen + 1);
+  s = &b->segs[b->nsegs++];
+  s->kind = BZ_SEG_FILE;
+  s->off = s->len = 0;
+  s->path = copy;
+  s->size = size;
+  b->total += size;
+  return 0;
+}
+
+void bz_body_free(bz_body *b) {
+  size_t i;
+  if (b == NULL) return;
+  for (i = 0; i < b->nsegs; i++) free(b->segs[i].path);
+  free(b->segs);
+  b->segs = NULL;
+  b->nsegs = b->cap = 0;
+  bz_buf_free(&b->mem);
+  b->total = 0;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+void bz_reader_init(bz_body_reader *r, const bz_body *b) {
+  memset(r, 0, sizeof *r);
+  r->b = b;
+}
+
+void bz_reader_close(bz_body_reader *r) {
+  if (r->fp != NULL) fclose(r->fp);
+  r->fp = NULL;
+}
+
+static size_t reader_fail(bz_body_reader *r) {
+  bz_reader_close(r);
+  return (size_t)-1;
+}
+
+/* Opens the file of segment s; checks its current size when fstat can tell. */
+static int reader_open(bz_body_reader *r, const bz_seg *s) {
+  struct stat st;
+  errno = 0;
+  r->fp = fopen(s->path, "rb");
+  if (r->fp == NULL) {
+    snprintf(r->err, sizeof r->err, "cannot open %s: %s", s->path, strerror(errno ? errno : EIO));
+    return -1;
+  }
+  if (fstat(fileno(r->fp), &st) == 0 && S_ISREG(st.st_mode) && (int64_t)st.st_size != s->size) {
+    snprintf(r->err, sizeof r->err, "file %s changed size since validation (%lld bytes, now %lld)",
+             s->path, (long long)s->size, (long long)st.st_size);
+    return -1;
+  }
+  return 0;
+}
+
+/* Segment s has been read to its recorded size: the file must end here. */
+static int reader_check_end(bz_body_reader *r, const bz_seg *s) {
+  int c;
+  errno = 0;
+  c = fgetc(r->fp);
+  if (c != EOF) {
+    snprintf(r->err, sizeof r->err, "file %s has grown since validation (%lld bytes)", s->path,
+             (long long)s->size);
+    return -1;
+  }
+  if (ferror(r->fp)) {
+    snprintf(r->err, sizeof r->err, "cannot read %s: %s", s->path, strerror(errno ? errno : EIO));
+    return -1;
+  }
+  bz_reader_close(r);
+  return 0;
+}
+
+size_t bz_reader_read(bz_body_reader *r, char *dst, size_t n) {
+  const bz_body *b = r->b;
+  size_t out = 0;
+  if (r->err[0] != '\0') return (size_t)-1;
+  if (b == NULL) return 0;
+  if (n == (size_t)-1) n--; /* keep the error value out of the result range */
+  while (out < n && r->seg < b->nsegs) {
+    const bz_seg *s = &b->segs[r->seg];
+    if (s->kind == BZ_SEG_MEM) {
+      size_t avail = s->len - (size_t)r->pos, take = n - out;
+      if (take > avail) take = avail;
+      if (take > 0) memcpy(dst + out, b->mem.p + s->off + (size_t)r->pos, take);
+      out += take;
+      r->pos += (int64_t)take;
+      if ((size_t)r->pos >= s->len) {
+        r->seg++;
+        r->pos = 0;
+      }
+    } else {
+      uint64_t left;
+      size_t want, got;
+      if (r->fp == NULL && reader_open(r, s) != 0) return reader_fail(r);
+      left = (uint64_t)(s->size - r->pos);
+      want = n - out;
+      if ((uint64_t)want > left) want = (size_t)left;
+      if (want > 0) {
+        errno = 0;
+        got = fread(dst + out, 1, want, r->fp);
+        if (got < want) {
+          if (ferror(r->fp))
+            snprintf(r->err, sizeof r->err, "cannot read %s: %s", s->path,
+                     strerror(errno ? errno : EIO));
+          else
+            snprintf(r->err, sizeof r->err, "file %s is shorter than at validation (%lld bytes)",
+                     s->path, (long long)s->size);
+          return reader_fail(r);
+        }
+        out += got;
+        r->pos += (int64_t)got;
+      }
+      if (r->pos >= s->size) {
+        if (reader_check_end(r, s) != 0) return reader_fail(r);
+        r->seg++;
+        r->pos = 0;
+      }
+    }
+  }
+  r->sent += (int64_t)out;
+  return out;
+}
+
+/* ---- Lua ----------------------------------------------------------------- */
+
+static bz_body *check_body(lua_State *L) { return (bz_body *)luaL_checkudata(L, 1, BZ_BODY_MT); }
+
+static void push_int64(lua_State *L, int64_t v) {
+#if LUA_VERSION_NUM >= 503
+  lua_pushinteger(L, (lua_Integer)v);
+#else
+  lua_pushnumber(L, (lua_Number)v);
+#endif
+}
+
+static int body_gc(lua_State *L) {
+  bz_body_free((bz_body *)bz_testudata(L, 1, BZ_BODY_MT)); /* NULL-safe, idempotent */
+  return 0;
+}
+
+static int body_size(lua_State *L) {
+  push_int64(L, check_body(L)->total);
+  return 1;
+}
+
+static int body_content_type(lua_State *L) {
+  bz_body *b = check_body(L);
+  size_t n = strnlen(b->content_type, sizeof b->content_type);
+  if (n == 0)
+    lua_pushnil(L);
+  else
+    lua_pushlstring(L, b->content_type, n);
+  return 1;
+}
+
+/* Whole body as one string. Bytes go into a userdata-owned bz_buf with
+ * non-raising calls while a file may be open; raising calls happen only
+ * once the reader is closed. */
+static int body_tostring(lua_State *L) {
+  bz_body *b = check_body(L);
+  bz_body_reader r;
+  bz_buf *buf;
+  size_t want, got;
+  char extra;
+
+  if ((uint64_t)b->total >= (uint64_t)((size_t)-1) / 2) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "body too large for a string");
+    return 2;
+  }
+  buf = bz_buf_push(L);
+  if (bz_buf_reserve(buf, (size_t)b->total + 1) != 0) return luaL_error(L, "bizreg: out of memory");
+  bz_reader_init(&r, b);
+  while (buf->len < (size_t)b->total) {
+    want = (size_t)b->total - buf->len;
+    if (want > 1u << 20) want = 1u << 20;
+    got = bz_reader_read(&r, buf->p + buf->len, want);
+    if (got == (size_t)-1 || got == 0) break;
+    buf->len += got;
+  }
+  if (r.err[0] == '\0' && buf->len == (size_t)b->total) {
+    got = bz_reader_read(&r, &extra, 1); /* must be at the end now */
+    if (got != 0 && r.err[0] == '\0') snprintf(r.err, sizeof r.err, "body longer than its size");
+  } else if (r.err[0] == '\0') {
+    snprintf(r.err, sizeof r.err, "body shorter than its size");
+  }
+  bz_reader_close(&r);
+  if (r.err[0] != '\0') {
+    lua_pushnil(L);
+    lua_pushstring(L, r.err);
+    return 2;
+  }
+  lua_pushlstring(L, buf->len ? buf->p : "", buf->len);
+  return 1;
+}
+
+static const luaL_Reg body_methods[] = {
+    {"size", body_size},
+    {"content_type", body_content_type},
+    {"tostring", body_tostring},
+    {NULL, NULL},
+};
+
+/* Pushes the metatable, creating it on first use. */
+static void push_metatable(lua_State *L) {
+  if (luaL_newmetatable(L, BZ_BODY_MT)) {
+    lua_pushcfunction(L, body_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, body_size);
+    lua_setfield(L, -2, "__len");
+    lua_newtable(L);
+    bz_setfuncs(L, body_methods, 0);
+    lua_setfield(L, -2, "__index");
+  }
+}
+
+bz_body *bz_body_push(lua_State *L) {
+  bz_body *b = (bz_body *)bz_newuserdata(L, sizeof *b);
+  memset(b, 0, sizeof *b);
+  push_metatable(L);
+  lua_setmetatable(L, -2);
+  return b;
+}
+
+void bz_body_open(lua_State *L) {
+  push_metatable(L);
+  lua_pop(L, 1);
+}

@@ -1,0 +1,61 @@
+/* multipart/form-data writer (RFC 7578, CRLF line ends) into a bz_body.
+ * Plain C, non-raising, no global state.
+ *
+ * Bytes of one part:
+ *   --<boundary>\r\n
+ *   Content-Disposition: form-data; name="<name>"[; filename="<filename>"]\r\n
+ *   [Content-Type: <ctype>\r\n]
+ *   \r\n
+ *   <data>\r\n
+ * and after the last part (bz_mp_finish):
+ *   --<boundary>--\r\n
+ *
+ * name and filename keep their bytes (UTF-8 stays UTF-8) except that '"', CR,
+ * LF and '\' become %22, %0D, %0A and %5C, so no value can break the header.
+ *
+ * Return values of the part writers and bz_mp_finish:
+ *    0  ok
+ *   -1  out of memory (or the body would exceed INT64_MAX bytes)
+ *   -2  invalid argument: NULL boundary/name/path, boundary failing
+ *       bz_mp_boundary_ok, ctype empty or containing control characters,
+ *       negative size, or in-memory data containing the delimiter
+ *       ("--<boundary>" at its start or right after a LF).
+ * On any error the body is left exactly as it was before the call. */
+#ifndef BZ_MULTIPART_H
+#define BZ_MULTIPART_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "body.h"
+
+#define BZ_BOUNDARY_LEN 40
+
+/* "----bizreg" + 30 random [0-9A-Za-z] (getrandom(), else /dev/urandom),
+ * NUL-terminated. 0 ok; -1 when no randomness is available (out = ""). */
+int bz_mp_boundary(char out[BZ_BOUNDARY_LEN + 1]);
+
+/* 1 if b is a valid RFC 2046 boundary: 1..70 characters from
+ * DIGIT ALPHA ' ( ) + _ , - . / : = ? and space, not ending in space; else 0. */
+int bz_mp_boundary_ok(const char *b);
+
+/* A plain field. ctype NULL: no Content-Type line. data may be NULL if len == 0. */
+int bz_mp_field(bz_body *b, const char *boundary, const char *name, const char *ctype,
+                const char *data, size_t len);
+
+/* A file part from memory. filename NULL: no filename parameter; ctype NULL: no
+ * Content-Type line (RFC 7578 then implies text/plain, so pass one for files). */
+int bz_mp_file_mem(bz_body *b, const char *boundary, const char *name, const char *filename,
+                   const char *ctype, const char *data, size_t len);
+
+/* A file part whose content is read from path at send time. size is the size seen
+ * at validation; the reader fails if the file no longer has exactly that size.
+ * The file content is not scanned for the delimiter (use a random boundary). */
+int bz_mp_file_path(bz_body *b, const char *boundary, const char *name, const char *filename,
+                    const char *ctype, const char *path, int64_t size);
+
+/* Closing delimiter; sets b->content_type = "multipart/form-data; boundary=<boundary>"
+ * (the boundary is quoted when it contains characters that are not allowed in a
+ * header token, e.g. space, '/', ':', '=', '?', '(', ')', ','). */
+int bz_mp_finish(bz_body *b, const char *boundary);
+
+#endif
