@@ -1,0 +1,17 @@
+#!/bin/sh
+# Starts the sandbox, runs examples/demo.lua against it, stops the sandbox.
+set -eu
+cd "$(dirname "$0")/.."
+PORT=${1:-8089}
+mkdir -p build/demo
+bin/bizreg-sandbox --port "$PORT" >build/demo/sandbox.log 2>&1 &
+SB=$!
+trap 'kill $SB 2>/dev/null || true' EXIT INT TERM
+i=0
+until grep -q "listening" build/demo/sandbox.log 2>/dev/null; do
+  i=$((i + 1))
+  if [ $i -gt 200 ] || ! kill -0 $SB 2>/dev/null; then echo "sandbox did not start:"; cat build/demo/sandbox.log; exit 1; fi
+  sleep 0.05
+done
+URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' build/demo/sandbox.log | head -n 1)
+LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" LUA_CPATH="./build/lua5.4/?.so;;" lua5.4 examples/demo.lua "$URL"
