@@ -1,0 +1,46 @@
+rockspec_format = "3.0"
+package = "bizreg"
+version = "scm-1"
+source = { url = "git+https://github.com/bizreg/bizreg.git" }
+description = {
+  summary = "Validated, safe calls to the KOS clinic CRM and RCS Biz Center APIs",
+  detailed = [[
+    A C core (libcurl) validates Lua tables against declarative schemas, writes the JSON
+    and multipart bodies in one walk, and sends them over a keep-alive connection, with
+    structured errors, token flows, a non-blocking multi-interface mode and an nginx
+    cosocket transport. Includes a local emulator of both APIs (bizreg.sandbox).
+  ]],
+  license = "MIT",
+}
+dependencies = { "lua >= 5.1", "lua-cjson" }
+external_dependencies = { CURL = { header = "curl/curl.h", library = "curl" } }
+build = {
+  type = "builtin",
+  modules = {
+    ["bizreg.core"] = {
+      sources = { "src/body.c", "src/buf.c", "src/core.c", "src/http.c", "src/json.c", "src/media.c", "src/multi.c", "src/multipart.c", "src/rules.c", "src/schema_kos.c", "src/schema_rcs.c", "src/utf8.c", "src/validate.c" },
+      defines = { "_POSIX_C_SOURCE=200809L" },
+      libraries = { "curl" },
+      incdirs = { "$(CURL_INCDIR)", "src" },
+      libdirs = { "$(CURL_LIBDIR)" },
+    },
+    ["bizreg.auth"] = "lua/bizreg/auth.lua",
+    ["bizreg.client"] = "lua/bizreg/client.lua",
+    ["bizreg.errors"] = "lua/bizreg/errors.lua",
+    ["bizreg"] = "lua/bizreg/init.lua",
+    ["bizreg.jobs"] = "lua/bizreg/jobs.lua",
+    ["bizreg.kos"] = "lua/bizreg/kos.lua",
+    ["bizreg.rcs"] = "lua/bizreg/rcs.lua",
+    ["bizreg.sandbox.control"] = "lua/bizreg/sandbox/control.lua",
+    ["bizreg.sandbox.imageinfo"] = "lua/bizreg/sandbox/imageinfo.lua",
+    ["bizreg.sandbox.images"] = "lua/bizreg/sandbox/images.lua",
+    ["bizreg.sandbox.json"] = "lua/bizreg/sandbox/json.lua",
+    ["bizreg.sandbox.kos"] = "lua/bizreg/sandbox/kos.lua",
+    ["bizreg.sandbox.multipart"] = "lua/bizreg/sandbox/multipart.lua",
+    ["bizreg.sandbox.rcs"] = "lua/bizreg/sandbox/rcs.lua",
+    ["bizreg.sandbox.server"] = "lua/bizreg/sandbox/server.lua",
+    ["bizreg.transport.ngx"] = "lua/bizreg/transport/ngx.lua",
+  },
+  install = { bin = { ["bizreg-sandbox"] = "bin/bizreg-sandbox" } },
+}
+test = { type = "command", command = "make test" }
