@@ -50,7 +50,8 @@ sandbox:
 	bin/bizreg-sandbox --port $(PORT)
 
 bench: build
-	@LUA_PATH="$(LUAPATH)" LUA_CPATH="./build/lua5.4/?.so;;" lua5.4 bench/run.lua
+	@sh bin/deps test
+	@sh bench/run.sh
 
 # Sanitizer and valgrind runs of the lua5.4 suite (see toolchain notes: no-op dlclose shim).
 build/nodlclose.so:

@@ -3,8 +3,8 @@
 # and embedded-host checks. Prints one tally per part and, last, "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.." || exit 1
-LUAS=${BIZREG_LUAS:-"lua5.4 lua5.3 lua5.2 lua5.1 luajit"}
-EXTRA=${BIZREG_EXTRA:-"c luarocks nginx embed"}
+LUAS=${BIZREG_LUAS-"lua5.4 lua5.3 lua5.2 lua5.1 luajit"}
+EXTRA=${BIZREG_EXTRA-"c luarocks nginx embed"}
 mkdir -p build/logs
 PASS=0
 FAIL=0

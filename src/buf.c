@@ -50,10 +50,8 @@ bz_buf *bz_buf_push(lua_State *L) {
   return b;
 }
 
-void bz_buf_add(lua_State *L, bz_buf *b, const void *s, size_t n) {
-  if (bz_buf_append(b, s, n) != 0) luaL_error(L, "bizreg: out of memory");
+void bz_buf_grow(lua_State *L, bz_buf *b, size_t extra) {
+  if (bz_buf_reserve(b, extra) != 0) luaL_error(L, "bizreg: out of memory");
 }
-
-void bz_buf_addc(lua_State *L, bz_buf *b, char c) { bz_buf_add(L, b, &c, 1); }
 
 void bz_buf_adds(lua_State *L, bz_buf *b, const char *s) { bz_buf_add(L, b, s, strlen(s)); }

@@ -5,6 +5,7 @@
 #define BZ_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 #include "compat.h"
 
 typedef struct bz_buf {
@@ -20,8 +21,18 @@ void bz_buf_free(bz_buf *b);
 /* Pushes a new userdata owning an empty buffer; its __gc frees it. */
 bz_buf *bz_buf_push(lua_State *L);
 /* Raising variants for use while walking Lua values (memory owned by userdata). */
-void bz_buf_add(lua_State *L, bz_buf *b, const void *s, size_t n);
-void bz_buf_addc(lua_State *L, bz_buf *b, char c);
+void bz_buf_grow(lua_State *L, bz_buf *b, size_t extra);  /* raises on out-of-memory */
 void bz_buf_adds(lua_State *L, bz_buf *b, const char *s);
+
+/* Inline fast paths: the walk appends many tiny pieces. */
+static inline void bz_buf_add(lua_State *L, bz_buf *b, const void *s, size_t n) {
+  if (b->cap - b->len < n) bz_buf_grow(L, b, n);
+  if (n) memcpy(b->p + b->len, s, n);
+  b->len += n;
+}
+static inline void bz_buf_addc(lua_State *L, bz_buf *b, char c) {
+  if (b->cap == b->len) bz_buf_grow(L, b, 1);
+  b->p[b->len++] = c;
+}
 
 #endif

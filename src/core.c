@@ -104,11 +104,11 @@ static int mp_check(lua_State *L, int rc) {
 
 /* Encodes one JSON part {"<name>": <value>} into out (cleared first). */
 static void json_part(bz_walk *w, const char *name, int idx, const bz_schema *s, const bz_field *f) {
-  size_t saved;
+  int saved;
   w->out->len = 0;
   bz_buf_addc(w->L, w->out, '{');
-  bz_json_key(w->L, w->out, name);
-  saved = bz_path_push(w, name);
+  bz_json_key(w->L, w->out, name, strlen(name));
+  saved = bz_path_push(w, name, strlen(name));
   if (s) {
     if (lua_type(w->L, idx) == LUA_TTABLE) bz_walk_object(w, s, idx);
     else bz_violation(w, NULL, BZ_INVALID_TYPE, NULL, NULL);
@@ -160,7 +160,7 @@ static int l_encode_brand(lua_State *L) {
 
   lua_getfield(L, 1, "regBrand");  /* 8 */
   if (bz_is_absent(L, 8)) {
-    size_t saved = bz_path_push(&w, "regBrand");
+    int saved = bz_path_push(&w, "regBrand", 8);
     bz_violation(&w, NULL, BZ_REQUIRED_R, NULL, NULL);
     bz_path_pop(&w, saved);
   } else {
@@ -177,7 +177,8 @@ static int l_encode_brand(lua_State *L) {
   for (f = bz_rcs_form_rows; f->name; f++) {
     lua_getfield(L, 1, f->name);
     if (!bz_is_absent(L, -1)) {
-      size_t saved = bz_path_push(&w, f->name), len;
+      int saved = bz_path_push(&w, f->name, strlen(f->name));
+      size_t len;
       const char *s;
       w.out->len = 0;
       bz_walk_value(&w, f, lua_gettop(L));  /* validates; plain text part below */
@@ -190,7 +191,7 @@ static int l_encode_brand(lua_State *L) {
   /* Files: values stay referenced from the payload table while we build. */
   for (r = bz_rcs_files; r->name && nfiles < 8; r++) {
     file_arg *fa = &files[nfiles++];
-    size_t saved = bz_path_push(&w, r->name);
+    int saved = bz_path_push(&w, r->name, strlen(r->name));
     memset(fa, 0, sizeof *fa);
     fa->rule = r;
     lua_getfield(L, 1, r->name);
@@ -210,7 +211,8 @@ static int l_encode_brand(lua_State *L) {
   while (lua_next(L, 1)) {
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING || !is_known_brand_key(lua_tostring(L, -1))) {
-      size_t saved = bz_path_push(&w, lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
+      const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+      int saved = bz_path_push(&w, k, strlen(k));
       bz_violation(&w, NULL, BZ_UNKNOWN_FIELD, NULL, NULL);
       bz_path_pop(&w, saved);
     }

@@ -4,10 +4,13 @@
 #define BZ_JSON_H
 #include "buf.h"
 
-/* s must already be valid UTF-8. Raises only on out-of-memory. */
+/* Writes s as a JSON string while checking it is well-formed UTF-8 and counting its
+ * code points (one pass). Returns 0, with partial output, when s is not valid UTF-8. */
+int bz_json_string_utf8(lua_State *L, bz_buf *out, const char *s, size_t n, size_t *cps);
+/* For strings known to be valid UTF-8 (schema names, normalised values). */
 void bz_json_string(lua_State *L, bz_buf *out, const char *s, size_t n);
 void bz_json_int(lua_State *L, bz_buf *out, long long v);
-/* Appends "name": */
-void bz_json_key(lua_State *L, bz_buf *out, const char *name);
+/* Appends "name": for a plain ASCII identifier (schema row names). */
+void bz_json_key(lua_State *L, bz_buf *out, const char *name, size_t n);
 
 #endif

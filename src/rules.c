@@ -1,5 +1,4 @@
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 #include "rules.h"
 
@@ -77,17 +76,26 @@ static void civil_from_days(long long z, long long *y, unsigned *m, unsigned *d)
   *y = (long long)yoe + era * 400 + (*m <= 2);
 }
 
+static void digits(char *p, unsigned v, int k) {
+  while (k-- > 0) { p[k] = (char)('0' + v % 10); v /= 10; }
+}
+
 static int format_ms(long long ms, char *out) {
   long long secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
   long long days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
   long long rem = secs - days * 86400, y;
   unsigned m, d;
-  char tmp[64];  /* roomy: the compiler cannot see the ranges are bounded */
   civil_from_days(days, &y, &m, &d);
   if (y < 1 || y > 9999) return 0;
-  snprintf(tmp, sizeof tmp, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", (int)y, m, d,
-           (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)(ms - secs * 1000));
-  memcpy(out, tmp, BZ_DATETIME_LEN + 1);
+  /* YYYY-MM-DDTHH:MM:SS.mmmZ, written by hand: this runs for every image */
+  memcpy(out, "0000-00-00T00:00:00.000Z", BZ_DATETIME_LEN + 1);
+  digits(out, (unsigned)y, 4);
+  digits(out + 5, m, 2);
+  digits(out + 8, d, 2);
+  digits(out + 11, (unsigned)(rem / 3600), 2);
+  digits(out + 14, (unsigned)(rem / 60 % 60), 2);
+  digits(out + 17, (unsigned)(rem % 60), 2);
+  digits(out + 20, (unsigned)(ms - secs * 1000), 3);
   return 1;
 }
 

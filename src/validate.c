@@ -2,7 +2,6 @@
 #include <string.h>
 #include "json.h"
 #include "rules.h"
-#include "utf8.h"
 #include "validate.h"
 
 void bz_walk_init(bz_walk *w, lua_State *L, bz_buf *out, const bz_codes *codes) {
@@ -22,32 +21,51 @@ int bz_is_absent(lua_State *L, int idx) {
 
 /* ---- paths ------------------------------------------------------------ */
 
-static size_t path_add(bz_walk *w, const char *s, size_t n) {
-  size_t saved = w->plen;
-  if (w->plen + n < sizeof w->path) {
-    memcpy(w->path + w->plen, s, n);
-    w->plen += n;
+static int push_frame(bz_walk *w, const char *name, size_t len, long long index, int reset) {
+  int saved = w->depth;
+  if (w->depth < BZ_MAX_DEPTH) {
+    bz_frame *f = &w->frames[w->depth];
+    f->name = name;
+    f->len = len;
+    f->index = index;
+    f->reset = reset;
   }
-  w->path[w->plen] = '\0';
+  w->depth++;
   return saved;
 }
 
-size_t bz_path_push(bz_walk *w, const char *name) {
-  size_t saved = w->plen;
-  if (w->plen > 0) path_add(w, ".", 1);
-  path_add(w, name, strlen(name));
-  return saved;
-}
+int bz_path_push(bz_walk *w, const char *name, size_t len) { return push_frame(w, name, len, 0, 0); }
+int bz_path_push_index(bz_walk *w, long long i) { return push_frame(w, NULL, 0, i, 0); }
+void bz_path_pop(bz_walk *w, int saved) { w->depth = saved; }
 
-size_t bz_path_push_index(bz_walk *w, long long i) {
-  char tmp[32];
-  int k = snprintf(tmp, sizeof tmp, "[%lld]", i);
-  return path_add(w, tmp, (size_t)k);
-}
-
-void bz_path_pop(bz_walk *w, size_t saved) {
-  w->plen = saved;
-  w->path[saved] = '\0';
+/* Renders the key ("regBrand.menus[2].weblink") and the index of a BZ_INDEXED item. */
+static void push_key(bz_walk *w, long long *index) {
+  lua_State *L = w->L;
+  luaL_Buffer b;
+  int i, start = 0, depth = w->depth < BZ_MAX_DEPTH ? w->depth : BZ_MAX_DEPTH, first = 1;
+  const char *array_name = NULL;
+  *index = 0;
+  for (i = 0; i < depth; i++)
+    if (w->frames[i].reset) {
+      start = i + 1;
+      *index = w->frames[i].index;
+      array_name = i > 0 ? w->frames[i - 1].name : NULL;
+    }
+  luaL_buffinit(L, &b);
+  if (start == depth && array_name) luaL_addstring(&b, array_name);  /* the item itself */
+  for (i = start; i < depth; i++) {
+    const bz_frame *f = &w->frames[i];
+    if (f->name) {
+      if (!first) luaL_addchar(&b, '.');
+      luaL_addlstring(&b, f->name, f->len);
+    } else {
+      char tmp[32];
+      snprintf(tmp, sizeof tmp, "[%lld]", f->index);
+      luaL_addstring(&b, tmp);
+    }
+    first = 0;
+  }
+  luaL_pushresult(&b);
 }
 
 /* ---- violations ------------------------------------------------------- */
@@ -68,14 +86,14 @@ static const char *code_for(const bz_walk *w, const bz_field *f, const char *rea
 
 void bz_violation(bz_walk *w, const bz_field *f, const char *reason, const char *code, const char *value) {
   lua_State *L = w->L;
+  long long index;
   lua_createtable(L, 0, 5);
-  if (w->plen == 0 && w->index_name) lua_pushstring(L, w->index_name);
-  else lua_pushlstring(L, w->path, w->plen);
+  push_key(w, &index);
   lua_setfield(L, -2, "key");
   lua_pushstring(L, reason);
   lua_setfield(L, -2, "reason");
-  if (w->index > 0) {
-    lua_pushinteger(L, (lua_Integer)w->index);
+  if (index > 0) {
+    lua_pushinteger(L, (lua_Integer)index);
     lua_setfield(L, -2, "index");
   }
   if (code == NULL) code = code_for(w, f, reason);
@@ -94,7 +112,7 @@ void bz_violation(bz_walk *w, const bz_field *f, const char *reason, const char 
 
 static int in_list(const char *const *list, const char *s, size_t n) {
   for (; *list; list++)
-    if (strlen(*list) == n && memcmp(*list, s, n) == 0) return 1;
+    if ((*list)[0] == s[0] && strlen(*list) == n && memcmp(*list, s, n) == 0) return 1;
   return 0;
 }
 
@@ -103,34 +121,37 @@ static void walk_string(bz_walk *w, const bz_field *f, int idx) {
   char dt[BZ_DATETIME_LEN + 1];
   size_t n, cps;
   const char *s;
-  if (f->rule == BZ_R_DATETIME && lua_type(L, idx) == LUA_TNUMBER) {
+  int type = lua_type(L, idx);
+  if (f->rule == BZ_R_DATETIME && type == LUA_TNUMBER) {
     if (!bz_datetime_from_unix((double)lua_tonumber(L, idx), dt)) bz_violation(w, f, BZ_NOT_AVAILABLE, NULL, NULL);
     else bz_json_string(L, w->out, dt, BZ_DATETIME_LEN);
     return;
   }
-  if (lua_type(L, idx) != LUA_TSTRING) {
+  if (type != LUA_TSTRING) {
     bz_violation(w, f, BZ_INVALID_TYPE, NULL, NULL);
     return;
   }
   s = lua_tolstring(L, idx, &n);
-  if (!bz_utf8_check((const unsigned char *)s, n, &cps)) {
+  if (f->rule == BZ_R_DATETIME) {
+    /* checked before writing: what is sent is the normalised form */
+    if (!bz_datetime_parse(s, n, dt)) bz_violation(w, f, BZ_NOT_AVAILABLE, NULL, NULL);
+    else bz_json_string(L, w->out, dt, BZ_DATETIME_LEN);
+    return;
+  }
+  /* written while validating; the output is discarded if anything was violated */
+  if (!bz_json_string_utf8(L, w->out, s, n, &cps)) {
     bz_violation(w, f, BZ_INVALID_UTF8, NULL, NULL);
     return;
   }
-  if (n == 0 && (f->flags & BZ_REQUIRED)) {
-    bz_violation(w, f, BZ_REQUIRED_R, NULL, NULL);
+  if (n == 0) {
+    if (f->flags & BZ_REQUIRED) bz_violation(w, f, BZ_REQUIRED_R, NULL, NULL);
+    else if (f->enums || f->rule != BZ_R_NONE) bz_violation(w, f, f->enums ? BZ_INVALID_ENUM : BZ_INVALID_FORMAT, NULL, NULL);
     return;
   }
   if (f->max && cps > f->max) bz_violation(w, f, BZ_TOO_LONG, NULL, NULL);
   else if (f->enums && !in_list(f->enums, s, n)) bz_violation(w, f, BZ_INVALID_ENUM, NULL, NULL);
   else if (f->deny && in_list(f->deny, s, n)) bz_violation(w, f, BZ_NOT_ALLOWED, NULL, NULL);
-  else if (f->rule == BZ_R_DATETIME) {
-    if (!bz_datetime_parse(s, n, dt)) bz_violation(w, f, BZ_NOT_AVAILABLE, NULL, NULL);
-    else bz_json_string(L, w->out, dt, BZ_DATETIME_LEN);
-    return;
-  } else if (f->rule != BZ_R_NONE && !bz_rule_ok(f->rule, s, n))
-    bz_violation(w, f, BZ_INVALID_FORMAT, NULL, NULL);
-  bz_json_string(L, w->out, s, n);
+  else if (f->rule != BZ_R_NONE && !bz_rule_ok(f->rule, s, n)) bz_violation(w, f, BZ_INVALID_FORMAT, NULL, NULL);
 }
 
 static void walk_int(bz_walk *w, const bz_field *f, int idx) {
@@ -162,24 +183,6 @@ static int is_sequence(lua_State *L, int idx, size_t n) {
   return count == n;
 }
 
-/* Item of a BZ_INDEXED array: keys restart relative to the item, index = i. */
-static void walk_indexed_item(bz_walk *w, const bz_field *f, long long i) {
-  char saved_path[sizeof w->path];
-  size_t saved_len = w->plen;
-  long long saved_index = w->index;
-  const char *saved_name = w->index_name;
-  memcpy(saved_path, w->path, saved_len + 1);
-  w->plen = 0;
-  w->path[0] = '\0';
-  w->index = i;
-  w->index_name = f->name;
-  bz_walk_value(w, f->item, lua_gettop(w->L));
-  memcpy(w->path, saved_path, saved_len + 1);
-  w->plen = saved_len;
-  w->index = saved_index;
-  w->index_name = saved_name;
-}
-
 static void walk_array(bz_walk *w, const bz_field *f, int idx) {
   lua_State *L = w->L;
   size_t n, i;
@@ -197,15 +200,12 @@ static void walk_array(bz_walk *w, const bz_field *f, int idx) {
   else if (f->max && n > f->max) bz_violation(w, f, BZ_TOO_MANY, NULL, NULL);
   bz_buf_addc(L, w->out, '[');
   for (i = 1; i <= n; i++) {
+    int saved = push_frame(w, NULL, 0, (long long)i, (f->flags & BZ_INDEXED) != 0);
     if (i > 1) bz_buf_addc(L, w->out, ',');
     lua_rawgeti(L, idx, (int)i);
-    if (f->flags & BZ_INDEXED) walk_indexed_item(w, f, (long long)i);
-    else {
-      size_t saved = bz_path_push_index(w, (long long)i);
-      bz_walk_value(w, f->item, lua_gettop(L));
-      bz_path_pop(w, saved);
-    }
+    bz_walk_value(w, f->item, lua_gettop(L));
     lua_pop(L, 1);
+    bz_path_pop(w, saved);
   }
   bz_buf_addc(L, w->out, ']');
   if (f->check) f->check(w, f, idx);
@@ -231,84 +231,90 @@ void bz_walk_value(bz_walk *w, const bz_field *f, int idx) {
 
 /* ---- objects ---------------------------------------------------------- */
 
-static int sibling_is(lua_State *L, int obj, const char *key, const char *val) {
-  int r;
-  lua_pushstring(L, key);
-  lua_rawget(L, obj);
-  r = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), val) == 0;
-  lua_pop(L, 1);
-  return r;
+static int find_row(const bz_schema *s, const char *name, size_t len) {
+  int i;
+  for (i = 0; s->rows[i].name; i++) {
+    const char *r = s->rows[i].name;
+    if (r[0] == name[0] && strncmp(r, name, len) == 0 && strlen(r) == len) return i;
+  }
+  return -1;
 }
-
-static const bz_field *find_row(const bz_schema *s, const char *name);
 
 /* Required rows; a conditional one only when the sibling it depends on holds a
  * valid value (an invalid buttonType is reported once, not again as a missing weblink). */
-static int row_required(lua_State *L, const bz_schema *s, const bz_field *f, int obj) {
-  const bz_field *dep;
+static int row_required(lua_State *L, const bz_schema *s, const bz_field *f, int slots) {
+  int dep;
   size_t n;
   const char *v;
-  int r;
   if (f->flags & BZ_REQUIRED) return 1;
   if (f->req_unless_key == NULL) return 0;
-  dep = find_row(s, f->req_unless_key);
-  lua_pushstring(L, f->req_unless_key);
-  lua_rawget(L, obj);
-  v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
-  r = v != NULL && strcmp(v, f->req_unless_val) != 0 && (dep == NULL || dep->enums == NULL || in_list(dep->enums, v, n));
-  lua_pop(L, 1);
-  return r;
-}
-
-static const bz_field *find_row(const bz_schema *s, const char *name) {
-  const bz_field *f;
-  for (f = s->rows; f->name; f++)
-    if (strcmp(f->name, name) == 0) return f;
-  return NULL;
+  dep = find_row(s, f->req_unless_key, strlen(f->req_unless_key));
+  if (dep < 0 || lua_type(L, slots + dep) != LUA_TSTRING) return 0;
+  v = lua_tolstring(L, slots + dep, &n);
+  return strcmp(v, f->req_unless_val) != 0 && (s->rows[dep].enums == NULL || in_list(s->rows[dep].enums, v, n));
 }
 
 static void report_unknown_keys(bz_walk *w, const bz_schema *s, int idx) {
   lua_State *L = w->L;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    size_t saved;
+    int saved;
     lua_pop(L, 1);
     if (lua_type(L, -1) == LUA_TSTRING) {
-      if (find_row(s, lua_tostring(L, -1))) continue;
-      saved = bz_path_push(w, lua_tostring(L, -1));
+      size_t len;
+      const char *k = lua_tolstring(L, -1, &len);
+      if (find_row(s, k, len) >= 0) continue;
+      saved = bz_path_push(w, k, len);  /* the key stays on the stack while rendered */
+      bz_violation(w, NULL, BZ_UNKNOWN_FIELD, NULL, NULL);
     } else {
       char tmp[64];
       if (lua_type(L, -1) == LUA_TNUMBER) snprintf(tmp, sizeof tmp, "[%.14g]", (double)lua_tonumber(L, -1));
       else snprintf(tmp, sizeof tmp, "[%s]", luaL_typename(L, -1));
-      saved = path_add(w, tmp, strlen(tmp));
+      saved = bz_path_push(w, tmp, strlen(tmp));
+      bz_violation(w, NULL, BZ_UNKNOWN_FIELD, NULL, NULL);
     }
-    bz_violation(w, NULL, BZ_UNKNOWN_FIELD, NULL, NULL);
     bz_path_pop(w, saved);
   }
 }
 
+/* One lua_next pass drops every value into the stack slot of its row (unknown keys
+ * are only noted); then rows are emitted in schema order from the slots. */
 void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
   lua_State *L = w->L;
   const bz_field *f;
-  int first = 1, saved_parent = w->parent;
-  size_t present = 0, total = 0;
+  int nrows = 0, slots, i, first = 1, unknown = 0, saved_parent = w->parent;
   idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
+  while (s->rows[nrows].name) nrows++;
+  luaL_checkstack(L, nrows + 8, "bizreg: payload nested too deeply");
+  slots = lua_gettop(L) + 1;
+  for (i = 0; i < nrows; i++) lua_pushnil(L);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    int r = -1;
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      size_t len;
+      const char *k = lua_tolstring(L, -2, &len);
+      r = len ? find_row(s, k, len) : -1;
+    }
+    if (r >= 0) lua_replace(L, slots + r);
+    else {
+      lua_pop(L, 1);
+      unknown = 1;
+    }
+  }
   w->parent = idx;
   bz_buf_addc(L, w->out, '{');
-  for (f = s->rows; f->name; f++) {
-    size_t saved;
-    lua_pushstring(L, f->name);
-    lua_rawget(L, idx);
-    if (!lua_isnil(L, -1)) present++;
-    if (bz_is_absent(L, -1)) {
-      lua_pop(L, 1);
+  for (i = 0, f = s->rows; i < nrows; i++, f++) {
+    int slot = slots + i, saved;
+    size_t nlen;
+    if (bz_is_absent(L, slot)) {
       if (f->dflt) {
         if (!first) bz_buf_addc(L, w->out, ',');
         first = 0;
-        bz_json_key(L, w->out, f->name);
+        bz_json_key(L, w->out, f->name, strlen(f->name));
         bz_json_string(L, w->out, f->dflt, strlen(f->dflt));
-      } else if (row_required(L, s, f, idx)) {
-        saved = bz_path_push(w, f->name);
+      } else if (row_required(L, s, f, slots)) {
+        saved = bz_path_push(w, f->name, strlen(f->name));
         bz_violation(w, f, BZ_REQUIRED_R, NULL, NULL);
         bz_path_pop(w, saved);
       }
@@ -316,54 +322,55 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
     }
     if (!first) bz_buf_addc(L, w->out, ',');
     first = 0;
-    bz_json_key(L, w->out, f->name);
-    saved = bz_path_push(w, f->name);
-    bz_walk_value(w, f, lua_gettop(L));
+    nlen = strlen(f->name);
+    bz_json_key(L, w->out, f->name, nlen);
+    saved = bz_path_push(w, f->name, nlen);
+    bz_walk_value(w, f, slot);
     bz_path_pop(w, saved);
-    lua_pop(L, 1);
   }
-  /* Counting is cheap; names are compared only when a key is unaccounted for. */
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    lua_pop(L, 1);
-    total++;
-  }
-  if (total != present) report_unknown_keys(w, s, idx);
+  if (unknown) report_unknown_keys(w, s, idx);
   if (s->check) s->check(w, NULL, idx);
   bz_buf_addc(L, w->out, '}');
+  lua_settop(L, slots - 1);
   w->parent = saved_parent;
 }
 
 /* ---- cross-field rules (RCS) ------------------------------------------ */
 
-/* initFeedItems: every item but portalsearch must be a buttonType in menus. */
+static int menu_has(lua_State *L, int menus, const char *button) {
+  size_t j, m = bz_rawlen(L, menus);
+  int found = 0;
+  for (j = 1; j <= m && !found; j++) {
+    lua_rawgeti(L, menus, (int)j);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      lua_getfield(L, -1, "buttonType");  /* plain table from the payload */
+      found = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), button) == 0;
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  return found;
+}
+
+/* initFeedItems: every valid item but portalsearch must be a buttonType in menus. */
 void bz_check_feed_items_in_menus(bz_walk *w, const bz_field *f, int idx) {
   lua_State *L = w->L;
-  int menus;
   size_t i, n = bz_rawlen(L, idx);
+  int menus;
   lua_pushstring(L, "menus");
   lua_rawget(L, w->parent);
   menus = lua_gettop(L);
   for (i = 1; i <= n; i++) {
-    int found = 0;
-    lua_rawgeti(L, idx, (int)i);
     size_t len;
-    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    const char *v;
+    lua_rawgeti(L, idx, (int)i);
+    v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
     /* invalid values were already reported by the item row */
-    if (v && strcmp(v, "portalsearch") != 0 && in_list(f->item->enums, v, len)) {
-      if (lua_type(L, menus) == LUA_TTABLE) {
-        size_t j, m = bz_rawlen(L, menus);
-        for (j = 1; j <= m && !found; j++) {
-          lua_rawgeti(L, menus, (int)j);
-          if (lua_type(L, -1) == LUA_TTABLE) found = sibling_is(L, lua_gettop(L), "buttonType", lua_tostring(L, -2));
-          lua_pop(L, 1);
-        }
-      }
-      if (!found) {
-        size_t saved = bz_path_push_index(w, (long long)i);
-        bz_violation(w, f->item, BZ_NOT_IN_MENUS, NULL, NULL);
-        bz_path_pop(w, saved);
-      }
+    if (v && len && strcmp(v, "portalsearch") != 0 && in_list(f->item->enums, v, len) &&
+        !(lua_type(L, menus) == LUA_TTABLE && menu_has(L, menus, v))) {
+      int saved = bz_path_push_index(w, (long long)i);
+      bz_violation(w, f->item, BZ_NOT_IN_MENUS, NULL, NULL);
+      bz_path_pop(w, saved);
     }
     lua_pop(L, 1);
   }
@@ -380,11 +387,12 @@ void bz_check_equals_mdn(bz_walk *w, const bz_field *f, int idx) {
   lua_pop(L, 1);
 }
 
-/* chatbots: one mdn once. Quadratic only in the count of chatbots (<= 1000). */
+/* chatbots: each mdn once (a Lua table as the set). */
 void bz_check_unique_mdn(bz_walk *w, const bz_field *f, int idx) {
   lua_State *L = w->L;
   size_t i, n = bz_rawlen(L, idx);
   int seen;
+  (void)f;
   lua_newtable(L);
   seen = lua_gettop(L);
   for (i = 1; i <= n; i++) {
@@ -396,8 +404,8 @@ void bz_check_unique_mdn(bz_walk *w, const bz_field *f, int idx) {
         lua_pushvalue(L, -1);
         lua_rawget(L, seen);
         if (!lua_isnil(L, -1)) {
-          size_t saved = bz_path_push_index(w, (long long)i);
-          bz_path_push(w, "mdn");
+          int saved = bz_path_push_index(w, (long long)i);
+          bz_path_push(w, "mdn", 3);
           bz_violation(w, NULL, BZ_DUPLICATE, "64341", lua_tostring(L, -2));
           bz_path_pop(w, saved);
         }

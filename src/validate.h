@@ -28,17 +28,26 @@
 #define BZ_BAD_DIMENSIONS "InvalidDimensions"
 #define BZ_UNREADABLE     "Unreadable"
 
+/* A path is kept as frames and rendered only when a violation is recorded:
+ * the common (valid) case never formats a path. */
+typedef struct bz_frame {
+  const char *name;   /* field name, or NULL for an index frame */
+  size_t len;
+  long long index;    /* index frame: 1-based position */
+  int reset;          /* item of a BZ_INDEXED array: keys restart here */
+} bz_frame;
+
+#define BZ_MAX_DEPTH 32
+
 typedef struct bz_walk {
   lua_State *L;
   bz_buf *out;            /* JSON being written (userdata-owned) */
   int errs;               /* absolute stack index of the violations array */
   int nerr;
   const bz_codes *codes;  /* NULL: the API has no error codes (KOS) */
-  long long index;        /* current item of a BZ_INDEXED array (1-based), 0 = none */
-  const char *index_name; /* that array's name: the key of item-level violations */
   int parent;             /* stack index of the object whose rows are being walked */
-  size_t plen;
-  char path[480];
+  int depth;
+  bz_frame frames[BZ_MAX_DEPTH];
 } bz_walk;
 
 /* Starts a walk: pushes the violations table (keep it on the stack). */
@@ -48,10 +57,11 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx);
 /* Walk any value at idx against row f (writes its JSON value, no key). */
 void bz_walk_value(bz_walk *w, const bz_field *f, int idx);
 
-/* Path helpers: push returns the previous length for bz_path_pop. */
-size_t bz_path_push(bz_walk *w, const char *name);
-size_t bz_path_push_index(bz_walk *w, long long i);
-void bz_path_pop(bz_walk *w, size_t saved);
+/* Path helpers: push returns the previous depth for bz_path_pop. name must stay
+ * alive until popped (schema names, or a key string anchored on the Lua stack). */
+int bz_path_push(bz_walk *w, const char *name, size_t len);
+int bz_path_push_index(bz_walk *w, long long i);
+void bz_path_pop(bz_walk *w, int saved);
 
 /* Record a violation at the current path. code NULL: derived from f and the family. */
 void bz_violation(bz_walk *w, const bz_field *f, const char *reason, const char *code, const char *value);
