@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <string.h>
 #include "json.h"
 
@@ -51,24 +52,43 @@ static size_t seq_len(const unsigned char *s, size_t left) {
   return need + 1;
 }
 
+/* SWAR test over 8 bytes: true when all are ASCII >= 0x20 and none is '"' or '\\'. */
+static int plain8(const unsigned char *p) {
+  uint64_t x, ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL, q, b;
+  memcpy(&x, p, 8);
+  if (x & high) return 0;                          /* non-ASCII */
+  if ((x - ones * 0x20) & ~x & high) return 0;     /* a byte < 0x20 */
+  q = x ^ (ones * '"');
+  b = x ^ (ones * '\\');
+  return !(((q - ones) & ~q & high) | ((b - ones) & ~b & high));
+}
+
 int bz_json_string_utf8(lua_State *L, bz_buf *out, const char *str, size_t n, size_t *cps) {
   const unsigned char *s = (const unsigned char *)str;
   size_t i = 0, start = 0, count = 0;
   if (bz_buf_reserve(out, n + 2) != 0) luaL_error(L, "bizreg: out of memory");
   out->p[out->len++] = '"';
   while (i < n) {
-    unsigned char k = kind[s[i]];
-    if (k == 0) { i++; count++; continue; }
-    if (k == 2) {
-      size_t len = seq_len(s + i, n - i);
-      if (len == 0) return 0;
-      i += len;
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      if (n - i >= 8 && plain8(s + i)) { i += 8; count += 8; continue; }
+      if (kind[c]) {
+        bz_buf_add(L, out, s + start, i - start);
+        escape(L, out, c);
+        start = i + 1;
+      }
+      i++;
       count++;
       continue;
     }
-    bz_buf_add(L, out, s + start, i - start);
-    escape(L, out, s[i]);
-    start = ++i;
+    /* the common multi-byte case: a 3-byte sequence (Hangul), checked inline */
+    if (c >= 0xE1 && c <= 0xEC && n - i > 2 && (((s[i + 1] & 0xC0) | ((s[i + 2] & 0xC0) >> 2)) == 0xA0)) {
+      i += 3;
+    } else {
+      size_t len = seq_len(s + i, n - i);
+      if (len == 0) return 0;
+      i += len;
+    }
     count++;
   }
   bz_buf_add(L, out, s + start, n - start);

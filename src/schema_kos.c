@@ -18,30 +18,30 @@ static const char *const color_enum[] = {
 
 /* protos.tenant.Code: shared by `equipment` and `category`. */
 static const bz_field code_rows[] = {
-  { .name = "id", .type = BZ_T_STRING },
-  { .name = "category", .type = BZ_T_STRING, .enums = code_category_enum },
-  { .name = "name", .type = BZ_T_STRING },
-  { .name = "order", .type = BZ_T_INT, .imin = INT32_MIN_, .imax = INT32_MAX_ },
-  { .name = "closed", .type = BZ_T_BOOL },
-  { .name = "color", .type = BZ_T_STRING, .enums = color_enum },
-  { .name = "default", .type = BZ_T_BOOL },
+  { BZ_ROW("id"), .type = BZ_T_STRING },
+  { BZ_ROW("category"), .type = BZ_T_STRING, .enums = code_category_enum },
+  { BZ_ROW("name"), .type = BZ_T_STRING },
+  { BZ_ROW("order"), .type = BZ_T_INT, .imin = INT32_MIN_, .imax = INT32_MAX_ },
+  { BZ_ROW("closed"), .type = BZ_T_BOOL },
+  { BZ_ROW("color"), .type = BZ_T_STRING, .enums = color_enum },
+  { BZ_ROW("default"), .type = BZ_T_BOOL },
   { .name = NULL } };
 static const bz_schema code_schema = { "protos.tenant.Code", code_rows, NULL };
 
 static const bz_field image_rows[] = {
-  { .name = "fileName", .type = BZ_T_STRING, .flags = BZ_REQUIRED },
-  { .name = "visitorId", .type = BZ_T_STRING, .flags = BZ_REQUIRED },
-  { .name = "source", .type = BZ_T_STRING, .enums = source_enum },
-  { .name = "equipment", .type = BZ_T_OBJECT, .child = &code_schema },
-  { .name = "scheduleId", .type = BZ_T_STRING },
-  { .name = "shootingDateTimeUtc", .type = BZ_T_STRING, .rule = BZ_R_DATETIME },
-  { .name = "memo", .type = BZ_T_STRING, .max = 150 },
-  { .name = "category", .type = BZ_T_OBJECT, .child = &code_schema },
+  { BZ_ROW("fileName"), .type = BZ_T_STRING, .flags = BZ_REQUIRED },
+  { BZ_ROW("visitorId"), .type = BZ_T_STRING, .flags = BZ_REQUIRED },
+  { BZ_ROW("source"), .type = BZ_T_STRING, .enums = source_enum },
+  { BZ_ROW("equipment"), .type = BZ_T_OBJECT, .child = &code_schema },
+  { BZ_ROW("scheduleId"), .type = BZ_T_STRING },
+  { BZ_ROW("shootingDateTimeUtc"), .type = BZ_T_STRING, .rule = BZ_R_DATETIME },
+  { BZ_ROW("memo"), .type = BZ_T_STRING, .max = 150 },
+  { BZ_ROW("category"), .type = BZ_T_OBJECT, .child = &code_schema },
   { .name = NULL } };
 static const bz_schema image_schema = { "protos.image.RegisterVisitorImageConfiguration", image_rows, NULL };
-static const bz_field image_item = { .name = "images", .type = BZ_T_OBJECT, .child = &image_schema };
+static const bz_field image_item = { BZ_ROW("images"), .type = BZ_T_OBJECT, .child = &image_schema };
 
 static const bz_field root_rows[] = {
-  { .name = "images", .type = BZ_T_ARRAY, .flags = BZ_REQUIRED | BZ_INDEXED, .min = 1, .item = &image_item },
+  { BZ_ROW("images"), .type = BZ_T_ARRAY, .flags = BZ_REQUIRED | BZ_INDEXED, .min = 1, .item = &image_item },
   { .name = NULL } };
 const bz_schema bz_kos_visitor_images = { "protos.open.RegisterVisitorImages", root_rows, NULL };

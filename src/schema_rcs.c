@@ -18,63 +18,63 @@ static const char *const rcs_reply_enum[] = { "0", "1", NULL };
 static const char *const display_enum[] = { "11", "10", "01", "00", NULL };
 
 static const bz_field applink_rows[] = {
-  { .name = "packageName", .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 40 },
-  { .name = "action", .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 40 },
-  { .name = "uri", .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 40 },
+  { BZ_ROW("packageName"), .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 40 },
+  { BZ_ROW("action"), .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 40 },
+  { BZ_ROW("uri"), .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 40 },
   { .name = NULL } };
 static const bz_schema applink_schema = { "applink", applink_rows, NULL };
 
 static const bz_field menu_rows[] = {
-  { .name = "buttonType", .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 20,
+  { BZ_ROW("buttonType"), .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 20,
     .enums = button_enum, .deny = button_deny },
-  { .name = "applink", .type = BZ_T_OBJECT, .child = &applink_schema },
-  { .name = "weblink", .type = BZ_T_STRING, .max = 128, .rule = BZ_R_HTTP_URL,
+  { BZ_ROW("applink"), .type = BZ_T_OBJECT, .child = &applink_schema },
+  { BZ_ROW("weblink"), .type = BZ_T_STRING, .max = 128, .rule = BZ_R_HTTP_URL,
     .req_unless_key = "buttonType", .req_unless_val = "call" },
   { .name = NULL } };
 static const bz_schema menu_schema = { "MenuItemInfo", menu_rows, NULL };
-static const bz_field menu_item = { .name = "menus", .type = BZ_T_OBJECT, .child = &menu_schema };
-static const bz_field feed_item = { .name = "initFeedItems", .type = BZ_T_STRING, .enums = feed_items_enum };
+static const bz_field menu_item = { BZ_ROW("menus"), .type = BZ_T_OBJECT, .child = &menu_schema };
+static const bz_field feed_item = { BZ_ROW("initFeedItems"), .type = BZ_T_STRING, .enums = feed_items_enum };
 
 static const bz_field brand_rows[] = {
-  { .name = "name", .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 20 },
-  { .name = "description", .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 150 },
-  { .name = "tel", .type = BZ_T_STRING, .max = 12 },
-  { .name = "menus", .type = BZ_T_ARRAY, .max = 3, .item = &menu_item },
-  { .name = "categoryId", .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 64 },
-  { .name = "subCategoryId", .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 64 },
-  { .name = "categoryOpt", .type = BZ_T_STRING, .max = 20 },
-  { .name = "zipCode", .type = BZ_T_STRING, .max = 5, .rule = BZ_R_DIGITS5 },
-  { .name = "roadAddress", .type = BZ_T_STRING, .max = 200 },
-  { .name = "detailAddress", .type = BZ_T_STRING, .max = 200 },
-  { .name = "email", .type = BZ_T_STRING, .max = 30, .rule = BZ_R_EMAIL },
-  { .name = "webSiteUrl", .type = BZ_T_STRING, .max = 128 },
-  { .name = "initTab", .type = BZ_T_STRING, .max = 5, .enums = init_tab_enum },
-  { .name = "initFeedItem", .type = BZ_T_STRING, .max = 6, .enums = init_feed_item_enum },
-  { .name = "initFeedItems", .type = BZ_T_ARRAY, .max = 4, .item = &feed_item,
+  { BZ_ROW("name"), .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 20 },
+  { BZ_ROW("description"), .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 150 },
+  { BZ_ROW("tel"), .type = BZ_T_STRING, .max = 12 },
+  { BZ_ROW("menus"), .type = BZ_T_ARRAY, .max = 3, .item = &menu_item },
+  { BZ_ROW("categoryId"), .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 64 },
+  { BZ_ROW("subCategoryId"), .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 64 },
+  { BZ_ROW("categoryOpt"), .type = BZ_T_STRING, .max = 20 },
+  { BZ_ROW("zipCode"), .type = BZ_T_STRING, .max = 5, .rule = BZ_R_DIGITS5 },
+  { BZ_ROW("roadAddress"), .type = BZ_T_STRING, .max = 200 },
+  { BZ_ROW("detailAddress"), .type = BZ_T_STRING, .max = 200 },
+  { BZ_ROW("email"), .type = BZ_T_STRING, .max = 30, .rule = BZ_R_EMAIL },
+  { BZ_ROW("webSiteUrl"), .type = BZ_T_STRING, .max = 128 },
+  { BZ_ROW("initTab"), .type = BZ_T_STRING, .max = 5, .enums = init_tab_enum },
+  { BZ_ROW("initFeedItem"), .type = BZ_T_STRING, .max = 6, .enums = init_feed_item_enum },
+  { BZ_ROW("initFeedItems"), .type = BZ_T_ARRAY, .max = 4, .item = &feed_item,
     .check = bz_check_feed_items_in_menus },
-  { .name = "templateColor", .type = BZ_T_STRING, .max = 10, .rule = BZ_R_HEXCOLOR },
-  { .name = "bizInfoYn", .type = BZ_T_STRING, .enums = yn_enum },
-  { .name = "bizInfoTitle", .type = BZ_T_STRING, .max = 20 },
-  { .name = "bizInfoContent", .type = BZ_T_STRING, .max = 200 },
+  { BZ_ROW("templateColor"), .type = BZ_T_STRING, .max = 10, .rule = BZ_R_HEXCOLOR },
+  { BZ_ROW("bizInfoYn"), .type = BZ_T_STRING, .enums = yn_enum },
+  { BZ_ROW("bizInfoTitle"), .type = BZ_T_STRING, .max = 20 },
+  { BZ_ROW("bizInfoContent"), .type = BZ_T_STRING, .max = 200 },
   { .name = NULL } };
 const bz_schema bz_rcs_reg_brand = { "regBrand", brand_rows, NULL };
 
 static const bz_field chatbot_rows[] = {
-  { .name = "mdn", .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 40, .rule = BZ_R_MDN,
+  { BZ_ROW("mdn"), .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 40, .rule = BZ_R_MDN,
     .code_req = "64307", .code_bad = "64308" },
-  { .name = "subNum", .type = BZ_T_STRING, .max = 40, .code_bad = "64381",
+  { BZ_ROW("subNum"), .type = BZ_T_STRING, .max = 40, .code_bad = "64381",
     .check = bz_check_equals_mdn },
-  { .name = "subTitle", .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 20,
+  { BZ_ROW("subTitle"), .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 20,
     .code_req = "64309", .code_bad = "64374" },
-  { .name = "rcsReply", .type = BZ_T_STRING, .enums = rcs_reply_enum, .dflt = "1", .code_bad = "64311" },
-  { .name = "display", .type = BZ_T_STRING, .enums = display_enum, .code_bad = "64310" },
-  { .name = "inputField", .type = BZ_T_INT, .flags = BZ_INT_ENUM, .imin = 0, .imax = 1, .code_bad = "64364" },
-  { .name = "subDescr", .type = BZ_T_STRING, .max = 50 },
-  { .name = "saftyStatusYn", .type = BZ_T_STRING, .enums = yn_enum },
+  { BZ_ROW("rcsReply"), .type = BZ_T_STRING, .enums = rcs_reply_enum, .dflt = "1", .code_bad = "64311" },
+  { BZ_ROW("display"), .type = BZ_T_STRING, .enums = display_enum, .code_bad = "64310" },
+  { BZ_ROW("inputField"), .type = BZ_T_INT, .flags = BZ_INT_ENUM, .imin = 0, .imax = 1, .code_bad = "64364" },
+  { BZ_ROW("subDescr"), .type = BZ_T_STRING, .max = 50 },
+  { BZ_ROW("saftyStatusYn"), .type = BZ_T_STRING, .enums = yn_enum },
   { .name = NULL } };
 static const bz_schema chatbot_schema = { "RegChatbotInfo", chatbot_rows, NULL };
-static const bz_field chatbot_item = { .name = "chatbots", .type = BZ_T_OBJECT, .child = &chatbot_schema };
-const bz_field bz_rcs_chatbots = { .name = "chatbots", .type = BZ_T_ARRAY, .min = 1, .max = 1000,
+static const bz_field chatbot_item = { BZ_ROW("chatbots"), .type = BZ_T_OBJECT, .child = &chatbot_schema };
+const bz_field bz_rcs_chatbots = { BZ_ROW("chatbots"), .type = BZ_T_ARRAY, .min = 1, .max = 1000,
   .item = &chatbot_item, .code_bad = "64343", .check = bz_check_unique_mdn };
 
 const bz_codes bz_rcs_codes = {

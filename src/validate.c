@@ -232,11 +232,9 @@ void bz_walk_value(bz_walk *w, const bz_field *f, int idx) {
 /* ---- objects ---------------------------------------------------------- */
 
 static int find_row(const bz_schema *s, const char *name, size_t len) {
-  int i;
-  for (i = 0; s->rows[i].name; i++) {
-    const char *r = s->rows[i].name;
-    if (r[0] == name[0] && strncmp(r, name, len) == 0 && strlen(r) == len) return i;
-  }
+  const bz_field *r;
+  for (r = s->rows; r->name; r++)
+    if (r->nlen == len && r->name[0] == name[0] && memcmp(r->name, name, len) == 0) return (int)(r - s->rows);
   return -1;
 }
 
@@ -287,8 +285,7 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
   while (s->rows[nrows].name) nrows++;
   luaL_checkstack(L, nrows + 8, "bizreg: payload nested too deeply");
   slots = lua_gettop(L) + 1;
-  for (i = 0; i < nrows; i++) lua_pushnil(L);
-  lua_pushnil(L);
+  lua_settop(L, slots + nrows);  /* one nil slot per row, plus the lua_next key */
   while (lua_next(L, idx)) {
     int r = -1;
     if (lua_type(L, -2) == LUA_TSTRING) {
@@ -305,16 +302,15 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
   w->parent = idx;
   bz_buf_addc(L, w->out, '{');
   for (i = 0, f = s->rows; i < nrows; i++, f++) {
-    int slot = slots + i, saved;
-    size_t nlen;
-    if (bz_is_absent(L, slot)) {
+    int slot = slots + i, saved, t = lua_type(L, slot);
+    if (t == LUA_TNIL || (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, slot) == NULL)) {
       if (f->dflt) {
         if (!first) bz_buf_addc(L, w->out, ',');
         first = 0;
-        bz_json_key(L, w->out, f->name, strlen(f->name));
+        bz_json_key(L, w->out, f->name, f->nlen);
         bz_json_string(L, w->out, f->dflt, strlen(f->dflt));
       } else if (row_required(L, s, f, slots)) {
-        saved = bz_path_push(w, f->name, strlen(f->name));
+        saved = bz_path_push(w, f->name, f->nlen);
         bz_violation(w, f, BZ_REQUIRED_R, NULL, NULL);
         bz_path_pop(w, saved);
       }
@@ -322,9 +318,8 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
     }
     if (!first) bz_buf_addc(L, w->out, ',');
     first = 0;
-    nlen = strlen(f->name);
-    bz_json_key(L, w->out, f->name, nlen);
-    saved = bz_path_push(w, f->name, nlen);
+    bz_json_key(L, w->out, f->name, f->nlen);
+    saved = bz_path_push(w, f->name, f->nlen);
     bz_walk_value(w, f, slot);
     bz_path_pop(w, saved);
   }

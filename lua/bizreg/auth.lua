@@ -7,7 +7,15 @@ local errors = require "bizreg.errors"
 
 local M = {}
 
+local core = require "bizreg.core"
+
 local SKEW = 60  -- renew this many seconds before the announced expiry
+-- A fetch that was abandoned (its coroutine killed by ngx.exit, a transport that raised)
+-- must not block the client forever: waiters give up on it once it has taken longer than
+-- any real fetch could (the client's timeout + connect_timeout), and fetch themselves.
+local function fetch_wait(client)
+  return (client.http_opts.timeout or 30) + (client.http_opts.connect_timeout or 10)
+end
 
 local function bad_token(t)
   return type(t) ~= "string" or t == "" or t:find("[\r\n%z]") ~= nil
@@ -26,15 +34,15 @@ end
 -- Shared shape of the "fetch a token, cache it, renew on 401" providers.
 -- fetch(client, ctx) -> token, expires_at | nil, err
 local function cached(header, scheme, fetch, renewable, secrets)
-  local token, expires_at, fetching
+  local token, expires_at, fetching  -- fetching: core.now() when a fetch started
   local p = { header = header, scheme = scheme, renewable = renewable }
   function p.get(client, ctx)
     -- A job already fetching: wait for it instead of asking twice.
-    while fetching do ctx.sleep(0.005) end
+    while fetching and core.now() - fetching < fetch_wait(client) do ctx.sleep(0.005) end
     if token and (not expires_at or os.time() < expires_at) then return token end
-    fetching = true
+    fetching = core.now()
     local t, exp_or_err = fetch(client, ctx)
-    fetching = false
+    fetching = nil
     if not t then return nil, exp_or_err end
     token, expires_at = t, exp_or_err
     return token

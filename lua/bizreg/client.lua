@@ -26,13 +26,22 @@ local CONNECT_RETRY = {
 
 local function fail(msg) error("bizreg: " .. msg, 4) end
 
+-- A function, or a table whose metatable has __call (a transport module can be both).
+function M.callable(v)
+  if type(v) == "function" then return true end
+  local mt = type(v) == "table" and getmetatable(v)
+  return type(mt) == "table" and mt.__call ~= nil
+end
+
 -- Programmer errors raise; everything about content/network returns nil, err later.
 function M.check_options(opts, extra)
   if type(opts) ~= "table" then fail("client options must be a table") end
   for k, v in pairs(opts) do
     local want = TRANSPORT_OPTS[k] or extra[k]
     if not want then fail("unknown option '" .. tostring(k) .. "'") end
-    if type(v) ~= want then fail("option '" .. k .. "' must be a " .. want) end
+    if type(v) ~= want and not (want == "function" and M.callable(v)) then
+      fail("option '" .. k .. "' must be a " .. want)
+    end
   end
   if type(opts.base_url) ~= "string" or not opts.base_url:match("^https?://[^/]") then
     fail("option 'base_url' is required (http:// or https://)")

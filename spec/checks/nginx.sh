@@ -1,0 +1,215 @@
+#!/bin/sh
+# nginx check: bizreg inside nginx + lua-nginx-module with the cosocket transport
+# (lua/bizreg/transport/ngx.lua), using examples/openresty/nginx.conf as is.
+#
+#   sh spec/checks/nginx.sh          (from anywhere; exit 0 = pass)
+#
+# It builds the LuaJIT core, starts the sandbox with a 300 ms delay on every API
+# reply, renders the example config into build/nginx/ (one worker), fires 20
+# concurrent POST /register at nginx and checks that all 20 succeeded, that the
+# sandbox saw exactly 20 register_visitor_images requests / 20 images, and that
+# the whole batch took < 3000 ms (20 x 300 ms one after the other would take
+# >= 6000 ms: the worker must not block). Then a 151-character memo must come
+# back as a 400 TooLong without reaching the sandbox, and a follow-up request
+# must reuse a pooled keep-alive connection. nginx and the sandbox are always
+# stopped. stdout is short and ends with the figures line. Each run works in
+# build/nginx/run-<pid>/ (concurrent runs do not collide); it is removed after a
+# pass and kept (logs/, conf/, out/) after a failure.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+ROOT=$(pwd)
+B=$ROOT/build/nginx/run-$$
+N=20
+DELAY_MS=300
+LIMIT_MS=3000
+CJSON_CPATH="/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;;"
+
+nginx_pid=
+sb_pid=
+
+passed=
+stop_all() {
+  if [ -z "$nginx_pid" ] && [ -f "$B/logs/nginx.pid" ]; then
+    nginx_pid=$(cat "$B/logs/nginx.pid" 2>/dev/null)
+  fi
+  if [ -n "$nginx_pid" ]; then
+    kill -QUIT "$nginx_pid" 2>/dev/null
+    i=0
+    while kill -0 "$nginx_pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    if kill -0 "$nginx_pid" 2>/dev/null; then # a worker stuck in a blocking call
+      workers=$(ps -o pid= --ppid "$nginx_pid" 2>/dev/null)
+      # shellcheck disable=SC2086
+      kill -KILL "$nginx_pid" $workers 2>/dev/null
+    fi
+    nginx_pid=
+  fi
+  if [ -n "$sb_pid" ]; then
+    kill "$sb_pid" 2>/dev/null
+    wait "$sb_pid" 2>/dev/null
+    sb_pid=
+  fi
+  [ -n "$passed" ] && rm -rf "$B"
+}
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+  echo "nginx: FAIL: $*"
+  echo "(files kept in ${B#"$ROOT"/})"
+  if [ -s "$B/logs/error.log" ]; then
+    echo "--- error.log (last lines)"
+    grep -v '^\s*$' "$B/logs/error.log" | tail -n 12
+  fi
+  if [ -s "$B/logs/sandbox.log" ]; then
+    echo "--- sandbox.log (last lines)"
+    tail -n 5 "$B/logs/sandbox.log"
+  fi
+  exit 1
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# jcheck FILE LUA-EXPR MESSAGE: decodes FILE as JSON into `j` and fails unless EXPR is true.
+jcheck() {
+  J_FILE=$1 J_EXPR=$2 LUA_CPATH=$CJSON_CPATH luajit -e '
+    local f = assert(io.open(os.getenv("J_FILE"), "rb")); local s = f:read("*a"); f:close()
+    local j = require("cjson.safe").decode(s)
+    local ok, v = pcall(assert(loadstring("local j = ...; return " .. os.getenv("J_EXPR"))), j)
+    if not (ok and v) then io.stderr:write(s, "\n"); os.exit(1) end' 2>"$B/jcheck.err" ||
+    fail "$3: $(head -c 300 "$B/jcheck.err")"
+}
+
+for cmd in nginx curl luajit; do
+  command -v "$cmd" >/dev/null 2>&1 || fail "$cmd not found (apt-get install -y nginx libnginx-mod-http-lua luajit2 curl)"
+done
+[ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || fail "lua-nginx-module missing (apt-get install -y libnginx-mod-http-lua)"
+
+make -s LUA=luajit build >/dev/null || fail "make LUA=luajit build"
+
+rm -rf "$B"
+mkdir -p "$B/conf" "$B/logs" "$B/tmp" "$B/out"
+
+# ---- sandbox on a free port (port 0; its log says which one) ----------------
+bin/bizreg-sandbox --port 0 >"$B/logs/sandbox.log" 2>&1 &
+sb_pid=$!
+SB=
+i=0
+while [ $i -lt 100 ]; do
+  SB=$(sed -n 's/^bizreg sandbox listening on \(http:[^ ]*\).*$/\1/p' "$B/logs/sandbox.log" 2>/dev/null)
+  if [ -n "$SB" ] && curl -sf -o /dev/null "$SB/_sandbox/stats"; then break; fi
+  kill -0 "$sb_pid" 2>/dev/null || fail "the sandbox exited during startup"
+  SB=
+  sleep 0.1
+  i=$((i + 1))
+done
+[ -n "$SB" ] || fail "the sandbox did not answer /_sandbox/stats within 10 s"
+curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' \
+  --data-binary "{\"delay_ms\":$DELAY_MS}" "$SB/_sandbox/config" || fail "could not set delay_ms"
+
+# ---- nginx from the example config ------------------------------------------
+sed_escape() { printf '%s' "$1" | sed 's/[\\|&]/\\&/g'; }
+free_port() {
+  LUA_CPATH=$CJSON_CPATH luajit -e 'local s = assert(require("socket").bind("127.0.0.1", 0))
+    local _, port = s:getsockname(); s:close(); print(port)'
+}
+[ "$(id -u)" = 0 ] && run_as=root || run_as=$(id -un)
+
+started=
+for _ in 1 2 3; do
+  PORT=$(free_port) || fail "no free port (luasocket for LuaJIT missing?)"
+  sed -e "s|__ROOT__|$(sed_escape "$ROOT")|g" -e "s|__PORT__|$PORT|g" \
+    -e "s|__SANDBOX__|$(sed_escape "$SB")|g" -e "s|__USER__|$run_as|g" \
+    examples/openresty/nginx.conf >"$B/conf/nginx.conf"
+  grep -q '__[A-Z]*__' "$B/conf/nginx.conf" && fail "unreplaced placeholder in the rendered config"
+  : >"$B/logs/error.log"
+  if env KOS_TOKEN=sandbox-kos-token nginx -p "$B/" -c conf/nginx.conf -e "$B/logs/error.log" \
+    >"$B/logs/start.log" 2>&1; then
+    started=1
+    break
+  fi
+  grep -q 'in use' "$B/logs/start.log" "$B/logs/error.log" || { cat "$B/logs/start.log"; fail "nginx did not start"; }
+done
+[ -n "$started" ] || fail "nginx did not start (ports in use)"
+URL=http://127.0.0.1:$PORT
+i=0
+until [ -s "$B/logs/nginx.pid" ]; do
+  i=$((i + 1))
+  [ $i -lt 100 ] || fail "nginx wrote no pid file within 10 s"
+  sleep 0.1
+done
+nginx_pid=$(cat "$B/logs/nginx.pid")
+i=0
+until curl -sf -o /dev/null "$URL/healthz"; do
+  i=$((i + 1))
+  [ $i -lt 100 ] || fail "nginx did not answer /healthz within 10 s"
+  sleep 0.1
+done
+
+# ---- 20 concurrent registrations ---------------------------------------------
+payload() {
+  printf '{"images":[{"fileName":"2026/11/22/a.jpg","visitorId":"65a1b2c3d4e5f6a7b8c9d0e1","source":"HOSPITAL","memo":"%s","shootingDateTimeUtc":"2026-11-22T07:00:00.000Z"}]}' "$1"
+}
+payload "before treatment" >"$B/ok.json"
+payload "$(printf '%151s' '' | tr ' ' 'a')" >"$B/toolong.json"
+
+post() { # post PAYLOAD-FILE OUT-NAME
+  curl -s -m 20 -o "$B/out/$2.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+    --data-binary @"$1" "$URL/register" >"$B/out/$2.code"
+}
+
+pids=
+t0=$(now_ms)
+n=1
+while [ $n -le $N ]; do
+  post "$B/ok.json" "$n" &
+  pids="$pids $!"
+  n=$((n + 1))
+done
+# shellcheck disable=SC2086
+wait $pids
+t1=$(now_ms)
+elapsed=$((t1 - t0))
+
+n=1
+while [ $n -le $N ]; do
+  code=$(cat "$B/out/$n.code" 2>/dev/null)
+  [ "$code" = 200 ] || fail "request $n answered HTTP '$code': $(head -c 300 "$B/out/$n.json" 2>/dev/null)"
+  jcheck "$B/out/$n.json" 'j.ok == true and type(j.result) == "table" and next(j.result) == nil' \
+    "request $n: not the success JSON"
+  n=$((n + 1))
+done
+curl -sf -o "$B/stats1.json" "$SB/_sandbox/stats" || fail "sandbox stats"
+jcheck "$B/stats1.json" "j.by_endpoint['kos.register_visitor_images'] == $N and j.registered.images == $N and j.requests == $N" \
+  "the sandbox did not count $N register_visitor_images requests and $N images"
+[ "$elapsed" -lt "$LIMIT_MS" ] ||
+  fail "$N concurrent requests took $elapsed ms (limit $LIMIT_MS ms): the worker blocked?"
+
+# ---- a validation error goes back as JSON and sends nothing ------------------
+post "$B/toolong.json" toolong
+code=$(cat "$B/out/toolong.code")
+[ "$code" = 400 ] || fail "151-character memo answered HTTP '$code': $(head -c 300 "$B/out/toolong.json")"
+jcheck "$B/out/toolong.json" 'j.ok == false and j.error.kind == "validation" and j.error.errorProperties[1].reason == "TooLong" and j.error.errorProperties[1].key == "memo"' \
+  "151-character memo: not a TooLong validation error"
+curl -sf -o "$B/stats2.json" "$SB/_sandbox/stats" || fail "sandbox stats"
+jcheck "$B/stats2.json" "j.requests == $N" "the invalid payload reached the sandbox"
+echo "nginx: 151-character memo -> 400 {kind=validation, memo TooLong}, nothing sent upstream"
+
+# ---- keep-alive: one more call reuses a pooled upstream connection ------------
+curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary '{"delay_ms":0}' "$SB/_sandbox/config" ||
+  fail "could not reset delay_ms"
+post "$B/ok.json" again
+[ "$(cat "$B/out/again.code")" = 200 ] || fail "follow-up request answered HTTP '$(cat "$B/out/again.code")'"
+curl -sf -o "$B/stats3.json" "$SB/_sandbox/stats" || fail "sandbox stats"
+jcheck "$B/stats3.json" "j.requests == $N + 1 and j.connections <= $N" \
+  "the follow-up request opened a new upstream connection (setkeepalive pool not used)"
+conns=$(J_FILE=$B/stats3.json LUA_CPATH=$CJSON_CPATH luajit -e '
+  local f = io.open(os.getenv("J_FILE")); print(require("cjson").decode(f:read("*a")).connections)')
+echo "nginx: keep-alive pool: $((N + 1)) upstream requests over $conns connections"
+
+if grep -E '\[(error|crit|alert|emerg)\]' "$B/logs/error.log" >/dev/null; then
+  fail "nginx logged errors"
+fi
+
+passed=1
+echo "nginx: $N concurrent register_visitor_images, $DELAY_MS ms upstream delay each, all done in $elapsed ms in one worker (serial would take >= $((N * DELAY_MS)) ms)"
