@@ -57,9 +57,8 @@ local Client = {}
 Client.__index = Client
 M.Client = Client
 
-function M.new(api, opts, auth)
-  local self = setmetatable({}, api.mt)
-  self.api = api
+function M.new(mt, opts, auth)
+  local self = setmetatable({}, mt)
   self.base_url = opts.base_url:gsub("/+$", "")
   self.http_opts = {
     timeout = opts.timeout or 30, connect_timeout = opts.connect_timeout or 10,
@@ -198,21 +197,28 @@ function Client:call(ctx, req)
   return res, err
 end
 
--- Blocking methods named after the ops, plus client:start(name, ...) -> job.
-function M.install_ops(mt, ops)
-  for name, op in pairs(ops) do
-    mt[name] = function(self, ...)
+-- A client class: Client's methods, cleanup on __gc/__close, a secret-free __tostring,
+-- blocking methods named after the ops, and client:start(name, ...) -> job.
+function M.class(name, ops)
+  local mt = setmetatable({}, { __index = Client })
+  mt.__index = mt
+  mt.__gc = function(self) self:close() end
+  mt.__close = mt.__gc
+  mt.__tostring = function(self) return name .. " (" .. self.base_url .. ")" end
+  for op_name, op in pairs(ops) do
+    mt[op_name] = function(self, ...)
       self:check_open()
       return op(self, self:sync_ctx(), ...)
     end
   end
-  function mt:start(name, ...)
+  function mt:start(op_name, ...)
     self:check_open()
-    local op = ops[name]
-    if not op then error("bizreg: unknown operation '" .. tostring(name) .. "'", 2) end
-    if self.transport then error("bizreg: start() drives libcurl; with a custom transport call " .. name .. "() directly", 2) end
+    local op = ops[op_name]
+    if not op then error("bizreg: unknown operation '" .. tostring(op_name) .. "'", 2) end
+    if self.transport then error("bizreg: start() drives libcurl; with a custom transport call " .. op_name .. "() directly", 2) end
     return require("bizreg.jobs").start(self, op, ...)
   end
+  return mt
 end
 
 -- Maps a finished exchange through the API's response mapper, scrubbing secrets.

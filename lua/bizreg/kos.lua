@@ -63,11 +63,6 @@ end
 
 -- ---- client ----------------------------------------------------------------
 
-local Kos = setmetatable({}, { __index = client.Client })
-Kos.__index = Kos
-Kos.__gc = function(self) self:close() end
-Kos.__close = Kos.__gc
-Kos.__tostring = function(self) return "bizreg.kos (" .. self.base_url .. ")" end
 
 M.ops = {}
 
@@ -78,7 +73,7 @@ function M.ops.register_visitor_images(self, ctx, payload)
   return self:finish(res, cerr, M.map_response)
 end
 
-client.install_ops(Kos, M.ops)
+local Kos = client.class("bizreg.kos", M.ops)
 
 function M.new(opts)
   client.check_options(opts, EXTRA_OPTS)
@@ -87,7 +82,7 @@ function M.new(opts)
   local provider
   if opts.api_key then provider = auth.kos_exchange(opts.api_key, header, scheme, M.map_error)
   else provider = auth.static(opts.token, header, scheme) end
-  return client.new({ mt = Kos, ops = M.ops }, opts, provider)
+  return client.new(Kos, opts, provider)
 end
 
 return M

@@ -114,11 +114,6 @@ end
 
 -- ---- client ----------------------------------------------------------------
 
-local Rcs = setmetatable({}, { __index = client.Client })
-Rcs.__index = Rcs
-Rcs.__gc = function(self) self:close() end
-Rcs.__close = Rcs.__gc
-Rcs.__tostring = function(self) return "bizreg.rcs (" .. self.base_url .. ")" end
 
 local function brand_request(self, ctx, method, path, payload)
   local body, err = encode(payload, nil)
@@ -144,7 +139,7 @@ function M.ops.resubmit_brand(self, ctx, brand_id, payload)
   return brand_request(self, ctx, "PUT", "/corp/brand/" .. brand_id, payload)
 end
 
-client.install_ops(Rcs, M.ops)
+local Rcs = client.class("bizreg.rcs", M.ops)
 
 function M.new(opts)
   client.check_options(opts, EXTRA_OPTS)
@@ -156,7 +151,7 @@ function M.new(opts)
   else
     provider = auth.static(opts.token, "Authorization", "Bearer")
   end
-  return client.new({ mt = Rcs, ops = M.ops }, opts, provider)
+  return client.new(Rcs, opts, provider)
 end
 
 return M
