@@ -136,15 +136,19 @@ static int ctype_ok(const char *t) {
 }
 
 /* A delimiter is CRLF "--" boundary; be strict and also refuse a bare-LF one. */
+/* "--<boundary>" at the start of d or right after a LF. Jumps between LFs with memchr:
+ * in-memory files are scanned on every encode. */
 static int has_delimiter(const char *d, size_t n, const char *boundary) {
-  size_t bl = strlen(boundary), i;
+  size_t bl = strlen(boundary);
+  const char *p = d, *end = d + n;
   if (d == NULL || n < bl + 2) return 0;
-  for (i = 0; i + bl + 2 <= n; i++) {
-    if (d[i] == '-' && d[i + 1] == '-' && (i == 0 || d[i - 1] == '\n') &&
-        memcmp(d + i + 2, boundary, bl) == 0)
-      return 1;
+  for (;;) {
+    if ((size_t)(end - p) < bl + 2) return 0;
+    if (p[0] == '-' && p[1] == '-' && memcmp(p + 2, boundary, bl) == 0) return 1;
+    p = memchr(p, '\n', (size_t)(end - p));
+    if (p == NULL) return 0;
+    p++;
   }
-  return 0;
 }
 
 static int check_common(const char *boundary, const char *name, const char *ctype) {

@@ -388,7 +388,7 @@ void bz_check_unique_mdn(bz_walk *w, const bz_field *f, int idx) {
   size_t i, n = bz_rawlen(L, idx);
   int seen;
   (void)f;
-  lua_newtable(L);
+  lua_createtable(L, 0, (int)(n < 1024 ? n : 1024));  /* presized: no rehash while filling */
   seen = lua_gettop(L);
   for (i = 1; i <= n; i++) {
     lua_rawgeti(L, idx, (int)i);
