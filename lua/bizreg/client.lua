@@ -18,11 +18,6 @@ local TRANSPORT_OPTS = {
 -- Values that become header bytes: CR/LF/NUL would let them forge headers.
 local HEADER_OPTS = { "token", "api_key", "client_id", "client_secret", "user_agent", "auth_header", "auth_scheme" }
 
--- Connect-phase failures: nothing reached the server, so even a POST may be resent.
-local CONNECT_RETRY = {
-  COULDNT_CONNECT = true, COULDNT_RESOLVE_HOST = true, COULDNT_RESOLVE_PROXY = true,
-  OPERATION_TIMEDOUT = true, SEND_ERROR = true,
-}
 
 local function fail(msg) error("bizreg: " .. msg, 4) end
 
@@ -173,7 +168,7 @@ function Client:send(ctx, req, token)
       if res.status ~= 429 or attempt >= self.retries then return res end
       local wait = tonumber(res.headers["retry-after"]) or backoff(attempt)
       ctx.sleep(math.min(math.max(wait, 0), self.retry_max_wait))
-    elseif err.sent == false and CONNECT_RETRY[err.code] and attempt < self.retries then
+    elseif errors.transport(err).retryable and attempt < self.retries then
       ctx.sleep(backoff(attempt))
     else
       return nil, errors.scrub(errors.transport(err), self.auth.secrets())

@@ -83,12 +83,19 @@ end
 
 local RETRYABLE_STATUS = { [429] = true, [502] = true, [503] = true, [504] = true }
 
+-- Connect-phase failures: nothing reached the server and trying again may work, so even a
+-- POST may be resent. (A failed certificate check was not sent either, but will fail again.)
+M.CONNECT_RETRY = {
+  COULDNT_CONNECT = true, COULDNT_RESOLVE_HOST = true, COULDNT_RESOLVE_PROXY = true,
+  OPERATION_TIMEDOUT = true, SEND_ERROR = true,
+}
+
 function M.transport(t)
   return M.new {
     kind = "transport",
     code = t.code or "TRANSPORT_ERROR",
     message = t.message or tostring(t.code),
-    retryable = t.sent == false,
+    retryable = t.sent == false and M.CONNECT_RETRY[t.code] == true,
     sent = t.sent ~= false,
   }
 end
