@@ -169,6 +169,28 @@ describe("KOS end to end", function()
     assert.equal(401, err.status)
   end)
 
+  it("sends only bodies that pass the seed's JSON Schema (ajv on what the sandbox received)", function()
+    local kos = client()
+    local variants = {
+      payload(),
+      { images = { { fileName = "a", visitorId = "b" } } },
+      { images = { { fileName = "x/y.jpg", visitorId = "v", equipment = { id = "e", category = "IMAGE_EQUIPMENT", name = "CT",
+        order = -5, closed = true, color = "GRAY", default = false }, category = {}, shootingDateTimeUtc = 1700000000.5,
+        memo = "줄바꿈\n\"따옴표\" / 슬래시 \1" }, { fileName = "2", visitorId = "v", source = "PEN_CHART" } } },
+    }
+    for _, p in ipairs(variants) do assert(kos:register_visitor_images(p)) end
+    kos:close()
+    local path = os.tmpname()
+    local f = assert(io.open(path, "wb"))
+    for i = 1, #sb:requests() do f:write(sb:body(i), "\n") end
+    f:close()
+    local pipe = assert(io.popen("node spec/node/check_schema.js spec/fixtures/visitor-images.schema.json " .. path .. " 2>&1"))
+    local out = pipe:read("*a")
+    pipe:close()
+    os.remove(path)
+    assert.equal(#variants .. " valid, 0 invalid\n", out)
+  end)
+
   it("has a one-shot form", function()
     local res, err = bizreg.register_visitor_images({ base_url = sb.url, token = TOKEN }, payload())
     assert.is_nil(err and tostring(err))

@@ -223,6 +223,20 @@ describe("RCS end to end", function()
     rcs:close()
   end)
 
+  it("streams a 20 MiB certificate from disk with flat memory", function()
+    local cert = fx.file("cert-20mib.pdf", function() return fx.images.pdf(20 * 1024 * 1024) end)
+    -- a separate lua5.4 process, so its peak RSS measures only the upload
+    local cmd = string.format("LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./build/lua5.4/?.so;;' " ..
+      "lua5.4 bench/upload_rss.lua %s %s path 2>&1", sb.rcs_url, cert)
+    local pipe = assert(io.popen(cmd))
+    local out = pipe:read("*a")
+    pipe:close()
+    local growth_kib = tonumber(out:match("(%d+)%s*$"))
+    assert.is_number(growth_kib, out)
+    assert.is_true(growth_kib < 4 * 1024, "peak RSS grew by " .. tostring(growth_kib) .. " KiB")
+    assert.is_true(sb:stats().registered.brands >= 2)
+  end)
+
   it("has one-shot forms", function()
     local o = { base_url = sb.rcs_url, client_id = ID, client_secret = SECRET }
     local res = assert(bizreg.register_brand(o, payload()))
