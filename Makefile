@@ -11,7 +11,7 @@ OUT      := build/$(LUA)/bizreg/core.so
 PORT     ?= 8089
 LUAPATH  := ./lua/?.lua;./lua/?/init.lua;;
 
-.PHONY: all build deps test test-c demo sandbox bench asan valgrind fuzz clean
+.PHONY: all build deps test test-c demo sandbox bench asan valgrind fuzz fuzz-media fuzz-encode clean
 
 all: build
 build: $(OUT)
@@ -69,10 +69,20 @@ valgrind: build build/nodlclose.so
 	env LD_PRELOAD="$(CURDIR)/build/nodlclose.so" valgrind -q --error-exitcode=9 --leak-check=full \
 	  --errors-for-leak-kinds=definite lua5.4 /usr/bin/busted --cpath="./build/lua5.4/?.so" spec
 
-fuzz:
+fuzz: fuzz-media fuzz-encode
+
+fuzz-media:
 	@mkdir -p build
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc fuzz/media_fuzz.c src/media.c -o build/media_fuzz
 	./build/media_fuzz -max_total_time=60 fuzz/corpus/media
+
+# The validating walk with generated Lua payloads (liblua5.4 linked into the harness).
+fuzz-encode:
+	@mkdir -p build/fuzz-encode-corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c99 -D_POSIX_C_SOURCE=200809L -Isrc \
+	  $(shell pkg-config --cflags lua5.4 libcurl) fuzz/encode_fuzz.c $(SRCS) -o build/encode_fuzz \
+	  $(shell pkg-config --libs lua5.4 libcurl) -lm
+	./build/encode_fuzz -max_total_time=60 -detect_leaks=1 build/fuzz-encode-corpus
 
 clean:
 	rm -rf build tree
