@@ -1,6 +1,7 @@
 -- KOS register_visitor_images against the sandbox: success, server errors, auth, transport.
 local bizreg = require "bizreg"
 local sandbox = require "spec.helpers.sandbox"
+local shell = require "spec.helpers.shell"
 
 local API_KEY = "11111111-2222-4333-8444-555555555555"
 local TOKEN = "sandbox-kos-token"
@@ -184,7 +185,7 @@ describe("KOS end to end", function()
     local f = assert(io.open(path, "wb"))
     for i = 1, #sb:requests() do f:write(sb:body(i), "\n") end
     f:close()
-    local pipe = assert(io.popen("node spec/node/check_schema.js spec/fixtures/visitor-images.schema.json " .. path .. " 2>&1"))
+    local pipe = assert(shell.popen("node spec/node/check_schema.js spec/fixtures/visitor-images.schema.json " .. path .. " 2>&1"))
     local out = pipe:read("*a")
     pipe:close()
     os.remove(path)

@@ -1,6 +1,7 @@
 -- KOS request bodies: exact bytes, cjson round trip, and the seed's JSON Schema (ajv).
 local bizreg = require "bizreg"
 local cjson = require "cjson"
+local shell = require "spec.helpers.shell"
 
 local function body(payload)
   local req, err = bizreg.prepare_visitor_images(payload)
@@ -103,7 +104,7 @@ describe("KOS JSON", function()
     for _ = 1, 300 do f:write(body(gen()), "\n") end
     f:write(body { images = { { fileName = "a", visitorId = "b", equipment = { order = 2147483647 }, category = { order = -2147483648 } } } }, "\n")
     f:close()
-    local p = assert(io.popen("node spec/node/check_schema.js spec/fixtures/visitor-images.schema.json " .. path .. " 2>&1"))
+    local p = assert(shell.popen("node spec/node/check_schema.js spec/fixtures/visitor-images.schema.json " .. path .. " 2>&1"))
     local out = p:read("*a")
     p:close()
     os.remove(path)
@@ -115,7 +116,7 @@ describe("KOS JSON", function()
     local f = assert(io.open(path, "wb"))
     f:write('{"images":[{"fileName":"a","visitorId":"b","equipment":{"order":1.5}}]}\n', '{"images":{}}\n')
     f:close()
-    local p = assert(io.popen("node spec/node/check_schema.js spec/fixtures/visitor-images.schema.json " .. path .. " 2>/dev/null"))
+    local p = assert(shell.popen("node spec/node/check_schema.js spec/fixtures/visitor-images.schema.json " .. path .. " 2>/dev/null"))
     local out = p:read("*a")
     p:close()
     os.remove(path)

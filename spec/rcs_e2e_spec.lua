@@ -2,6 +2,7 @@
 local bizreg = require "bizreg"
 local sandbox = require "spec.helpers.sandbox"
 local fx = require "spec.helpers.fixtures"
+local shell = require "spec.helpers.shell"
 
 local ID, SECRET = "sandbox", "SK.sandboxsecret1"
 
@@ -228,7 +229,7 @@ describe("RCS end to end", function()
     -- a separate lua5.4 process, so its peak RSS measures only the upload
     local cmd = string.format("LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./build/lua5.4/?.so;;' " ..
       "lua5.4 bench/upload_rss.lua %s %s path 2>&1", sb.rcs_url, cert)
-    local pipe = assert(io.popen(cmd))
+    local pipe = assert(shell.popen(cmd))
     local out = pipe:read("*a")
     pipe:close()
     local growth_kib = tonumber(out:match("(%d+)%s*$"))

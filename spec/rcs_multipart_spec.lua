@@ -4,6 +4,7 @@ local bizreg = require "bizreg"
 local fx = require "spec.helpers.fixtures"
 local mp = require "bizreg.sandbox.multipart"
 local json = require("spec.helpers.sandbox").json
+local shell = require "spec.helpers.shell"
 
 local function read(path)
   local f = assert(io.open(path, "rb"))
@@ -14,12 +15,12 @@ end
 
 local function busboy(req)
   local dir = fx.dir .. "/busboy"
-  os.execute("rm -rf " .. dir .. " && mkdir -p " .. dir)
+  shell.execute("rm -rf " .. dir .. " && mkdir -p " .. dir)
   local body = dir .. "/body"
   local f = assert(io.open(body, "wb"))
   f:write(req.body)
   f:close()
-  local p = assert(io.popen(string.format("node spec/node/parse_multipart.js %s '%s' %s", body, req.headers["Content-Type"], dir)))
+  local p = assert(shell.popen(string.format("node spec/node/parse_multipart.js %s '%s' %s", body, req.headers["Content-Type"], dir)))
   local out = p:read("*a")
   p:close()
   local parts = assert(json.decode(out), "busboy output: " .. out)

@@ -1011,7 +1011,7 @@ end)
 
 describe("sandbox command line", function()
   it("refuses hosts other than loopback", function()
-    local p = io.popen("bin/bizreg-sandbox --host 0.0.0.0 --port 0 2>&1; echo rc=$?")
+    local p = require("spec.helpers.shell").popen("bin/bizreg-sandbox --host 0.0.0.0 --port 0 2>&1; echo rc=$?")
     local out = p:read("*a")
     p:close()
     assert.truthy(out:find("--host must be", 1, true))

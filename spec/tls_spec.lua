@@ -4,15 +4,12 @@ local fx = require "spec.helpers.fixtures"
 
 local IMAGES = { images = { { fileName = "a.jpg", visitorId = "v" } } }
 
-local function sh(cmd)
-  local ok = os.execute(cmd)
-  return ok == true or ok == 0
-end
+local sh = require("spec.helpers.shell").execute
 
 describe("TLS", function()
   local dir, port, pidfile = fx.dir .. "/tls", nil, nil
   setup(function()
-    os.execute("mkdir -p " .. dir)
+    sh("mkdir -p " .. dir)
     -- a self-signed certificate for 127.0.0.1, made here (nothing checked in)
     assert(sh(string.format("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 " ..
       "-addext subjectAltName=IP:127.0.0.1 -keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1", dir, dir)))
@@ -31,7 +28,7 @@ describe("TLS", function()
   end)
   teardown(function()
     local f = io.open(pidfile)
-    if f then os.execute("kill " .. f:read("*l") .. " 2>/dev/null"); f:close() end
+    if f then sh("kill " .. f:read("*l") .. " 2>/dev/null"); f:close() end
   end)
 
   local function call(extra)

@@ -4,7 +4,7 @@ local images = require "bizreg.sandbox.images"
 local M = {}
 
 local dir = os.getenv("BIZREG_TMP") or "build/tmp"
-os.execute("mkdir -p " .. dir)
+require("spec.helpers.shell").execute("mkdir -p " .. dir)
 M.dir = dir
 
 local cache = {}

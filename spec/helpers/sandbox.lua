@@ -38,11 +38,8 @@ local function repo_root()
   return dir
 end
 
--- os.execute returns a number on 5.1 and true/nil on 5.2+.
-local function sh(cmd)
-  local r = os.execute(cmd)
-  return r == 0 or r == true
-end
+local shell = require "spec.helpers.shell"
+local sh = shell.execute
 
 local function read_file(path)
   local f = io.open(path, "rb")
@@ -55,7 +52,7 @@ end
 local function alive(pid)
   if not sh("kill -0 " .. pid .. " 2>/dev/null") then return false end
   -- a zombie (exited, not yet reaped) still accepts signal 0
-  local p = io.popen("ps -o stat= -p " .. pid .. " 2>/dev/null")
+  local p = shell.popen("ps -o stat= -p " .. pid .. " 2>/dev/null")
   local stat = p and p:read("*a") or ""
   if p then p:close() end
   return not stat:match("^%s*Z")
