@@ -194,17 +194,6 @@ static int seek_cb(void *ud, curl_off_t offset, int origin) {
   return CURL_SEEKFUNC_OK;
 }
 
-/* Counts the request bytes actually written (header and body data; curl
- * reports them here with CURLOPT_VERBOSE on). Nothing is stored or printed:
- * the header data carries tokens. CURLINFO_REQUEST_SIZE alone would miss body
- * bytes that are not sent together with the headers. */
-static int debug_cb(CURL *e, curl_infotype type, char *data, size_t size, void *ud) {
-  bz_http *h = (bz_http *)ud;
-  (void)e; (void)data;
-  if (type == CURLINFO_HEADER_OUT || type == CURLINFO_DATA_OUT) h->out_bytes += (int64_t)size;
-  return 0;
-}
-
 /* Upload progress -> on_progress(sent, total) under lua_pcall. Only calls that
  * cannot raise are made outside the protected call (the stack space was
  * reserved before curl was entered; rawget/pushvalue/pushinteger do not allocate). */
@@ -416,9 +405,6 @@ int bz_http_new(lua_State *L) {
   SET(CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
   SET(CURLOPT_XFERINFODATA, (void *)h);
   SET(CURLOPT_NOPROGRESS, 1L);
-  SET(CURLOPT_DEBUGFUNCTION, debug_cb);
-  SET(CURLOPT_DEBUGDATA, (void *)h);
-  SET(CURLOPT_VERBOSE, 1L);  /* only feeds debug_cb, never stderr */
   SET(CURLOPT_TIMEOUT_MS, to_ms(timeout));
   SET(CURLOPT_CONNECTTIMEOUT_MS, to_ms(ctimeout));
   SET(CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
@@ -633,7 +619,6 @@ int bz_http_prepare(lua_State *L, bz_http *h, int req) {
   h->progress = has_fn;
   h->last_ul = 0;
   h->up_read = 0;
-  h->out_bytes = 0;
   h->fail = BZ_FAIL_NONE;
   h->msg[0] = '\0';
   h->errbuf[0] = '\0';
@@ -652,15 +637,20 @@ oom:
   return push_refused(L, "OUT_OF_MEMORY", "out of memory while building the request headers");
 }
 
-/* Whether any byte of the request may have reached the server. */
-static int was_sent(bz_http *h) {
+/* Bytes of the request written: headers (CURLINFO_REQUEST_SIZE, which includes a body
+ * sent together with them) plus body bytes uploaded after them. Read from libcurl's
+ * counters: CURLOPT_VERBOSE + a debug callback would count exactly, but verbose mode
+ * makes libcurl format text for every event and more than doubles per-request time. */
+static int64_t sent_bytes(bz_http *h) {
   long reqsize = 0;
   curl_off_t up = 0;
-  if (h->out_bytes > 0) return 1;
-  if (curl_easy_getinfo(h->easy, CURLINFO_REQUEST_SIZE, &reqsize) != CURLE_OK) return 1;
-  if (curl_easy_getinfo(h->easy, CURLINFO_SIZE_UPLOAD_T, &up) != CURLE_OK) return 1;
-  return reqsize > 0 || up > 0;
+  if (curl_easy_getinfo(h->easy, CURLINFO_REQUEST_SIZE, &reqsize) != CURLE_OK) reqsize = 0;
+  if (curl_easy_getinfo(h->easy, CURLINFO_SIZE_UPLOAD_T, &up) != CURLE_OK) up = 0;
+  return (int64_t)reqsize < (int64_t)up ? (int64_t)reqsize + (int64_t)up : (int64_t)reqsize;
 }
+
+/* Whether any byte of the request may have reached the server (headers go first). */
+static int was_sent(bz_http *h) { return sent_bytes(h) > 0; }
 
 static void shrink(bz_buf *b) {
   if (b->cap > SHRINK_ABOVE) bz_buf_free(b);
@@ -711,7 +701,7 @@ void bz_http_push_outcome(lua_State *L, bz_http *h, CURLcode rc) {
     lua_setfield(L, -2, "body");
     lua_pushnumber(L, (lua_Number)us / 1e6);
     lua_setfield(L, -2, "total_time");
-    lua_pushinteger(L, (lua_Integer)h->out_bytes);
+    lua_pushinteger(L, (lua_Integer)sent_bytes(h));
     lua_setfield(L, -2, "request_size");
     lua_pushnil(L);
     shrink(&h->resp);

@@ -59,7 +59,6 @@ typedef struct bz_http {
   bz_body_reader rd;
   int rd_open;
   int64_t up_total, up_read;  /* request body size; bytes handed to curl */
-  int64_t out_bytes;          /* request bytes written to the connection (headers + body) */
   struct curl_slist *slist;   /* request headers of the current/last transfer */
   bz_buf resp;                /* response body */
   bz_buf hdrs;                /* last header block: "name\0value\0" pairs, names lower-case */
