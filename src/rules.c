@@ -120,6 +120,12 @@ int bz_datetime_parse(const char *s, size_t n, char *out) {
   if (y < 1 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
     return 0;
   if (d > (int)mdays[mo - 1] + (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) return 0;
+  /* already canonical (UTC, milliseconds, 'Z'): nothing to convert */
+  if (n == BZ_DATETIME_LEN && s[19] == '.' && s[23] == 'Z' && s[10] == 'T' && num(s + 20, 3) >= 0) {
+    memcpy(out, s, BZ_DATETIME_LEN);
+    out[BZ_DATETIME_LEN] = '\0';
+    return 1;
+  }
   if (s[i] == '.') {
     int digits = 0;
     for (i++; i < n && is_digit(s[i]); i++, digits++)

@@ -30,12 +30,14 @@ struct bz_field;
 /* Cross-field rule run after an object's (or array's) own rows; value at stack index idx. */
 typedef void (*bz_check_fn)(struct bz_walk *w, const struct bz_field *f, int idx);
 
-/* Row name with its length known at compile time: BZ_ROW("fileName"). */
-#define BZ_ROW(n) .name = n, .nlen = sizeof(n) - 1
+/* Row name with its length and its JSON key (`,"fileName":`, written without the comma
+ * for the first member) known at compile time: BZ_ROW("fileName"). */
+#define BZ_ROW(n) .name = n, .nlen = sizeof(n) - 1, .jkey = ",\"" n "\":"
 
 typedef struct bz_field {
   const char *name;
   size_t nlen;
+  const char *jkey;
   bz_type type;
   unsigned flags;
   size_t max;                       /* string: max code points; array: max items; 0 = none */

@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "json.h"
@@ -116,12 +117,11 @@ static int in_list(const char *const *list, const char *s, size_t n) {
   return 0;
 }
 
-static void walk_string(bz_walk *w, const bz_field *f, int idx) {
+static void walk_string(bz_walk *w, const bz_field *f, int idx, int type) {
   lua_State *L = w->L;
   char dt[BZ_DATETIME_LEN + 1];
   size_t n, cps;
   const char *s;
-  int type = lua_type(L, idx);
   if (f->rule == BZ_R_DATETIME && type == LUA_TNUMBER) {
     if (!bz_datetime_from_unix((double)lua_tonumber(L, idx), dt)) bz_violation(w, f, BZ_NOT_AVAILABLE, NULL, NULL);
     else bz_json_string(L, w->out, dt, BZ_DATETIME_LEN);
@@ -211,23 +211,27 @@ static void walk_array(bz_walk *w, const bz_field *f, int idx) {
   if (f->check) f->check(w, f, idx);
 }
 
-void bz_walk_value(bz_walk *w, const bz_field *f, int idx) {
+/* type: lua_type of the value (the caller usually knows it already) */
+static void walk_typed(bz_walk *w, const bz_field *f, int idx, int type) {
   lua_State *L = w->L;
   switch (f->type) {
-    case BZ_T_STRING: walk_string(w, f, idx); break;
+    case BZ_T_STRING: walk_string(w, f, idx, type); break;
     case BZ_T_INT: walk_int(w, f, idx); break;
     case BZ_T_BOOL:
-      if (lua_type(L, idx) != LUA_TBOOLEAN) bz_violation(w, f, BZ_INVALID_TYPE, NULL, NULL);
-      else bz_buf_adds(L, w->out, lua_toboolean(L, idx) ? "true" : "false");
+      if (type != LUA_TBOOLEAN) bz_violation(w, f, BZ_INVALID_TYPE, NULL, NULL);
+      else if (lua_toboolean(L, idx)) bz_buf_add(L, w->out, "true", 4);
+      else bz_buf_add(L, w->out, "false", 5);
       break;
     case BZ_T_ARRAY: walk_array(w, f, idx); break;
     case BZ_T_OBJECT:
-      if (lua_type(L, idx) != LUA_TTABLE) bz_violation(w, f, BZ_INVALID_TYPE, NULL, NULL);
+      if (type != LUA_TTABLE) bz_violation(w, f, BZ_INVALID_TYPE, NULL, NULL);
       else bz_walk_object(w, f->child, idx);
       break;
   }
   if (f->check && f->type != BZ_T_ARRAY) f->check(w, f, idx);
 }
+
+void bz_walk_value(bz_walk *w, const bz_field *f, int idx) { walk_typed(w, f, idx, lua_type(w->L, idx)); }
 
 /* ---- objects ---------------------------------------------------------- */
 
@@ -275,6 +279,17 @@ static void report_unknown_keys(bz_walk *w, const bz_schema *s, int idx) {
   }
 }
 
+static int lookup_key(bz_walk *w, const bz_schema *s, const char *k, size_t len) {
+  bz_keyhit *hit = &w->keys[((uintptr_t)k >> 4) % BZ_KEY_CACHE];
+  int r;
+  if (hit->key == k && hit->schema == s) return hit->row;
+  r = len ? find_row(s, k, len) : -1;
+  hit->key = k;
+  hit->schema = s;
+  hit->row = r;
+  return r;
+}
+
 /* One lua_next pass drops every value into the stack slot of its row (unknown keys
  * are only noted); then rows are emitted in schema order from the slots. */
 void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
@@ -291,7 +306,7 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
     if (lua_type(L, -2) == LUA_TSTRING) {
       size_t len;
       const char *k = lua_tolstring(L, -2, &len);
-      r = len ? find_row(s, k, len) : -1;
+      r = lookup_key(w, s, k, len);
     }
     if (r >= 0) lua_replace(L, slots + r);
     else {
@@ -305,9 +320,8 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
     int slot = slots + i, saved, t = lua_type(L, slot);
     if (t == LUA_TNIL || (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, slot) == NULL)) {
       if (f->dflt) {
-        if (!first) bz_buf_addc(L, w->out, ',');
+        bz_buf_add(L, w->out, f->jkey + first, f->nlen + 4 - (size_t)first);
         first = 0;
-        bz_json_key(L, w->out, f->name, f->nlen);
         bz_json_string(L, w->out, f->dflt, strlen(f->dflt));
       } else if (row_required(L, s, f, slots)) {
         saved = bz_path_push(w, f->name, f->nlen);
@@ -316,11 +330,10 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
       }
       continue;
     }
-    if (!first) bz_buf_addc(L, w->out, ',');
+    bz_buf_add(L, w->out, f->jkey + first, f->nlen + 4 - (size_t)first);
     first = 0;
-    bz_json_key(L, w->out, f->name, f->nlen);
     saved = bz_path_push(w, f->name, f->nlen);
-    bz_walk_value(w, f, slot);
+    walk_typed(w, f, slot, t);
     bz_path_pop(w, saved);
   }
   if (unknown) report_unknown_keys(w, s, idx);

@@ -38,6 +38,15 @@ typedef struct bz_frame {
 } bz_frame;
 
 #define BZ_MAX_DEPTH 32
+#define BZ_KEY_CACHE 64
+
+/* Key string address -> row, valid for one walk: Lua interns short strings, so the same
+ * key in every item is one address, and the payload keeps those strings alive meanwhile. */
+typedef struct bz_keyhit {
+  const char *key;
+  const bz_schema *schema;
+  int row;
+} bz_keyhit;
 
 typedef struct bz_walk {
   lua_State *L;
@@ -48,6 +57,7 @@ typedef struct bz_walk {
   int parent;             /* stack index of the object whose rows are being walked */
   int depth;
   bz_frame frames[BZ_MAX_DEPTH];
+  bz_keyhit keys[BZ_KEY_CACHE];
 } bz_walk;
 
 /* Starts a walk: pushes the violations table (keep it on the stack). */
