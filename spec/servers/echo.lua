@@ -34,6 +34,12 @@ local function reply(st, status, body, ctype, chunked)
   h:append(":status", tostring(status))
   h:append("content-type", ctype or "text/plain")
   if not chunked then h:append("content-length", tostring(#body)) end
+  -- HEAD: headers only. A body here would stay on the keep-alive connection and be read
+  -- as the start of the next response ("HTTP/0.9"), depending on timing.
+  if st.bizreg_head then
+    if not st:write_headers(h, true) then return st:shutdown() end
+    return
+  end
   if not st:write_headers(h, false) then return st:shutdown() end
   if chunked then
     for i = 1, #body, 4096 do
@@ -87,6 +93,7 @@ end
 local function onstream(_, st)
   local req = assert(st:get_headers())
   local method, path = req:get(":method"), req:get(":path")
+  st.bizreg_head = method == "HEAD"
   last_request = os.time()
   local route = path:match("^[^?]*")
   if route == "/count" then
