@@ -53,5 +53,3 @@ bz_buf *bz_buf_push(lua_State *L) {
 void bz_buf_grow(lua_State *L, bz_buf *b, size_t extra) {
   if (bz_buf_reserve(b, extra) != 0) luaL_error(L, "bizreg: out of memory");
 }
-
-void bz_buf_adds(lua_State *L, bz_buf *b, const char *s) { bz_buf_add(L, b, s, strlen(s)); }

@@ -22,7 +22,6 @@ void bz_buf_free(bz_buf *b);
 bz_buf *bz_buf_push(lua_State *L);
 /* Raising variants for use while walking Lua values (memory owned by userdata). */
 void bz_buf_grow(lua_State *L, bz_buf *b, size_t extra);  /* raises on out-of-memory */
-void bz_buf_adds(lua_State *L, bz_buf *b, const char *s);
 
 /* Inline fast paths: the walk appends many tiny pieces. */
 static inline void bz_buf_add(lua_State *L, bz_buf *b, const void *s, size_t n) {

@@ -54,14 +54,6 @@ static inline int bz_tointeger(lua_State *L, int i, long long *out) {
   return 1;
 }
 
-static inline int bz_isinteger_type(lua_State *L, int i) {
-#if LUA_VERSION_NUM >= 503
-  return lua_isinteger(L, i);
-#else
-  (void)L; (void)i;
-  return 0;
-#endif
-}
 
 /* The single user value of a userdata (a table here): pushes it / pops and sets it.
  * 5.1 and LuaJIT use the userdata environment table. */
