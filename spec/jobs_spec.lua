@@ -94,6 +94,25 @@ describe("jobs", function()
     kos:close()
   end)
 
+  it("returns the jobs that finished during each poll", function()
+    local kos = bizreg.kos { base_url = sb.url, token = "sandbox-kos-token" }
+    local a = kos:start("register_visitor_images", IMAGES)
+    local b = kos:start("register_visitor_images", IMAGES)
+    local seen = {}
+    for _ = 1, 500 do
+      local running, finished = bizreg.poll(0.01)
+      for _, job in ipairs(finished) do
+        assert.is_true(job.done)
+        assert.is_nil(seen[job])
+        seen[job] = true
+      end
+      if running == 0 then break end
+    end
+    assert.is_true(seen[a])
+    assert.is_true(seen[b])
+    kos:close()
+  end)
+
   it("returns 0 from poll when nothing runs, without waiting", function()
     local t0 = core.now()
     assert.equal(0, bizreg.poll(0.5))

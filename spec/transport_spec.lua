@@ -144,6 +144,12 @@ describe("error values", function()
     assert.is_nil(tostring(err):find("\n"))
   end)
 
+  it("stay on one line when a server message has line breaks", function()
+    local t = function() return { status = 500, body = '{"status":500,"message":"line one\nline two\r\nthree"}' } end
+    local _, err = kos(t, { retries = 0 }):register_visitor_images(IMAGES)
+    assert.equal("bizreg http error 500: line one line two three", tostring(err))
+  end)
+
   it("summarise long violation lists", function()
     local items = {}
     for i = 1, 8 do items[i] = { fileName = "", visitorId = "v" } end

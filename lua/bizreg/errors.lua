@@ -25,7 +25,8 @@ mt.__tostring = function(e)
   local head = "bizreg " .. tostring(e.kind) .. " error"
   if e.status then head = head .. " " .. e.status end
   if e.code then head = head .. " [" .. e.code .. "]" end
-  local msg = e.message and (": " .. e.message) or ""
+  -- one line, whatever a server put into its message
+  local msg = e.message and (": " .. tostring(e.message):gsub("[\r\n]+", " ")) or ""
   local props = e.errorProperties or {}
   if #props == 0 then return head .. msg end
   local parts = {}

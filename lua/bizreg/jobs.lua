@@ -61,16 +61,21 @@ function M.start(client, op, ...)
 end
 
 -- Drives all jobs, waiting at most max_wait seconds (0: never blocks).
--- Returns the number of jobs still running.
+-- Returns the number of jobs still running, and the list of jobs that finished during this call.
 function M.poll(max_wait)
   max_wait = max_wait or 0
   local now = core.now()
   local wait = max_wait
+  local finished = {}
+  local function resume(job, ...)
+    step(job, ...)
+    if job.done then finished[#finished + 1] = job end
+  end
   for job in pairs(running) do
     if job.wake then
       if job.wake <= now then
         job.wake = nil
-        step(job)
+        resume(job)
       else
         wait = math.min(wait, job.wake - now)
       end
@@ -82,14 +87,14 @@ function M.poll(max_wait)
       by_handle[f.handle] = nil
       job.handle = nil
       job.client:release(f.handle)
-      step(job, f.res, f.err)
+      resume(job, f.res, f.err)
     end
   elseif wait > 0 and next(running) then
     core.sleep(wait)
   end
   local n = 0
   for _ in pairs(running) do n = n + 1 end
-  return n
+  return n, finished
 end
 
 return M
