@@ -217,6 +217,9 @@ describe("RCS end to end", function()
     }
     assert(rcs:register_brand(p))
     assert.is_true(#calls >= 2)
+    for _, c in ipairs(calls) do  -- only the brand upload reports progress, not the token request
+      assert.is_true(c[2] > 5 * 1024 * 1024, "progress reported for a " .. c[2] .. "-byte request")
+    end
     local last = calls[#calls]
     assert.is_true(last[2] > 5 * 1024 * 1024)
     assert.equal(last[2], last[1])

@@ -162,7 +162,7 @@ function Client:send(ctx, req, token)
   while true do
     local res, err = ctx.send {
       method = req.method, url = self.base_url .. req.path, headers = headers,
-      body = req.body, on_progress = self.on_progress,
+      body = req.body, on_progress = req.progress and self.on_progress or nil,  -- uploads, not token calls
     }
     if res then
       if res.status ~= 429 or attempt >= self.retries then return res end

@@ -69,6 +69,7 @@ M.ops = {}
 function M.ops.register_visitor_images(self, ctx, payload)
   local req, err = M.prepare(payload)
   if not req then return nil, err end
+  req.progress = true
   local res, cerr = self:call(ctx, req)
   return self:finish(res, cerr, M.map_response)
 end

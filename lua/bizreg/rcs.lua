@@ -119,7 +119,7 @@ local function brand_request(self, ctx, method, path, payload)
   local body, err = encode(payload, nil)
   if not body then return nil, err end
   local res, cerr = self:call(ctx, {
-    method = method, path = path, headers = { ["Content-Type"] = body:content_type() }, body = body,
+    method = method, path = path, headers = { ["Content-Type"] = body:content_type() }, body = body, progress = true,
   })
   return self:finish(res, cerr, M.map_response)
 end
