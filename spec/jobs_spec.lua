@@ -113,6 +113,19 @@ describe("jobs", function()
     kos:close()
   end)
 
+  it("finishes a job whose request libcurl refuses before sending", function()
+    local kos = bizreg.kos { base_url = sb.url, token = "sandbox-kos-token" }
+    local job = require("bizreg.jobs").start(kos, function(_, ctx)
+      return ctx.send { method = "GET", url = sb.url .. "/x", headers = { ["X-Bad"] = "a\r\nb" } }
+    end)
+    assert.is_true(job.done)
+    local res, err = job:result()
+    assert.is_nil(res)
+    assert.equal("BAD_HEADER", err.code)
+    assert.equal(0, bizreg.poll(0))
+    kos:close()
+  end)
+
   it("returns 0 from poll when nothing runs, without waiting", function()
     local t0 = core.now()
     assert.equal(0, bizreg.poll(0.5))

@@ -127,6 +127,15 @@ describe("custom transport", function()
     assert.truthy(err.body:find("Bearer ***", 1, true))
   end)
 
+  it("scrubs secrets echoed by the token exchange too", function()
+    local echo = function(req) return { status = 401, body = '{"message":"unknown key ' .. req.body .. '"}' } end
+    local k = bizreg.kos { base_url = "http://127.0.0.1:1", api_key = "key-abcdef-123456", transport = echo }
+    local _, err = k:register_visitor_images(IMAGES)
+    assert.equal(401, err.status)
+    assert.is_nil(err.body:find("key-abcdef-123456", 1, true))
+    assert.is_nil(tostring(err):find("key-abcdef-123456", 1, true))
+  end)
+
   it("lets errors raised by a transport through (programmer error)", function()
     assert.has_error(function() kos(function() error("boom") end):register_visitor_images(IMAGES) end)
   end)

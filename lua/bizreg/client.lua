@@ -124,7 +124,13 @@ local function sleeper()
   return core.sleep
 end
 
+-- Built once per client: the handle and the transport never change.
 function Client:sync_ctx()
+  if not self.ctx then self.ctx = self:make_ctx() end
+  return self.ctx
+end
+
+function Client:make_ctx()
   if self.transport then
     local transport, o = self.transport, self.http_opts
     return {
@@ -168,28 +174,30 @@ function Client:send(ctx, req, token)
       if res.status ~= 429 or attempt >= self.retries then return res end
       local wait = tonumber(res.headers["retry-after"]) or backoff(attempt)
       ctx.sleep(math.min(math.max(wait, 0), self.retry_max_wait))
-    elseif errors.transport(err).retryable and attempt < self.retries then
-      ctx.sleep(backoff(attempt))
     else
-      return nil, errors.scrub(errors.transport(err), self.auth.secrets())
+      local e = errors.transport(err)
+      if not e.retryable or attempt >= self.retries then return nil, e end
+      ctx.sleep(backoff(attempt))
     end
     attempt = attempt + 1
   end
 end
 
 -- Authenticated call: get a token, send, and on a renewable 401 renew once and resend once.
+-- The one exit of every authenticated exchange, token fetches included: errors are scrubbed here.
 function Client:call(ctx, req)
   local token, err = self.auth.get(self, ctx)
-  if err then return nil, err end
   local res
-  res, err = self:send(ctx, req, token)
-  if res and res.status == 401 and self.auth.renewable(self, res) then
-    self.auth.invalidate()
-    token, err = self.auth.get(self, ctx)
-    if err then return nil, err end
+  if not err then
     res, err = self:send(ctx, req, token)
+    if res and res.status == 401 and self.auth.renewable(self, res) then
+      self.auth.invalidate()
+      token, err = self.auth.get(self, ctx)
+      if not err then res, err = self:send(ctx, req, token) end
+    end
   end
-  return res, err
+  if err then return nil, errors.scrub(err, self.auth.secrets()) end
+  return res
 end
 
 -- A client class: Client's methods, cleanup on __gc/__close, a secret-free __tostring,

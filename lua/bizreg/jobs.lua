@@ -37,10 +37,14 @@ local function step(job, ...)
     job.done, job.res, job.err, running[job] = true, a, b, nil
   elseif a == "send" then
     local h = job.client:acquire()
+    multi = multi or core.multi()
+    local added, err = multi:add(h, b)
+    if not added then  -- refused before sending (BAD_HEADER, OUT_OF_MEMORY): answer the job now
+      job.client:release(h)
+      return step(job, nil, err)
+    end
     job.handle = h
     by_handle[h] = job
-    multi = multi or core.multi()
-    multi:add(h, b)
   else  -- "sleep"
     job.wake = core.now() + b
   end
