@@ -267,6 +267,19 @@ describe("bizreg.core http transport", function()
       h0:close()
     end)
 
+    it("reports response headers over the limits as RESPONSE_TOO_LARGE", function()
+      local h = core.http { timeout = 5 }
+      for _, q in ipairs { "bytes=150000&count=1", "bytes=9000&count=40" } do
+        local res, err = h:request { url = BASE .. "/hdrs?" .. q }
+        assert.is_nil(res, q)
+        assert.are.equal("RESPONSE_TOO_LARGE", err.code, q)
+        assert.is_true(err.sent)
+      end
+      local res = assert(h:request { url = BASE .. "/hdrs?bytes=9000&count=10" })
+      assert.are.equal(9000, #res.headers["x-big-10"])
+      h:close()
+    end)
+
     it("calls on_progress with increasing sent bytes and the final total", function()
       local h = core.http()
       local body = bytes(3 * 1024 * 1024)
@@ -435,6 +448,102 @@ describe("bizreg.core http transport", function()
     end)
   end)
 
+  -- Neither API has an idempotency key: once a byte of a request body may have left, libcurl must
+  -- not send it again (its "Connection died, retrying a fresh connect" on a reused connection).
+  describe("at most once", function()
+    local fixtures = require "spec.helpers.fixtures"
+    local function stream_body()
+      local path = fixtures.file("amo-400.png", function() return fixtures.png(400, 400) end)
+      return assert(core.encode_brand({
+        regBrand = { name = "Test", description = "at most once", categoryId = "c1", subCategoryId = "s1" },
+        brandProfile = path,
+      }, { boundary = "bizreg-amo-boundary" }))
+    end
+    local bodies = {
+      string = function() return bytes(5000) end,
+      stream = stream_body,
+    }
+    local counter = core.http()
+    teardown(function() counter:close() end)
+
+    local function warm(h)  -- a kept-alive connection for the next request
+      assert.are.equal(200, assert(h:request { url = BASE .. "/echo" }).status)
+    end
+
+    local function check_lost(err, before)
+      assert.is_table(err)
+      assert.are.equal("CONNECTION_DIED", err.code)
+      assert.is_true(err.sent)
+      assert.matches("not sent again", err.message)
+      assert.are.equal(before + 1, count_requests(counter))  -- the server saw the body once
+    end
+
+    for kind, make in pairs(bodies) do
+      for _, how in ipairs { "fin", "rst" } do
+        it(("never resends a %s body when a reused connection dies after it (%s, blocking)"):format(kind, how), function()
+          local h = core.http { timeout = 5 }
+          warm(h)
+          local before = count_requests(counter)
+          local res, err = h:request { method = "POST", url = BASE .. "/drop?how=" .. how, body = make() }
+          assert.is_nil(res)
+          check_lost(err, before)
+          warm(h)  -- the handle stays usable
+          h:close()
+        end)
+
+        it(("never resends a %s body when a reused connection dies after it (%s, multi)"):format(kind, how), function()
+          local m, h = core.multi(), core.http { timeout = 5 }
+          m:add(h, { url = BASE .. "/echo" })
+          local t0 = now()
+          while m:count() > 0 do m:poll(0.05) assert(now() - t0 < 5) end
+          local before = count_requests(counter)
+          m:add(h, { method = "POST", url = BASE .. "/drop?how=" .. how, body = make() })
+          local done = {}
+          while m:count() > 0 do
+            for _, r in ipairs(m:poll(0.05)) do done[#done + 1] = r end
+            assert(now() - t0 < 10, "multi did not finish")
+          end
+          assert.are.equal(1, #done)
+          assert.is_nil(done[1].res)
+          check_lost(done[1].err, before)
+          m:close()
+          h:close()
+        end)
+      end
+    end
+
+    it("replaces a kept-alive connection the server closed while idle, before writing to it", function()
+      local h = core.http { timeout = 5 }
+      assert.are.equal(200, assert(h:request { url = BASE .. "/lateclose" }).status)
+      sleep(0.5)  -- the server has closed it by now
+      local before = count_requests(counter)
+      local res = assert(h:request { method = "POST", url = BASE .. "/echo", body = bytes(300) })
+      assert.are.equal(300, echo(res).body_length)
+      assert.are.equal(before + 1, count_requests(counter))
+      h:close()
+    end)
+
+    it("does not reuse a connection idle longer than max_idle", function()
+      local h = core.http { max_idle = 1 }
+      local a = assert(h:request { url = BASE .. "/conn" }).body
+      assert.are.equal(a, assert(h:request { url = BASE .. "/conn" }).body)
+      sleep(2.1)
+      assert.are_not.equal(a, assert(h:request { url = BASE .. "/conn" }).body)
+      assert.has_error(function() core.http { max_idle = 0 } end)
+      h:close()
+    end)
+
+    it("reports a fresh connection that dies after the body as sent, once", function()
+      local h = core.http { timeout = 5 }
+      local before = count_requests(counter)
+      local _, err = h:request { method = "POST", url = BASE .. "/drop?how=fin", body = bytes(100) }
+      assert.is_true(err.sent)
+      assert.are.equal("GOT_NOTHING", err.code)
+      assert.are.equal(before + 1, count_requests(counter))
+      h:close()
+    end)
+  end)
+
   describe("multi", function()
     local function drain(m, max_s)
       local done, t0 = {}, now()
@@ -499,6 +608,24 @@ describe("bizreg.core http transport", function()
       m:close()
       assert.is_false(slow:closed())
       fast:close() slow:close()
+    end)
+
+    it("keeps at most 16 idle connections of handles long gone", function()
+      local function fds()
+        local p = io.popen("ls /proc/" .. (io.open("/proc/self/stat"):read("*l"):match("^%d+") or "self") .. "/fd | wc -l")
+        local n = tonumber(p:read("*l"))
+        p:close()
+        return n
+      end
+      if not io.open("/proc/self/stat") then pending("no /proc") return end
+      local m = core.multi()
+      local base = fds()
+      for _ = 1, 40 do m:add(core.http(), { url = BASE .. "/delay?ms=300" }) end
+      local t0 = now()
+      while m:count() > 0 do m:poll(0.05) assert(now() - t0 < 10) end
+      collectgarbage() collectgarbage()
+      assert.is_true(fds() - base <= 17, "fds still open: " .. (fds() - base))
+      m:close()
     end)
 
     it("shares connections through the multi's connection cache", function()

@@ -9,7 +9,12 @@
 #define DEFAULT_TIMEOUT 30.0
 #define DEFAULT_CONNECT_TIMEOUT 10.0
 #define DEFAULT_MAX_BODY ((size_t)8 * 1024 * 1024)
-#define MAX_HEADER_BYTES ((size_t)1024 * 1024) /* whole last header block */
+/* Idle seconds after which a kept-alive connection is not reused: below common server
+ * keep-alive timeouts (Apache/Node 5 s), so a server rarely closes one while we write. */
+#define DEFAULT_MAX_IDLE 4.0
+/* Whole last header block; below libcurl's own total (300 KiB since 7.84) so that an
+ * oversized block is ours to report as RESPONSE_TOO_LARGE. */
+#define MAX_HEADER_BYTES ((size_t)256 * 1024)
 #define MAX_SECONDS 2147483.0                  /* keeps milliseconds inside a 32-bit long */
 #define SHRINK_ABOVE ((size_t)256 * 1024)      /* response buffers bigger than this are freed after use */
 
@@ -119,9 +124,13 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud) {
   while (end > 0 && (p[end - 1] == '\r' || p[end - 1] == '\n')) end--;
   if (end >= 5 && memcmp(p, "HTTP/", 5) == 0) {  /* a new response: keep only the last block */
     h->hdrs.len = 0;
+    h->in_headers = 1;
     return len;
   }
-  if (end == 0) return len;
+  if (end == 0) {
+    h->in_headers = 0;
+    return len;
+  }
   if (h->hdrs.len + end + 2 > MAX_HEADER_BYTES) {
     h->fail = BZ_FAIL_TOO_LARGE;
     snprintf(h->msg, sizeof h->msg, "response headers exceed %lu bytes", (unsigned long)MAX_HEADER_BYTES);
@@ -158,14 +167,20 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud) {
   return len;
 }
 
+/* Every request body goes through this callback, strings included: with
+ * CURLOPT_POSTFIELDS libcurl could always replay a body by itself. */
 static size_t read_cb(char *dst, size_t size, size_t nmemb, void *ud) {
   bz_http *h = (bz_http *)ud;
   size_t want = size * nmemb, got;
-  int64_t left;
-  if (h->send_kind != BZ_SEND_STREAM || !h->rd_open) return 0;
-  left = h->up_total - h->up_read;
-  if (left <= 0) return 0;
+  int64_t left = h->up_total - h->up_read;
+  if (left <= 0 || h->send_kind == BZ_SEND_NONE) return 0;
   if ((uint64_t)want > (uint64_t)left) want = (size_t)left;
+  if (h->send_kind == BZ_SEND_STRING) {
+    memcpy(dst, h->str + h->up_read, want);
+    h->up_read += (int64_t)want;
+    return want;
+  }
+  if (!h->rd_open) return 0;
   got = bz_reader_read(&h->rd, dst, want);
   if (got == (size_t)-1) {
     h->fail = BZ_FAIL_BODY;
@@ -182,15 +197,23 @@ static size_t read_cb(char *dst, size_t size, size_t nmemb, void *ud) {
   return got;
 }
 
-/* curl rewinds the body when it has to send the request again (e.g. a reused
- * connection turned out to be closed). Only a rewind to the start is needed. */
+/* libcurl rewinds the body to send the request again: after a 3xx/401 (never
+ * followed here), or when a reused connection died ("Connection died, retrying a
+ * fresh connect"). Neither API has an idempotency key, so once any body byte was
+ * handed to libcurl it may have reached the server: refuse, and the transfer
+ * fails instead of sending the body twice. Before that, a fresh start is harmless. */
 static int seek_cb(void *ud, curl_off_t offset, int origin) {
   bz_http *h = (bz_http *)ud;
-  if (h->send_kind != BZ_SEND_STREAM || origin != SEEK_SET || offset != 0) return CURL_SEEKFUNC_CANTSEEK;
-  if (h->rd_open) bz_reader_close(&h->rd);
-  bz_reader_init(&h->rd, h->body);
-  h->rd_open = 1;
-  h->up_read = 0;
+  if (origin != SEEK_SET || offset != 0) return CURL_SEEKFUNC_FAIL;
+  if (h->up_read > 0) {
+    h->fail = BZ_FAIL_NO_RESEND;
+    return CURL_SEEKFUNC_FAIL;
+  }
+  if (h->send_kind == BZ_SEND_STREAM) {
+    if (h->rd_open) bz_reader_close(&h->rd);
+    bz_reader_init(&h->rd, h->body);
+    h->rd_open = 1;
+  }
   return CURL_SEEKFUNC_OK;
 }
 
@@ -262,6 +285,7 @@ void bz_http_end(bz_http *h) {
   h->fn_idx = 0;
   h->anchors_idx = 0;
   h->body = NULL;
+  h->str = NULL;
 }
 
 /* Idempotent, non-raising: shared by close(), __gc and __close. */
@@ -344,7 +368,7 @@ static long to_ms(double s) {
 
 /* core.http(opts) -> handle */
 int bz_http_new(lua_State *L) {
-  double timeout = DEFAULT_TIMEOUT, ctimeout = DEFAULT_CONNECT_TIMEOUT;
+  double timeout = DEFAULT_TIMEOUT, ctimeout = DEFAULT_CONNECT_TIMEOUT, max_idle;
   int verify = 1;
   const char *ca = NULL, *proxy = NULL, *ua = NULL;
   size_t max_body = DEFAULT_MAX_BODY;
@@ -361,6 +385,7 @@ int bz_http_new(lua_State *L) {
   }
   timeout = opt_seconds(L, 1, "timeout", DEFAULT_TIMEOUT);
   ctimeout = opt_seconds(L, 1, "connect_timeout", DEFAULT_CONNECT_TIMEOUT);
+  max_idle = opt_seconds(L, 1, "max_idle", DEFAULT_MAX_IDLE);
   lua_getfield(L, 1, "verify_tls");
   if (!lua_isnil(L, -1)) {
     if (lua_type(L, -1) != LUA_TBOOLEAN) luaL_argerror(L, 1, "opts.verify_tls must be a boolean");
@@ -413,6 +438,7 @@ int bz_http_new(lua_State *L) {
   if (proxy) SET(CURLOPT_PROXY, proxy);
   if (ua) SET(CURLOPT_USERAGENT, ua);
   if (max_body > 0) SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_body);
+  SET(CURLOPT_MAXAGE_CONN, (long)(max_idle < 1 ? 1 : max_idle));  /* whole seconds */
 #undef SET
   if (rc != CURLE_OK) {
     http_release(h);
@@ -573,24 +599,23 @@ int bz_http_prepare(lua_State *L, bz_http *h, int req) {
               strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
   h->send_kind = BZ_SEND_NONE;
   h->body = NULL;
+  h->str = NULL;
   h->up_total = 0;
   rc = curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
   if (post_mode) {
+    /* The body always comes from read_cb (see there); it stays anchored by the caller. */
     if (body != NULL && body->total > 0) {
       h->send_kind = BZ_SEND_STREAM;
       h->body = body;
       h->up_total = body->total;
-      if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_POSTFIELDS, (void *)NULL);
-      if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_POST, 1L);
-      if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->total);
-    } else {
-      /* A Lua string is sent in place (no copy); it stays anchored on the stack. */
-      if (body_str == NULL || blen == 0) { body_str = ""; blen = 0; }
-      h->send_kind = blen ? BZ_SEND_STRING : BZ_SEND_NONE;
+    } else if (body_str != NULL && blen > 0) {
+      h->send_kind = BZ_SEND_STRING;
+      h->str = body_str;
       h->up_total = (int64_t)blen;
-      if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-      if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_POSTFIELDS, (void *)body_str);
     }
+    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_POSTFIELDS, (void *)NULL);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_POST, 1L);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->up_total);
     if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") ? method : (char *)NULL);
   } else {
     if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_POSTFIELDS, (void *)NULL);
@@ -620,6 +645,7 @@ int bz_http_prepare(lua_State *L, bz_http *h, int req) {
   h->last_ul = 0;
   h->up_read = 0;
   h->fail = BZ_FAIL_NONE;
+  h->in_headers = 0;
   h->msg[0] = '\0';
   h->errbuf[0] = '\0';
   h->resp.len = 0;
@@ -647,6 +673,15 @@ static int64_t sent_bytes(bz_http *h) {
   if (curl_easy_getinfo(h->easy, CURLINFO_REQUEST_SIZE, &reqsize) != CURLE_OK) reqsize = 0;
   if (curl_easy_getinfo(h->easy, CURLINFO_SIZE_UPLOAD_T, &up) != CURLE_OK) up = 0;
   return (int64_t)reqsize < (int64_t)up ? (int64_t)reqsize + (int64_t)up : (int64_t)reqsize;
+}
+
+/* libcurl refuses a header line over CURL_MAX_HTTP_HEADER (100 KiB) before our
+ * header_cb sees it: 7.88 fails with CURLE_OUT_OF_MEMORY (its line buffer is capped),
+ * newer ones with a message ("Rejected 102401 bytes header", "Too large response headers"). */
+static int header_overflow(const bz_http *h, CURLcode rc) {
+  if (rc == CURLE_OUT_OF_MEMORY && h->in_headers) return 1;
+  return (rc == CURLE_RECV_ERROR || rc == CURLE_WEIRD_SERVER_REPLY) && strstr(h->errbuf, "header") != NULL &&
+         (strstr(h->errbuf, "Rejected") != NULL || strstr(h->errbuf, "oo large") != NULL);
 }
 
 /* Whether any byte of the request may have reached the server (headers go first). */
@@ -708,13 +743,19 @@ void bz_http_push_outcome(lua_State *L, bz_http *h, CURLcode rc) {
     shrink(&h->hdrs);
     return;
   }
-  if (h->fail == BZ_FAIL_TOO_LARGE || rc == CURLE_FILESIZE_EXCEEDED) {
+  if (h->fail == BZ_FAIL_TOO_LARGE || rc == CURLE_FILESIZE_EXCEEDED || header_overflow(h, rc)) {
     code = "RESPONSE_TOO_LARGE";
     if (h->msg[0]) snprintf(msg, sizeof msg, "%s", h->msg);
+    else if (h->fail == BZ_FAIL_NONE && rc != CURLE_FILESIZE_EXCEEDED)
+      snprintf(msg, sizeof msg, "a response header line exceeds libcurl's limit (%d bytes)", CURL_MAX_HTTP_HEADER);
     else snprintf(msg, sizeof msg, "response body exceeds max_response_bytes (%lu)", (unsigned long)h->max_body);
   } else if (h->fail == BZ_FAIL_BODY) {
     code = "BODY_READ_ERROR";
     snprintf(msg, sizeof msg, "%s", h->msg);
+  } else if (h->fail == BZ_FAIL_NO_RESEND) {
+    code = "CONNECTION_DIED";
+    snprintf(msg, sizeof msg, "the connection closed after the request was sent, before any answer; "
+             "not sent again (the server may have received it)");
   } else if (h->fail == BZ_FAIL_CALLBACK) {
     code = "CALLBACK_ERROR";
     snprintf(msg, sizeof msg, "%s", h->msg);
@@ -729,7 +770,7 @@ void bz_http_push_outcome(lua_State *L, bz_http *h, CURLcode rc) {
       snprintf(msg, sizeof msg, "%s", curl_easy_strerror(rc));
   }
   lua_pushnil(L);
-  push_err(L, code, (int)rc, msg, was_sent(h));
+  push_err(L, code, (int)rc, msg, h->fail == BZ_FAIL_NO_RESEND || was_sent(h));
   shrink(&h->resp);
   shrink(&h->hdrs);
 }

@@ -32,7 +32,7 @@ int bz_curl_version(lua_State *L);  /* core.curl_version() -> string */
 /* ---- internal: shared by http.c and multi.c only -------------------------- */
 
 enum { BZ_IDLE = 0, BZ_BUSY_SYNC = 1, BZ_BUSY_MULTI = 2 };
-enum { BZ_FAIL_NONE = 0, BZ_FAIL_TOO_LARGE, BZ_FAIL_OOM, BZ_FAIL_BODY, BZ_FAIL_CALLBACK };
+enum { BZ_FAIL_NONE = 0, BZ_FAIL_TOO_LARGE, BZ_FAIL_OOM, BZ_FAIL_BODY, BZ_FAIL_CALLBACK, BZ_FAIL_NO_RESEND };
 enum { BZ_SEND_NONE = 0, BZ_SEND_STRING, BZ_SEND_STREAM };
 
 /* Lua stack slots a transfer may use above the caller's top while a callback
@@ -56,12 +56,14 @@ typedef struct bz_http {
   curl_off_t last_ul;         /* last upload count reported to on_progress */
   int send_kind;              /* BZ_SEND_* */
   const bz_body *body;        /* BZ_SEND_STREAM: the body (anchored by the caller) */
+  const char *str;            /* BZ_SEND_STRING: the Lua string (anchored by the caller) */
   bz_body_reader rd;
   int rd_open;
   int64_t up_total, up_read;  /* request body size; bytes handed to curl */
   struct curl_slist *slist;   /* request headers of the current/last transfer */
   bz_buf resp;                /* response body */
   bz_buf hdrs;                /* last header block: "name\0value\0" pairs, names lower-case */
+  int in_headers;             /* between a status line and the blank line ending its headers */
   int fail;                   /* BZ_FAIL_*: our own reason for aborting */
   char msg[256];              /* detail for fail */
   char errbuf[CURL_ERROR_SIZE];

@@ -8,6 +8,8 @@
 #include <time.h>
 #include "http.h"
 
+#define MULTI_MAX_IDLE_CONNS 16
+
 typedef struct bz_done {
   bz_http *h;
   CURLcode rc;
@@ -100,6 +102,9 @@ int bz_multi_new(lua_State *L) {
   bz_setuservalue(L, -2);
   m->cm = curl_multi_init();
   if (m->cm == NULL) return luaL_error(L, "bizreg.multi: curl_multi_init failed");
+  /* One multi serves every client of a Lua state: without a bound its cache keeps
+   * the sockets of clients long gone (libcurl sizes it by handles ever added). */
+  curl_multi_setopt(m->cm, CURLMOPT_MAXCONNECTS, (long)MULTI_MAX_IDLE_CONNS);
   luaL_getmetatable(L, BZ_MULTI_MT);
   lua_setmetatable(L, -2);
   return 1;

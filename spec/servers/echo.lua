@@ -11,6 +11,10 @@
 --   /conn            id of the TCP connection the request arrived on (keep-alive reuse is visible)
 --   /slowread        reads the request body slowly (10 ms between chunks), then like /echo without the body
 --   /count           number of requests seen so far (not counting /count itself)
+--   /hdrs?bytes=N&count=K  K response headers x-big-i of N bytes each, then "ok"
+--   /lateclose       answers "ok", then closes the kept-alive connection 0.2 s later
+--   /drop?how=fin|rst  reads the whole request body, then closes the connection without
+--                    answering: orderly (FIN) or with a reset (RST, SO_LINGER 0)
 local http_server = require "http.server"
 local http_headers = require "http.headers"
 local cqueues = require "cqueues"
@@ -73,6 +77,19 @@ local function abort_connection(st)
   end
 end
 
+-- Closes with a reset: SO_LINGER 0 set through luasocket on cqueues' descriptor.
+local function reset_connection(st)
+  local sock = st.connection and st.connection.socket
+  local ok, socket = pcall(require, "socket")
+  if sock and ok then
+    local s = socket.tcp()
+    s:setfd(sock:pollfd())
+    s:setoption("linger", { on = true, timeout = 0 })
+    s:setfd(-1)  -- cqueues still owns the descriptor
+  end
+  abort_connection(st)
+end
+
 -- Reads the whole request body (slowly: pause seconds after each chunk).
 -- Returns its length and the body (nil when slow), or nil when the client went away.
 local function read_body(st, req, pause)
@@ -127,6 +144,21 @@ local function onstream(_, st)
     early:append("x-early", "1")
     if not st:write_headers(early, false) then return st:shutdown() end
     return reply(st, 200, "final")
+  elseif route == "/hdrs" then
+    local h = http_headers.new()
+    h:append(":status", "200")
+    local v = string.rep("v", query_num(path, "bytes") or 10)
+    for i = 1, query_num(path, "count") or 1 do h:append("x-big-" .. i, v) end
+    h:append("content-length", "2")
+    if not st:write_headers(h, false) or not st:write_chunk("ok", true) then return abort_connection(st) end
+    return
+  elseif route == "/lateclose" then
+    reply(st, 200, "ok")
+    cqueues.sleep(0.2)
+    return abort_connection(st)
+  elseif route == "/drop" then
+    if path:match("how=rst") then return reset_connection(st) end
+    return abort_connection(st)
   elseif route == "/conn" then
     local c = st.connection
     if not conn_ids[c] then
