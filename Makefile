@@ -11,7 +11,7 @@ OUT      := build/$(LUA)/bizreg/core.so
 PORT     ?= 8089
 LUAPATH  := ./lua/?.lua;./lua/?/init.lua;;
 
-.PHONY: all build deps test test-c demo sandbox bench asan valgrind fuzz fuzz-media fuzz-encode clean
+.PHONY: all build deps test test-c demo sandbox bench asan build-asan valgrind fuzz fuzz-media fuzz-encode clean
 
 all: build
 build: $(OUT)
@@ -58,12 +58,19 @@ build/nodlclose.so:
 	@mkdir -p build
 	printf 'int dlclose(void *h){(void)h;return 0;}\n' | $(CC) -shared -fPIC -x c - -o $@
 
-asan: build/nodlclose.so
-	@mkdir -p build/asan/bizreg
+ASAN_SO  := build/asan/bizreg/core.so
+ASAN_ENV := env LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $(CURDIR)/build/nodlclose.so" \
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+build-asan: $(ASAN_SO) build/nodlclose.so
+$(ASAN_SO): $(SRCS) $(HDRS) Makefile
+	@mkdir -p $(dir $@)
 	$(CC) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer $(WARN) -fPIC -shared \
-	  $(shell pkg-config --cflags lua5.4 libcurl) $(SRCS) -o build/asan/bizreg/core.so $(shell pkg-config --libs libcurl)
-	env LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $(CURDIR)/build/nodlclose.so" ASAN_OPTIONS=detect_leaks=1 \
-	  lua5.4 /usr/bin/busted --cpath="./build/asan/?.so" spec
+	  $(shell pkg-config --cflags lua5.4 libcurl) $(SRCS) -o $@ $(shell pkg-config --libs libcurl)
+
+# The lua5.4 suite under ASan+UBSan (the test command runs it too, as the "asan" part).
+asan: build-asan
+	$(ASAN_ENV) lua5.4 /usr/bin/busted $(BUSTED_ARGS) --cpath="./build/asan/?.so" spec
 
 valgrind: build build/nodlclose.so
 	env LD_PRELOAD="$(CURDIR)/build/nodlclose.so" valgrind -q --error-exitcode=9 --leak-check=full \

@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 LUAS=${BIZREG_LUAS-"lua5.4 lua5.3 lua5.2 lua5.1 luajit"}
-EXTRA=${BIZREG_EXTRA-"c luarocks nginx embed"}
+EXTRA=${BIZREG_EXTRA-"asan c luarocks nginx embed"}
 mkdir -p build/logs
 PASS=0
 FAIL=0
@@ -47,6 +47,12 @@ for lua in $LUAS; do
 done
 for x in $EXTRA; do
   case $x in
+    asan)  # the lua5.4 suite again, on a core built with ASan+UBSan: any memory error fails it
+      if make -s build-asan >build/logs/build-asan.log 2>&1; then
+        tap asan-lua5.4 make -s asan BUSTED_ARGS="-o TAP"
+      else
+        cat build/logs/build-asan.log; FAIL=$((FAIL + 1)); echo "asan: build failed"
+      fi ;;
     c) check c-media make -s test-c ;;
     luarocks) check luarocks sh spec/checks/luarocks.sh ;;
     nginx) check nginx sh spec/checks/nginx.sh ;;
