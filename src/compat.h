@@ -68,4 +68,23 @@ static inline int bz_tointeger(lua_State *L, int i, long long *out) {
 #define bz_setuservalue(L, i) ((void)lua_setfenv((L), (i)))
 #endif
 
+/* ---- libcurl >= 7.68 (Ubuntu 20.04) up to today ---------------------------------
+ * Active where <curl/curl.h> was included first. CURLOPT_PROTOCOLS (a bitmask) is
+ * deprecated from 7.85, which has the string form. */
+#ifdef LIBCURL_VERSION_NUM
+#define BZ_CURL_AT_LEAST(maj, min) (LIBCURL_VERSION_NUM >= (((maj) << 16) | ((min) << 8)))
+
+static inline CURLcode bz_curl_http_only(CURL *e) {
+  CURLcode rc;
+#if BZ_CURL_AT_LEAST(7, 85)
+  rc = curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+  rc = curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+  if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  return rc;
+}
+#endif
+
 #endif
