@@ -11,7 +11,7 @@ OUT      := build/$(LUA)/bizreg/core.so
 PORT     ?= 8089
 LUAPATH  := ./lua/?.lua;./lua/?/init.lua;;
 
-.PHONY: all build deps test test-c demo sandbox bench asan build-asan valgrind fuzz fuzz-media fuzz-encode clean
+.PHONY: all build deps test test-distros test-c demo sandbox bench asan build-asan valgrind fuzz fuzz-media fuzz-encode clean
 
 all: build
 build: $(OUT)
@@ -90,6 +90,10 @@ fuzz-encode:
 	  $(shell pkg-config --cflags lua5.4 libcurl) fuzz/encode_fuzz.c $(SRCS) -o build/encode_fuzz \
 	  $(shell pkg-config --libs lua5.4 libcurl) -lm
 	./build/encode_fuzz -max_total_time=60 -detect_leaks=1 build/fuzz-encode-corpus
+
+# The suite inside minimal Debian 11 and 13 roots (kept under /var/tmp/bizreg-roots).
+test-distros:
+	@sh spec/checks/distros.sh
 
 clean:
 	rm -rf build tree

@@ -41,7 +41,7 @@ local function start_server()
   local f = assert(io.open(PIDFILE))
   server_pid = tonumber(f:read("*l"))
   f:close()
-  for _ = 1, 100 do
+  for _ = 1, 400 do  -- up to ~20 s: the machine may be busy
     if probe:request { url = BASE .. "/count" } then probe:close() return end
     sleep(0.05)
   end
@@ -214,7 +214,7 @@ describe("bizreg.core http transport", function()
       assert.are.equal(7, err.curl_code)
       assert.is_false(err.sent)
       assert.is_string(err.message)
-      assert.is_truthy(err.message:find("Couldn't connect to server", 1, true))
+      assert.is_truthy(err.message:find("onnect to server", 1, true))  -- "Couldn't"/"Could not" by version
       assert.is_nil(err.message:find("sekrit", 1, true))
       h:close()
     end)

@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 LUAS=${BIZREG_LUAS-"lua5.4 lua5.3 lua5.2 lua5.1 luajit"}
-EXTRA=${BIZREG_EXTRA-"asan c luarocks nginx embed"}
+EXTRA=${BIZREG_EXTRA-"asan c luarocks nginx embed distros"}
 mkdir -p build/logs
 PASS=0
 FAIL=0
@@ -57,6 +57,13 @@ for x in $EXTRA; do
     luarocks) check luarocks sh spec/checks/luarocks.sh ;;
     nginx) check nginx sh spec/checks/nginx.sh ;;
     embed) check embed sh spec/checks/embed.sh ;;
+    distros)  # Debian 11 (libcurl 7.74, lua5.1) and 13 (libcurl 8.14, lua5.4) roots: counted per test
+      sh spec/checks/distros.sh >build/logs/distros.log 2>&1
+      grep -E '^(not ok|#|[a-z]+ \(|distros:)' build/logs/distros.log | grep -v '^# *$' | tail -n 40
+      p=$(sed -n 's/^distros: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' build/logs/distros.log)
+      f=$(sed -n 's/^distros: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' build/logs/distros.log)
+      [ -n "$p" ] || { p=0; f=1; }
+      PASS=$((PASS + p)); FAIL=$((FAIL + f)) ;;
   esac
 done
 echo "$PASS passed, $FAIL failed"

@@ -53,6 +53,9 @@ static const char *curle_name(CURLcode rc, char *tmp, size_t n) {
 #if BZ_CURL_AT_LEAST(7, 84)
     N(UNRECOVERABLE_POLL)
 #endif
+#if BZ_CURL_AT_LEAST(8, 6)
+    N(TOO_LARGE)
+#endif
 #undef N
     default: break;
   }
@@ -691,9 +694,13 @@ static int64_t sent_bytes(bz_http *h) {
 
 /* libcurl refuses a header line over CURL_MAX_HTTP_HEADER (100 KiB) before our
  * header_cb sees it: 7.88 fails with CURLE_OUT_OF_MEMORY (its line buffer is capped),
- * newer ones with a message ("Rejected 102401 bytes header", "Too large response headers"). */
+ * 8.6+ with CURLE_TOO_LARGE, some with RECV_ERROR and a message ("Rejected 102401 bytes
+ * header", "Too large response headers"). */
 static int header_overflow(const bz_http *h, CURLcode rc) {
   if (rc == CURLE_OUT_OF_MEMORY && h->in_headers) return 1;
+#if BZ_CURL_AT_LEAST(8, 6)
+  if (rc == CURLE_TOO_LARGE) return 1;
+#endif
   return (rc == CURLE_RECV_ERROR || rc == CURLE_WEIRD_SERVER_REPLY) && strstr(h->errbuf, "header") != NULL &&
          (strstr(h->errbuf, "Rejected") != NULL || strstr(h->errbuf, "oo large") != NULL);
 }
