@@ -1,23 +1,19 @@
 -- LuaRocks config for Debian without a LuaRocks server:
---   LUAROCKS_CONFIG=$PWD/luarocks-config.lua luarocks --lua-version=5.4 make --tree ./tree bizreg-scm-1.rockspec
--- libcurl's header sits in the multiarch include dir (x86_64-linux-gnu, aarch64-linux-gnu, …),
--- and lua-cjson comes from Debian (not a rock). BIZREG_MULTIARCH overrides the detection.
-local function multiarch()
-  local v = os.getenv("BIZREG_MULTIARCH")
-  if v and v ~= "" then return v end
-  for _, cmd in ipairs { "gcc -print-multiarch", "dpkg-architecture -qDEB_HOST_MULTIARCH" } do
-    local ok, p = pcall(io.popen, cmd .. " 2>/dev/null")
-    if ok and p then
-      local out = p:read("*l")
-      p:close()
-      if out and out:match("^[%w_]+%-[%w_%-]+$") then return out end
-    end
-  end
+--   LUAROCKS_CONFIG=$PWD/luarocks-config.lua BIZREG_MULTIARCH=$(gcc -print-multiarch) \
+--     luarocks --lua-version=5.4 make --tree ./tree bizreg-scm-1.rockspec
+-- libcurl's header sits in the multiarch include dir; lua-cjson comes from Debian (not a rock).
+-- LuaRocks runs this file with no io/os access beyond os_getenv, so the multiarch triplet
+-- comes from BIZREG_MULTIARCH (the Makefile and checks set it); without it, Debian's
+-- multiarch triplets are all searched.
+local arch = os_getenv("BIZREG_MULTIARCH")
+local triplets = { "x86_64-linux-gnu", "aarch64-linux-gnu", "i386-linux-gnu", "arm-linux-gnueabihf",
+  "powerpc64le-linux-gnu", "s390x-linux-gnu", "riscv64-linux-gnu", "mips64el-linux-gnuabi64" }
+local include, lib = { "include" }, { "lib" }
+if arch and arch ~= "" then triplets = { arch } end
+for i = 1, #triplets do
+  include[#include + 1] = "include/" .. triplets[i]
+  lib[#lib + 1] = "lib/" .. triplets[i]
 end
-local arch = multiarch()
-external_deps_subdirs = {
-  bin = "bin",
-  include = { "include", arch and ("include/" .. arch) or nil },
-  lib = { "lib", arch and ("lib/" .. arch) or "lib64", "lib64" },
-}
+lib[#lib + 1] = "lib64"
+external_deps_subdirs = { bin = "bin", include = include, lib = lib }
 rocks_provided = { ["lua-cjson"] = "2.1.0-1" }

@@ -9,7 +9,7 @@ mkdir -p "$work"
 luarocks --lua-version=5.4 lint bizreg-scm-1.rockspec
 git clone -q "$root" "$work/clone"
 cd "$work/clone"
-LUAROCKS_CONFIG=$PWD/luarocks-config.lua luarocks --lua-version=5.4 make --tree "$work/tree" bizreg-scm-1.rockspec >"$work/make.log" 2>&1 \
+BIZREG_MULTIARCH=$(gcc -print-multiarch 2>/dev/null || true) LUAROCKS_CONFIG=$PWD/luarocks-config.lua luarocks --lua-version=5.4 make --tree "$work/tree" bizreg-scm-1.rockspec >"$work/make.log" 2>&1 \
   || { cat "$work/make.log"; exit 1; }
 cd "$work"
 cjson_dir=$(dirname "$(lua5.4 -e 'print(package.searchpath("cjson", package.cpath))')")
