@@ -158,6 +158,12 @@ function sandbox.refused_port()
   return tonumber(port)
 end
 
+-- A handle on a sandbox someone else started (stop() leaves it running).
+function sandbox.attach(url)
+  url = url:gsub("/+$", "")
+  return setmetatable({ url = url, port = tonumber(url:match(":(%d+)$")), rcs_url = url .. "/api/1.1" }, Sandbox)
+end
+
 -- opts.port (nil/0 = any free port), opts.bin (default <root>/bin/bizreg-sandbox),
 -- opts.log (default build/sandbox/sandbox-<port>-<unique>.log).
 function sandbox.start(opts)
