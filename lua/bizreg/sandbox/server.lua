@@ -187,8 +187,13 @@ local function onstream(state, stream)
   rec.status = status
   write_response(stream, status, out_headers, out, chunked)
   if fault and fault.point == "after_answer" then
-    cqueues.sleep(0.05) -- let the answer reach the client before the connection goes
-    faults.finish(faults.takeover(stream), fault.act, fault)
+    -- taken before lua-http can read a next request; the answer gets 50 ms to arrive
+    local sock = faults.takeover(stream)
+    if sock then
+      sock:flush("n", 5)
+      cqueues.sleep(0.05)
+      faults.finish(sock, fault.act, fault)
+    end
   end
 end
 
