@@ -232,45 +232,52 @@ function faults.answer(f, ctx)
   error("no answer for mode " .. f.mode)
 end
 
-local function sleep_ok(s) cqueues.sleep(s) return true end
+local JSON_CT = { "Content-Type", "application/json" }
+
+-- mode -> bytes of its broken or oversized answer, and how the connection ends after them.
+local RAW = {
+  truncate = function() -- 100 of 200 body bytes
+    return head(200, { JSON_CT, { "Content-Length", "200" } }) .. string.rep("t", 100), "fin"
+  end,
+  overlong = function() -- 2 of 1000 body bytes, then silence
+    return head(200, { JSON_CT, { "Content-Length", "1000" } }) .. "{}", "hang"
+  end,
+  trickle = function()
+    return head(200, { JSON_CT, { "Content-Length", "2" } }) .. "{}", "fin"
+  end,
+  huge_header = function(p) -- one line longer than libcurl's CURL_MAX_HTTP_HEADER (100 KiB)
+    return head(200, { JSON_CT, { "X-Huge", string.rep("h", p.bytes or 150 * 1024) },
+      { "Content-Length", "2" } }) .. "{}", "fin"
+  end,
+  many_headers = function(p) -- 1 KB lines, 1.5 MiB in all by default
+    local fields, line = { JSON_CT }, string.rep("m", 990)
+    for i = 1, math.ceil((p.bytes or 1536 * 1024) / 1000) do fields[#fields + 1] = { string.format("X-Many-%05d", i), line } end
+    fields[#fields + 1] = { "Content-Length", "2" }
+    return head(200, fields) .. "{}", "fin"
+  end,
+}
+
+-- One byte per interval_ms (default 1 s) until all went, the client left or the hold ended.
+local function trickle(sock, bytes, f)
+  local deadline = cqueues.monotime() + hold_seconds(f)
+  local interval = (f.params.interval_ms or 1000) / 1000
+  for i = 1, #bytes do
+    if not write_raw(sock, bytes:sub(i, i)) or cqueues.monotime() >= deadline then return end
+    if i < #bytes then cqueues.sleep(interval) end
+  end
+end
 
 -- Modes that write bytes lua-http would not (broken framing, oversized heads).
 function faults.raw(stream, f)
   local sock = faults.takeover(stream)
   if not sock then return end
-  local p = f.params
-  local ok = true
-  if f.mode == "truncate" then
-    local body = string.rep("t", 100)
-    ok = write_raw(sock, head(200, { { "Content-Type", "application/json" }, { "Content-Length", "200" } }) .. body)
-    faults.finish(sock, "fin", f) -- 100 of 200 bytes, then FIN
-    return
-  elseif f.mode == "overlong" then
-    ok = write_raw(sock, head(200, { { "Content-Type", "application/json" }, { "Content-Length", "1000" } }) .. "{}")
-    faults.finish(sock, ok and "hang" or "close", f) -- 2 of 1000 bytes, then silence
-    return
-  elseif f.mode == "trickle" then
-    local bytes = head(200, { { "Content-Type", "application/json" }, { "Content-Length", "2" } }) .. "{}"
-    local deadline = cqueues.monotime() + hold_seconds(f)
-    local interval = (p.interval_ms or 1000) / 1000
-    for i = 1, #bytes do
-      ok = write_raw(sock, bytes:sub(i, i)) and i < #bytes and cqueues.monotime() < deadline and sleep_ok(interval)
-      if not ok then break end
-    end
-  elseif f.mode == "huge_header" then
-    local n = p.bytes or (150 * 1024)
-    ok = write_raw(sock, head(200, { { "Content-Type", "application/json" }, { "X-Huge", string.rep("h", n) },
-      { "Content-Length", "2" } }) .. "{}")
-  elseif f.mode == "many_headers" then
-    local n = p.bytes or (1536 * 1024)
-    local fields = { { "Content-Type", "application/json" } }
-    local line = string.rep("m", 990)
-    for i = 1, math.ceil(n / 1000) do fields[#fields + 1] = { string.format("X-Many-%05d", i), line } end
-    fields[#fields + 1] = { "Content-Length", "2" }
-    ok = write_raw(sock, head(200, fields) .. "{}")
+  local bytes, after = RAW[f.mode](f.params)
+  if f.mode == "trickle" then
+    trickle(sock, bytes, f)
+  elseif not write_raw(sock, bytes) then
+    after = "close" -- the client is gone
   end
-  faults.finish(sock, "fin", f)
-  return ok
+  faults.finish(sock, after, f)
 end
 
 return faults
