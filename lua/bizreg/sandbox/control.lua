@@ -264,14 +264,16 @@ local function per_endpoint(counts)
   return by
 end
 
+-- by_endpoint stays the last object naming the endpoints: shell checks (embed.sh)
+-- pick an endpoint's count with a greedy sed match, i.e. its last occurrence.
 local function stats_json(state)
   return json.obj(
     "requests", state.requests,
     "connections", state.connections,
-    "by_endpoint", per_endpoint(state.by_endpoint),
-    "registered", json.obj("images", state.registered.images, "brands", state.registered.brands),
     "received", per_endpoint(state.received),
     "duplicates", per_endpoint(state.duplicates),
+    "by_endpoint", per_endpoint(state.by_endpoint),
+    "registered", json.obj("images", state.registered.images, "brands", state.registered.brands),
     "faults_pending", #state.faults)
 end
 
