@@ -6,12 +6,13 @@
 --   its deadline + 1 s, no secret in anything a call returned.
 -- Prints a tally; exits 1 on any violation.
 --
---   make build && lua5.4 spec/soak.lua [--count 1000] [--seed N]
+--   make build && lua5.4 spec/soak.lua [--count 1000] [--seed N]     (BIZREG_CPATH: another core build)
 --
 -- Left out on purpose: fail_next 429 and 401 answers (a client resends those by
 -- design: the server said it did not process them, yet the body arrives twice).
 package.path = "./?.lua;./lua/?.lua;./lua/?/init.lua;" .. package.path
-package.cpath = "./build/lua5.4/?.so;" .. package.cpath
+-- BIZREG_CPATH picks another build of the core (e.g. "./build/asan/?.so")
+package.cpath = (os.getenv("BIZREG_CPATH") or "./build/lua5.4/?.so") .. ";" .. package.cpath
 
 local bizreg = require "bizreg"
 local socket = require "socket"

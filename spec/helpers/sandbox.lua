@@ -119,7 +119,7 @@ function Sandbox:clear_faults() return control_json(self, "DELETE", "/_sandbox/f
 -- FIN on every idle kept-alive connection: a client's next call starts on a fresh one.
 function Sandbox:close_idle()
   local n = control_json(self, "POST", "/_sandbox/close_idle", "{}").closed
-  socket.sleep(0.05) -- let the FINs arrive before the client looks at its pool
+  socket.sleep(0.02) -- let the FINs arrive before the client looks at its pool
   return n
 end
 
