@@ -247,9 +247,9 @@ function server.main(argv)
   -- a coroutine that raised (a connection a fault tore down under lua-http) is
   -- dropped and logged; the server goes on serving
   while true do
-    local ok, err = srv:loop()
+    local ok, loop_err = srv:loop()
     if ok then break end
-    io.stderr:write("bizreg-sandbox: ", tostring(err), "\n")
+    io.stderr:write("bizreg-sandbox: ", tostring(loop_err), "\n")
   end
 end
 
