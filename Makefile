@@ -11,7 +11,7 @@ OUT      := build/$(LUA)/bizreg/core.so
 PORT     ?= 8089
 LUAPATH  := ./lua/?.lua;./lua/?/init.lua;;
 
-.PHONY: all build deps test test-distros test-c demo sandbox bench asan build-asan valgrind fuzz fuzz-media fuzz-encode clean
+.PHONY: all build deps test test-distros test-c demo sandbox bench asan build-asan valgrind fuzz fuzz-media fuzz-encode clean reliability
 
 all: build
 build: $(OUT)
@@ -30,6 +30,10 @@ spec/node/node_modules: spec/node/package.json
 # The README's test command: installs what is missing, then the whole suite.
 test: deps spec/node/node_modules
 	@sh spec/run.sh
+
+# The standing proof of at-most-once: fault matrix (libcurl and nginx), soak, property test.
+reliability: deps
+	@sh spec/reliability.sh
 
 # C-level tests of media sniffing and the multipart writer, under ASan/UBSan.
 test-c:

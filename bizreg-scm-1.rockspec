@@ -32,6 +32,7 @@ build = {
     ["bizreg.kos"] = "lua/bizreg/kos.lua",
     ["bizreg.rcs"] = "lua/bizreg/rcs.lua",
     ["bizreg.sandbox.control"] = "lua/bizreg/sandbox/control.lua",
+    ["bizreg.sandbox.faults"] = "lua/bizreg/sandbox/faults.lua",
     ["bizreg.sandbox.imageinfo"] = "lua/bizreg/sandbox/imageinfo.lua",
     ["bizreg.sandbox.images"] = "lua/bizreg/sandbox/images.lua",
     ["bizreg.sandbox.json"] = "lua/bizreg/sandbox/json.lua",

@@ -955,6 +955,128 @@ describe("sandbox server", function()
     end)
   end)
 
+  describe("faults", function()
+    local KOS = "/image/open/v1/commands/register-visitor-images"
+    local AUTH = { authorization = "Bearer sandbox-kos-token", ["content-type"] = "application/json" }
+    local ONE = '{"images":[{"fileName":"a.jpg","visitorId":"65a1b2c3d4e5f6a7b8c9d0e1"}]}'
+
+    local function control(method, path, body)
+      local st, out = sb:request(method, path, body and { body = body } or nil)
+      return st, decode(out)
+    end
+
+    it("arms, lists and clears faults; rejects bad ones and changes nothing then", function()
+      local st, list = control("POST", "/_sandbox/fault", '{"endpoint":"rcs.token","mode":"hang","count":2,"hold_ms":500}')
+      assert.equal(200, st)
+      assert.same({ { mode = "hang", endpoint = "rcs.token", count = 2, hold_ms = 500 } }, list)
+      sb:config { fail_next = { status = 503 } }
+      assert.same({ mode = "status", count = 1, status = 503 }, sb:faults()[2])
+      local bad = {
+        '{"endpoint":"rcs.token","mode":"explode"}', '{"endpoint":"nowhere","mode":"hang"}',
+        '{"endpoint":"rcs.token","mode":"hang","count":0}', '{"endpoint":"rcs.token","mode":"hang","bytes":5}',
+        '{"endpoint":"rcs.token","mode":"redirect_302"}', '{"endpoint":"rcs.token","mode":"echo","escape":"rot13"}',
+        '{"endpoint":"rcs.token","mode":"reset_before_read","commit":true}', '[]',
+      }
+      for _, doc in ipairs(bad) do
+        local bst, out = control("POST", "/_sandbox/fault", doc)
+        assert.equal(400, bst, doc)
+        assert.truthy(out.error, doc)
+      end
+      assert.equal(2, #sb:faults())
+      assert.equal(2, sb:stats().faults_pending)
+      assert.same({}, sb:clear_faults())
+      assert.is_nil(decode(select(2, sb:request("GET", "/_sandbox/config"))).fail_next) -- null
+    end)
+
+    it("applies a fault to its endpoint only, count times, then answers normally", function()
+      sb:fault { endpoint = "kos.register_visitor_images", mode = "html_500", count = 2 }
+      assert.equal(200, (post_json("/open/authorization/commands/exchange-token", { key = "11111111-2222-4333-8444-555555555555" })))
+      for _ = 1, 2 do
+        local st, body, headers = post_json(KOS, ONE, AUTH)
+        assert.equal(500, st)
+        assert.equal("text/html", headers["content-type"])
+        assert.truthy(body:find("<html>", 1, true))
+      end
+      assert.equal(200, (post_json(KOS, ONE, AUTH)))
+      local s = sb:stats()
+      assert.equal(1, s.registered.images)
+      assert.equal(3, s.received["kos.register_visitor_images"])
+      local recs = sb:requests()
+      assert.equal("html_500", recs[2].fault)
+      assert.is_nil(recs[4].fault)
+    end)
+
+    it("counts bodies read completely, and a body seen before as a duplicate", function()
+      sb:fault { endpoint = "kos.register_visitor_images", mode = "reset_after_headers" }
+      sb:fault { endpoint = "kos.register_visitor_images", mode = "reset_after_body" }
+      for _ = 1, 4 do pcall(post_json, KOS, ONE, AUTH) end
+      local s = sb:stats()
+      assert.equal(4, s.by_endpoint["kos.register_visitor_images"])
+      assert.equal(3, s.received["kos.register_visitor_images"]) -- the after_headers one was never read
+      assert.equal(2, s.duplicates["kos.register_visitor_images"])
+      assert.equal(2, s.registered.images) -- duplicates are still registered: the sandbox only counts
+      local recs = sb:requests()
+      assert.same({ false, false, true, true }, { recs[1].duplicate == true, recs[2].duplicate == true,
+        recs[3].duplicate == true, recs[4].duplicate == true })
+      assert.is_nil(recs[1].length) -- null: the body was not read
+      assert.has_error(function() sb:body(1) end)
+    end)
+
+    it("marks requests on a reused connection, and close_idle ends idle connections", function()
+      local sock = assert(socket.connect("127.0.0.1", sb.port))
+      sock:settimeout(5)
+      raw_send(sock, "POST", KOS, ONE, AUTH)
+      assert.equal(200, (raw_read(sock)))
+      raw_send(sock, "POST", KOS, ONE, AUTH)
+      assert.equal(200, (raw_read(sock)))
+      local recs = sb:requests()
+      assert.is_nil(recs[1].reused)
+      assert.is_true(recs[2].reused)
+      assert.equal(1, sb:close_idle())
+      assert.equal("closed", select(2, sock:receive(1)))
+      sock:close()
+    end)
+
+    it("echoes the Authorization header and the body in the answer and its headers", function()
+      sb:fault { endpoint = "kos.register_visitor_images", mode = "echo", status = 400 }
+      local st, body, headers = post_json(KOS, ONE, AUTH)
+      assert.equal(400, st)
+      assert.equal("Bearer sandbox-kos-token", headers["x-echo-authorization"])
+      assert.equal(ONE, headers["x-echo-body"])
+      local doc = decode(body)
+      assert.equal("Bearer sandbox-kos-token", doc.className)
+      assert.equal(ONE, doc.message)
+      assert.equal("Bearer sandbox-kos-token", sb:headers().authorization)
+      sb:fault { endpoint = "kos.register_visitor_images", mode = "echo", escape = "unicode" }
+      st, body = post_json(KOS, ONE, AUTH)
+      assert.equal(200, st)
+      assert.is_nil(body:find("sandbox-kos-token", 1, true))
+      assert.equal("Bearer sandbox-kos-token", decode(body).className)
+    end)
+
+    it("redirects to another port without following, and breaks framing on request", function()
+      sb:fault { endpoint = "kos.register_visitor_images", mode = "redirect_307", port = 9 }
+      local st, _, headers = post_json(KOS, ONE, AUTH)
+      assert.equal(307, st)
+      assert.equal("http://127.0.0.1:9" .. KOS, headers.location)
+      sb:fault { endpoint = "kos.register_visitor_images", mode = "truncate" }
+      local sock = assert(socket.connect("127.0.0.1", sb.port))
+      sock:settimeout(5)
+      raw_send(sock, "POST", KOS, ONE, AUTH)
+      local all = sock:receive("*a") -- until the server's FIN
+      sock:close()
+      local head, rest = all:match("^(.-\r\n\r\n)(.*)$")
+      assert.truthy(head:find("Content-Length: 200", 1, true))
+      assert.equal(100, #rest)
+    end)
+
+    it("commit registers before the fault", function()
+      sb:fault { endpoint = "kos.register_visitor_images", mode = "fin_after_body", commit = true }
+      assert.is_false(pcall(post_json, KOS, ONE, AUTH)) -- the connection closed without an answer
+      assert.equal(1, sb:stats().registered.images)
+    end)
+  end)
+
   describe("transport", function()
     it("keeps one connection alive for sequential requests", function()
       local sock = assert(socket.connect("127.0.0.1", sb.port))

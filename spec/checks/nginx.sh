@@ -11,8 +11,10 @@
 # the whole batch took < 3000 ms (20 x 300 ms one after the other would take
 # >= 6000 ms: the worker must not block). Then a 151-character memo must come
 # back as a 400 TooLong without reaching the sandbox, and a follow-up request
-# must reuse a pooled keep-alive connection. nginx and the sandbox are always
-# stopped. stdout is short and ends with the figures line. Each run works in
+# must reuse a pooled keep-alive connection. Last, the fault matrix for the ngx
+# transport (spec/checks/nginx_faults.lua, through a test-only /fault location added
+# to the rendered config): every fault class x KOS/RCS x fresh/reused pooled
+# connection. nginx and the sandbox are always stopped. stdout is short and ends with the figures line. Each run works in
 # build/nginx/run-<pid>/ (concurrent runs do not collide); it is removed after a
 # pass and kept (logs/, conf/, out/) after a failure.
 set -u
@@ -108,6 +110,38 @@ curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' \
   --data-binary "{\"delay_ms\":$DELAY_MS}" "$SB/_sandbox/config" || fail "could not set delay_ms"
 
 # ---- nginx from the example config ------------------------------------------
+# Test-only: one bizreg call per POST /fault ({api, base, timeout, retries, max,
+# payload}) through the ngx transport; answers {res, err, str, elapsed}.
+cat >"$B/conf/faults.conf" <<'EOF'
+location = /fault {
+    default_type application/json;
+    lua_socket_log_errors off;  # resets and timeouts are the point here
+    content_by_lua_block {
+        local bizreg = require "bizreg"
+        local cjson = require "cjson.safe"
+        ngx.req.read_body()
+        local q = cjson.decode(ngx.req.get_body_data() or "")
+        local o = { transport = require("bizreg.transport.ngx").new(), timeout = q.timeout,
+            connect_timeout = 1, retries = q.retries, max_response_bytes = q.max }
+        local op = "register_brand"
+        if q.api == "kos" then
+            o.base_url, o.token, op = q.base, "sandbox-kos-token", "register_visitor_images"
+        else
+            o.base_url, o.token = q.base .. "/api/1.1", "sandbox-rcs-token"
+        end
+        local c = bizreg[q.api](o)
+        ngx.update_time()
+        local t0 = ngx.now()
+        local res, err = c[op](c, q.payload)
+        ngx.update_time()
+        c:close()
+        local e
+        if err then e = {}; for k, v in pairs(err) do e[k] = v end end
+        ngx.say(cjson.encode { res = res, err = e, str = err and tostring(err), elapsed = ngx.now() - t0 }
+            or cjson.encode { str = "result not encodable", elapsed = 0 })
+    }
+}
+EOF
 sed_escape() { printf '%s' "$1" | sed 's/[\\|&]/\\&/g'; }
 free_port() {
   LUA_CPATH=$CJSON_CPATH luajit -e 'local s = assert(require("socket").bind("127.0.0.1", 0))
@@ -122,6 +156,9 @@ for _ in 1 2 3; do
     -e "s|__SANDBOX__|$(sed_escape "$SB")|g" -e "s|__USER__|$run_as|g" \
     examples/openresty/nginx.conf >"$B/conf/nginx.conf"
   grep -q '__[A-Z]*__' "$B/conf/nginx.conf" && fail "unreplaced placeholder in the rendered config"
+  # the fault matrix's /fault location goes into the example's server block
+  grep -q '^ *location = /healthz {' "$B/conf/nginx.conf" || fail "no 'location = /healthz' in the example config"
+  sed -i "s|^\( *\)location = /healthz {|\1include $(sed_escape "$B")/conf/faults.conf;\n&|" "$B/conf/nginx.conf"
   : >"$B/logs/error.log"
   if env KOS_TOKEN=sandbox-kos-token nginx -p "$B/" -c conf/nginx.conf -e "$B/logs/error.log" \
     >"$B/logs/start.log" 2>&1; then
@@ -210,6 +247,15 @@ echo "nginx: keep-alive pool: $((N + 1)) upstream requests over $conns connectio
 if grep -E '\[(error|crit|alert|emerg)\]' "$B/logs/error.log" >/dev/null; then
   fail "nginx logged errors"
 fi
+
+# ---- the fault matrix through the ngx transport -------------------------------
+LUA_CPATH="$ROOT/build/luajit/?.so;$CJSON_CPATH" luajit spec/checks/nginx_faults.lua "$URL" "$SB" "$ROOT" \
+  >"$B/faults.log" 2>&1
+frc=$?
+grep '^not ok' "$B/faults.log" | head -n 40
+tail -n 1 "$B/faults.log" | grep -q 'passed' || tail -n 20 "$B/faults.log"
+[ "$frc" -eq 0 ] || fail "fault matrix: $(tail -n 1 "$B/faults.log")"
+echo "$(tail -n 1 "$B/faults.log")"
 
 passed=1
 echo "nginx: $N concurrent register_visitor_images, $DELAY_MS ms upstream delay each, all done in $elapsed ms in one worker (serial would take >= $((N * DELAY_MS)) ms)"

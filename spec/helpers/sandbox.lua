@@ -4,7 +4,9 @@
 --   local sandbox = require "spec.helpers.sandbox"
 --   local sb = sandbox.start{ port = 18089 }   -- port 0 or nil: any free port
 --   sb.url, sb.rcs_url, sb:stats(), sb:reset(), sb:config{ delay_ms = 200 },
---   sb:requests(), sb:body(n) / sb:body(), sb:request(method, path, opts), sb:stop()
+--   sb:requests(), sb:body(n) / sb:body(), sb:headers(n), sb:request(method, path, opts), sb:stop()
+--   sb:fault{ endpoint =, mode =, count =, ... }, sb:faults(), sb:clear_faults(), sb:close_idle()
+--   sandbox.refused_port()
 --
 -- The control client uses luasocket, not bizreg, so tests of bizreg do not
 -- depend on bizreg itself. The sandbox is a separate process because bizreg's
@@ -106,6 +108,26 @@ function Sandbox:config(tbl)
   return control_json(self, "POST", "/_sandbox/config", json.encode(tbl or {}))
 end
 
+-- Arms a fault (lua/bizreg/sandbox/faults.lua): sb:fault{ endpoint = ..., mode = ..., count = ..., params... }.
+-- Returns the list of pending faults.
+function Sandbox:fault(tbl)
+  return control_json(self, "POST", "/_sandbox/fault", json.encode(tbl))
+end
+function Sandbox:faults() return control_json(self, "GET", "/_sandbox/fault") end
+function Sandbox:clear_faults() return control_json(self, "DELETE", "/_sandbox/fault") end
+
+-- FIN on every idle kept-alive connection: a client's next call starts on a fresh one.
+function Sandbox:close_idle()
+  local n = control_json(self, "POST", "/_sandbox/close_idle", "{}").closed
+  socket.sleep(0.02) -- let the FINs arrive before the client looks at its pool
+  return n
+end
+
+-- Request headers (lower-cased names) of recorded API request n; the last one when n is nil.
+function Sandbox:headers(n)
+  return control_json(self, "GET", "/_sandbox/requests/" .. (n and tostring(n) or "last") .. "/headers")
+end
+
 -- Raw bytes of recorded API request n (1-based); the last one when n is nil.
 function Sandbox:body(n)
   local status, bytes = request(self.url, "GET", "/_sandbox/requests/" .. (n and tostring(n) or "last") .. "/body")
@@ -126,6 +148,21 @@ function Sandbox:stop()
 end
 
 ---------------------------------------------------------------- start
+
+-- A port nothing listens on (bound, then released): connecting is refused. The
+-- sandbox has no "refuse" mode: a refused connection never reaches any server.
+function sandbox.refused_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
+-- A handle on a sandbox someone else started (stop() leaves it running).
+function sandbox.attach(url)
+  url = url:gsub("/+$", "")
+  return setmetatable({ url = url, port = tonumber(url:match(":(%d+)$")), rcs_url = url .. "/api/1.1" }, Sandbox)
+end
 
 -- opts.port (nil/0 = any free port), opts.bin (default <root>/bin/bizreg-sandbox),
 -- opts.log (default build/sandbox/sandbox-<port>-<unique>.log).

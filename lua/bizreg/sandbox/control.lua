@@ -2,6 +2,8 @@
 -- /_sandbox/* control endpoints that tests use to inspect and steer it.
 -- Control requests are never counted or recorded as API traffic.
 local json = require "bizreg.sandbox.json"
+local faults = require "bizreg.sandbox.faults"
+local digest = require "openssl.digest"
 
 local control = {}
 
@@ -50,31 +52,39 @@ function control.reset(state)
   state.config = defaults()
   state.requests = 0
   state.connections = 0
-  -- connection objects seen carrying API traffic; weak so closed ones can be collected
+  -- connection object -> API requests it carried; weak so closed ones can be collected
   state.seen_connections = setmetatable({}, { __mode = "k" })
-  state.by_endpoint = {}
-  for _, e in ipairs(control.ENDPOINTS) do state.by_endpoint[e] = 0 end
+  state.by_endpoint = {} -- requests whose head named the endpoint (faulted ones too)
+  state.received = {}    -- bodies read completely (faulted ones too)
+  state.duplicates = {}  -- bodies identical to one received before (a resend)
+  state.body_hashes = {} -- endpoint -> set of SHA-256 digests of received bodies
+  for _, e in ipairs(control.ENDPOINTS) do
+    state.by_endpoint[e], state.received[e], state.duplicates[e], state.body_hashes[e] = 0, 0, 0, {}
+  end
   state.registered = { images = 0, brands = 0 }
   state.records = {} -- list of the last MAX_RECORDS requests; record.n is the sequence number
   state.kos_tokens = {} -- token -> { expired = bool }
   state.rcs_tokens = {} -- token -> { expires_at = monotonic seconds, expired = bool }
   state.expired_static = {} -- "kos:"..token / "rcs:"..token -> true
   state.brands = {} -- brandId -> true
-  state.fail = nil -- { status, remaining, endpoint }
+  -- armed faults, oldest first: { mode, point, act, endpoint, remaining, params };
+  -- config fail_next is the entry with slot = "fail_next" (mode "status")
+  state.faults = {}
 end
 
 ---------------------------------------------------------------- traffic accounting
 
--- Called for every request to a non-control path; returns its record.
-function control.record(state, conn, method, path, content_type, body)
+-- Called for every request to a non-control path once its head is known (before
+-- the body is read); returns its record.
+function control.record(state, conn, method, path, headers)
   state.requests = state.requests + 1
-  if conn and not state.seen_connections[conn] then
-    state.seen_connections[conn] = true
-    state.connections = state.connections + 1
-  end
+  local seen = conn and state.seen_connections[conn]
+  if conn and not seen then state.connections = state.connections + 1 end
+  if conn then state.seen_connections[conn] = (seen or 0) + 1 end
   local rec = {
-    n = state.requests, method = method, path = path,
-    content_type = content_type, length = #body, body = body, status = nil,
+    n = state.requests, method = method, path = path, headers = headers,
+    content_type = headers["content-type"], length = nil, body = nil, status = nil,
+    reused = seen and true or nil,
   }
   local recs = state.records
   recs[#recs + 1] = rec
@@ -82,18 +92,61 @@ function control.record(state, conn, method, path, content_type, body)
   return rec
 end
 
--- Consumes one "fail_next" slot if it applies to endpoint; returns the status or nil.
-function control.take_failure(state, endpoint)
-  local f = state.fail
-  if not f or (f.endpoint and f.endpoint ~= endpoint) then return nil end
-  f.remaining = f.remaining - 1
-  if f.remaining <= 0 then
-    state.fail = nil
-    state.config.fail_next = json.null
-  else -- the config view shows how many failures are still pending
-    state.config.fail_next.count = f.remaining
+-- The body of rec arrived completely: counted per endpoint, and a body equal to
+-- one received before for that endpoint is a duplicate (test payloads are unique,
+-- so a duplicate is a resend).
+function control.received(state, rec, endpoint, body)
+  rec.body, rec.length = body, #body
+  if not endpoint then return end
+  state.received[endpoint] = state.received[endpoint] + 1
+  local h = digest.new("sha256"):final(body)
+  if state.body_hashes[endpoint][h] then
+    rec.duplicate = true
+    state.duplicates[endpoint] = state.duplicates[endpoint] + 1
   end
-  return f.status
+  state.body_hashes[endpoint][h] = true
+end
+
+local function applies(f, endpoint)
+  return f.endpoint == nil or f.endpoint == "*" or f.endpoint == endpoint
+end
+
+-- Consumes one count of the oldest armed fault (or fail_next) for endpoint; returns it or nil.
+function control.take_fault(state, endpoint)
+  for i, f in ipairs(state.faults) do
+    if applies(f, endpoint) then
+      f.remaining = f.remaining - 1
+      if f.remaining <= 0 then table.remove(state.faults, i) end
+      if f.slot == "fail_next" then -- the config view shows how many failures are still pending
+        if f.remaining <= 0 then state.config.fail_next = json.null else state.config.fail_next.count = f.remaining end
+      end
+      return f
+    end
+  end
+  return nil
+end
+
+-- Half-closes (FIN) every kept-alive connection waiting for its next request, so a
+-- client's next call cannot reuse one: it finds it closed before writing.
+local function close_idle(state)
+  local n = 0
+  for conn in pairs(state.seen_connections) do
+    local sock = conn.socket
+    if sock and conn.req_locked == nil and conn.pipeline:length() == 0 and pcall(sock.shutdown, sock, "w") then
+      n = n + 1
+    end
+  end
+  return n
+end
+
+local function endpoint_ok(e) return e == "*" or ENDPOINT_SET[e] == true end
+
+-- Arms a fault from a POST /_sandbox/fault document.
+local function arm_fault(state, doc)
+  local f, why = faults.parse(doc, endpoint_ok)
+  if not f then return nil, why end
+  state.faults[#state.faults + 1] = f
+  return true
 end
 
 ---------------------------------------------------------------- config
@@ -175,9 +228,15 @@ local function apply_config(state, doc)
     new[k] = v
   end
   for k, v in pairs(new) do state.config[k] = v end
-  if new.fail_next then
+  if new.fail_next then -- one slot: replaces an earlier fail_next still pending
+    for i, f in ipairs(state.faults) do
+      if f.slot == "fail_next" then table.remove(state.faults, i) break end
+    end
     local f = new.fail_next
-    state.fail = f ~= json.null and { status = f.status, remaining = f.count, endpoint = f.endpoint } or nil
+    if f ~= json.null then
+      state.faults[#state.faults + 1] = { slot = "fail_next", mode = "status", point = "after_body", act = "status",
+        status = f.status, remaining = f.count, endpoint = f.endpoint, params = {} }
+    end
   end
   if new.expire_tokens == true then
     expire_all(state)
@@ -196,24 +255,54 @@ local function reply(status, value)
   return status, JSON_HEADERS, json.encode(value)
 end
 
-local function stats_json(state)
+local function per_endpoint(counts)
   local by = json.obj()
   for _, e in ipairs(control.ENDPOINTS) do
-    by[e] = state.by_endpoint[e]
+    by[e] = counts[e]
     by[json.ORDER][#by[json.ORDER] + 1] = e
   end
+  return by
+end
+
+-- by_endpoint stays the last object naming the endpoints: shell checks (embed.sh)
+-- pick an endpoint's count with a greedy sed match, i.e. its last occurrence.
+local function stats_json(state)
   return json.obj(
     "requests", state.requests,
     "connections", state.connections,
-    "by_endpoint", by,
-    "registered", json.obj("images", state.registered.images, "brands", state.registered.brands))
+    "received", per_endpoint(state.received),
+    "duplicates", per_endpoint(state.duplicates),
+    "by_endpoint", per_endpoint(state.by_endpoint),
+    "registered", json.obj("images", state.registered.images, "brands", state.registered.brands),
+    "faults_pending", #state.faults)
+end
+
+-- Adds key = value to a json.obj only when value is not nil (keeps old listings unchanged).
+local function add_present(obj, key, value)
+  if value == nil then return end
+  obj[key] = value
+  obj[json.ORDER][#obj[json.ORDER] + 1] = key
 end
 
 local function requests_json(state)
   local list = json.array()
   for i, r in ipairs(state.records) do
-    list[i] = json.obj("n", r.n, "method", r.method, "path", r.path,
+    local o = json.obj("n", r.n, "method", r.method, "path", r.path,
       "content_type", r.content_type, "length", r.length, "status", r.status)
+    -- present only when they say something: a reused connection, a fault, a resend
+    add_present(o, "reused", r.reused)
+    add_present(o, "fault", r.fault)
+    add_present(o, "duplicate", r.duplicate)
+    list[i] = o
+  end
+  return list
+end
+
+local function faults_json(state)
+  local list = json.array()
+  for _, f in ipairs(state.faults) do
+    list[#list + 1] = f.slot and json.obj("mode", "status", "endpoint", f.endpoint, "count", f.remaining,
+      "status", f.status) or faults.describe(f)
   end
   return list
 end
@@ -226,6 +315,15 @@ local function find_record(state, which)
     if r.n == n then return r end
   end
   return nil
+end
+
+-- name, value, name, value ... sorted by name (for json.obj)
+local function header_list(headers)
+  local names, out = {}, {}
+  for k in pairs(headers or {}) do names[#names + 1] = k end
+  table.sort(names)
+  for _, k in ipairs(names) do out[#out + 1] = k; out[#out + 1] = headers[k] end
+  return out
 end
 
 -- Answers a /_sandbox/* request: status, headers, body.
@@ -247,11 +345,29 @@ function control.handle(state, method, path, body)
     local ok, why = apply_config(state, doc)
     if not ok then return reply(400, json.obj("error", why)) end
     return reply(200, config_json(state))
+  elseif path == "/_sandbox/fault" and method == "GET" then
+    return reply(200, faults_json(state))
+  elseif path == "/_sandbox/fault" and method == "POST" then
+    local doc, err = json.decode(body)
+    if json.type(doc) ~= "object" then
+      return reply(400, json.obj("error", "fault must be a JSON object" .. (err and (": " .. err) or "")))
+    end
+    local ok, why = arm_fault(state, doc)
+    if not ok then return reply(400, json.obj("error", why)) end
+    return reply(200, faults_json(state))
+  elseif path == "/_sandbox/close_idle" and method == "POST" then
+    return reply(200, json.obj("closed", close_idle(state)))
+  elseif path == "/_sandbox/fault" and method == "DELETE" then
+    state.faults = {}
+    state.config.fail_next = json.null
+    return reply(200, faults_json(state))
   end
-  local which = path:match("^/_sandbox/requests/([%w]+)/body$")
-  if which and method == "GET" then
+  local which, part = path:match("^/_sandbox/requests/([%w]+)/(%w+)$")
+  if which and method == "GET" and (part == "body" or part == "headers") then
     local rec = find_record(state, which)
     if not rec then return reply(404, json.obj("error", "no recorded request " .. which)) end
+    if part == "headers" then return reply(200, json.obj(unpack_(header_list(rec.headers)))) end
+    if not rec.body then return reply(404, json.obj("error", "the body of request " .. which .. " was not read")) end
     return 200, { ["content-type"] = "application/octet-stream" }, rec.body
   end
   return reply(404, json.obj("error", "unknown control endpoint " .. method .. " " .. path))

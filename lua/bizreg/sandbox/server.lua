@@ -15,6 +15,7 @@ local json = require "bizreg.sandbox.json"
 local control = require "bizreg.sandbox.control"
 local kos = require "bizreg.sandbox.kos"
 local rcs = require "bizreg.sandbox.rcs"
+local faults = require "bizreg.sandbox.faults"
 
 local server = {}
 
@@ -59,53 +60,83 @@ local function not_found(path, status, allow)
     "status", status, "message", class, "className", class, "errorProperties", json.array()))
 end
 
--- Answers one API (non-control) request: status, headers table, body.
-local function handle_api(state, conn, method, path, headers, body)
-  local rec = control.record(state, conn, method, path, headers["content-type"], body)
+-- The answer of the emulated API: status, headers table, body.
+local function api_answer(state, r, capture, req)
+  local ok, s, h, o = pcall(r[4], state, req, capture)
+  if ok then return s, h, o end
+  -- a sandbox bug must still produce an answer (and a log line)
+  io.stderr:write("bizreg-sandbox: handler error: ", tostring(s), "\n")
+  return r[5].failure(500)
+end
+
+-- Answers one API (non-control) request whose body was read: status, headers, body, chunked.
+-- r = nil: no route; path_matched then says whether another method would have matched.
+local function handle_api(state, r, capture, path_matched, fault, method, path, headers, body)
   local delay = state.config.delay_ms
   if delay > 0 then cqueues.sleep(delay / 1000) end
-
-  local r, capture, path_matched = route(method, path)
-  local status, out_headers, out
   if not r then
     local allow = nil
     if path_matched then allow = path:match("^/api/1%.1/corp/brand/") and "PUT" or "POST" end
-    status, out_headers, out = not_found(path, path_matched and 405 or 404, allow)
-  else
-    local endpoint, handler, module = r[3], r[4], r[5]
-    state.by_endpoint[endpoint] = state.by_endpoint[endpoint] + 1
-    local failure = control.take_failure(state, endpoint)
-    if failure then
-      status, out_headers, out = module.failure(failure)
-      if failure == 429 then
-        out_headers = { ["content-type"] = out_headers["content-type"], ["retry-after"] = "0" }
-      end
-    else
-      local req = { method = method, path = path, headers = headers, body = body }
-      local ok, s, h, o = pcall(handler, state, req, capture)
-      if ok then
-        status, out_headers, out = s, h, o
-      else -- a sandbox bug must still produce an answer (and a log line)
-        io.stderr:write("bizreg-sandbox: handler error: ", tostring(s), "\n")
-        status, out_headers, out = module.failure(500)
-      end
-    end
+    return not_found(path, path_matched and 405 or 404, allow)
   end
-  rec.status = status
-  return status, out_headers, out
+  local endpoint, module = r[3], r[5]
+  local req = { method = method, path = path, headers = headers, body = body }
+  if fault and fault.act == "status" then -- config fail_next
+    local status, out_headers, out = module.failure(fault.status)
+    if fault.status == 429 then
+      out_headers = { ["content-type"] = out_headers["content-type"], ["retry-after"] = "0" }
+    end
+    return status, out_headers, out
+  end
+  if fault and fault.act == "answer" then
+    if fault.params.commit then api_answer(state, r, capture, req) end
+    req.endpoint = endpoint
+    return faults.answer(fault, req)
+  end
+  return api_answer(state, r, capture, req)
 end
 
-local function write_response(stream, status, headers, body)
+local function write_response(stream, status, headers, body, chunked)
   local h = http_headers.new()
   h:append(":status", tostring(status))
   for k, v in pairs(headers) do h:append(k, v) end
-  h:append("content-length", tostring(#body))
+  if not chunked then h:append("content-length", tostring(#body)) end -- else lua-http chunks it
   local ok, err = stream:write_headers(h, body == "")
   if ok and body ~= "" then ok, err = stream:write_chunk(body, true) end
   return ok, err
 end
 
+-- The request line, read and put back (so lua-http parses it as usual).
+local function peek_request_line(stream)
+  local sock = stream.connection.socket
+  local line = sock and sock:xread("*L", READ_TIMEOUT)
+  if not line then return nil end
+  sock:unget(line)
+  return line:match("^(%S+) (%S+)")
+end
+
+-- A fault acting at `point` ends the exchange here: true when it did.
+local function fault_at(point, fault, stream, rec)
+  if not fault or fault.point ~= point or fault.act == "status" or fault.act == "answer" then return false end
+  rec.fault = fault.mode
+  if fault.act == "raw" then faults.raw(stream, fault) else faults.finish(faults.takeover(stream), fault.act, fault) end
+  return true
+end
+
 local function onstream(state, stream)
+  -- before_read faults must know the endpoint before lua-http parses the head
+  local early
+  if #state.faults > 0 then
+    local m, target = peek_request_line(stream)
+    local r = m and route(m, (target or "/"):match("^[^?#]*"))
+    early = r and control.take_fault(state, r[3])
+    if early and early.point == "before_read" then
+      local rec = control.record(state, stream.connection, m, target:match("^[^?#]*"), {})
+      state.by_endpoint[r[3]] = state.by_endpoint[r[3]] + 1
+      return fault_at("before_read", early, stream, rec)
+    end
+  end
+
   local req_headers = stream:get_headers(READ_TIMEOUT)
   if not req_headers then return end
   local method, full_path = req_headers:get(":method"), req_headers:get(":path") or "/"
@@ -115,6 +146,18 @@ local function onstream(state, stream)
   local headers = {}
   for name, value in req_headers:each() do
     if name:sub(1, 1) ~= ":" and headers[name] == nil then headers[name] = value end
+  end
+
+  local is_api = path:sub(1, 10) ~= "/_sandbox/"
+  local r, capture, path_matched, rec, fault
+  if is_api then
+    r, capture, path_matched = route(method, path)
+    rec = control.record(state, stream.connection, method, path, headers)
+    if r then
+      state.by_endpoint[r[3]] = state.by_endpoint[r[3]] + 1
+      fault = early or control.take_fault(state, r[3])
+    end
+    if fault_at("after_headers", fault, stream, rec) then return end
   end
 
   -- libcurl sends "Expect: 100-continue" for large uploads and waits 1 s for it
@@ -130,13 +173,28 @@ local function onstream(state, stream)
   local body = stream:get_body_as_string(READ_TIMEOUT)
   if not body then return end
 
-  local status, out_headers, out
-  if path:sub(1, 10) == "/_sandbox/" then
-    status, out_headers, out = control.handle(state, method, path, body)
-  else
-    status, out_headers, out = handle_api(state, stream.connection, method, path, headers, body)
+  if not is_api then
+    return write_response(stream, control.handle(state, method, path, body))
   end
-  write_response(stream, status, out_headers, out)
+  control.received(state, rec, r and r[3], body)
+  if fault and fault.params.commit and fault.point == "after_body" and fault.act ~= "answer" then
+    api_answer(state, r, capture, { method = method, path = path, headers = headers, body = body })
+  end
+  if fault_at("after_body", fault, stream, rec) then return end
+  if fault then rec.fault = fault.mode end
+  local status, out_headers, out, chunked = handle_api(state, r, capture, path_matched, fault,
+    method, path, headers, body)
+  rec.status = status
+  write_response(stream, status, out_headers, out, chunked)
+  if fault and fault.point == "after_answer" then
+    -- taken before lua-http can read a next request; the answer gets 50 ms to arrive
+    local sock = faults.takeover(stream)
+    if sock then
+      sock:flush("n", 5)
+      cqueues.sleep(0.05)
+      faults.finish(sock, fault.act, fault)
+    end
+  end
 end
 
 local function parse_args(argv)
@@ -186,7 +244,13 @@ function server.main(argv)
   local shown = opts.host == "::1" and "[::1]" or opts.host
   io.stdout:write(string.format("bizreg sandbox listening on http://%s:%d\n", shown, port))
   io.stdout:flush()
-  assert(srv:loop())
+  -- a coroutine that raised (a connection a fault tore down under lua-http) is
+  -- dropped and logged; the server goes on serving
+  while true do
+    local ok, loop_err = srv:loop()
+    if ok then break end
+    io.stderr:write("bizreg-sandbox: ", tostring(loop_err), "\n")
+  end
 end
 
 -- Run as a script (bin/bizreg-sandbox) rather than via require.

@@ -13,7 +13,8 @@
 -- ngx_http.new(opts) returns a plain function configured with:
 --   pool_size          connections kept per pool (default: lua_socket_pool_size, 30)
 --   backlog            connect() queue length once pool_size connections are busy (default: none)
---   keepalive_timeout  seconds an idle connection stays in the pool (default 60; false = no pooling)
+--   keepalive_timeout  seconds an idle connection stays in the pool (default 4: below common
+--                      server keep-alive timeouts, Apache's and Node's 5 s; false = no pooling)
 --   max_header_bytes   limit on the status line plus headers (default 65536)
 --   read_chunk         bytes asked of the socket per receive (default 16384)
 --
@@ -32,19 +33,23 @@
 -- Errors are { code, message, sent } with libcurl's names where one fits:
 -- URL_MALFORMAT, UNSUPPORTED_PROTOCOL, UNSUPPORTED_PROXY, BAD_HEADER, COULDNT_RESOLVE_HOST,
 -- COULDNT_CONNECT, OPERATION_TIMEDOUT, SSL_CONNECT_ERROR, PEER_FAILED_VERIFICATION,
--- SEND_ERROR, RECV_ERROR, GOT_NOTHING, WEIRD_SERVER_REPLY, PARTIAL_FILE,
+-- SEND_ERROR, RECV_ERROR, GOT_NOTHING, CONNECTION_DIED, WEIRD_SERVER_REPLY, PARTIAL_FILE,
 -- RESPONSE_TOO_LARGE, TRANSPORT_UNAVAILABLE. `sent` is false only when no byte of
 -- the request can have reached the server.
 --
--- Like libcurl, a request that fails on a *reused* keep-alive connection before
--- any byte of an answer arrived (the server had closed the idle connection) is
--- sent once more on a fresh connection.
+-- At most once: a request is written once and never again. When a *reused*
+-- keep-alive connection dies after writing began and before any answer byte
+-- (closed, reset, broken pipe), the server may have read the whole request, so the
+-- answer is CONNECTION_DIED with sent = true, not a resend. A connection the server
+-- closed while idle in the pool is dropped by nginx itself (its pool watches idle
+-- connections), so it is found stale before anything is written; keepalive_timeout
+-- below the server's own timeout keeps the remaining race (a close in flight) rare.
 --
 -- The helpers M._parse_url, M._build_request, M._reader and M._read_response use
 -- no ngx API, so they are unit-tested under plain Lua (spec/ngx_transport_spec.lua).
 local M = {}
 
-local DEFAULT_KEEPALIVE = 60
+local DEFAULT_KEEPALIVE = 4
 local DEFAULT_MAX_HEADER = 64 * 1024
 local DEFAULT_READ_CHUNK = 16 * 1024
 local MAX_INTERIM = 10 -- 1xx answers skipped before the final one
@@ -441,8 +446,13 @@ end
 
 local function ms(seconds) return math.max(1, math.floor(seconds * 1000)) end
 
--- One attempt. Returns res | nil, err, may_retry (failed on a reused connection
--- before any answer byte, the stale keep-alive case).
+-- A reused connection died after writing began, before any answer byte.
+local function died(err)
+  return fail("CONNECTION_DIED", "the reused connection died before any answer (the server may have "
+    .. "the request; it is not sent again): " .. tostring(err))
+end
+
+-- The one attempt of a request: res | nil, err.
 local function attempt(cfg, ngx, req, u, head, deadline)
   local okc, sock = pcall(ngx.socket.tcp)
   if not okc or not sock then
@@ -483,7 +493,8 @@ local function attempt(cfg, ngx, req, u, head, deadline)
   sent, err = sock:send(req.body and { head, req.body } or head)
   if not sent then
     sock:close()
-    return nil, send_error(err), reused and err ~= "timeout"
+    if reused and err ~= "timeout" then return nil, died(err) end
+    return nil, send_error(err)
   end
 
   local reader = M._reader(sock, { deadline = deadline, clock = ngx.now, read_chunk = cfg.read_chunk })
@@ -492,7 +503,11 @@ local function attempt(cfg, ngx, req, u, head, deadline)
   })
   if not res then
     sock:close()
-    return nil, keepalive_or_err, reused and keepalive_or_err.code == "GOT_NOTHING"
+    local code = keepalive_or_err.code
+    if reused and reader.received == 0 and (code == "GOT_NOTHING" or code == "RECV_ERROR") then
+      return nil, died(keepalive_or_err.message)
+    end
+    return nil, keepalive_or_err
   end
   local keepalive = keepalive_or_err
   if keepalive and cfg.keepalive_ms then
@@ -531,14 +546,7 @@ local function request(cfg, req)
   local deadline = ngx.now() + timeout
   local call = { method = method, body = body, connect_timeout = req.connect_timeout,
     verify_tls = req.verify_tls, max_response_bytes = req.max_response_bytes }
-  local res, rerr, may_retry = attempt(cfg, ngx, call, u, head, deadline)
-  if not res and may_retry then
-    res, rerr = attempt(cfg, ngx, call, u, head, deadline)
-    -- the first copy went out on the stale connection: never report "nothing sent"
-    if not res then rerr.sent = true end
-  end
-  if not res then return nil, rerr end
-  return res
+  return attempt(cfg, ngx, call, u, head, deadline)
 end
 
 local OPTION_TYPES = { pool_size = "number", backlog = "number", keepalive_timeout = "number",
