@@ -235,6 +235,24 @@ static int seek_cb(void *ud, curl_off_t offset, int origin) {
   return CURL_SEEKFUNC_OK;
 }
 
+static int64_t sent_bytes(bz_http *h);
+
+#if BZ_CURL_AT_LEAST(7, 80)
+/* Called before each request libcurl writes, its own retries on a fresh connection
+ * included. seek_cb stops a second copy of body bytes; this stops a second request
+ * head too once any byte of the first may have left (the stale-connection case, where
+ * nothing was written, still gets its fresh connection). */
+static int prereq_cb(void *ud, char *ip, char *local_ip, int port, int local_port) {
+  bz_http *h = (bz_http *)ud;
+  (void)ip; (void)local_ip; (void)port; (void)local_port;
+  if (h->attempts++ > 0 && sent_bytes(h) > 0) {
+    h->fail = BZ_FAIL_NO_RESEND;
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return CURL_PREREQFUNC_OK;
+}
+#endif
+
 /* Upload progress -> on_progress(sent, total) under lua_pcall. Only calls that
  * cannot raise are made outside the protected call (the stack space was
  * reserved before curl was entered; rawget/pushvalue/pushinteger do not allocate). */
@@ -444,6 +462,10 @@ int bz_http_new(lua_State *L) {
   SET(CURLOPT_READDATA, (void *)h);
   SET(CURLOPT_SEEKFUNCTION, seek_cb);
   SET(CURLOPT_SEEKDATA, (void *)h);
+#if BZ_CURL_AT_LEAST(7, 80)
+  SET(CURLOPT_PREREQFUNCTION, prereq_cb);
+  SET(CURLOPT_PREREQDATA, (void *)h);
+#endif
   SET(CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
   SET(CURLOPT_XFERINFODATA, (void *)h);
   SET(CURLOPT_NOPROGRESS, 1L);
@@ -663,6 +685,7 @@ int bz_http_prepare(lua_State *L, bz_http *h, int req) {
   h->up_read = 0;
   h->fail = BZ_FAIL_NONE;
   h->in_headers = 0;
+  h->attempts = 0;
   h->msg[0] = '\0';
   h->errbuf[0] = '\0';
   h->resp.len = 0;

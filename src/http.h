@@ -64,6 +64,7 @@ typedef struct bz_http {
   bz_buf resp;                /* response body */
   bz_buf hdrs;                /* last header block: "name\0value\0" pairs, names lower-case */
   int in_headers;             /* between a status line and the blank line ending its headers */
+  int attempts;               /* requests libcurl started in this transfer (prereq_cb) */
   int fail;                   /* BZ_FAIL_*: our own reason for aborting */
   char msg[256];              /* detail for fail */
   char errbuf[CURL_ERROR_SIZE];
