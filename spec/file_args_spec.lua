@@ -147,6 +147,17 @@ describe("PNG files must be complete (IHDR first, IDAT, IEND last, valid CRCs)",
     bad(SIG .. IHDR400 .. "\128\0\0\0IDAT" .. IEND)
     bad(SIG .. IHDR400 .. "\0\0\16\0IDAT" .. IEND)  -- longer than the file
   end)
+
+  it("refuses IHDR fields a decoder refuses (certificates have no size rule to catch them)", function()
+    local function ihdr(w, h, rest) return chunk("IHDR", be32(w) .. be32(h) .. rest) end
+    bad(SIG .. ihdr(0, 400, "\1\0\0\0\0") .. IDAT .. IEND)
+    bad(SIG .. ihdr(400, 2 ^ 31, "\1\0\0\0\0") .. IDAT .. IEND)
+    bad(SIG .. ihdr(400, 400, "\3\0\0\0\0") .. IDAT .. IEND)  -- bit depth 3
+    bad(SIG .. ihdr(400, 400, "\8\3\0\0\0") .. IDAT .. IEND)  -- indexed colour without PLTE
+    bad(SIG .. ihdr(400, 400, "\1\0\1\0\0") .. IDAT .. IEND)  -- unknown compression method
+    assert.same({}, props(fx.brand { brandProfile = { data = SIG .. ihdr(400, 400, "\8\3\0\0\0")
+      .. chunk("PLTE", "\0\0\0\255\255\255") .. IDAT .. IEND } }))
+  end)
 end)
 
 ---------------------------------------------------------------- JPEG structure

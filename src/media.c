@@ -135,10 +135,11 @@ static int png_type_ok(const unsigned char *t) {
   return 1;
 }
 
-/* IHDR data: bit depth allowed for the colour type, methods 0, interlace 0/1. */
+/* IHDR data: size 1..2^31-1, bit depth allowed for the colour type, methods 0, interlace 0/1. */
 static int png_ihdr_ok(const unsigned char *d) {
   unsigned depth = d[8], color = d[9];
   int d8 = depth == 8 || depth == 16;
+  if (be32(d) - 1u >= 0x7FFFFFFFu || be32(d + 4) - 1u >= 0x7FFFFFFFu) return 0;
   if (d[10] != 0 || d[11] != 0 || d[12] > 1) return 0;
   switch (color) {
     case 0: return depth == 1 || depth == 2 || depth == 4 || d8;
