@@ -391,12 +391,8 @@ describe("bizreg.core http transport", function()
 
   describe("streamed body", function()
     -- A bizreg.body comes from core.encode_brand (multipart with a file segment read at send time).
-    local function png(side, pad)
-      local function be32(n)
-        return string.char(math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
-      end
-      return "\137PNG\r\n\26\n" .. be32(13) .. "IHDR" .. be32(side) .. be32(side) .. "\8\6\0\0\0" .. "\0\0\0\0" .. bytes(pad)
-    end
+    -- a complete PNG (validation wants IDAT, IEND and valid CRCs), padded to `size` bytes
+    local function png(side, size) return require("bizreg.sandbox.images").png(side, side, { size = size }) end
 
     local function make_body(path)
       return core.encode_brand({

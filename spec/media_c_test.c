@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 #include <lua.h>
 #include <lualib.h>
@@ -470,6 +471,8 @@ static void test_boundary(void) {
 
 /* Reads the whole body with chunk size `chunk` into out (cap bytes). Returns the
  * length, or -1 on a reader error (message copied to err). */
+static long read_partial; /* bytes read_all produced before a failure */
+
 static long read_all(const bz_body *b, size_t chunk, char *out, size_t cap, char *err, size_t errlen) {
   bz_body_reader r;
   size_t len = 0, got;
@@ -479,6 +482,7 @@ static long read_all(const bz_body *b, size_t chunk, char *out, size_t cap, char
     if (want > cap - len) want = cap - len;
     got = bz_reader_read(&r, out + len, want);
     if (got == (size_t)-1) {
+      read_partial = (long)len;
       snprintf(err, errlen, "%s", r.err);
       CHECK(bz_reader_read(&r, out, 1) == (size_t)-1); /* sticky */
       bz_reader_close(&r);
@@ -741,9 +745,219 @@ static void test_lua(void) {
   bz_buf_free(&exp);
 }
 
+
+/* ---- structure, feed, digest, non-regular files ---------------------------- */
+
+static void feed_collect(void *ctx, const unsigned char *p, size_t n) { put((bz_buf *)ctx, p, n); }
+
+static void test_complete(void) {
+  bz_buf b = {0};
+  jpeg_opts o;
+  size_t i, n, sof_at;
+  make_png(&b, 388, 388);
+  CHECK(probe(b.p, b.len).complete == 1);
+  for (n = 0; n < b.len; n++) { /* every truncation: IEND is last */
+    char *copy = (char *)malloc(n ? n : 1);
+    must(copy != NULL, "oom");
+    memcpy(copy, b.p, n);
+    CHECK(probe(copy, n).complete == 0);
+    free(copy);
+  }
+  for (i = 8; i < b.len; i++) { /* any changed byte after the signature: a CRC or the layout breaks */
+    b.p[i] ^= 0x01;
+    CHECK(probe(b.p, b.len).complete == 0);
+    b.p[i] ^= 0x01;
+  }
+  put(&b, "\0\0\0", 3); /* bytes after IEND are not chunks */
+  CHECK(probe(b.p, b.len).complete == 1);
+  bz_buf_free(&b);
+
+  memset(&o, 0, sizeof o);
+  o.sof = 0xC0;
+  o.w = o.h = 500;
+  make_jpeg(&b, &o, &sof_at);
+  CHECK(probe(b.p, b.len).complete == 1);
+  for (n = 0; n < b.len; n++) {
+    char *copy = (char *)malloc(n ? n : 1);
+    must(copy != NULL, "oom");
+    memcpy(copy, b.p, n);
+    CHECK(probe(copy, n).complete == 0);
+    free(copy);
+  }
+  put(&b, "\0\0", 2);
+  CHECK(probe(b.p, b.len).complete == 1);
+  bz_buf_free(&b);
+  o.sof = 0xC2;
+  o.dht_before_sof = o.fill_and_rst = 1;
+  o.app1_bytes = 70000;
+  make_jpeg(&b, &o, &sof_at);
+  CHECK(probe(b.p, b.len).complete == 1 && probe(b.p, b.len).width == 500);
+  bz_buf_free(&b);
+
+  CHECK(probe("%PDF-1.4\n", 9).complete == 1);
+  CHECK(probe("II*\0\x08\0\0\0", 8).complete == 1);
+  CHECK(probe("PK\5\6\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 22).complete == 1);
+  CHECK(probe("GIF89a\1\0\1\0", 10).complete == 0);
+}
+
+/* The feed sees every byte of the file once, in order; max_read bounds the work. */
+static void test_feed(void) {
+  bz_buf b = {0}, got = {0};
+  bz_media_info mi, mm;
+  jpeg_opts o;
+  size_t sof_at, k;
+  char path[128], err[128];
+  memset(&o, 0, sizeof o);
+  o.sof = 0xC0;
+  o.w = o.h = 400;
+  o.app1_bytes = 200000; /* skipped segments are still read and fed */
+  make_jpeg(&b, &o, &sof_at);
+  path_in_tmp(path, sizeof path, "feed.jpg");
+  for (k = 0; k < 2; k++) {
+    if (k == 1) { /* a PNG whose chunks span several windows, bytes after IEND */
+      bz_buf big = {0};
+      unsigned char *pad = (unsigned char *)calloc(150000, 1);
+      must(pad != NULL, "oom");
+      make_png(&big, 400, 400);                   /* sig(8) IHDR(25) IDAT(21) IEND(12) */
+      b.len = 0;
+      put(&b, big.p, 33);
+      png_chunk(&b, "prVt", pad, 150000);
+      put(&b, big.p + 33, big.len - 33);
+      put(&b, "trailing", 8);
+      free(pad);
+      bz_buf_free(&big);
+      path_in_tmp(path, sizeof path, "feed.png");
+    }
+    write_file(path, b.p, b.len);
+    got.len = 0;
+    CHECK(bz_media_probe_file_ex(path, INT64_MAX, feed_collect, &got, &mi, err, sizeof err) == 0);
+    CHECK(got.len == b.len && memcmp(got.p, b.p, b.len) == 0);
+    mm = probe(b.p, b.len);
+    CHECK(mi.read_all == 1 && mi.size == (int64_t)b.len && mi.complete == 1 && mi.type == mm.type &&
+          mi.width == mm.width && mi.height == mm.height);
+    got.len = 0;
+    CHECK(bz_media_probe_file_ex(path, (int64_t)b.len, feed_collect, &got, &mi, err, sizeof err) == 0);
+    CHECK(mi.read_all == 1 && mi.complete == 1 && got.len == b.len);
+    got.len = 0; /* larger than max_read: the head only, nothing fed, never complete */
+    CHECK(bz_media_probe_file_ex(path, (int64_t)b.len - 1, feed_collect, &got, &mi, err, sizeof err) == 0);
+    CHECK(mi.read_all == 0 && mi.complete == 0 && got.len == 0 && mi.size == (int64_t)b.len && mi.type == mm.type);
+  }
+  bz_buf_free(&b);
+  bz_buf_free(&got);
+}
+
+static void test_nonregular(void) {
+  bz_media_info mi;
+  char path[128], err[128];
+  path_in_tmp(path, sizeof path, "fifo");
+  must(mkfifo(path, 0600) == 0, "mkfifo");
+  CHECK(bz_media_probe_file(path, &mi, err, sizeof err) == -1 && strcmp(err, "not a regular file") == 0);
+  CHECK(bz_media_probe_file("/dev/null", &mi, err, sizeof err) == -1 && strcmp(err, "not a regular file") == 0);
+  CHECK(bz_media_probe_file("/dev/zero", &mi, err, sizeof err) == -1 && strcmp(err, "not a regular file") == 0);
+  CHECK(bz_media_probe_file(tmpdir, &mi, err, sizeof err) == -1 && strcmp(err, strerror(EISDIR)) == 0);
+  path_in_tmp(path, sizeof path, "loop");
+  must(symlink("loop", path) == 0, "symlink");
+  CHECK(bz_media_probe_file(path, &mi, err, sizeof err) == -1 && strcmp(err, strerror(ELOOP)) == 0);
+  CHECK(mi.type == BZ_MEDIA_UNKNOWN && mi.size == 0);
+}
+
+static void hex(const unsigned char *d, char *out) {
+  int i;
+  for (i = 0; i < BZ_SHA256_LEN; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static int sha_is(const void *p, size_t n, const char *want) {
+  bz_sha256 c;
+  unsigned char d[BZ_SHA256_LEN];
+  char h[2 * BZ_SHA256_LEN + 1];
+  bz_sha256_init(&c);
+  bz_sha256_update(&c, p, n);
+  bz_sha256_final(&c, d);
+  hex(d, h);
+  return strcmp(h, want) == 0;
+}
+
+static void test_sha256(void) {
+  static const char m448[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  unsigned char d1[BZ_SHA256_LEN], d2[BZ_SHA256_LEN], msg[300];
+  char *million = (char *)malloc(1000000);
+  bz_sha256 c;
+  size_t i, cut;
+  must(million != NULL, "oom");
+  memset(million, 'a', 1000000);
+  CHECK(sha_is("", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+  CHECK(sha_is("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+  CHECK(sha_is(m448, strlen(m448), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"));
+  CHECK(sha_is(million, 1000000, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"));
+  free(million);
+  for (i = 0; i < sizeof msg; i++) msg[i] = (unsigned char)(i * 31 + 7);
+  bz_sha256_init(&c);
+  bz_sha256_update(&c, msg, sizeof msg);
+  bz_sha256_final(&c, d1);
+  for (cut = 0; cut <= sizeof msg; cut++) { /* any split gives the same digest */
+    bz_sha256_init(&c);
+    bz_sha256_update(&c, msg, cut);
+    bz_sha256_update(&c, msg + cut, sizeof msg - cut);
+    bz_sha256_final(&c, d2);
+    CHECK(memcmp(d1, d2, sizeof d1) == 0);
+  }
+}
+
+/* A checked file segment: what is read must have the digest validation recorded; on a
+ * mismatch the segment's last bytes are never returned. */
+static void test_checked_reader(void) {
+  char boundary[BZ_BOUNDARY_LEN + 1], path[128], err[160];
+  unsigned char digest[BZ_SHA256_LEN];
+  bz_buf png = {0};
+  bz_body body;
+  bz_sha256 c;
+  bz_media_info mi;
+  char *out;
+  size_t cap, at, k;
+  long n, file_end;
+
+  must(bz_mp_boundary(boundary) == 0, "boundary");
+  make_png(&png, 400, 400);
+  path_in_tmp(path, sizeof path, "checked.png");
+  write_file(path, png.p, png.len);
+  bz_sha256_init(&c); /* the digest of exactly the bytes the probe judged */
+  CHECK(bz_media_probe_file_ex(path, 1 << 20, bz_sha256_feed, &c, &mi, err, sizeof err) == 0);
+  bz_sha256_final(&c, digest);
+  memset(&body, 0, sizeof body);
+  CHECK(bz_mp_file_path_checked(&body, boundary, "brandProfile", "p.png", "image/png", path, mi.size, digest) == 0);
+  CHECK(bz_mp_finish(&body, boundary) == 0);
+  file_end = (long)(body.segs[0].len + png.len);
+  cap = (size_t)body.total + 16;
+  out = (char *)malloc(cap);
+  must(out != NULL, "oom");
+  CHECK(read_all(&body, 7, out, cap, err, sizeof err) == (long)body.total);
+  CHECK(memcmp(out + body.segs[0].len, png.p, png.len) == 0);
+  for (k = 0; k < 3; k++) { /* first, middle, last byte */
+    at = k == 0 ? 0 : k == 1 ? png.len / 2 : png.len - 1;
+    png.p[at] ^= 0x20;
+    write_file(path, png.p, png.len); /* same size, other bytes */
+    n = read_all(&body, k == 1 ? 65536 : 7, out, cap, err, sizeof err);
+    CHECK(n == -1 && strstr(err, "changed since validation") != NULL);
+    CHECK(read_partial < file_end); /* the file's last bytes (and the closing boundary) withheld */
+    png.p[at] ^= 0x20;
+  }
+  write_file(path, png.p, png.len);
+  CHECK(read_all(&body, 1, out, cap, err, sizeof err) == (long)body.total);
+  /* swapped for a FIFO or a directory: fails at once, never blocks */
+  CHECK(unlink(path) == 0 && mkfifo(path, 0600) == 0);
+  CHECK(read_all(&body, 7, out, cap, err, sizeof err) == -1 && strstr(err, "not a regular file") != NULL);
+  CHECK(unlink(path) == 0 && mkdir(path, 0700) == 0);
+  CHECK(read_all(&body, 7, out, cap, err, sizeof err) == -1 && strstr(err, "not a regular file") != NULL);
+  CHECK(rmdir(path) == 0);
+  bz_body_free(&body);
+  free(out);
+  bz_buf_free(&png);
+}
+
 static void cleanup_tmp(void) {
   static const char *names[] = {"p388.png", "trunc.png", "trunc.jpg", "exif.jpg", "looks-like.png",
-                                "empty.pdf", "t.tif", "cert.pdf", "empty.bin", "lua.pdf", "big.bin"};
+                                "empty.pdf", "t.tif", "cert.pdf", "empty.bin", "lua.pdf", "big.bin",
+                                "feed.jpg", "feed.png", "fifo", "loop", "checked.png"};
   char path[128];
   size_t i;
   for (i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -762,6 +976,11 @@ int main(void) {
   test_boundary();
   test_multipart();
   test_lua();
+  test_complete();
+  test_feed();
+  test_nonregular();
+  test_sha256();
+  test_checked_reader();
   cleanup_tmp();
   printf("media_c_test: %d checks, %d failures\n", checks, failures);
   return failures ? 1 : 0;

@@ -13,11 +13,26 @@
 
 typedef enum { BZ_SEG_MEM = 0, BZ_SEG_FILE = 1 } bz_seg_kind;
 
+/* SHA-256 (FIPS 180-4) of a file's bytes: recorded while validation reads the file
+ * (bz_sha256_feed is a bz_media_feed), verified while the reader streams it. */
+#define BZ_SHA256_LEN 32
+typedef struct bz_sha256 {
+  uint32_t h[8];
+  uint64_t len;
+  unsigned char blk[64];
+} bz_sha256;
+void bz_sha256_init(bz_sha256 *c);
+void bz_sha256_update(bz_sha256 *c, const void *p, size_t n);
+void bz_sha256_final(bz_sha256 *c, unsigned char out[BZ_SHA256_LEN]);
+void bz_sha256_feed(void *ctx, const unsigned char *p, size_t n);  /* ctx: a bz_sha256 */
+
 typedef struct bz_seg {
   bz_seg_kind kind;
   size_t off, len;  /* BZ_SEG_MEM: byte range inside body->mem */
   char *path;       /* BZ_SEG_FILE: malloc'd path */
   int64_t size;     /* BZ_SEG_FILE: size seen at validation; the file must still have it */
+  int checked;      /* BZ_SEG_FILE: sha256 holds the digest of the validated bytes */
+  unsigned char sha256[BZ_SHA256_LEN];
 } bz_seg;
 
 typedef struct bz_body {
@@ -32,18 +47,28 @@ typedef struct bz_body {
 bz_body *bz_body_push(lua_State *L);
 /* Append bytes as (part of) a memory segment. 0 ok, -1 out of memory. */
 int bz_body_add_mem(bz_body *b, const void *p, size_t n);
-/* Append a file segment of the given size. 0 ok, -1 out of memory. */
-int bz_body_add_file(bz_body *b, const char *path, int64_t size);
+/* Append a file segment of the given size. 0 ok, -1 out of memory. sha256 (NULL: size
+ * check only) is the digest of the file's bytes at validation: the reader then
+ * withholds the segment's last bytes unless what it read has that digest. */
+int bz_body_add_file_checked(bz_body *b, const char *path, int64_t size, const unsigned char *sha256);
+int bz_body_add_file(bz_body *b, const char *path, int64_t size);  /* sha256 NULL */
 void bz_body_free(bz_body *b);
 
-/* Sequential reader, one per transfer (a body may be sent several times). */
+/* Sequential reader, one per transfer (a body may be sent several times).
+ * A file segment is opened only if it is (still) a regular file (stat, then open with
+ * O_NONBLOCK and fstat: a FIFO swapped in fails at once instead of blocking libcurl's
+ * read callback), of the validated size; for a checked segment its bytes are hashed as
+ * they are read and the last ones are returned only if the digest matches validation's.
+ * So a file that changed after validation is never sent whole: the transfer aborts
+ * before the segment ends (and before the closing boundary). */
 typedef struct bz_body_reader {
   const bz_body *b;
   size_t seg;      /* current segment */
   int64_t pos;     /* offset inside current segment */
   FILE *fp;        /* open file of current BZ_SEG_FILE segment */
   int64_t sent;    /* bytes produced so far */
-  char err[160];   /* set when a file is missing, shorter or longer than at validation */
+  char err[160];   /* set when a file is missing, not regular, or differs from validation */
+  bz_sha256 sha;   /* digest of the current file segment's bytes read so far */
 } bz_body_reader;
 
 void bz_reader_init(bz_body_reader *r, const bz_body *b);

@@ -31,14 +31,24 @@ static int l_encode_visitor_images(lua_State *L) {
 
 /* ---- RCS brand: JSON parts + files -> multipart body ------------------ */
 
+/* Payload tables are read raw (lua_rawget / lua_next, like KOS's walk): no __index,
+ * __pairs or __len runs mid-encode, and what was read is what is in the table.
+ * Every string whose pointer is kept stays on the Lua stack until the body is built. */
+static void raw_field(lua_State *L, int t, const char *name, size_t len) {
+  lua_pushlstring(L, name, len);
+  lua_rawget(L, t);
+}
+
 typedef struct file_arg {
   const bz_filerule *rule;
   int present;
   const char *path;      /* by path (streamed) ... */
+  size_t path_len;
   const char *data;      /* ... or in memory */
   size_t len;
   const char *filename;
   bz_media_info info;
+  unsigned char sha256[BZ_SHA256_LEN];  /* of the bytes the probe judged (path only) */
 } file_arg;
 
 static const char *base_name(const char *p) {
@@ -46,38 +56,60 @@ static const char *base_name(const char *p) {
   return s ? s + 1 : p;
 }
 
-/* Reads one file spec at stack index idx: "path" | {path=} | {data=, filename=}. */
+static const char *file_code(const bz_filerule *r) { return r->code_missing ? r->code_missing : r->code_type; }
+
+/* Pushes t[name] if it is a string (else pops it and returns NULL): stays as an anchor. */
+static const char *anchored_string(lua_State *L, int t, const char *name, size_t *len) {
+  raw_field(L, t, name, strlen(name));
+  if (lua_type(L, -1) == LUA_TSTRING) return lua_tolstring(L, -1, len);
+  lua_pop(L, 1);
+  return NULL;
+}
+
+/* Reads one file spec at stack index idx: "path" | {path=} | {data=, filename=}.
+ * The strings read are left on the stack (anchors until the body is finished). */
 static void read_file_arg(bz_walk *w, file_arg *fa, int idx) {
   lua_State *L = w->L;
   char err[128];
+  size_t flen = 0;
+  bz_sha256 sha;
   if (lua_type(L, idx) == LUA_TSTRING) {
-    fa->path = lua_tostring(L, idx);
+    fa->path = lua_tolstring(L, idx, &fa->path_len);
   } else if (lua_type(L, idx) == LUA_TTABLE) {
-    lua_getfield(L, idx, "path");
-    if (lua_type(L, -1) == LUA_TSTRING) fa->path = lua_tostring(L, -1);
-    lua_pop(L, 1);  /* still referenced by the table */
-    lua_getfield(L, idx, "data");
-    if (lua_type(L, -1) == LUA_TSTRING) fa->data = lua_tolstring(L, -1, &fa->len);
-    lua_pop(L, 1);
-    lua_getfield(L, idx, "filename");
-    if (lua_type(L, -1) == LUA_TSTRING) fa->filename = lua_tostring(L, -1);
-    lua_pop(L, 1);
+    fa->path = anchored_string(L, idx, "path", &fa->path_len);
+    fa->data = anchored_string(L, idx, "data", &fa->len);
+    fa->filename = anchored_string(L, idx, "filename", &flen);
   }
+  fa->present = 0;
   if ((fa->path == NULL) == (fa->data == NULL)) {
     bz_violation(w, NULL, BZ_INVALID_TYPE, fa->rule->code_type, NULL);
-    fa->present = 0;
+    return;
+  }
+  if (fa->filename && memchr(fa->filename, '\0', flen)) {  /* would be cut in the header */
+    int saved = bz_path_push(w, "filename", 8);
+    bz_violation(w, NULL, BZ_INVALID_FORMAT, NULL, NULL);
+    bz_path_pop(w, saved);
     return;
   }
   if (fa->data) {
     bz_media_probe_mem((const unsigned char *)fa->data, fa->len, &fa->info);
-  } else if (bz_media_probe_file(fa->path, &fa->info, err, sizeof err) != 0) {
-    bz_violation(w, NULL, BZ_UNREADABLE, fa->rule->code_missing ? fa->rule->code_missing : fa->rule->code_type, err);
-    fa->present = 0;
+  } else if (memchr(fa->path, '\0', fa->path_len)) {  /* open() would see a shorter path */
+    bz_violation(w, NULL, BZ_UNREADABLE, file_code(fa->rule), "path contains a NUL byte");
     return;
+  } else {
+    bz_sha256_init(&sha);
+    if (bz_media_probe_file_ex(fa->path, fa->rule->max_bytes, bz_sha256_feed, &sha, &fa->info, err, sizeof err) != 0) {
+      bz_violation(w, NULL, BZ_UNREADABLE, file_code(fa->rule), err);
+      return;
+    }
+    bz_sha256_final(&sha, fa->sha256);
   }
+  fa->present = 1;
   if (fa->filename == NULL && fa->path) fa->filename = base_name(fa->path);
 }
 
+/* Type, then size; a file within the size limit must also be complete (a PNG/JPEG a
+ * decoder can read); then the dimension rules. */
 static void check_file(bz_walk *w, const file_arg *fa) {
   const bz_filerule *r = fa->rule;
   const bz_media_info *m = &fa->info;
@@ -85,7 +117,12 @@ static void check_file(bz_walk *w, const file_arg *fa) {
     bz_violation(w, NULL, BZ_INVALID_FILE, r->code_type, NULL);
     return;
   }
-  if (m->size > r->max_bytes) bz_violation(w, NULL, BZ_TOO_LARGE, r->code_size, NULL);
+  if (m->size > r->max_bytes) {
+    bz_violation(w, NULL, BZ_TOO_LARGE, r->code_size, NULL);
+  } else if (!m->complete) {
+    bz_violation(w, NULL, BZ_INVALID_FILE, r->code_type, NULL);
+    return;
+  }
   if (r->min_side == 0) return;
   if (!m->has_dims) {
     bz_violation(w, NULL, BZ_BAD_DIMENSIONS, r->code_dims, NULL);
@@ -119,13 +156,74 @@ static void json_part(bz_walk *w, const char *name, int idx, const bz_schema *s,
   bz_buf_addc(w->L, w->out, '}');
 }
 
-static int is_known_brand_key(const char *k) {
+static int same(const char *k, size_t len, const char *name) { return strlen(name) == len && memcmp(k, name, len) == 0; }
+
+/* Keys are compared with their length: "regBrand\0x" is not "regBrand". */
+static int is_known_brand_key(const char *k, size_t len) {
   const bz_filerule *r;
   const bz_field *f;
-  if (strcmp(k, "regBrand") == 0 || strcmp(k, "chatbots") == 0) return 1;
-  for (r = bz_rcs_files; r->name; r++) if (strcmp(k, r->name) == 0) return 1;
-  for (f = bz_rcs_form_rows; f->name; f++) if (strcmp(k, f->name) == 0) return 1;
+  if (same(k, len, "regBrand") || same(k, len, "chatbots")) return 1;
+  for (r = bz_rcs_files; r->name; r++) if (same(k, len, r->name)) return 1;
+  for (f = bz_rcs_form_rows; f->name; f++) if (same(k, len, f->name)) return 1;
   return 0;
+}
+
+static void report_unknown_brand_keys(bz_walk *w) {
+  lua_State *L = w->L;
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {
+    size_t len = 1;
+    const char *k = "?";
+    int saved;
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      k = lua_tolstring(L, -1, &len);  /* the key stays on the stack while rendered */
+      if (is_known_brand_key(k, len)) continue;
+    }
+    saved = bz_path_push(w, k, len);
+    bz_violation(w, NULL, BZ_UNKNOWN_FIELD, NULL, NULL);
+    bz_path_pop(w, saved);
+  }
+}
+
+/* Validates the file parts; each file's value and strings stay on the stack. */
+static int read_files(bz_walk *w, file_arg *files, int has_chatbots) {
+  lua_State *L = w->L;
+  const bz_filerule *r;
+  int nfiles = 0;
+  for (r = bz_rcs_files; r->name && nfiles < 8; r++) {
+    file_arg *fa = &files[nfiles++];
+    int saved = bz_path_push(w, r->name, strlen(r->name));
+    memset(fa, 0, sizeof *fa);
+    fa->rule = r;
+    luaL_checkstack(L, 8, "bizreg: too many file parts");
+    raw_field(L, 1, r->name, strlen(r->name));
+    if (bz_is_absent(L, -1)) {
+      if ((r->flags & BZ_REQUIRED) || (r->required_with && has_chatbots && strcmp(r->required_with, "chatbots") == 0))
+        bz_violation(w, NULL, BZ_REQUIRED_R, r->code_missing, NULL);
+    } else {
+      read_file_arg(w, fa, lua_gettop(L));
+      if (fa->present) check_file(w, fa);
+    }
+    bz_path_pop(w, saved);
+  }
+  return nfiles;
+}
+
+static void write_files(lua_State *L, bz_body *body, const char *bnd, file_arg *files, int nfiles) {
+  int i;
+  for (i = 0; i < nfiles; i++) {
+    file_arg *fa = &files[i];
+    const char *ct = bz_media_mime(fa->info.type), *fn = fa->filename;
+    char fname[64];
+    if (!fa->present) continue;
+    if (fn == NULL || fn[0] == '\0') {
+      snprintf(fname, sizeof fname, "%s.%s", fa->rule->name, bz_media_ext(fa->info.type));
+      fn = fname;
+    }
+    if (fa->data) mp_check(L, bz_mp_file_mem(body, bnd, fa->rule->name, fn, ct, fa->data, fa->len));
+    else mp_check(L, bz_mp_file_path_checked(body, bnd, fa->rule->name, fn, ct, fa->path, fa->info.size, fa->sha256));
+  }
 }
 
 /* encode_brand(payload [, opts]) -> body | nil, violations
@@ -138,9 +236,8 @@ static int l_encode_brand(lua_State *L) {
   char boundary[BZ_BOUNDARY_LEN + 1];
   const char *bnd = boundary, *jct = NULL;
   file_arg files[8];
-  const bz_filerule *r;
   const bz_field *f;
-  int nfiles = 0, i, has_chatbots;
+  int nfiles, has_chatbots;
   luaL_checktype(L, 1, LUA_TTABLE);
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
@@ -158,7 +255,7 @@ static int l_encode_brand(lua_State *L) {
   out = bz_buf_push(L);    /* 6 */
   bz_walk_init(&w, L, out, &bz_rcs_codes);  /* 7 = violations */
 
-  lua_getfield(L, 1, "regBrand");  /* 8 */
+  raw_field(L, 1, "regBrand", 8);  /* 8 */
   if (bz_is_absent(L, 8)) {
     int saved = bz_path_push(&w, "regBrand", 8);
     bz_violation(&w, NULL, BZ_REQUIRED_R, NULL, NULL);
@@ -167,7 +264,7 @@ static int l_encode_brand(lua_State *L) {
     json_part(&w, "regBrand", 8, &bz_rcs_reg_brand, NULL);
     mp_check(L, bz_mp_field(body, bnd, "regBrand", jct, out->p, out->len));
   }
-  lua_getfield(L, 1, "chatbots");  /* 9 */
+  raw_field(L, 1, "chatbots", 8);  /* 9 */
   has_chatbots = !bz_is_absent(L, 9);
   if (has_chatbots) {
     w.out->len = 0;
@@ -175,65 +272,28 @@ static int l_encode_brand(lua_State *L) {
     mp_check(L, bz_mp_field(body, bnd, "chatbots", jct, out->p, out->len));
   }
   for (f = bz_rcs_form_rows; f->name; f++) {
-    lua_getfield(L, 1, f->name);
+    raw_field(L, 1, f->name, strlen(f->name));
     if (!bz_is_absent(L, -1)) {
       int saved = bz_path_push(&w, f->name, strlen(f->name));
-      size_t len;
-      const char *s;
       w.out->len = 0;
       bz_walk_value(&w, f, lua_gettop(L));  /* validates; plain text part below */
       bz_path_pop(&w, saved);
-      s = lua_tolstring(L, -1, &len);
-      if (s && lua_type(L, -1) == LUA_TSTRING) mp_check(L, bz_mp_field(body, bnd, f->name, NULL, s, len));
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        size_t len;
+        const char *s = lua_tolstring(L, -1, &len);
+        mp_check(L, bz_mp_field(body, bnd, f->name, NULL, s, len));
+      }
     }
     lua_pop(L, 1);
   }
-  /* Files: values stay referenced from the payload table while we build. */
-  for (r = bz_rcs_files; r->name && nfiles < 8; r++) {
-    file_arg *fa = &files[nfiles++];
-    int saved = bz_path_push(&w, r->name, strlen(r->name));
-    memset(fa, 0, sizeof *fa);
-    fa->rule = r;
-    lua_getfield(L, 1, r->name);
-    if (bz_is_absent(L, -1)) {
-      if ((r->flags & BZ_REQUIRED) || (r->required_with && has_chatbots && strcmp(r->required_with, "chatbots") == 0))
-        bz_violation(&w, NULL, BZ_REQUIRED_R, r->code_missing, NULL);
-    } else {
-      fa->present = 1;
-      read_file_arg(&w, fa, lua_gettop(L));
-      if (fa->present) check_file(&w, fa);
-    }
-    lua_pop(L, 1);
-    bz_path_pop(&w, saved);
-  }
-  /* Unknown top-level keys (typo protection). */
-  lua_pushnil(L);
-  while (lua_next(L, 1)) {
-    lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING || !is_known_brand_key(lua_tostring(L, -1))) {
-      const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
-      int saved = bz_path_push(&w, k, strlen(k));
-      bz_violation(&w, NULL, BZ_UNKNOWN_FIELD, NULL, NULL);
-      bz_path_pop(&w, saved);
-    }
-  }
+  nfiles = read_files(&w, files, has_chatbots);  /* leaves its anchors on the stack */
+  report_unknown_brand_keys(&w);
   if (w.nerr > 0) {
     lua_pushnil(L);
     lua_pushvalue(L, w.errs);
     return 2;
   }
-  for (i = 0; i < nfiles; i++) {
-    file_arg *fa = &files[i];
-    const char *ct = bz_media_mime(fa->info.type);
-    char fname[64];
-    if (!fa->present) continue;
-    if (fa->filename == NULL || fa->filename[0] == '\0') {
-      snprintf(fname, sizeof fname, "%s.%s", fa->rule->name, bz_media_ext(fa->info.type));
-      fa->filename = fname;
-    }
-    if (fa->data) mp_check(L, bz_mp_file_mem(body, bnd, fa->rule->name, fa->filename, ct, fa->data, fa->len));
-    else mp_check(L, bz_mp_file_path(body, bnd, fa->rule->name, fa->filename, ct, fa->path, fa->info.size));
-  }
+  write_files(L, body, bnd, files, nfiles);
   mp_check(L, bz_mp_finish(body, bnd));
   lua_pushvalue(L, 5);
   return 1;

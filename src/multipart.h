@@ -52,6 +52,10 @@ int bz_mp_file_mem(bz_body *b, const char *boundary, const char *name, const cha
  * The file content is not scanned for the delimiter (use a random boundary). */
 int bz_mp_file_path(bz_body *b, const char *boundary, const char *name, const char *filename,
                     const char *ctype, const char *path, int64_t size);
+/* Same, and the reader also checks the file's bytes against sha256, the digest of
+ * what validation read (see bz_body_add_file_checked). */
+int bz_mp_file_path_checked(bz_body *b, const char *boundary, const char *name, const char *filename,
+                            const char *ctype, const char *path, int64_t size, const unsigned char *sha256);
 
 /* Closing delimiter; sets b->content_type = "multipart/form-data; boundary=<boundary>"
  * (the boundary is quoted when it contains characters that are not allowed in a

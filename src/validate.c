@@ -252,8 +252,9 @@ static int row_required(lua_State *L, const bz_schema *s, const bz_field *f, int
   if (f->req_unless_key == NULL) return 0;
   dep = find_row(s, f->req_unless_key, strlen(f->req_unless_key));
   if (dep < 0 || lua_type(L, slots + dep) != LUA_TSTRING) return 0;
-  v = lua_tolstring(L, slots + dep, &n);
-  return strcmp(v, f->req_unless_val) != 0 && (s->rows[dep].enums == NULL || in_list(s->rows[dep].enums, v, n));
+  v = lua_tolstring(L, slots + dep, &n);  /* compared with its length: "call\0x" is not "call" */
+  return !(strlen(f->req_unless_val) == n && memcmp(v, f->req_unless_val, n) == 0) &&
+         (s->rows[dep].enums == NULL || in_list(s->rows[dep].enums, v, n));
 }
 
 static void report_unknown_keys(bz_walk *w, const bz_schema *s, int idx) {
@@ -279,14 +280,23 @@ static void report_unknown_keys(bz_walk *w, const bz_schema *s, int idx) {
   }
 }
 
+/* A hit is confirmed against the row's name (cheap: short names), so a key string
+ * freed and another allocated at its address (a finalizer emptying the payload
+ * mid-walk) can never be taken for the row cached before. Misses are not cached. */
 static int lookup_key(bz_walk *w, const bz_schema *s, const char *k, size_t len) {
   bz_keyhit *hit = &w->keys[((uintptr_t)k >> 4) % BZ_KEY_CACHE];
+  const bz_field *f;
   int r;
-  if (hit->key == k && hit->schema == s) return hit->row;
+  if (hit->key == k && hit->schema == s) {
+    f = &s->rows[hit->row];
+    if (f->nlen == len && memcmp(f->name, k, len) == 0) return hit->row;
+  }
   r = len ? find_row(s, k, len) : -1;
-  hit->key = k;
-  hit->schema = s;
-  hit->row = r;
+  if (r >= 0) {
+    hit->key = k;
+    hit->schema = s;
+    hit->row = r;
+  }
   return r;
 }
 
@@ -345,14 +355,19 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
 
 /* ---- cross-field rules (RCS) ------------------------------------------ */
 
-static int menu_has(lua_State *L, int menus, const char *button) {
-  size_t j, m = bz_rawlen(L, menus);
+/* Raw reads (no metamethod runs mid-walk); values compared with their length. */
+static int menu_has(lua_State *L, int menus, const char *button, size_t blen) {
+  size_t j, m = bz_rawlen(L, menus), n;
   int found = 0;
   for (j = 1; j <= m && !found; j++) {
     lua_rawgeti(L, menus, (int)j);
     if (lua_type(L, -1) == LUA_TTABLE) {
-      lua_getfield(L, -1, "buttonType");  /* plain table from the payload */
-      found = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), button) == 0;
+      lua_pushliteral(L, "buttonType");
+      lua_rawget(L, -2);
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        const char *v = lua_tolstring(L, -1, &n);
+        found = n == blen && memcmp(v, button, n) == 0;
+      }
       lua_pop(L, 1);
     }
     lua_pop(L, 1);
@@ -374,8 +389,8 @@ void bz_check_feed_items_in_menus(bz_walk *w, const bz_field *f, int idx) {
     lua_rawgeti(L, idx, (int)i);
     v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
     /* invalid values were already reported by the item row */
-    if (v && len && strcmp(v, "portalsearch") != 0 && in_list(f->item->enums, v, len) &&
-        !(lua_type(L, menus) == LUA_TTABLE && menu_has(L, menus, v))) {
+    if (v && len && !(len == 12 && memcmp(v, "portalsearch", 12) == 0) && in_list(f->item->enums, v, len) &&
+        !(lua_type(L, menus) == LUA_TTABLE && menu_has(L, menus, v, len))) {
       int saved = bz_path_push_index(w, (long long)i);
       bz_violation(w, f->item, BZ_NOT_IN_MENUS, NULL, NULL);
       bz_path_pop(w, saved);

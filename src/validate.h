@@ -40,8 +40,9 @@ typedef struct bz_frame {
 #define BZ_MAX_DEPTH 32
 #define BZ_KEY_CACHE 64
 
-/* Key string address -> row, valid for one walk: Lua interns short strings, so the same
- * key in every item is one address, and the payload keeps those strings alive meanwhile. */
+/* Key string address -> row, for one walk: Lua interns short strings, so the same key
+ * in every item is one address. Only compared, never read through; a hit is confirmed
+ * against the row name (the address may have been reused by another string). */
 typedef struct bz_keyhit {
   const char *key;
   const bz_schema *schema;

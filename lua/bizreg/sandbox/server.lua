@@ -172,6 +172,15 @@ local function onstream(state, stream)
   end
   local body = stream:get_body_as_string(READ_TIMEOUT)
   if not body then return end
+  -- The client closed before the whole body arrived (an aborted upload): nothing to
+  -- answer. lua-http returns the partial body as if complete, and its stream shutdown
+  -- then spins on the half-read stream (step() makes no progress at EOF), wedging
+  -- the whole sandbox; so close the stream here.
+  if stream.state == "open" and declared and #body < declared then
+    if stream.connection.socket then stream.connection.socket:shutdown() end
+    stream:set_state("closed")
+    return
+  end
 
   if not is_api then
     return write_response(stream, control.handle(state, method, path, body))

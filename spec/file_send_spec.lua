@@ -1,0 +1,138 @@
+-- Files between validation and sending: what leaves is what was judged. A file swapped
+-- for a FIFO fails at once (no blocking open inside libcurl's read callback), and a file
+-- whose bytes changed (same size) aborts the upload before its end: BODY_READ_ERROR, and
+-- the server registers nothing.
+local bizreg = require "bizreg"
+local core = require "bizreg.core"
+local sandbox = require "spec.helpers.sandbox"
+local fx = require "spec.helpers.fixtures"
+local shell = require "spec.helpers.shell"
+
+local ID, SECRET = "sandbox", "SK.sandboxsecret1"
+local dir = fx.dir .. "/file-send"
+shell.execute("rm -rf '" .. dir .. "' && mkdir -p '" .. dir .. "'")
+
+local function write(path, bytes) fx.images.write(path, bytes) end
+
+-- See file_args_spec: releases a reader blocked in open() so a failing run ends.
+local function unblocker(fifo, after)
+  local pidfile = os.tmpname()
+  shell.execute(string.format("(sleep %d; [ -p '%s' ] && exec 3<>'%s' && sleep 1) >/dev/null 2>&1 & echo $! >'%s'",
+    after, fifo, fifo, pidfile))
+  local f = io.open(pidfile)
+  local pid = f and tonumber(f:read("*a"):match("%d+"))
+  if f then f:close() end
+  os.remove(pidfile)
+  return pid
+end
+
+describe("files between validation and sending", function()
+  local sb
+  setup(function() sb = sandbox.start {} end)
+  teardown(function() sb:stop() end)
+  before_each(function() sb:reset() end)
+
+  local function client()
+    return bizreg.rcs { base_url = sb.rcs_url, client_id = ID, client_secret = SECRET, retries = 0, timeout = 20 }
+  end
+
+  -- Starts register_brand (validated and encoded at once), runs change(), then waits.
+  local function send_after(payload, change)
+    local rcs = client()
+    local job = rcs:start("register_brand", payload)
+    assert.is_false(job.done, "validation failed before the change")
+    change()
+    local t0 = core.now()
+    local res, err = job:wait(30)
+    local elapsed = core.now() - t0
+    rcs:close()
+    return res, err, elapsed
+  end
+
+  it("sends the judged file unchanged (sanity)", function()
+    local path = dir .. "/same.png"
+    write(path, fx.png(400, 400))
+    local res, err = send_after(fx.brand { brandProfile = path }, function() write(path, fx.png(400, 400)) end)
+    assert.is_nil(err and tostring(err))
+    assert.matches("^BR%.", res.brandId)
+    assert.equal(1, sb:stats().registered.brands)
+  end)
+
+  it("aborts when the content changed but not the size: another valid image", function()
+    local path = dir .. "/swap.png"
+    local size = 200000
+    write(path, fx.png(400, 400, size))
+    local other = fx.png(1080, 1080, size)
+    local res, err = send_after(fx.brand { brandProfile = path }, function() write(path, other) end)
+    assert.is_nil(res)
+    assert.equal("BODY_READ_ERROR", err and err.code, err and tostring(err))
+    assert.truthy(err.message:find("changed since validation", 1, true), err.message)
+    assert.equal(0, sb:stats().registered.brands)
+  end)
+
+  it("aborts when one byte in the middle of the file changed", function()
+    local path = dir .. "/flip.png"
+    local png = fx.png(400, 400)
+    write(path, png)
+    local mid = math.floor(#png / 2)
+    local flipped = png:sub(1, mid) .. string.char((png:byte(mid + 1) + 1) % 256) .. png:sub(mid + 2)
+    local res, err = send_after(fx.brand { brandProfile = path }, function() write(path, flipped) end)
+    assert.is_nil(res)
+    assert.equal("BODY_READ_ERROR", err and err.code, err and tostring(err))
+    assert.equal(0, sb:stats().registered.brands)
+  end)
+
+  it("aborts when the certificate's header changed (same size)", function()
+    local path = dir .. "/cert.pdf"
+    local pdf = fx.images.pdf(50000)
+    write(path, pdf)
+    local p = fx.brand { chatbots = { { mdn = "0212345678", subTitle = "t" } }, subNumCertificate = path }
+    local res, err = send_after(p, function() write(path, "GIF89a" .. pdf:sub(7)) end)
+    assert.is_nil(res)
+    assert.equal("BODY_READ_ERROR", err and err.code, err and tostring(err))
+    assert.equal(0, sb:stats().registered.brands)
+  end)
+
+  it("fails at once when the file was replaced by a FIFO (no hang in the read callback)", function()
+    local path = dir .. "/fifo.png"
+    write(path, fx.png(400, 400))
+    local pid
+    local res, err, elapsed = send_after(fx.brand { brandProfile = path }, function()
+      os.remove(path)
+      assert.is_true(shell.execute("mkfifo '" .. path .. "'"))
+      pid = unblocker(path, 10)
+    end)
+    if pid then shell.execute("kill " .. pid .. " 2>/dev/null") end
+    os.remove(path)
+    assert.is_true(elapsed < 5, "the upload blocked for " .. elapsed .. " s")
+    assert.is_nil(res)
+    assert.equal("BODY_READ_ERROR", err and err.code, err and tostring(err))
+    assert.truthy(err.message:find("not a regular file", 1, true), err.message)
+    assert.equal(0, sb:stats().registered.brands)
+  end)
+
+  it("fails at once when the file was replaced by a directory", function()
+    local path = dir .. "/dir.png"
+    write(path, fx.png(400, 400))
+    local res, err = send_after(fx.brand { brandProfile = path }, function()
+      os.remove(path)
+      assert.is_true(shell.execute("mkdir '" .. path .. "'"))
+    end)
+    shell.execute("rmdir '" .. path .. "'")
+    assert.is_nil(res)
+    assert.equal("BODY_READ_ERROR", err and err.code, err and tostring(err))
+    assert.equal(0, sb:stats().registered.brands)
+  end)
+
+  it("fails body:tostring() (prepare path, custom transports) the same way", function()
+    local path = dir .. "/tostring.png"
+    local png = fx.png(400, 400)
+    write(path, png)
+    local body = assert(core.encode_brand(fx.brand { brandProfile = path }))
+    assert.truthy(body:tostring())
+    write(path, png:sub(1, 40) .. string.char((png:byte(41) + 1) % 256) .. png:sub(42))
+    local s, msg = body:tostring()
+    assert.is_nil(s)
+    assert.truthy(msg:find("changed since validation", 1, true), msg)
+  end)
+end)
