@@ -63,7 +63,7 @@ function M.parse(path)
       callee = named(fn_names, id, name)
       local b = base(callee)
       obj[b] = obj[b] or short_obj(call_ob or cur_ob)
-    elseif key then
+    elseif key then  -- luacheck: ignore 542
       -- fl/fi/fe/cfi/cfl: files, not needed
     elseif line:find("^calls=") then
       in_call = true
@@ -87,7 +87,7 @@ function M.parse(path)
   return { total = total, self = self, incl = incl_b, obj = obj }
 end
 
-local function display(p, b)
+local function display(b)
   if b:find("^0x%x+$") then return "(unnamed)" end
   return b
 end
@@ -109,7 +109,7 @@ function M.top(p, n)
   local rows, seen = {}, {}
   local agg = {}
   for b, v in pairs(p.self) do
-    if display(p, b) == "(unnamed)" then
+    if display(b) == "(unnamed)" then
       local o = p.obj[b] or "?"
       agg[o] = (agg[o] or 0) + v
     end
@@ -122,9 +122,9 @@ function M.top(p, n)
   end
   local by_incl, by_self = {}, {}
   for b, v in pairs(p.incl) do
-    if display(p, b) ~= "(unnamed)" and v < p.total * 0.9999 then by_incl[#by_incl + 1] = b end
+    if display(b) ~= "(unnamed)" and v < p.total * 0.9999 then by_incl[#by_incl + 1] = b end
   end
-  for b in pairs(p.self) do if display(p, b) ~= "(unnamed)" then by_self[#by_self + 1] = b end end
+  for b in pairs(p.self) do if display(b) ~= "(unnamed)" then by_self[#by_self + 1] = b end end
   table.sort(by_incl, function(a, b) return p.incl[a] > p.incl[b] end)
   table.sort(by_self, function(a, b) return p.self[a] > p.self[b] end)
   for i = 1, math.min(n, #by_incl) do add(by_incl[i], false) end

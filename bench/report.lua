@@ -55,7 +55,6 @@ local speed = function(a, b) return b / a end  -- baseline time / bizreg time: h
 
 local function ir(v) return T.thousands(v) .. " Ir" end
 local function us(v) return string.format("%.1f µs", v * 1e6) end
-local function ms(v) return string.format("%.1f ms", v * 1e3) end
 local function mbs(bytes) return function(v) return string.format("%.0f MB/s", bytes / v / 1e6) end end
 
 local brand_bytes

@@ -48,7 +48,10 @@ http {
 }
 CONF
 }
-stop() { [ -f "$dir/nginx.pid" ] && nginx -p "$dir" -c "$dir/nginx.conf" -s quit 2>/dev/null; rm -f "$dir/nginx.pid"; }
+stop() {
+  if [ -f "$dir/nginx.pid" ]; then nginx -p "$dir" -c "$dir/nginx.conf" -s quit 2>/dev/null || true; fi
+  rm -f "$dir/nginx.pid"
+}
 trap stop EXIT
 tries=0
 while :; do
