@@ -1,0 +1,172 @@
+-- make bench, last step: the figures of results.lua + the callgrind parts + nginx's access log
+-- -> one table on stdout and BENCHMARKS.md (table, method, server, connections, profiles).
+-- usage: report.lua <build/bench dir> <seconds the run took>
+local C = require "common"
+local P = require "profile"
+local T = require "report_text"
+
+local dir, took = arg[1], tonumber(arg[2] or "0")
+local results = C.read_results(dir .. "/results.lua")
+local dumps = P.index(dir .. "/cg")
+
+-- ---- per-operation figures ----------------------------------------------------
+local cal = {}  -- mode -> cost of one empty region iteration (Ir or s)
+local function raw(r)
+  if r.mode == "instr" then
+    local d = assert(dumps[r.label], "no callgrind part for " .. r.label)
+    return d.total
+  end
+  return r.secs
+end
+for _, r in ipairs(results) do
+  if r.row == "cal" then cal[r.mode] = raw(r) / r.n end
+end
+local function per_op(r) return (raw(r) - (cal[r.mode] or 0) * r.n) / r.ops end
+
+-- rows[mode][row][side][round] = per-op figure
+local by = {}
+for _, r in ipairs(results) do
+  if r.label and r.row ~= "cal" then
+    local m = by[r.mode] or {}
+    by[r.mode] = m
+    m[r.row] = m[r.row] or {}
+    m[r.row][r.side] = m[r.row][r.side] or {}
+    m[r.row][r.side][r.round] = per_op(r)
+  end
+end
+
+-- Median and range of the per-round ratio f(a, b), medians of both sides.
+local function paired(mode, row, a, b, f)
+  local t = by[mode] and by[mode][row]
+  if not (t and t[a] and t[b]) then return nil end
+  local ratios, as, bs = {}, {}, {}
+  for round, va in pairs(t[a]) do
+    local vb = t[b][round]
+    if vb then
+      ratios[#ratios + 1] = f(va, vb)
+      as[#as + 1], bs[#bs + 1] = va, vb
+    end
+  end
+  local lo, hi = C.range(ratios)
+  return { a = C.median(as), b = C.median(bs), ratio = C.median(ratios), lo = lo, hi = hi, n = #ratios }
+end
+local cost = function(a, b) return a / b end   -- bizreg / baseline: lower is better
+local speed = function(a, b) return b / a end  -- baseline time / bizreg time: higher is better
+
+local function ir(v) return T.thousands(v) .. " Ir" end
+local function us(v) return string.format("%.1f µs", v * 1e6) end
+local function mbs(bytes) return function(v) return string.format("%.0f MB/s", bytes / v / 1e6) end end
+
+local brand_bytes
+for _, r in ipairs(results) do if r.row == "brand" then brand_bytes = r.bytes end end
+
+local ROWS = {
+  { what = "`prepare_visitor_images`, 1 image (Hangul memo), instructions vs `cjson.encode`",
+    m = "instr", row = "enc1", a = "bz", b = "cj", f = cost, fmt = ir, max = 1.0 },
+  { what = "same, 10 images (the common call)", m = "instr", row = "enc10", a = "bz", b = "cj", f = cost, fmt = ir, max = 0.8 },
+  { what = "same, 1,000 images", m = "instr", row = "enc1000", a = "bz", b = "cj", f = cost, fmt = ir, max = 0.7 },
+  { what = "per request (10-image body), `bizreg.core` handle vs plain C libcurl loop, instructions",
+    m = "instr", row = "req", a = "bz", b = "cc", f = cost, fmt = ir, max = 1.1 },
+  { what = "same, wall (per request)", m = "wall", row = "req", a = "bz", b = "cc", f = cost, fmt = us },
+  { what = "full `register_visitor_images` call (10 images), wall, vs luasocket `socket.http` + `cjson`",
+    m = "wall", row = "call", a = "bz", b = "ls", f = cost, fmt = us, max = 0.5 },
+  { what = "same, vs spawning `curl` per request (shell automation), wall",
+    m = "wall", row = "curl", a = "bz", b = "cu", f = cost, fmt = us },
+  { what = "`prepare_brand`, 1 MiB PNG + JPEG + PDF as data + 1,000 chatbots: throughput vs `table.concat` of the same bytes",
+    m = "wall", row = "brand", a = "bz", b = "tc", f = speed, fmt = mbs(brand_bytes or 0), min = 0.5 },
+  { what = "50 calls, server answering after 100 ms: `start`/`poll` vs sequential (speed-up)",
+    m = "wall", row = "poll", a = "jobs", b = "seq", f = speed, fmt = function(v) return string.format("%.2f s", v * 50) end, min = 40 },
+}
+
+local function rss(side)
+  local xs = {}
+  for _, r in ipairs(results) do if r.row == "rss" and r.side == side then xs[#xs + 1] = r.kib / 1024 end end
+  if #xs == 0 then return nil end
+  local lo, hi = C.range(xs)
+  return { v = C.median(xs), lo = lo, hi = hi, n = #xs }
+end
+
+local table_rows = {}
+local function add_row(what, bz, base, ratio, target, met)
+  table_rows[#table_rows + 1] = { what, bz, base, ratio, target, met }
+end
+for _, d in ipairs(ROWS) do
+  local s = paired(d.m, d.row, d.a, d.b, d.f)
+  if not s then
+    add_row(d.what, "not measured", "", "", "", "")
+  else
+    local target = d.max and string.format("≤ %.1f×", d.max) or d.min and string.format("≥ %g×", d.min) or "–"
+    local met = d.max and (s.ratio <= d.max and "yes" or "**no**") or d.min and (s.ratio >= d.min and "yes" or "**no**") or "–"
+    local rf = s.ratio < 0.1 and "%.3f" or "%.2f"
+    add_row(d.what, d.fmt(s.a), d.fmt(s.b),
+      string.format(rf .. "× (" .. rf .. "–" .. rf .. ", %d rounds)", s.ratio, s.lo, s.hi, s.n), target, met)
+  end
+end
+for _, d in ipairs {
+  { side = "memory", max = 45, what = "10 sequential `register_brand`, 20 MiB certificate as `data`, no `collectgarbage()`: peak RSS growth" },
+  { side = "path", max = 4, what = "same, certificate given by path" } } do
+  local s = rss(d.side)
+  if s then
+    add_row(d.what, string.format("%.1f MiB (%.1f–%.1f, %d runs)", s.v, s.lo, s.hi, s.n), "–", "–",
+      string.format("≤ %d MiB", d.max), s.v <= d.max and "yes" or "**no**")
+  else
+    add_row(d.what, "not measured", "", "", "", "")
+  end
+end
+
+local HEAD = { "what", "bizreg", "baseline", "ratio (median, range)", "target", "met?" }
+local function md_table(head, rows)
+  local out = { "| " .. table.concat(head, " | ") .. " |", "|" .. string.rep("---|", #head) }
+  for _, r in ipairs(rows) do out[#out + 1] = "| " .. table.concat(r, " | ") .. " |" end
+  return table.concat(out, "\n")
+end
+local main_table = md_table(HEAD, table_rows)
+
+-- ---- nginx: connections and bytes per client ------------------------------------
+local clients = {}
+for line in io.lines(dir .. "/logs/access.log") do
+  local conn, uri, status, clen, rlen = line:match("^(%d+) (%S+) (%d+) (%S+) (%d+)$")
+  local tag = uri and uri:match("^/(%l%l%l)/")
+  if tag then
+    local c = clients[tag] or { n = 0, conns = {}, nconn = 0, clen = {}, rlen = {}, bad = 0 }
+    clients[tag] = c
+    c.n = c.n + 1
+    if not c.conns[conn] then c.conns[conn], c.nconn = true, c.nconn + 1 end
+    if status ~= "200" then c.bad = c.bad + 1 end
+    c.clen[clen], c.rlen[rlen] = true, true
+  end
+end
+
+-- ---- profiles ---------------------------------------------------------------------
+local function profile_of(label)
+  local d = dumps[label]
+  return d and P.parse(d.file)
+end
+local profiles = {}
+for _, s in ipairs(T.PROFILES) do
+  local p = profile_of(s.label)
+  local base = s.vs and profile_of(s.vs)
+  if p then profiles[#profiles + 1] = { spec = s, p = p, base = base } end
+end
+
+local md = T.document {
+  table = main_table, took = took, clients = clients, profiles = profiles, P = P, by = by,
+  paired = paired, cost = cost, results = results, md_table = md_table,
+}
+local f = assert(io.open("BENCHMARKS.md", "w"))
+f:write(md)
+f:close()
+-- README's Benchmarks section carries the same table, between two markers.
+local BEGIN, END = "<!-- make bench: table begin -->", "<!-- make bench: table end -->"
+local rf = io.open("README.md", "r")
+local readme = rf and rf:read("*a")
+if rf then rf:close() end
+local b = readme and readme:find(BEGIN, 1, true)
+local e = readme and readme:find(END, 1, true)
+if b and e and e > b then
+  local wf = assert(io.open("README.md", "w"))
+  wf:write(readme:sub(1, b - 1), BEGIN, "\n", main_table, "\n", readme:sub(e))
+  wf:close()
+end
+print(main_table)
+print(string.format("\n(BENCHMARKS.md written: method, server, connections per client, where the time goes; run took %d s)", took))

@@ -1,0 +1,215 @@
+-- The prose and layout of BENCHMARKS.md (bench/report.lua supplies the figures).
+local M = {}
+
+function M.thousands(v)
+  local s = string.format("%.0f", v)
+  local out = s:reverse():gsub("(%d%d%d)", "%1,"):reverse()
+  return (out:gsub("^,", ""))
+end
+
+-- Callgrind parts profiled in "Where the time goes" (region label, baseline region label).
+M.PROFILES = {
+  { label = "i:enc1:bz:1", vs = "i:enc1:cj:1", title = "Encode, 1 image: `bizreg.prepare_visitor_images` (baseline `cjson.encode`)" },
+  { label = "i:enc10:bz:1", vs = "i:enc10:cj:1", title = "Encode, 10 images: `bizreg.prepare_visitor_images` (baseline `cjson.encode`)" },
+  { label = "i:enc1000:bz:1", vs = "i:enc1000:cj:1", title = "Encode, 1,000 images: `bizreg.prepare_visitor_images` (baseline `cjson.encode`)" },
+  { label = "i:req:bz:1", vs = "i:req:cc:1", title = "One request: `bizreg.core` handle `h:request{...}` (baseline: plain C libcurl loop)" },
+  { label = "i:req:cc:1", title = "One request: the plain C libcurl loop (the floor: libcurl's own cost)", n = 8 },
+  { label = "i:call:bz:1", title = "Full call: `kos:register_visitor_images` (10 images) on a keep-alive connection" },
+  { label = "i:brand:bz:1", vs = "i:brand:tc:1",
+    title = "`prepare_brand`, 3 × 1 MiB files as data + 1,000 chatbots (baseline `table.concat` of the same bytes)" },
+}
+
+local function sh(cmd)
+  local p = io.popen(cmd .. " 2>/dev/null")
+  local s = p and p:read("*a") or ""
+  if p then p:close() end
+  return (s:gsub("%s+$", ""))
+end
+
+local function machine()
+  local model = sh("sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1")
+  local cores = sh("nproc")
+  local load = sh("cut -d' ' -f1-3 build/bench/loadavg.start")
+  local vers = sh("dpkg-query -W -f '${Package} ${Version}, ' lua5.4 libcurl4 lua-cjson lua-socket nginx valgrind curl")
+  return string.format("%s, %s cores; load average when the run started: %s (the machine is shared).\n" ..
+    "Packages: %s.", model, cores, load ~= "" and load or "?", (vers:gsub(",%s*$", "")))
+end
+
+M.METHOD = [[
+## Method
+
+* **Interleaved, several rounds.** Every ratio compares two sides measured in the same process
+  (or, for `curl`, the same script), round after round, alternating which side goes first. Each
+  round gives one ratio; the table shows the median ratio and the range over the rounds, and the
+  median per-operation figure of each side. The machine is shared (other test suites run at the
+  same time), so wall figures drift between runs; the ratio of interleaved rounds drifts much less.
+* **Instruction counts (callgrind) for the CPU-bound rows.** `bench/cpu.lua` runs once under
+  `valgrind --tool=callgrind --collect-atstart=no --toggle-collect=bench_measured`. Each measured
+  region is a call of `benchshim.region(label, n, fn)` (`bench/shim.c`): it zeroes the counters,
+  calls `bench_measured`, which runs `fn()` `n` times (collection is on only inside that
+  function), then dumps the counters as a part of its own named `label`
+  (`CALLGRIND_ZERO_STATS` / `CALLGRIND_DUMP_STATS_AT`). Nothing outside the region is counted:
+  not the set-up, not the payload construction, not the other side. The cost of the loop itself
+  (one Lua call per iteration) is measured by an empty region and subtracted. Instruction counts
+  of one region repeat closely across rounds (the range column shows how closely). The
+  server runs outside valgrind; only the client's instructions are counted (kernel time is not).
+* **The interpreter under callgrind** is Debian's Lua 5.4 (`liblua5.4.a`, the same code as
+  `/usr/bin/lua5.4`), linked into `bench/host.c` with its symbol table so profiles name Lua's own
+  functions (`luaH_next`, `luaV_execute`, ...). Wall rows run on `/usr/bin/lua5.4`.
+* **Both sides get the same work.** Encode: the same payload table of 1, 10 or 1,000 clinic
+  images (every field set, a 66-character Hangul memo each), `bizreg.prepare_visitor_images(t)`
+  (validate + encode + the request table) against `cjson.encode(t)` (serialise only). Per request: the 10-image body that
+  `prepare_visitor_images` produces, the same four headers, the same nginx, each side on its own
+  keep-alive connection; the plain loop (in `bench/shim.c`) is what a C program would write:
+  one easy handle, `CURLOPT_POSTFIELDS`, a write callback collecting the answer, the status
+  checked after each `curl_easy_perform`. It runs inside the same process as bizreg, so both
+  use the same libcurl and are measured by the same callgrind run. nginx's log shows the same
+  request size for both (see *Connections*). Full call: the same payload table;
+  `kos:register_visitor_images` against `cjson.encode` + `socket.http.request` + `cjson.decode`,
+  and against a shell loop running `curl --data-binary @file` once per request with bizreg's
+  exact body. `prepare_brand`: `table.concat` of the body's own pieces (multipart framing and
+  JSON parts as short strings, the three file strings themselves) builds the identical string.
+* **Each region starts from a collected heap** (`collectgarbage("collect")` before it), so each
+  side pays for the garbage it makes itself, inside its own region.
+* **Memory**: `bench/upload_rss.lua` in a fresh process per run: a warm-up call, then the
+  certificate is read (data mode), the heap collected and the kernel's peak-RSS mark reset
+  (`/proc/self/clear_refs`); then 10 `register_brand` calls with no `collectgarbage()` between;
+  the figure is the peak RSS (`VmHWM`) minus the RSS before the calls.
+* **No timing assertions** anywhere in the test suite: these figures are printed, not checked.
+]]
+
+M.SERVER = [[
+## Server
+
+nginx (Debian's package, started by `bench/run.sh` on a free 127.0.0.1 port, one worker,
+config in `build/bench/nginx.conf`): every location answers `200 {}` with keep-alive
+(`keepalive_requests 1000000`); `/p??/` answers after `ngx.sleep(0.1)` (lua-nginx-module);
+`…/token` and `…/corp/brand` answer like RCS (the brand location reads the whole upload before
+answering). The access log records `$connection $uri $status $content_length $request_length`;
+each client uses its own three-letter URL prefix, which gives the table below.
+]]
+
+local CLIENTS = {
+  { "ihd", "`bizreg.core` handle, callgrind run" }, { "icc", "plain C libcurl loop, callgrind run" },
+  { "whd", "`bizreg.core` handle, wall run" }, { "wcc", "plain C libcurl loop, wall run" },
+  { "fkc", "`bizreg.kos` client, full calls" }, { "fls", "luasocket `socket.http` + cjson" },
+  { "fcu", "`curl` CLI, one process per request" }, { "psq", "`bizreg.kos`, 50 sequential calls × rounds" },
+  { "pjb", "`bizreg.kos`, `start`/`poll` jobs" }, { "mdt", "`bizreg.rcs`, certificate as data (all runs)" },
+  { "mpt", "`bizreg.rcs`, certificate by path (all runs)" },
+}
+
+local function keys(t)
+  local out = {}
+  for k in pairs(t) do out[#out + 1] = k end
+  table.sort(out, function(a, b) return (tonumber(a) or 0) < (tonumber(b) or 0) end)
+  if #out > 3 then return out[1] .. " … " .. out[#out] .. " (" .. #out .. " sizes)" end
+  return table.concat(out, ", ")
+end
+
+local function connections(ctx)
+  local rows = {}
+  for _, c in ipairs(CLIENTS) do
+    local s = ctx.clients[c[1]]
+    if s then
+      rows[#rows + 1] = { "`/" .. c[1] .. "/` " .. c[2], tostring(s.n), tostring(s.nconn),
+        string.format("%.1f", s.n / s.nconn), keys(s.clen), keys(s.rlen), tostring(s.bad) }
+    end
+  end
+  return "## Connections per client (counted by nginx)\n\n" .. ctx.md_table(
+    { "client", "requests", "connections opened", "requests per connection", "Content-Length", "`$request_length`", "status ≠ 200" }, rows) ..
+    "\n\nRequests include each side's warm-up. luasocket's `socket.http` and the `curl` CLI open a new\n" ..
+    "connection per request; bizreg keeps one per client (one per concurrent job for `start`/`poll`).\n" ..
+    "The handle and the plain loop send requests of the same size (same body, same headers).\n" ..
+    "`$request_length` counts the body only where nginx reads it (the brand location); elsewhere\n" ..
+    "nginx discards the body and it counts the request line and headers.\n"
+end
+
+local function wall_encode(ctx)
+  local rows = {}
+  for _, k in ipairs { "enc1", "enc10", "enc1000" } do
+    local s = ctx.paired("wall", k, "bz", "cj", ctx.cost)
+    if s then
+      rows[#rows + 1] = { k:gsub("enc", "") .. " image(s)", string.format("%.2f µs", s.a * 1e6), string.format("%.2f µs", s.b * 1e6),
+        string.format("%.2f× (%.2f–%.2f)", s.ratio, s.lo, s.hi) }
+    end
+  end
+  local faults = {}
+  for _, r in ipairs(ctx.results) do
+    if r.row == "brand" and r.faults then
+      faults[r.side] = faults[r.side] or {}
+      table.insert(faults[r.side], r.faults / r.ops)
+    end
+  end
+  local C = require "common"
+  local pf = ""
+  if faults.bz and faults.tc then
+    pf = string.format("\n`prepare_brand` page faults per call (minor, median): bizreg %.0f, `table.concat` %.0f.\n",
+      C.median(faults.bz), C.median(faults.tc))
+  end
+  return "## Wall-clock cross-check of the encode rows\n\n" ..
+    "The same regions as the instruction rows, run natively on `/usr/bin/lua5.4` (informational;\n" ..
+    "instruction counts are the figure of record for these rows).\n\n" ..
+    ctx.md_table({ "payload", "bizreg", "cjson.encode", "ratio" }, rows) .. "\n" .. pf
+end
+
+local function profile_section(ctx, item)
+  local P, p, s = ctx.P, item.p, item.spec
+  local ops
+  for _, r in ipairs(ctx.results) do if r.label == s.label then ops = r.ops end end
+  local out = { "### " .. s.title, "" }
+  out[#out + 1] = string.format("Region `%s`: %s instructions for %d operations (%s per operation, loop overhead included).",
+    s.label, M.thousands(p.total), ops or 0, M.thousands(p.total / (ops or 1)))
+  local mine = P.by_object(p)
+  local theirs = item.base and P.by_object(item.base)
+  local names = {}
+  for o in pairs(mine) do names[o] = true end
+  for o in pairs(theirs or {}) do names[o] = true end
+  local orows = {}
+  for o in pairs(names) do
+    local a, b = (mine[o] or 0) / (ops or 1), theirs and (theirs[o] or 0) / (ops or 1)
+    local floor = 0.002 * p.total / (ops or 1)  -- leave out the harness's few instructions
+    if (a >= floor or (b and b >= floor)) and o ~= "benchshim.so" and o ~= "???" then
+      orows[#orows + 1] = { o, M.thousands(a), b and M.thousands(b) or nil, b and M.thousands(a - b) or nil }
+    end
+  end
+  table.sort(orows, function(x, y) return tonumber((x[2]:gsub(",", ""))) > tonumber((y[2]:gsub(",", ""))) end)
+  out[#out + 1] = ""
+  out[#out + 1] = "Self instructions per operation, by object:"
+  out[#out + 1] = ""
+  out[#out + 1] = ctx.md_table(theirs and { "object", "bizreg", "baseline", "difference" } or { "object", "instructions" }, orows)
+  out[#out + 1] = ""
+  out[#out + 1] = "Top functions (inclusive: everything while the function runs, nested activations counted once; self: its own instructions):"
+  out[#out + 1] = ""
+  local frows = {}
+  for _, r in ipairs(P.top(p, s.n or 12)) do
+    if r.self >= 0.005 or (r.incl or 0) >= 0.005 then
+      frows[#frows + 1] = { "`" .. r.name .. "`", r.obj,
+        r.on_stack and "– (also above the region)" or r.incl and string.format("%.1f %%", r.incl * 100) or "–",
+        string.format("%.1f %%", r.self * 100) }
+    end
+  end
+  out[#out + 1] = ctx.md_table({ "function", "object", "inclusive", "self" }, frows)
+  return table.concat(out, "\n") .. "\n"
+end
+
+function M.document(ctx)
+  local parts = {
+    "# Benchmarks\n",
+    "Generated by `make bench` (`bench/run.sh`, " .. ctx.took .. " s) on " .. os.date("!%Y-%m-%d %H:%M UTC") .. ". " ..
+      "Do not edit by hand: run `make bench` again.\n" .. machine() .. "\n",
+    ctx.table .. "\n",
+    "Ratios are bizreg ÷ baseline for costs (instructions, µs per call: lower is better) and\n" ..
+    "bizreg ÷ baseline throughput, or sequential ÷ concurrent time, for the rows with a ≥ target.\n" ..
+    "Ir: instructions executed (callgrind). Instruction figures are per operation; wall figures are per call (the `start`/`poll` row: the\n" ..
+    "whole batch of 50). `met?` compares the median ratio with the target of issue 9.\n",
+    M.METHOD, M.SERVER, connections(ctx), wall_encode(ctx),
+    "## Where the time goes (callgrind, round 1 of each region)\n\n" ..
+    "Every region's part stays in `build/bench/cg/` after a run (`grep -l 'Request: i:req:bz:1' build/bench/cg/*`\n" ..
+    "finds one); `callgrind_annotate --tree=caller <part>` shows who calls what. libcurl, libc and cjson\n" ..
+    "are Debian's stripped builds: their internal functions are summed as `(unnamed functions)`.\n",
+  }
+  for _, item in ipairs(ctx.profiles) do parts[#parts + 1] = profile_section(ctx, item) end
+  return table.concat(parts, "\n")
+end
+
+return M
