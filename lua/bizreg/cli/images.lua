@@ -203,7 +203,7 @@ function M.register(ui, file, o)
   end
 
   local jpath = o.resume or o.journal or (file .. ".journal")
-  local j, jerr = journal.open(jpath, not o.resume)
+  local j, jerr = journal.open(jpath, not o.resume, function(s) return ui:scrub(s) end)
   if not j then ui:err("bizreg: " .. jerr) return outcome.USAGE end
   if not o.resume then
     local ok, herr = j:header(file, #data.items, size)
@@ -223,17 +223,16 @@ function M.register(ui, file, o)
   end
   ui:progress_start { unit = "images", total = #data.items, label = "images", done = processed,
     detail = function() return string.format("batch %d/%d", current, count) end }
-  local scrub = function(s) return ui:scrub(s) end
 
   for _, b in ipairs(batches) do
     current = b.n
     local prev = done[b.n] and done[b.n].state
-    local text, state, extra, jerr
+    local text, state, extra, jok, jerr
     if prev == "registered" then
       state, text = "skipped", "skipped (registered in an earlier run)"
     elseif o.skip and o.skip[b.n] then
       state, text = "skipped", "skipped (--skip: recorded as registered)"
-      _, jerr = j:outcome(b, "registered", nil, "operator", scrub)
+      jok, jerr = j:outcome(b, "registered", nil, "operator")
       processed = processed + b.last - b.first + 1
     elseif prev == "unknown" and not (o.resend and o.resend[b.n]) then
       state, text = "held", "held back: unknown outcome in an earlier run (--skip or --resend it)"
@@ -250,13 +249,12 @@ function M.register(ui, file, o)
       local st, err, elapsed = send(ui, client, b, count, copts, own_events)
       state, extra = st, { elapsed = elapsed }
       if st == "registered" then
-        _, jerr = j:outcome(b, "registered", nil, nil, scrub)
+        jok, jerr = j:outcome(b, "registered")
         text = "registered  " .. fmt.seconds(elapsed)
       else
         extra.error, extra.err = outcome.error_json(err), err
-        _, jerr = j:outcome(b, st, extra.error, nil, scrub)
-        local _, exit = outcome.classify(err)
-        code = outcome.worst(code, exit)
+        jok, jerr = j:outcome(b, st, extra.error)
+        code = outcome.worst(code, select(2, outcome.classify(err)))
         text = (st == "unknown" and "UNKNOWN OUTCOME  " or "failed  ") .. outcome.describe(err)
         if outcome.stops(err) then stopped = b.n end
       end
@@ -266,7 +264,7 @@ function M.register(ui, file, o)
     ui:result(label(b, count) .. "  " .. text, batch_json(b, state, extra), json.encode)
     if extra and extra.err then error_lines(ui, b, extra.err, data.lines) end
     ui:progress(processed)
-    if jerr then  -- the outcome happened but is not on disk: the operator must know
+    if jok == nil and jerr then  -- the outcome happened but is not on disk: the operator must know
       ui:err("bizreg: cannot write the journal: " .. jerr .. "; batch " .. b.n .. " was " .. state)
       code = outcome.worst(code, outcome.UNKNOWN)
       break

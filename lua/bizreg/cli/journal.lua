@@ -64,14 +64,15 @@ function M.read(path)
 end
 
 -- Opens path for appending. fresh: the file must not exist yet (or be empty).
-function M.open(path, fresh)
+-- scrub: applied to every line written (the journal never holds a secret either).
+function M.open(path, fresh, scrub)
   local there, size = exists(path)
   if fresh and there and size > 0 then
     return nil, path .. " already exists: continue it with --resume " .. path .. ", or remove it to start over"
   end
   local f, err = io.open(path, "ab")
   if not f then return nil, err end
-  local self = setmetatable({ path = path, f = f }, J)
+  local self = setmetatable({ path = path, f = f, scrub = scrub }, J)
   if not there then
     -- the new directory entry must survive a crash too
     local ok, ferr = self:sync(load.dirname(path))
@@ -86,9 +87,9 @@ function J:sync(path)
 end
 
 -- Appends one record and makes it durable before returning.
-function J:write(obj, scrub)
+function J:write(obj)
   local line = json.encode(obj)
-  if scrub then line = scrub(line) end
+  if self.scrub then line = self.scrub(line) end
   local ok, err = self.f:write(line, "\n")
   if ok then ok, err = self.f:flush() end
   if ok then ok, err = self:sync() end
@@ -106,9 +107,9 @@ function J:sending(b)
     "state", "sending", "at", now()))
 end
 
-function J:outcome(b, state, err_obj, by, scrub)
+function J:outcome(b, state, err_obj, by)
   return self:write(json.obj("batch", b.n, "first", b.first, "last", b.last, "hash", b.hash, "state", state,
-    "by", by, "error", err_obj, "at", now()), scrub)
+    "by", by, "error", err_obj, "at", now()))
 end
 
 function J:close()
