@@ -107,7 +107,7 @@ function M.register(ui, file, o)
   local res, rerr
   if o.resubmit then res, rerr = client:resubmit_brand(o.resubmit, payload)
   else res, rerr = client:register_brand(payload) end
-  local elapsed = core.now() - t0
+  local elapsed = math.floor((core.now() - t0) * 1000 + 0.5) / 1000
   client:close()
   ui:progress_end()
   if res then

@@ -118,7 +118,7 @@ local function send(ui, client, b, count, o, own_events)
   end
   local t0 = core.now()
   local res, err = client:register_visitor_images { images = b.items }
-  local elapsed = core.now() - t0
+  local elapsed = math.floor((core.now() - t0) * 1000 + 0.5) / 1000
   if res then
     if own_events then ui:event { type = "response", status = "2xx", elapsed = elapsed, label = "batch " .. b.n } end
     return "registered", nil, elapsed

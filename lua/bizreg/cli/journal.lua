@@ -20,16 +20,24 @@ local function now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
 local J = {}
 J.__index = J
 
+-- exists, size, last byte
 local function exists(path)
   local f = io.open(path, "rb")
   if not f then return false end
   local size = f:seek("end")
+  local last
+  if size > 0 then
+    f:seek("set", size - 1)
+    last = f:read(1)
+  end
   f:close()
-  return true, size
+  return true, size, last
 end
 
 -- Reads a journal. Returns { header, batches = { [n] = { state, first, last, hash, error } },
--- warnings } or nil, message. A torn last line (a crash mid-write) is ignored with a warning.
+-- warnings } or nil, message. A torn line (a crash mid-write; appending goes on after it on a
+-- new line) is skipped with a warning: a torn "registered" leaves that batch "sending", i.e.
+-- unknown and held back; a torn "sending" means its request had not left yet.
 function M.read(path)
   local text, err = load.read(path)
   if not text then return nil, err end
@@ -39,8 +47,8 @@ function M.read(path)
   for i, line in ipairs(lines) do
     local rec = json.decode(line)
     if type(rec) ~= "table" then
-      if i < #lines then return nil, path .. ": line " .. i .. " is not a journal record" end
-      r.warnings[#r.warnings + 1] = path .. ": ignoring an incomplete last line (a crash while writing it)"
+      if i == 1 then return nil, path .. ": not a bizreg image journal" end
+      r.warnings[#r.warnings + 1] = path .. ": skipping line " .. i .. ", an incomplete record (a crash while writing it)"
     elseif i == 1 then
       if rec.bizreg_journal ~= 1 or rec.kind ~= "visitor-images" then
         return nil, path .. ": not a bizreg image journal"
@@ -66,13 +74,14 @@ end
 -- Opens path for appending. fresh: the file must not exist yet (or be empty).
 -- scrub: applied to every line written (the journal never holds a secret either).
 function M.open(path, fresh, scrub)
-  local there, size = exists(path)
+  local there, size, last = exists(path)
   if fresh and there and size > 0 then
     return nil, path .. " already exists: continue it with --resume " .. path .. ", or remove it to start over"
   end
   local f, err = io.open(path, "ab")
   if not f then return nil, err end
   local self = setmetatable({ path = path, f = f, scrub = scrub }, J)
+  if last and last ~= "\n" then f:write("\n") end  -- a torn last line stays a line of its own
   if not there then
     -- the new directory entry must survive a crash too
     local ok, ferr = self:sync(load.dirname(path))

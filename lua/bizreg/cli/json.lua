@@ -38,7 +38,7 @@ end
 local function encode_number(v)
   if v ~= v or v == math.huge or v == -math.huge then return "null" end
   if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return string.format("%d", v) end
-  return string.format("%.17g", v)
+  return string.format("%.14g", v)
 end
 
 local encode

@@ -101,11 +101,23 @@ function M.redact_header(name, value)
   return value
 end
 
--- Events have the shape of the library's debug events (request, response, retry,
--- token, error), so the client's own events print the same way once it emits them.
+-- "k=v k=v" of an event's plain fields (for events this command knows no layout of).
+local function fields(ev)
+  local keys, out = {}, {}
+  for k, v in pairs(ev) do
+    if k ~= "type" and k ~= "event" and type(v) ~= "table" and type(v) ~= "function" then keys[#keys + 1] = tostring(k) end
+  end
+  table.sort(keys)
+  for _, k in ipairs(keys) do out[#out + 1] = k .. "=" .. tostring(ev[k]) end
+  return table.concat(out, " ")
+end
+
+-- Events have the shape of the library's debug events (request, response, retry, token,
+-- error; issue 10 section 2), so the client's own events print the same way once it emits
+-- them (see env.has_events); until then the command emits request/response/error itself.
 function UI:event(ev)
-  if not self.verbose_on then return end
-  local t = ev.type
+  if not self.verbose_on or type(ev) ~= "table" then return end
+  local t = ev.type or ev.event
   if t == "request" then
     local extra = {}
     if ev.label then extra[#extra + 1] = ev.label end
@@ -118,15 +130,14 @@ function UI:event(ev)
     table.sort(names)
     for _, k in ipairs(names) do self:err(">   " .. k .. ": " .. M.redact_header(k, ev.headers[k])) end
   elseif t == "response" then
-    self:err(string.format("< %s  %.3f s%s", tostring(ev.status), ev.elapsed or 0, ev.label and ("  (" .. ev.label .. ")") or ""))
+    self:err(string.format("< %s  %.3f s%s", tostring(ev.status), tonumber(ev.elapsed) or 0,
+      ev.label and ("  (" .. ev.label .. ")") or ""))
   elseif t == "retry" then
-    self:err(string.format("~ retry %s in %.2f s: %s", tostring(ev.attempt), ev.delay or 0, tostring(ev.reason)))
-  elseif t == "token" then
-    self:err("* token " .. tostring(ev.action or "fetched") .. (ev.expires_at and (", expires " .. tostring(ev.expires_at)) or ""))
+    self:err(string.format("~ retry %s in %.2f s: %s", tostring(ev.attempt), tonumber(ev.delay) or 0, tostring(ev.reason)))
   elseif t == "error" then
     self:err("! " .. tostring(ev.err) .. (ev.elapsed and string.format("  %.3f s", ev.elapsed) or ""))
-  else
-    self:err("* " .. tostring(t))
+  else  -- token (never the token itself: the library leaves it out, and scrub() has the env's)
+    self:err("* " .. tostring(t) .. " " .. fields(ev))
   end
 end
 
@@ -144,6 +155,10 @@ end
 function UI:progress(done)
   local p = self.active
   if not p then return end
+  if p.unit == "bytes" and not p.flowing then
+    -- the rate counts from the first bytes on the wire, not from the token request before them
+    p.flowing, p.start, p.base = true, self.now(), done
+  end
   p.done = done
   if self.pmode == "bar" then
     self:draw(false)
