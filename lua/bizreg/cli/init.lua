@@ -51,6 +51,7 @@ exit codes:
   3  transport error: nothing reached the server (safe to run again)
   4  unknown outcome: a request may have reached the server but no answer came back;
      check before sending it again (register images: see --resume, --skip, --resend)
+  130 interrupted (Ctrl-C); the journal keeps every batch recorded before it
 ]]
 
 local COMMON = { help = "flag", json = "flag" }
@@ -130,8 +131,8 @@ function M.main(argv, script_dir)
   if ok then return code end
   ui:progress_abort()
   if code == "interrupted" then
-    ui:err("bizreg: interrupted. Everything recorded so far is in the journal; a batch that was being sent "
-      .. "has an unknown outcome (see --resume).")
+    ui:err("bizreg: interrupted. A request that was in flight has an unknown outcome; "
+      .. "register images: the journal has every batch recorded so far (see --resume).")
     return 130
   end
   ui:err("bizreg: internal error: " .. tostring(code))
