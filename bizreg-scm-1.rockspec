@@ -18,7 +18,7 @@ build = {
   type = "builtin",
   modules = {
     ["bizreg.core"] = {
-      sources = { "src/body.c", "src/buf.c", "src/core.c", "src/http.c", "src/json.c", "src/media.c", "src/multi.c", "src/multipart.c", "src/rules.c", "src/schema_kos.c", "src/schema_rcs.c", "src/validate.c" },
+      sources = { "src/body.c", "src/buf.c", "src/cli.c", "src/core.c", "src/http.c", "src/json.c", "src/media.c", "src/multi.c", "src/multipart.c", "src/rules.c", "src/schema_kos.c", "src/schema_rcs.c", "src/validate.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl" },
       incdirs = { "$(CURL_INCDIR)", "src" },
@@ -26,6 +26,21 @@ build = {
     },
     ["bizreg.auth"] = "lua/bizreg/auth.lua",
     ["bizreg.client"] = "lua/bizreg/client.lua",
+    ["bizreg.cli"] = "lua/bizreg/cli/init.lua",
+    ["bizreg.cli.args"] = "lua/bizreg/cli/args.lua",
+    ["bizreg.cli.batches"] = "lua/bizreg/cli/batches.lua",
+    ["bizreg.cli.brand"] = "lua/bizreg/cli/brand.lua",
+    ["bizreg.cli.dryrun"] = "lua/bizreg/cli/dryrun.lua",
+    ["bizreg.cli.env"] = "lua/bizreg/cli/env.lua",
+    ["bizreg.cli.fmt"] = "lua/bizreg/cli/fmt.lua",
+    ["bizreg.cli.images"] = "lua/bizreg/cli/images.lua",
+    ["bizreg.cli.journal"] = "lua/bizreg/cli/journal.lua",
+    ["bizreg.cli.json"] = "lua/bizreg/cli/json.lua",
+    ["bizreg.cli.load"] = "lua/bizreg/cli/load.lua",
+    ["bizreg.cli.multipart"] = "lua/bizreg/cli/multipart.lua",
+    ["bizreg.cli.outcome"] = "lua/bizreg/cli/outcome.lua",
+    ["bizreg.cli.sandbox"] = "lua/bizreg/cli/sandbox.lua",
+    ["bizreg.cli.ui"] = "lua/bizreg/cli/ui.lua",
     ["bizreg.errors"] = "lua/bizreg/errors.lua",
     ["bizreg"] = "lua/bizreg/init.lua",
     ["bizreg.jobs"] = "lua/bizreg/jobs.lua",
@@ -42,6 +57,6 @@ build = {
     ["bizreg.sandbox.server"] = "lua/bizreg/sandbox/server.lua",
     ["bizreg.transport.ngx"] = "lua/bizreg/transport/ngx.lua",
   },
-  install = { bin = { ["bizreg-sandbox"] = "bin/bizreg-sandbox" } },
+  install = { bin = { ["bizreg"] = "bin/bizreg", ["bizreg-sandbox"] = "bin/bizreg-sandbox" } },
 }
 test = { type = "command", command = "make test" }

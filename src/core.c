@@ -351,6 +351,7 @@ static int l_sleep(lua_State *L) {
   return 0;
 }
 
+int bz_cli_open(lua_State *L);  /* cli.c: OS helpers for bin/bizreg */
 static const luaL_Reg funcs[] = {
   { "encode_visitor_images", l_encode_visitor_images },
   { "encode_brand", l_encode_brand },
@@ -361,6 +362,7 @@ static const luaL_Reg funcs[] = {
   { "http", bz_http_new },
   { "multi", bz_multi_new },
   { "curl_version", bz_curl_version },
+  { "cli", bz_cli_open },
   { NULL, NULL } };
 
 int luaopen_bizreg_core(lua_State *L) {

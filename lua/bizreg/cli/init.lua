@@ -1,0 +1,142 @@
+-- The bizreg command: argument handling and dispatch (bin/bizreg calls main).
+local bizreg = require "bizreg"
+local args = require "bizreg.cli.args"
+local ui_mod = require "bizreg.cli.ui"
+local env = require "bizreg.cli.env"
+local outcome = require "bizreg.cli.outcome"
+
+local M = {}
+
+M.HELP = [[
+usage: bizreg check brand FILE          validate a brand package offline (no credentials)
+       bizreg check images FILE         validate visitor images offline
+       bizreg register brand FILE       register a brand with RCS Biz Center
+       bizreg register images FILE      register visitor images with the KOS CRM, in batches
+       bizreg sandbox [--port N]        run the local emulator of both APIs (default port 8089)
+       bizreg --help | --version
+
+FILE (brand): JSON, or a Lua file returning a table, with regBrand, chatbots and the files
+  brandProfile, brandBackground, subNumCertificate (paths relative to FILE's directory).
+FILE (images): {"images": [...]} JSON, a JSON array of images, or JSON Lines (.jsonl) with
+  one image per line.
+
+options:
+  --json            one JSON object per batch / brand on stdout (check: one per file)
+  --dry-run         print the HTTP request(s) that would be sent (Authorization redacted,
+                    file parts summarised), send nothing
+  --verbose, -v     print each request, response and error on stderr (secrets redacted)
+  --progress MODE   auto (a bar on a terminal, plain lines every 2 s otherwise), bar, lines, off
+  --timeout S       seconds for a whole request (default 30)
+  --batch N         images per request (default 100)
+  --journal FILE    where register images records each batch (default: FILE.journal)
+  --resume FILE     continue from a journal: batches recorded as registered are skipped,
+                    batches with an unknown outcome are held back until you decide:
+  --skip LIST       record these batches as registered (you checked: they are), e.g. 3,5-7
+  --resend LIST     send these unknown-outcome batches again (you checked: they are not)
+  --resubmit ID     register brand: resubmit the rejected or saved brand ID (PUT)
+  --port N          sandbox: port on 127.0.0.1 (0 = any free port)
+
+environment (credentials and URLs are never taken from arguments, which show in `ps`):
+  BIZREG_KOS_BASE_URL   and BIZREG_KOS_API_KEY or BIZREG_KOS_TOKEN
+  BIZREG_RCS_BASE_URL   and BIZREG_RCS_CLIENT_ID + BIZREG_RCS_CLIENT_SECRET, or BIZREG_RCS_TOKEN
+  (for `bizreg sandbox`: BIZREG_KOS_BASE_URL=http://127.0.0.1:8089
+   BIZREG_KOS_API_KEY=11111111-2222-4333-8444-555555555555
+   BIZREG_RCS_BASE_URL=http://127.0.0.1:8089/api/1.1
+   BIZREG_RCS_CLIENT_ID=sandbox BIZREG_RCS_CLIENT_SECRET=SK.sandboxsecret1)
+
+exit codes:
+  0  ok
+  1  validation or HTTP error (the server answered with an error)
+  2  usage: wrong arguments, missing environment variable, unreadable file, journal mismatch
+  3  transport error: nothing reached the server (safe to run again)
+  4  unknown outcome: a request may have reached the server but no answer came back;
+     check before sending it again (register images: see --resume, --skip, --resend)
+  130 interrupted (Ctrl-C); the journal keeps every batch recorded before it
+]]
+
+local COMMON = { help = "flag", json = "flag" }
+local SEND = { ["dry-run"] = "flag", verbose = "flag", progress = "choice:progress", timeout = "seconds" }
+
+local function merge(...)
+  local t = {}
+  for _, s in ipairs { ... } do for k, v in pairs(s) do t[k] = v end end
+  return t
+end
+
+local COMMANDS = {
+  ["check brand"] = COMMON,
+  ["check images"] = merge(COMMON, { batch = "count" }),
+  ["register brand"] = merge(COMMON, SEND, { resubmit = "string" }),
+  ["register images"] = merge(COMMON, SEND, { batch = "count", journal = "string", resume = "string",
+    skip = "list", resend = "list" }),
+  ["sandbox"] = { help = "flag", port = "port" },
+}
+
+local function usage(ui, msg)
+  ui:err("bizreg: " .. msg)
+  ui:err("Try 'bizreg --help'.")
+  return outcome.USAGE
+end
+
+local function all_options()
+  local t = { version = "flag" }
+  for _, spec in pairs(COMMANDS) do for k, v in pairs(spec) do t[k] = v end end
+  return t
+end
+
+local function dispatch(ui, cmd, p, script_dir)
+  local o, words = p.opts, p.words
+  if cmd == "sandbox" then
+    if #words > 1 then return usage(ui, "sandbox takes no FILE") end
+    return require("bizreg.cli.sandbox").run(ui, o, script_dir)
+  end
+  local file = words[3]
+  if not file then return usage(ui, cmd .. " needs a FILE") end
+  if #words > 3 then return usage(ui, "unexpected argument '" .. words[4] .. "'") end
+  if o.resume and o.journal then return usage(ui, "--resume continues a journal; --journal starts a new one: give one") end
+  if cmd == "check brand" then return require("bizreg.cli.brand").check(ui, file) end
+  if cmd == "register brand" then return require("bizreg.cli.brand").register(ui, file, o) end
+  if cmd == "check images" then return require("bizreg.cli.images").check(ui, file, o) end
+  return require("bizreg.cli.images").register(ui, file, o)
+end
+
+-- argv: the command's arguments (arg); script_dir: where bin/bizreg lives. Returns the exit code.
+function M.main(argv, script_dir)
+  local list = {}
+  for i = 1, #argv do list[i] = argv[i] end
+  -- first pass with every option known, to find the command; second pass strict
+  local p, perr = args.parse(list, all_options())
+  local words = p and p.words or {}
+  local cmd = words[1] == "sandbox" and "sandbox" or (words[1] and words[2] and (words[1] .. " " .. words[2]))
+  if p and COMMANDS[cmd] then p, perr = args.parse(list, COMMANDS[cmd]) end
+  local o = p and p.opts or {}
+  local ui = ui_mod.new { json = o.json, verbose = o.verbose, progress = o.progress, secrets = env.secrets() }
+  if not p then return usage(ui, perr) end
+  if o.version then ui:out("bizreg " .. bizreg.VERSION) return outcome.OK end
+  if o.help or #words == 0 or words[1] == "help" then
+    if o.help or words[1] == "help" then io.stdout:write(M.HELP) return outcome.OK end
+    io.stderr:write(M.HELP)
+    return outcome.USAGE
+  end
+  if not COMMANDS[cmd] then
+    if words[1] == "check" or words[1] == "register" then
+      return usage(ui, words[1] .. " needs 'brand' or 'images'" .. (words[2] and (", not '" .. words[2] .. "'") or ""))
+    end
+    return usage(ui, "unknown command '" .. tostring(words[1]) .. "'")
+  end
+  local ok, code = xpcall(function() return dispatch(ui, cmd, p, script_dir) end, function(e)
+    if tostring(e):find("interrupted!", 1, true) then return "interrupted" end
+    return debug.traceback(tostring(e), 2)
+  end)
+  if ok then return code end
+  ui:progress_abort()
+  if code == "interrupted" then
+    ui:err("bizreg: interrupted. A request that was in flight has an unknown outcome; "
+      .. "register images: the journal has every batch recorded so far (see --resume).")
+    return 130
+  end
+  ui:err("bizreg: internal error: " .. tostring(code))
+  return outcome.FAILED
+end
+
+return M

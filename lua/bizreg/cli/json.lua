@@ -1,0 +1,108 @@
+-- JSON for the command's own output (--json, the journal): objects keep the key order
+-- they are built with, so lines read the same every time and diff well.
+--   json.obj("batch", 3, "state", "registered")   -> ordered object
+--   json.encode(value)                            -> one line
+--   json.decode(text)                             -> value | nil, message (lua-cjson)
+local cjson = require "cjson.safe"
+
+local M = {}
+
+local ORDER = setmetatable({}, { __mode = "k" })  -- object -> its key list
+local ARRAY = setmetatable({}, { __mode = "k" })  -- tables that encode as [] even when empty
+
+function M.obj(...)
+  local t, keys = {}, {}
+  local n = select("#", ...)
+  for i = 1, n, 2 do
+    local k, v = select(i, ...)
+    if v ~= nil then
+      keys[#keys + 1] = k
+      t[k] = v
+    end
+  end
+  ORDER[t] = keys
+  return t
+end
+
+function M.array(t)
+  t = t or {}
+  ARRAY[t] = true
+  return t
+end
+
+local function encode_string(s)
+  -- cjson escapes "/" as "\/": valid JSON, but noisy in paths and URLs
+  return (cjson.encode(s):gsub("\\/", "/"))
+end
+
+local function encode_number(v)
+  if v ~= v or v == math.huge or v == -math.huge then return "null" end
+  if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return string.format("%d", v) end
+  return string.format("%.14g", v)
+end
+
+local encode
+
+local function encode_table(t, out)
+  local keys = ORDER[t]
+  if not keys and (ARRAY[t] or #t > 0) then
+    out[#out + 1] = "["
+    for i = 1, #t do
+      if i > 1 then out[#out + 1] = "," end
+      encode(t[i], out)
+    end
+    out[#out + 1] = "]"
+    return
+  end
+  if not keys then  -- a plain table: sorted keys, for a stable line
+    keys = {}
+    for k in pairs(t) do keys[#keys + 1] = tostring(k) end
+    table.sort(keys)
+  end
+  out[#out + 1] = "{"
+  local first = true
+  for _, k in ipairs(keys) do
+    local v = t[k]
+    if v ~= nil then
+      if not first then out[#out + 1] = "," end
+      first = false
+      out[#out + 1] = encode_string(k)
+      out[#out + 1] = ":"
+      encode(v, out)
+    end
+  end
+  out[#out + 1] = "}"
+end
+
+function encode(v, out)
+  local t = type(v)
+  if t == "string" then out[#out + 1] = encode_string(v)
+  elseif t == "number" then out[#out + 1] = encode_number(v)
+  elseif t == "boolean" then out[#out + 1] = tostring(v)
+  elseif t == "table" then encode_table(v, out)
+  else out[#out + 1] = "null" end  -- nil, cjson.null, functions
+end
+
+function M.encode(v)
+  local out = {}
+  encode(v, out)
+  return table.concat(out)
+end
+
+M.null = cjson.null
+
+-- Decodes text; on failure the message names the line and column of the problem.
+function M.decode(text)
+  local v, err = cjson.decode(text)
+  if v ~= nil or err == nil then return v end
+  local at = tonumber(tostring(err):match("character (%d+)"))
+  if at then
+    local before = text:sub(1, at - 1)
+    local _, lines = before:gsub("\n", "")
+    local col = at - (before:match(".*\n()") or 1) + 1
+    err = tostring(err):gsub(" at character %d+", "") .. string.format(" (line %d, column %d)", lines + 1, col)
+  end
+  return nil, err
+end
+
+return M

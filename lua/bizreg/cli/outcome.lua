@@ -1,0 +1,60 @@
+-- What a failed call means for the operator, and the exit codes:
+--   0 ok · 1 validation or HTTP error · 2 usage · 3 transport (nothing sent) · 4 unknown outcome
+local json = require "bizreg.cli.json"
+
+local M = {}
+
+M.OK, M.FAILED, M.USAGE, M.TRANSPORT, M.UNKNOWN = 0, 1, 2, 3, 4
+
+-- An unknown outcome outranks everything: it needs a check before anything is re-sent.
+local RANK = { [0] = 0, [1] = 1, [3] = 2, [4] = 3 }
+function M.worst(a, b)
+  if (RANK[b] or 0) > (RANK[a] or 0) then return b end
+  return a
+end
+
+-- "unknown" when the request may have reached the server (a transport failure after
+-- sending, or a 2xx whose body could not be read); otherwise "failed". Plus the exit code.
+function M.classify(err)
+  if err.kind == "transport" then
+    if err.sent then return "unknown", M.UNKNOWN end
+    return "failed", M.TRANSPORT
+  end
+  if err.kind == "decode" then return "unknown", M.UNKNOWN end
+  return "failed", M.FAILED
+end
+
+-- Failures that every later request would hit too: stop instead of repeating them.
+function M.stops(err)
+  return err.kind == "transport" or err.status == 401 or err.status == 403
+end
+
+-- Lua's SIGINT handler raises "interrupted!"; inside a libcurl callback the library
+-- reports it as an error of the call instead.
+function M.interrupted(err)
+  return tostring(err and err.message or ""):find("interrupted!", 1, true) ~= nil
+end
+
+function M.error_json(err)
+  local props = json.array()
+  for _, p in ipairs(err.errorProperties or {}) do
+    props[#props + 1] = json.obj("key", p.key, "reason", p.reason, "index", p.index, "code", p.code,
+      "message", p.message)
+  end
+  return json.obj("kind", err.kind, "code", err.code, "status", err.status, "message", err.message,
+    "retryable", err.retryable, "sent", err.sent, "errorProperties", props)
+end
+
+-- One line: "http 500 InternalServerErrorException" / "transport OPERATION_TIMEDOUT: …".
+function M.describe(err)
+  local s = tostring(err.kind)
+  if err.status then s = s .. " " .. err.status end
+  if err.code then s = s .. " [" .. err.code .. "]" end
+  if err.message then s = s .. ": " .. tostring(err.message):gsub("[\r\n]+", " ") end
+  if err.kind == "transport" then
+    s = s .. (err.sent and " (the request may have reached the server)" or " (nothing was sent)")
+  end
+  return s
+end
+
+return M

@@ -1,0 +1,95 @@
+-- Runs bin/bizreg as a separate process, the way an operator would, and captures
+-- stdout, stderr and the exit code. The child runs under the same Lua as busted, on the
+-- plain (unsanitized) core of that Lua, with no LD_PRELOAD and no BIZREG_* variables
+-- from the caller's environment: each test passes exactly the environment it means.
+local shell = require "spec.helpers.shell"
+
+local M = {}
+
+M.lua = rawget(_G, "jit") and "luajit" or (_VERSION:gsub("^Lua ", "lua"))
+M.dir = "build/tmp/cli-" .. tostring(os.time()) .. "-" .. tostring(math.random(1e6))
+
+local CLEAR = { "BIZREG_KOS_BASE_URL", "BIZREG_KOS_API_KEY", "BIZREG_KOS_TOKEN", "BIZREG_RCS_BASE_URL",
+  "BIZREG_RCS_CLIENT_ID", "BIZREG_RCS_CLIENT_SECRET", "BIZREG_RCS_TOKEN", "BIZREG_LUA", "BIZREG_PROBE",
+  "BIZREG_SANDBOX", "LUA_INIT", "LUA_INIT_5_2", "LUA_INIT_5_3", "LUA_INIT_5_4" }
+
+function M.q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+function M.read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+function M.write(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+  return path
+end
+
+-- Makes sure the plain core for this Lua exists (under `make asan` only the sanitized
+-- one may have been built), and the scratch directory.
+function M.setup()
+  if not M.read("build/" .. M.lua .. "/bizreg/core.so") then
+    assert(shell.execute("make -s LUA=" .. M.lua .. " build >/dev/null"), "cannot build the core for " .. M.lua)
+  end
+  assert(shell.execute("mkdir -p " .. M.dir))
+end
+
+-- The command line (without redirections) for argv (a list) and env (name -> value).
+function M.command(argv, env, how)
+  local parts = { "env" }
+  for _, k in ipairs(CLEAR) do parts[#parts + 1] = "-u " .. k end
+  parts[#parts + 1] = "LUA_PATH=" .. M.q("./lua/?.lua;./lua/?/init.lua;;")
+  parts[#parts + 1] = "LUA_CPATH=" .. M.q("./build/" .. M.lua .. "/?.so;;")
+  for k, v in pairs(env or {}) do parts[#parts + 1] = k .. "=" .. M.q(v) end
+  if how == "direct" then
+    parts[#parts + 1] = "bin/bizreg"       -- the shell part picks the interpreter
+  else
+    parts[#parts + 1] = M.lua .. " bin/bizreg"
+  end
+  for _, a in ipairs(argv) do parts[#parts + 1] = M.q(a) end
+  return table.concat(parts, " ")
+end
+
+local seq = 0
+-- Runs to completion: returns { out, err, code }.
+function M.run(argv, env, how)
+  seq = seq + 1
+  local base = M.dir .. "/run" .. seq
+  shell.execute(M.command(argv, env, how) .. " >" .. base .. ".out 2>" .. base .. ".err </dev/null; echo $? >" .. base .. ".rc")
+  return { out = M.read(base .. ".out") or "", err = M.read(base .. ".err") or "",
+    code = tonumber((M.read(base .. ".rc") or ""):match("%d+")) }
+end
+
+-- Starts in the background: returns pid and the stdout/stderr paths. The pid is the
+-- interpreter's own (env execs it), so a signal reaches the command itself.
+function M.spawn(argv, env)
+  seq = seq + 1
+  local base = M.dir .. "/bg" .. seq
+  local p = shell.popen(M.command(argv, env) .. " >" .. base .. ".out 2>" .. base .. ".err </dev/null & echo $!")
+  local pid = tonumber(p:read("*a"):match("%d+"))
+  p:close()
+  return pid, base .. ".out", base .. ".err"
+end
+
+function M.alive(pid)
+  return shell.execute("kill -0 " .. pid .. " 2>/dev/null") and
+    not shell.execute("ps -o stat= -p " .. pid .. " | grep -q '^ *Z'")
+end
+
+function M.kill(pid, sig)
+  shell.execute("kill -" .. (sig or "TERM") .. " " .. pid .. " 2>/dev/null")
+end
+
+-- Lines of s (without the newlines).
+function M.lines(s)
+  local t = {}
+  for l in s:gmatch("([^\n]*)\n") do t[#t + 1] = l end
+  return t
+end
+
+return M
