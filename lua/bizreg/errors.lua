@@ -284,11 +284,4 @@ function M.validation(fields)
   return M.new(fields)
 end
 
--- Kept for callers outside the client flow; the client itself cuts in M.finish.
-function M.clip(body)
-  if type(body) ~= "string" then return nil end
-  if #body > BODY_LIMIT then return body:sub(1, BODY_LIMIT) end
-  return body
-end
-
 return M
