@@ -165,6 +165,23 @@ describe("secrets", function()
     assert_clean(res, { "jwt.static.token" }, "res")
   end)
 
+  it("include tokens fetched earlier (an echo of the token a 401 just replaced)", function()
+    local n = 0
+    local t = function(req)
+      if req.url:find("exchange%-token$") then
+        n = n + 1
+        return { status = 200, body = '{"token":"issued-token-' .. n .. '"}' }
+      end
+      if req.headers.Authorization == "Bearer issued-token-1" then return { status = 401, body = "{}" } end
+      return { status = 400, body = '{"message":"was issued-token-1, now ' .. req.headers.Authorization .. '"}' }
+    end
+    local c = bizreg.kos { base_url = "https://crm.example.invalid", api_key = "key-0000-1111", transport = t }
+    local _, err = c:register_visitor_images(IMAGES)
+    assert.equal(400, err.status)
+    assert.equal(2, n)
+    assert_clean(err, { "issued-token-1", "issued-token-2", "key-0000-1111" }, "err")
+  end)
+
   it("are scrubbed however short they are", function()
     for _, token in ipairs { "Zq9", "Zq", "Z" } do
       local _, err = kos(token, (reflector(400, '{"className":"%S","message":"a %S b"}'))):register_visitor_images(IMAGES)

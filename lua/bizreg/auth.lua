@@ -13,6 +13,7 @@ local SKEW = 60  -- renew this many seconds before the announced expiry
 local POLL = 0.005  -- how often a waiter looks at another coroutine's fetch
 local KEEP = 4  -- tokens remembered for scrubbing (an older one may still be echoed)
 local WEAK_V = { __mode = "v" }
+local unpack_ = table.unpack or unpack
 
 -- A fetch whose coroutine is gone for good (killed by ngx.exit, never resumed) must not
 -- block the client forever: waiters give up on it once it has taken longer than any real
@@ -35,13 +36,16 @@ local function bad_token(t)
   return type(t) ~= "string" or t == "" or t:find("[\r\n%z]") ~= nil
 end
 
+-- secrets() lists non-empty strings (credentials are checked at construction, tokens by
+-- bad_token); the list may be shared, callers must not change it.
 function M.static(token, header, scheme)
+  local list = { token }
   return {
     header = header, scheme = scheme,
     get = function() return token end,
     renewable = function() return false end,
     invalidate = function() end,
-    secrets = function() return { token } end,
+    secrets = function() return list end,
   }
 end
 
@@ -51,7 +55,8 @@ end
 local function cached(header, scheme, fetch, renewable, secrets)
   local token, expires_at
   local fetching  -- { co = owner (weak: nil once collected), started = core.now() }
-  local recent = {}
+  local list = {}  -- secrets, then the last KEEP tokens fetched
+  for i = 1, #secrets do list[i] = secrets[i] end
   local p = { header = header, scheme = scheme, renewable = renewable }
 
   -- Another coroutine is fetching and may still finish. The main thread never waits: a job
@@ -82,20 +87,16 @@ local function cached(header, scheme, fetch, renewable, secrets)
     if not ok then error(t, 0) end  -- a raising transport is the caller's to see
     if not t then return nil, e end
     token, expires_at = t, e
-    recent[#recent + 1] = t
-    if #recent > KEEP then table.remove(recent, 1) end
+    list = { unpack_(list) }  -- a new list: one handed out earlier stays as it was
+    list[#list + 1] = t
+    if #list > #secrets + KEEP then table.remove(list, #secrets + 1) end
     return token
   end
   -- failed: the token the 401 answered; a newer one (another job renewed) is kept.
   function p.invalidate(failed)
     if failed == nil or failed == token then token, expires_at = nil, nil end
   end
-  function p.secrets()
-    local list = {}
-    for _, s in ipairs(secrets) do list[#list + 1] = s end
-    for _, s in ipairs(recent) do list[#list + 1] = s end
-    return list
-  end
+  function p.secrets() return list end
   return p
 end
 

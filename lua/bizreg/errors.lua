@@ -187,6 +187,7 @@ end
 
 -- Fields of an error the library sets itself (enums, HTTP status, flags): not server text.
 local OWN_FIELDS = { kind = true, status = true, retryable = true, sent = true, curl_code = true }
+local NONE = {}
 
 local function scrub_value(v, secrets, seen, own)
   local t = type(v)
@@ -194,7 +195,7 @@ local function scrub_value(v, secrets, seen, own)
   if t == "number" then return scrub_number(v, secrets) end
   if t ~= "table" or seen[v] then return v end
   seen[v] = true
-  local skip = M.is_error(v) and OWN_FIELDS or {}
+  local skip = M.is_error(v) and OWN_FIELDS or NONE
   local keys = {}
   for k in next, v do keys[#keys + 1] = k end  -- raw traversal; no keys added while it runs
   for _, k in ipairs(keys) do
@@ -213,36 +214,33 @@ end
 
 local function usable(secrets)
   local list = {}
-  for _, s in ipairs(secrets or {}) do
+  for _, s in ipairs(secrets or NONE) do
     if type(s) == "string" and s ~= "" then list[#list + 1] = s end
   end
   return list
 end
 
--- Scrubs v in place (strings, numbers, keys; nested; cycles-safe) and returns it.
-function M.scrub(v, secrets)
-  secrets = usable(secrets)
-  if #secrets == 0 then return v end
-  if M.is_error(v) then rendered_secrets[v] = secrets end
-  return scrub_value(v, secrets, {})
+local function scrub_with(v, list)
+  if #list == 0 then return v end
+  if M.is_error(v) then rendered_secrets[v] = list end
+  if type(v) == "table" and next(v) == nil then return v end  -- {}: KOS's usual answer
+  return scrub_value(v, list, {})
 end
+
+-- Scrubs v in place (strings, numbers, keys; nested; cycles-safe) and returns it.
+function M.scrub(v, secrets) return scrub_with(v, usable(secrets)) end
 
 -- The last step of every call, for what it returns (result or error): an error's raw body
 -- is masked over a window that covers any escaped secret crossing the 4 KiB cut, then cut;
--- then everything is scrubbed.
-function M.finish(v, secrets)
-  secrets = usable(secrets)
-  if M.is_error(v) and type(v.body) == "string" then
+-- then everything is scrubbed. list: non-empty strings (the auth providers' secrets()).
+function M.finish(v, list)
+  if M.is_error(v) and type(v.body) == "string" and #v.body > BODY_LIMIT then
     local longest = 0
-    for _, s in ipairs(secrets) do longest = math.max(longest, #s) end
-    local body = v.body
-    if #body > BODY_LIMIT then
-      -- one decoded byte is at most 6 raw bytes (\u00XX)
-      body = M.scrub_string(body:sub(1, BODY_LIMIT + 6 * longest), secrets):sub(1, BODY_LIMIT)
-    end
-    v.body = body
+    for _, s in ipairs(list) do longest = math.max(longest, #s) end
+    -- one decoded byte is at most 6 raw bytes (\u00XX)
+    v.body = M.scrub_string(v.body:sub(1, BODY_LIMIT + 6 * longest), list):sub(1, BODY_LIMIT)
   end
-  return M.scrub(v, secrets)
+  return scrub_with(v, list)
 end
 
 local RETRYABLE_STATUS = { [429] = true, [502] = true, [503] = true, [504] = true }
