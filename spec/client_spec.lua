@@ -154,8 +154,8 @@ end)
 
 describe("close()", function()
   it("during a 429 back-off: nothing more is sent, the call ends CLIENT_CLOSED", function()
-    local calls, c = 0, nil
-    c = kos(function()
+    local calls = 0
+    local c = kos(function()
       calls = calls + 1
       return { status = 429, headers = { ["Retry-After"] = "0" }, body = "" }
     end, { retries = 3 })

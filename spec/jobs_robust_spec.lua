@@ -2,7 +2,6 @@
 local bizreg = require "bizreg"
 local core = require "bizreg.core"
 local sandbox = require "spec.helpers.sandbox"
-local fx = require "spec.helpers.fixtures"
 
 local IMAGES = { images = { { fileName = "a.jpg", visitorId = "65a1b2c3d4e5f6a7b8c9d0e1" } } }
 local TOKEN = "sandbox-kos-token"

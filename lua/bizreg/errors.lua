@@ -189,7 +189,7 @@ end
 local OWN_FIELDS = { kind = true, status = true, retryable = true, sent = true, curl_code = true }
 local NONE = {}
 
-local function scrub_value(v, secrets, seen, own)
+local function scrub_value(v, secrets, seen)
   local t = type(v)
   if t == "string" then return M.scrub_string(v, secrets) end
   if t == "number" then return scrub_number(v, secrets) end
