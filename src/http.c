@@ -1,6 +1,7 @@
 /* libcurl easy handle per client (see http.h). The handle is reused for every
  * request so sequential requests share one keep-alive connection; every
  * per-request option is set again by bz_http_prepare. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,6 +444,7 @@ int bz_http_new(lua_State *L) {
   if (e == NULL) return luaL_error(L, "bizreg.http: curl_easy_init failed");
   h->easy = e;
   h->max_body = max_body;
+  h->timeout_ms = to_ms(timeout);
   luaL_getmetatable(L, BZ_HTTP_MT);
   lua_setmetatable(L, -2);  /* from here on __gc releases the easy handle */
 
@@ -469,7 +471,7 @@ int bz_http_new(lua_State *L) {
   SET(CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
   SET(CURLOPT_XFERINFODATA, (void *)h);
   SET(CURLOPT_NOPROGRESS, 1L);
-  SET(CURLOPT_TIMEOUT_MS, to_ms(timeout));
+  SET(CURLOPT_TIMEOUT_MS, h->timeout_ms);
   SET(CURLOPT_CONNECTTIMEOUT_MS, to_ms(ctimeout));
   SET(CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
   SET(CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
@@ -512,11 +514,28 @@ static int has_content_type(lua_State *L, int idx) {
   return found;
 }
 
+/* req.timeout: seconds (> 0, finite; capped like the handle's) for this request only;
+ * absent: the handle's own timeout, so an earlier override never sticks. */
+static long req_timeout(lua_State *L, bz_http *h, int req) {
+  double v;
+  lua_getfield(L, req, "timeout");
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return h->timeout_ms;
+  }
+  if (lua_type(L, -1) != LUA_TNUMBER) luaL_argerror(L, req, "req.timeout must be a number of seconds");
+  v = (double)lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  if (!(v > 0 && v < HUGE_VAL)) luaL_argerror(L, req, "req.timeout must be > 0 and finite");
+  return to_ms(v < MAX_SECONDS ? v : MAX_SECONDS);
+}
+
 int bz_http_prepare(lua_State *L, bz_http *h, int req) {
   const char *method, *url, *body_str = NULL;
   size_t mlen = 3, ulen, blen = 0;
   const bz_body *body = NULL;
   int base, i_hdr, i_body, has_fn, post_mode, is_head;
+  long timeout_ms;
   CURL *e = h->easy;
   CURLcode rc = CURLE_OK;
   bz_buf line = { NULL, 0, 0 };
@@ -557,6 +576,7 @@ int bz_http_prepare(lua_State *L, bz_http *h, int req) {
     return luaL_argerror(L, req, "req.on_progress must be a function");
   is_head = strcmp(method, "HEAD") == 0;
   if (is_head && (body_str != NULL || body != NULL)) return luaL_argerror(L, req, "a HEAD request cannot have a body");
+  timeout_ms = req_timeout(L, h, req);
 
   /* Headers: check every name and value before anything is built or sent. */
   if (!lua_isnil(L, i_hdr)) {
@@ -668,6 +688,7 @@ int bz_http_prepare(lua_State *L, bz_http *h, int req) {
     }
   }
   if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_URL, url);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
   if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->slist);
   if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_NOPROGRESS, has_fn ? 0L : 1L);
   if (rc != CURLE_OK) {

@@ -47,6 +47,7 @@ typedef struct bz_http {
   struct bz_multi *multi;     /* set while BZ_BUSY_MULTI */
   lua_Integer multi_id;       /* key of this transfer's anchors in the multi's user value */
   size_t max_body;            /* max_response_bytes */
+  long timeout_ms;            /* the handle's timeout; a request's req.timeout overrides it once */
 
   /* ---- per transfer (reset by bz_http_prepare) ---- */
   lua_State *L;               /* state whose stack the callbacks use; NULL outside perform/poll */
@@ -75,7 +76,8 @@ bz_http *bz_http_check(lua_State *L, int idx);
 
 /* Reads and validates the request table at index req and sets every
  * per-request option on h (h must be idle). May raise for wrong argument types.
- * Returns 0 on success, with 5 values pushed: method, url, headers, body,
+ * req.timeout (seconds, optional): this request's whole-transfer timeout instead of the
+ * handle's. Returns 0 on success, with 5 values pushed: method, url, headers, body,
  * on_progress (so body is at top-1 and on_progress at top; keep them anchored
  * while the transfer runs). Returns 2 when the request was refused without
  * sending (BAD_HEADER, OUT_OF_MEMORY), with nil, err pushed. */

@@ -1,7 +1,7 @@
 -- Token providers. Secrets live only in these closures: never in a field of the
 -- client table, so printing or serialising a client cannot reveal them.
 -- Each provider: { header, scheme, get(client, ctx) -> token | nil, err,
---                  renewable(client, res) -> bool, invalidate(), secrets() -> list }
+--                  renewable(client, res) -> bool, invalidate(failed_token), secrets() -> list }
 local cjson = require "cjson.safe"
 local errors = require "bizreg.errors"
 
@@ -10,45 +10,93 @@ local M = {}
 local core = require "bizreg.core"
 
 local SKEW = 60  -- renew this many seconds before the announced expiry
--- A fetch that was abandoned (its coroutine killed by ngx.exit, a transport that raised)
--- must not block the client forever: waiters give up on it once it has taken longer than
--- any real fetch could (the client's timeout + connect_timeout), and fetch themselves.
+local POLL = 0.005  -- how often a waiter looks at another coroutine's fetch
+local KEEP = 4  -- tokens remembered for scrubbing (an older one may still be echoed)
+local WEAK_V = { __mode = "v" }
+local unpack_ = table.unpack or unpack
+
+-- A fetch whose coroutine is gone for good (killed by ngx.exit, never resumed) must not
+-- block the client forever: waiters give up on it once it has taken longer than any real
+-- fetch could (the client's timeout + connect_timeout), and fetch themselves.
 local function fetch_wait(client)
-  return (client.http_opts.timeout or 30) + (client.http_opts.connect_timeout or 10)
+  return client.http_opts.timeout + client.http_opts.connect_timeout
 end
+
+-- The running coroutine, or nil on the main thread (5.1 says nil, 5.2+ says ismain).
+local function current_co()
+  local co, main = coroutine.running()
+  if main then return nil end
+  return co
+end
+
+-- pcall can be yielded across everywhere but in PUC Lua 5.1.
+local YIELDABLE_PCALL = _VERSION ~= "Lua 5.1" or rawget(_G, "jit") ~= nil
 
 local function bad_token(t)
   return type(t) ~= "string" or t == "" or t:find("[\r\n%z]") ~= nil
 end
 
+-- secrets() lists non-empty strings (credentials are checked at construction, tokens by
+-- bad_token); the list may be shared, callers must not change it.
 function M.static(token, header, scheme)
+  local list = { token }
   return {
     header = header, scheme = scheme,
     get = function() return token end,
     renewable = function() return false end,
     invalidate = function() end,
-    secrets = function() return { token } end,
+    secrets = function() return list end,
   }
 end
 
 -- Shared shape of the "fetch a token, cache it, renew on 401" providers.
 -- fetch(client, ctx) -> token, expires_at | nil, err
+-- secrets: the provider's fixed secrets (api_key, client_secret).
 local function cached(header, scheme, fetch, renewable, secrets)
-  local token, expires_at, fetching  -- fetching: core.now() when a fetch started
+  local token, expires_at
+  local fetching  -- { co = owner (weak: nil once collected), started = core.now() }
+  local list = {}  -- secrets, then the last KEEP tokens fetched
+  for i = 1, #secrets do list[i] = secrets[i] end
   local p = { header = header, scheme = scheme, renewable = renewable }
+
+  -- Another coroutine is fetching and may still finish. The main thread never waits: a job
+  -- that fetches cannot progress while the main thread blocks. A dead or collected owner
+  -- (its step raised under 5.1, where the fetch cannot be pcall-protected) is gone at once.
+  local function in_progress(client)
+    local f, me = fetching, current_co()
+    if not f or not me or not f.co or f.co == me then return false end
+    if coroutine.status(f.co) == "dead" then return false end
+    return core.now() - f.started < fetch_wait(client)
+  end
+
   function p.get(client, ctx)
-    -- A job already fetching: wait for it instead of asking twice.
-    while fetching and core.now() - fetching < fetch_wait(client) do ctx.sleep(0.005) end
+    while in_progress(client) do
+      if core.now() + POLL >= ctx.deadline then return nil, client:deadline_error(0, false) end
+      ctx.sleep(POLL)
+    end
     if token and (not expires_at or os.time() < expires_at) then return token end
-    fetching = core.now()
-    local t, exp_or_err = fetch(client, ctx)
-    fetching = nil
-    if not t then return nil, exp_or_err end
-    token, expires_at = t, exp_or_err
+    local mine = setmetatable({ co = current_co(), started = core.now() }, WEAK_V)
+    fetching = mine
+    local ok, t, e
+    if YIELDABLE_PCALL or not mine.co then
+      ok, t, e = pcall(fetch, client, ctx)  -- the marker goes, whatever happens
+    else
+      ok, t, e = true, fetch(client, ctx)
+    end
+    if fetching == mine then fetching = nil end
+    if not ok then error(t, 0) end  -- a raising transport is the caller's to see
+    if not t then return nil, e end
+    token, expires_at = t, e
+    list = { unpack_(list) }  -- a new list: one handed out earlier stays as it was
+    list[#list + 1] = t
+    if #list > #secrets + KEEP then table.remove(list, #secrets + 1) end
     return token
   end
-  function p.invalidate() token, expires_at = nil, nil end
-  function p.secrets() return secrets(token) end
+  -- failed: the token the 401 answered; a newer one (another job renewed) is kept.
+  function p.invalidate(failed)
+    if failed == nil or failed == token then token, expires_at = nil, nil end
+  end
+  function p.secrets() return list end
   return p
 end
 
@@ -69,9 +117,7 @@ function M.kos_exchange(api_key, header, scheme, map_error)
     end
     return token, nil
   end
-  return cached(header, scheme, fetch,
-    function() return true end,
-    function(token) return { api_key, token } end)
+  return cached(header, scheme, fetch, function() return true end, { api_key })
 end
 
 -- RCS expiresIn is a string; the example value (1568694883) reads as absolute epoch
@@ -106,8 +152,7 @@ function M.rcs_credentials(client_id, client_secret, map_error, error_code)
     local code = error_code(res)
     return code == "61003" or code == "61004"
   end
-  return cached("Authorization", "Bearer", fetch, renewable,
-    function(token) return { client_secret, token } end)
+  return cached("Authorization", "Bearer", fetch, renewable, { client_secret })
 end
 
 return M

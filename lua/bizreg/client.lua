@@ -1,6 +1,6 @@
 -- The machinery both API clients share: options, the transport seam, the retry
 -- policy and the auth-renewal flow. One flow function serves every caller: it
--- only talks to a `ctx` ({ send = fn(req) -> res | nil, err; sleep = fn(s) }),
+-- only talks to a `ctx` ({ send = fn(req) -> res | nil, err; sleep = fn(s); deadline }),
 -- which is the blocking libcurl handle, a user transport, or a coroutine
 -- yielding to bizreg.poll (jobs.lua).
 local core = require "bizreg.core"
@@ -10,16 +10,32 @@ local M = {}
 
 M.VERSION = "0.1.0"
 
+-- ---- options: every one checked at construction (types and ranges) ----------------
+
+local MAX_SECONDS = 2147483  -- libcurl's millisecond timeouts must fit a 32-bit long
+
+local function finite(v) return v == v and v > -math.huge and v < math.huge end
+local function seconds(v) return finite(v) and v > 0 and v <= MAX_SECONDS, "a number of seconds > 0 and <= " .. MAX_SECONDS end
+local function positive(v) return finite(v) and v > 0, "a finite number > 0" end
+local function non_negative(v) return finite(v) and v >= 0, "a finite number >= 0" end
+local function count(v) return finite(v) and v >= 0 and v == math.floor(v), "an integer >= 0" end
+local function size(v) return finite(v) and v >= 1 and v <= 2 ^ 53 and v == math.floor(v), "an integer >= 1" end
+local function no_nul(v) return not v:find("%z"), "a string without NUL" end
+local function url(v) return v:match("^https?://[^/]") and not v:find("[%c%s]"), "an http:// or https:// URL without spaces or control characters" end
+
+-- name -> { type, range check }
 local TRANSPORT_OPTS = {
-  base_url = "string", timeout = "number", connect_timeout = "number", verify_tls = "boolean",
-  ca_file = "string", proxy = "string", user_agent = "string", max_response_bytes = "number",
-  retries = "number", retry_max_wait = "number", transport = "function", on_progress = "function",
+  base_url = { "string", url }, timeout = { "number", seconds }, connect_timeout = { "number", seconds },
+  deadline = { "number", positive }, verify_tls = { "boolean" }, ca_file = { "string", no_nul },
+  proxy = { "string", no_nul }, user_agent = { "string" }, max_response_bytes = { "number", size },
+  retries = { "number", count }, retry_max_wait = { "number", non_negative },
+  transport = { "function" }, on_progress = { "function" },
 }
 -- Values that become header bytes: CR/LF/NUL would let them forge headers.
 local HEADER_OPTS = { "token", "api_key", "client_id", "client_secret", "user_agent", "auth_header", "auth_scheme" }
 
-
-local function fail(msg) error("bizreg: " .. msg, 4) end
+-- depth: extra stack levels between the user's call and the client constructor.
+local function fail(msg, depth) error("bizreg: " .. msg, 4 + (depth or 0)) end
 
 -- A function, or a table whose metatable has __call (a transport module can be both).
 function M.callable(v)
@@ -28,22 +44,25 @@ function M.callable(v)
   return type(mt) == "table" and mt.__call ~= nil
 end
 
--- Programmer errors raise; everything about content/network returns nil, err later.
-function M.check_options(opts, extra)
-  if type(opts) ~= "table" then fail("client options must be a table") end
+-- Programmer errors raise (at the caller of bizreg.kos/rcs); everything about content or
+-- the network returns nil, err later. extra: the API's own options, name -> type.
+function M.check_options(opts, extra, depth)
+  if type(opts) ~= "table" then fail("client options must be a table", depth) end
   for k, v in pairs(opts) do
-    local want = TRANSPORT_OPTS[k] or extra[k]
-    if not want then fail("unknown option '" .. tostring(k) .. "'") end
+    local spec = TRANSPORT_OPTS[k] or (extra[k] and { extra[k] })
+    if not spec then fail("unknown option '" .. tostring(k) .. "'", depth) end
+    local want, check = spec[1], spec[2]
     if type(v) ~= want and not (want == "function" and M.callable(v)) then
-      fail("option '" .. k .. "' must be a " .. want)
+      fail("option '" .. k .. "' must be a " .. want, depth)
     end
+    local ok, what = true, nil
+    if check then ok, what = check(v) end
+    if not ok then fail("option '" .. k .. "' must be " .. what, depth) end
   end
-  if type(opts.base_url) ~= "string" or not opts.base_url:match("^https?://[^/]") then
-    fail("option 'base_url' is required (http:// or https://)")
-  end
+  if opts.base_url == nil then fail("option 'base_url' is required (http:// or https://)", depth) end
   for _, k in ipairs(HEADER_OPTS) do
     if type(opts[k]) == "string" and opts[k]:find("[\r\n%z]") then
-      fail("option '" .. k .. "' contains CR, LF or NUL")
+      fail("option '" .. k .. "' contains CR, LF or NUL", depth)
     end
   end
 end
@@ -55,16 +74,20 @@ M.Client = Client
 function M.new(mt, opts, auth)
   local self = setmetatable({}, mt)
   self.base_url = opts.base_url:gsub("/+$", "")
+  self.timeout = opts.timeout or 30
   self.http_opts = {
-    timeout = opts.timeout or 30, connect_timeout = opts.connect_timeout or 10,
+    timeout = self.timeout, connect_timeout = opts.connect_timeout or 10,
     verify_tls = opts.verify_tls ~= false, ca_file = opts.ca_file, proxy = opts.proxy,
     max_response_bytes = opts.max_response_bytes or 8 * 1024 * 1024,
   }
   self.user_agent = opts.user_agent or ("bizreg/" .. M.VERSION)
   self.retries = opts.retries or 2
+  self.deadline = opts.deadline or self.timeout * (self.retries + 1)
   self.retry_max_wait = opts.retry_max_wait or 10
   self.transport = opts.transport
-  self.on_progress = opts.on_progress
+  local progress = opts.on_progress
+  -- libcurl calls plain functions only: a callable table is wrapped once here
+  self.on_progress = progress and type(progress) ~= "function" and function(...) return progress(...) end or progress
   self.auth = auth
   self.pool = {}
   return self
@@ -90,10 +113,13 @@ function Client:release(h)
   if self.closed then h:close() else self.pool[#self.pool + 1] = h end
 end
 
+-- Nothing is sent after close(): a call waiting (back-off, Retry-After, a token fetch)
+-- ends with CLIENT_CLOSED; a request already in flight finishes.
 function Client:close()
   if self.closed then return end
   self.closed = true
-  if self.http then self.http:close() end
+  -- close() from on_progress: the running request's handle closes when its call ends (run)
+  if self.http and pcall(self.http.close, self.http) then self.http = nil end
   for _, h in ipairs(self.pool) do h:close() end
   self.pool = {}
 end
@@ -110,11 +136,12 @@ local function normalize_user_result(res, err)
   if type(res) ~= "table" or type(res.status) ~= "number" then
     return nil, { code = "TRANSPORT_ERROR", message = "transport returned no status" }
   end
-  res.headers = res.headers or {}
   local lower = {}
-  for k, v in pairs(res.headers) do lower[string.lower(k)] = v end
+  for k, v in pairs(type(res.headers) == "table" and res.headers or {}) do
+    if type(k) == "string" then lower[string.lower(k)] = v end
+  end
   res.headers = lower
-  res.body = res.body or ""
+  if type(res.body) ~= "string" then res.body = "" end
   return res
 end
 
@@ -143,7 +170,7 @@ function Client:make_ctx()
         end
         return normalize_user_result(transport {
           method = req.method, url = req.url, headers = req.headers, body = body,
-          timeout = o.timeout, connect_timeout = o.connect_timeout, verify_tls = o.verify_tls,
+          timeout = req.timeout or o.timeout, connect_timeout = o.connect_timeout, verify_tls = o.verify_tls,
           ca_file = o.ca_file, proxy = o.proxy, max_response_bytes = o.max_response_bytes,
         })
       end,
@@ -158,50 +185,91 @@ end
 
 local function backoff(attempt) return 0.2 * 2 ^ attempt end
 
+function Client:deadline_error(attempts, sent)
+  return errors.transport {
+    code = "DEADLINE_EXCEEDED", sent = sent,
+    message = string.format("the call's deadline (%g s) passed after %d attempt(s)", self.deadline, attempts),
+  }
+end
+
+function Client:closed_error(sent)
+  return errors.transport { code = "CLIENT_CLOSED", message = "the client was closed during the call", sent = sent }
+end
+
+-- How long to wait before the next attempt: Retry-After (seconds) or the back-off, capped.
+local function retry_wait(self, res, attempt)
+  local w = res and tonumber(res.headers["retry-after"])
+  if not (w and w >= 0) then w = backoff(attempt) end  -- absent, an HTTP-date, NaN
+  return res and math.min(w, self.retry_max_wait) or w
+end
+
 -- One HTTP exchange with the retry policy: connect-phase failures and 429 only
 -- (neither API has an idempotency key, so a request that may have arrived is never resent).
+-- Every attempt is bounded by the call's deadline: its timeout is min(timeout, time left),
+-- and a wait that would end past the deadline is not started (DEADLINE_EXCEEDED).
 function Client:send(ctx, req, token)
   local headers = { ["User-Agent"] = self.user_agent, ["Accept"] = "application/json" }
   for k, v in pairs(req.headers or {}) do headers[k] = v end
-  if token then headers[self.auth.header] = self.auth.scheme .. " " .. token end
-  local attempt = 0
+  if token then headers[self.auth.header] = self.auth.scheme == "" and token or self.auth.scheme .. " " .. token end
+  local attempt, sent = 0, false
   while true do
+    if self.closed then return nil, self:closed_error(sent) end
+    local left = ctx.deadline - core.now()
+    if left <= 0 then return nil, self:deadline_error(attempt, sent) end
     local res, err = ctx.send {
-      method = req.method, url = self.base_url .. req.path, headers = headers,
-      body = req.body, on_progress = req.progress and self.on_progress or nil,  -- uploads, not token calls
+      method = req.method, url = self.base_url .. req.path, headers = headers, body = req.body,
+      timeout = math.min(self.timeout, left),
+      on_progress = req.progress and self.on_progress or nil,  -- uploads, not token calls
     }
     if res then
       if res.status ~= 429 or attempt >= self.retries then return res end
-      local wait = tonumber(res.headers["retry-after"]) or backoff(attempt)
-      ctx.sleep(math.min(math.max(wait, 0), self.retry_max_wait))
+      sent = true
     else
       local e = errors.transport(err)
       if not e.retryable or attempt >= self.retries then return nil, e end
-      ctx.sleep(backoff(attempt))
+      sent = e.sent
     end
     attempt = attempt + 1
+    local wait = retry_wait(self, res, attempt - 1)
+    if wait >= ctx.deadline - core.now() then return nil, self:deadline_error(attempt, sent) end
+    ctx.sleep(wait)
   end
 end
 
 -- Authenticated call: get a token, send, and on a renewable 401 renew once and resend once.
--- The one exit of every authenticated exchange, token fetches included: errors are scrubbed here.
 function Client:call(ctx, req)
   local token, err = self.auth.get(self, ctx)
+  if err then return nil, err end
   local res
-  if not err then
+  res, err = self:send(ctx, req, token)
+  if res and res.status == 401 and self.auth.renewable(self, res) then
+    self.auth.invalidate(token)
+    token, err = self.auth.get(self, ctx)
+    if err then return nil, err end
     res, err = self:send(ctx, req, token)
-    if res and res.status == 401 and self.auth.renewable(self, res) then
-      self.auth.invalidate()
-      token, err = self.auth.get(self, ctx)
-      if not err then res, err = self:send(ctx, req, token) end
-    end
   end
-  if err then return nil, errors.scrub(err, self.auth.secrets()) end
-  return res
+  return res, err
+end
+
+-- Maps a finished exchange through the API's response mapper.
+function Client:finish(res, err, mapper)
+  if not res then return nil, err end
+  return mapper(res)
+end
+
+-- The one exit of every call, blocking or job: whatever it returns is scrubbed.
+local function run(self, op, ctx, ...)
+  ctx = { send = ctx.send, sleep = ctx.sleep, deadline = core.now() + self.deadline }
+  local res, err = op.run(self, ctx, ...)
+  if self.closed and self.http and pcall(self.http.close, self.http) then self.http = nil end
+  local secrets = self.auth.secrets()
+  if res == nil then return nil, errors.finish(err, secrets) end
+  return errors.finish(res, secrets)
 end
 
 -- A client class: Client's methods, cleanup on __gc/__close, a secret-free __tostring,
 -- blocking methods named after the ops, and client:start(name, ...) -> job.
+-- ops[name] = { check = fn(...) raising at level 3 for wrong argument types, run = fn(self, ctx, ...) }
 function M.class(name, ops)
   local mt = setmetatable({}, { __index = Client })
   mt.__index = mt
@@ -211,7 +279,8 @@ function M.class(name, ops)
   for op_name, op in pairs(ops) do
     mt[op_name] = function(self, ...)
       self:check_open()
-      return op(self, self:sync_ctx(), ...)
+      op.check(...)
+      return run(self, op, self:sync_ctx(), ...)
     end
   end
   function mt:start(op_name, ...)
@@ -219,17 +288,10 @@ function M.class(name, ops)
     local op = ops[op_name]
     if not op then error("bizreg: unknown operation '" .. tostring(op_name) .. "'", 2) end
     if self.transport then error("bizreg: start() drives libcurl; with a custom transport call " .. op_name .. "() directly", 2) end
-    return require("bizreg.jobs").start(self, op, ...)
+    op.check(...)
+    return require("bizreg.jobs").start(self, function(client, ctx, ...) return run(client, op, ctx, ...) end, ...)
   end
   return mt
-end
-
--- Maps a finished exchange through the API's response mapper, scrubbing secrets.
-function Client:finish(res, err, mapper)
-  if not res then return nil, err end
-  local out, merr = mapper(res)
-  if merr then return nil, errors.scrub(merr, self.auth.secrets()) end
-  return out
 end
 
 return M

@@ -1,4 +1,4 @@
--- Error values: plain tables with stable fields and a one-line __tostring.
+-- Error values: plain tables of one shape, built only here, with a one-line __tostring.
 --   kind            "validation" | "http" | "transport" | "decode"
 --   status          HTTP status (400 for validation, mirroring the servers)
 --   message         server-style message
@@ -6,80 +6,241 @@
 --   code            RCS code string, or the transport error name ("COULDNT_CONNECT")
 --   errorProperties list of { key, reason, index?, code?, message? }
 --   retryable       boolean: sending the same request again is safe and may succeed
---   body            http/decode: raw response body, first 4 KiB
+--   sent            boolean: some byte of the request may have reached the server
+--   body            http/decode: raw response body, first 4 KiB (secrets masked first)
+--   curl_code       transport errors from libcurl: the CURLcode
+-- Secrets: M.finish scrubs every string (keys and values, nested, cycles-safe) of any value
+-- a call returns, error or result; see M.scrub_string for what "contains a secret" means.
 local M = {}
 
 local BODY_LIMIT = 4096
 local SHOWN = 5
+local MASK = "***"
 
 local mt = {}
 mt.__index = mt
 
+-- err -> the secrets it was scrubbed for: tostring checks its own output against them
+-- (fields joined by separators could form a secret). Weak: nothing outlives the error.
+local rendered_secrets = setmetatable({}, { __mode = "k" })
+
+-- One line whatever the fields hold: C0 controls, DEL, NEL, U+2028/2029 become spaces.
+local function one_line(s)
+  s = tostring(s):gsub("%c+", " ")
+  return (s:gsub("\194\133", " "):gsub("\226\128[\168\169]", " "))
+end
+
 local function describe(p)
+  if type(p) ~= "table" then return tostring(p) end
   local s = tostring(p.key) .. " " .. tostring(p.reason)
-  if p.index then s = s .. " (item " .. p.index .. ")" end
+  if p.index then s = s .. " (item " .. tostring(p.index) .. ")" end
   return s
 end
 
 mt.__tostring = function(e)
-  local head = "bizreg " .. tostring(e.kind) .. " error"
-  if e.status then head = head .. " " .. e.status end
-  if e.code then head = head .. " [" .. e.code .. "]" end
-  -- one line, whatever a server put into its message
-  local msg = e.message and (": " .. tostring(e.message):gsub("[\r\n]+", " ")) or ""
-  local props = e.errorProperties or {}
-  if #props == 0 then return head .. msg end
-  local parts = {}
-  for i = 1, math.min(#props, SHOWN) do parts[i] = describe(props[i]) end
-  if #props > SHOWN then parts[#parts + 1] = "+" .. (#props - SHOWN) .. " more" end
-  return head .. msg .. " — " .. table.concat(parts, "; ")
+  local s = "bizreg " .. tostring(e.kind) .. " error"
+  if e.status then s = s .. " " .. tostring(e.status) end
+  if e.code then s = s .. " [" .. tostring(e.code) .. "]" end
+  if e.message then s = s .. ": " .. tostring(e.message) end
+  local props = type(e.errorProperties) == "table" and e.errorProperties or {}
+  if #props > 0 then
+    local parts = {}
+    for i = 1, math.min(#props, SHOWN) do parts[i] = describe(props[i]) end
+    if #props > SHOWN then parts[#parts + 1] = "+" .. (#props - SHOWN) .. " more" end
+    s = s .. " — " .. table.concat(parts, "; ")
+  end
+  s = one_line(s)
+  local secrets = rendered_secrets[e]
+  return secrets and M.scrub_string(s, secrets) or s
 end
 
 function M.is_error(v) return getmetatable(v) == mt end
 
+local SENT_BY_KIND = { validation = false, http = true, decode = true }
+
 function M.new(fields)
   fields.errorProperties = fields.errorProperties or {}
   if fields.retryable == nil then fields.retryable = false end
+  if fields.sent == nil then fields.sent = SENT_BY_KIND[fields.kind] ~= false end
   return setmetatable(fields, mt)
 end
 
--- Replace every occurrence of each secret in s (plain text, not patterns).
-local function scrub_string(s, secrets)
-  if type(s) ~= "string" then return s end
-  for i = 1, #secrets do
-    local secret = secrets[i]
-    if type(secret) == "string" and #secret >= 4 then
-      local out, pos = {}, 1
-      while true do
-        local a, b = s:find(secret, pos, true)
-        if not a then break end
-        out[#out + 1] = s:sub(pos, a - 1)
-        out[#out + 1] = "***"
-        pos = b + 1
+-- ---- secrets -----------------------------------------------------------------
+-- A string "contains" a secret when the secret occurs in it as raw bytes, or in its JSON
+-- unescaped form (\" \\ \/ \b \f \n \r \t, \uXXXX in either case, surrogate pairs): that is
+-- every way a JSON encoder can write the secret inside a string. M.scrub_string masks every
+-- such occurrence, then checks its own output the same way and, should masking have formed
+-- a new occurrence, returns MASK (or "" if even MASK contains a secret): the result provably
+-- contains no secret in either form. (Other encodings a server could invent, e.g. base64
+-- or %XX, are not recognised.)
+
+local SIMPLE = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
+
+local function utf8_char(cp)
+  if cp < 0x80 then return string.char(cp) end
+  if cp < 0x800 then return string.char(0xC0 + math.floor(cp / 64), 0x80 + cp % 64) end
+  if cp < 0x10000 then
+    return string.char(0xE0 + math.floor(cp / 4096), 0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
+  end
+  return string.char(0xF0 + math.floor(cp / 262144), 0x80 + math.floor(cp / 4096) % 64,
+    0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
+end
+
+-- s with JSON escapes decoded, as pieces: text[k] starts at decoded offset ds[k] and came
+-- from raw bytes rs[k]..re[k]; run[k]: the piece is raw text (byte-for-byte).
+local function unescape(s)
+  local m = { text = {}, ds = {}, rs = {}, re = {}, run = {}, n = 0 }
+  local d = 1
+  local function add(text, r1, r2, run)
+    local k = m.n + 1
+    m.n, m.text[k], m.ds[k], m.rs[k], m.re[k], m.run[k] = k, text, d, r1, r2, run
+    d = d + #text
+  end
+  local i, n = 1, #s
+  while i <= n do
+    local a = s:find("\\", i, true)
+    if not a then add(s:sub(i), i, n, true) break end
+    if a > i then add(s:sub(i, a - 1), i, a - 1, true) end
+    local c = s:sub(a + 1, a + 1)
+    local hex = (c == "u" or c == "U") and s:match("^%x%x%x%x", a + 2)
+    if SIMPLE[c] then
+      add(SIMPLE[c], a, a + 1, false)
+      i = a + 2
+    elseif hex then
+      local cp, stop = tonumber(hex, 16), a + 5
+      local lo = cp >= 0xD800 and cp <= 0xDBFF and s:match("^\\[uU](%x%x%x%x)", a + 6)
+      lo = lo and tonumber(lo, 16)
+      if lo and lo >= 0xDC00 and lo <= 0xDFFF then
+        cp, stop = 0x10000 + (cp - 0xD800) * 1024 + (lo - 0xDC00), a + 11
       end
-      out[#out + 1] = s:sub(pos)
-      s = table.concat(out)
+      add(utf8_char(cp), a, stop, false)
+      i = stop + 1
+    else
+      add("\\", a, a, true)
+      i = a + 1
     end
   end
-  return s
+  m.decoded = table.concat(m.text)
+  return m
 end
 
--- Secrets never leave through an error, whatever the server echoed back.
-function M.scrub(e, secrets)
-  if not secrets or #secrets == 0 then return e end
-  e.message = scrub_string(e.message, secrets)
-  e.body = scrub_string(e.body, secrets)
-  for _, p in ipairs(e.errorProperties or {}) do
-    p.message = scrub_string(p.message, secrets)
-    p.value = scrub_string(p.value, secrets)
+-- Raw position of decoded byte p; last: the end of the raw unit rather than its start.
+local function raw_pos(m, p, last)
+  local lo, hi = 1, m.n
+  while lo < hi do  -- the last piece starting at or before p
+    local mid = math.floor((lo + hi + 1) / 2)
+    if m.ds[mid] <= p then lo = mid else hi = mid - 1 end
   end
-  return e
+  if m.run[lo] then return m.rs[lo] + (p - m.ds[lo]) end
+  return last and m.re[lo] or m.rs[lo]
 end
 
-function M.clip(body)
-  if type(body) ~= "string" then return nil end
-  if #body > BODY_LIMIT then return body:sub(1, BODY_LIMIT) end
-  return body
+-- Every occurrence (overlapping ones too) of needle in hay, as {first, last} pairs.
+local function occurrences(hay, needle, out, map)
+  local from = 1
+  while true do
+    local a, b = hay:find(needle, from, true)
+    if not a then return end
+    if map then out[#out + 1] = { raw_pos(map, a, false), raw_pos(map, b, true) }
+    else out[#out + 1] = { a, b } end
+    from = a + 1
+  end
+end
+
+local function contains(s, secrets)
+  local m = s:find("\\", 1, true) and unescape(s).decoded
+  for i = 1, #secrets do
+    if s:find(secrets[i], 1, true) or (m and m:find(secrets[i], 1, true)) then return true end
+  end
+  return false
+end
+
+function M.scrub_string(s, secrets)
+  if type(s) ~= "string" or not contains(s, secrets) then return s end
+  local spans = {}
+  local map = s:find("\\", 1, true) and unescape(s)
+  for i = 1, #secrets do
+    occurrences(s, secrets[i], spans)
+    if map then occurrences(map.decoded, secrets[i], spans, map) end
+  end
+  table.sort(spans, function(x, y) return x[1] < y[1] end)
+  local out, pos = {}, 1
+  for _, sp in ipairs(spans) do
+    if sp[1] >= pos then out[#out + 1] = s:sub(pos, sp[1] - 1) .. MASK end
+    if sp[2] + 1 > pos then pos = sp[2] + 1 end
+  end
+  out[#out + 1] = s:sub(pos)
+  local r = table.concat(out)
+  if not contains(r, secrets) then return r end
+  return contains(MASK, secrets) and "" or MASK
+end
+
+-- Numbers: a numeric secret echoed as a JSON number.
+local function scrub_number(n, secrets)
+  local forms = { tostring(n), string.format("%.14g", n), string.format("%.17g", n) }
+  if n == math.floor(n) and n > -2 ^ 63 and n < 2 ^ 63 then forms[4] = string.format("%.0f", n) end
+  for _, f in ipairs(forms) do
+    if contains(f, secrets) then return MASK end
+  end
+  return n
+end
+
+-- Fields of an error the library sets itself (enums, HTTP status, flags): not server text.
+local OWN_FIELDS = { kind = true, status = true, retryable = true, sent = true, curl_code = true }
+local NONE = {}
+
+local function scrub_value(v, secrets, seen)
+  local t = type(v)
+  if t == "string" then return M.scrub_string(v, secrets) end
+  if t == "number" then return scrub_number(v, secrets) end
+  if t ~= "table" or seen[v] then return v end
+  seen[v] = true
+  local skip = M.is_error(v) and OWN_FIELDS or NONE
+  local keys = {}
+  for k in next, v do keys[#keys + 1] = k end  -- raw traversal; no keys added while it runs
+  for _, k in ipairs(keys) do
+    local val = rawget(v, k)
+    if not skip[k] then
+      -- number keys are array positions, not server text; table keys are scrubbed in place
+      local nk = type(k) == "string" and M.scrub_string(k, secrets) or k
+      if type(k) == "table" then scrub_value(k, secrets, seen) end
+      val = scrub_value(val, secrets, seen)
+      if nk ~= k then rawset(v, k, nil) end
+      rawset(v, nk, val)
+    end
+  end
+  return v
+end
+
+local function usable(secrets)
+  local list = {}
+  for _, s in ipairs(secrets or NONE) do
+    if type(s) == "string" and s ~= "" then list[#list + 1] = s end
+  end
+  return list
+end
+
+local function scrub_with(v, list)
+  if #list == 0 then return v end
+  if M.is_error(v) then rendered_secrets[v] = list end
+  if type(v) == "table" and next(v) == nil then return v end  -- {}: KOS's usual answer
+  return scrub_value(v, list, {})
+end
+
+-- Scrubs v in place (strings, numbers, keys; nested; cycles-safe) and returns it.
+function M.scrub(v, secrets) return scrub_with(v, usable(secrets)) end
+
+-- The last step of every call, for what it returns (result or error): an error's raw body
+-- is masked over a window that covers any escaped secret crossing the 4 KiB cut, then cut;
+-- then everything is scrubbed. list: non-empty strings (the auth providers' secrets()).
+function M.finish(v, list)
+  if M.is_error(v) and type(v.body) == "string" and #v.body > BODY_LIMIT then
+    local longest = 0
+    for _, s in ipairs(list) do longest = math.max(longest, #s) end
+    -- one decoded byte is at most 6 raw bytes (\u00XX)
+    v.body = M.scrub_string(v.body:sub(1, BODY_LIMIT + 6 * longest), list):sub(1, BODY_LIMIT)
+  end
+  return scrub_with(v, list)
 end
 
 local RETRYABLE_STATUS = { [429] = true, [502] = true, [503] = true, [504] = true }
@@ -91,6 +252,7 @@ M.CONNECT_RETRY = {
   OPERATION_TIMEDOUT = true, SEND_ERROR = true,
 }
 
+-- t: the raw { code, message, sent, curl_code } of a transport (C core, ngx, custom).
 function M.transport(t)
   return M.new {
     kind = "transport",
@@ -98,6 +260,7 @@ function M.transport(t)
     message = t.message or tostring(t.code),
     retryable = t.sent == false and M.CONNECT_RETRY[t.code] == true,
     sent = t.sent ~= false,
+    curl_code = t.curl_code,
   }
 end
 
@@ -108,8 +271,15 @@ function M.http(status, fields)
   return M.new(fields)
 end
 
+-- body: kept whole here; M.finish masks secrets and cuts it.
 function M.decode(status, message, body)
-  return M.new { kind = "decode", status = status, message = message, body = M.clip(body) }
+  return M.new { kind = "decode", status = status, message = message, body = body }
+end
+
+function M.validation(fields)
+  fields.kind = "validation"
+  fields.status = 400
+  return M.new(fields)
 end
 
 return M

@@ -14,9 +14,10 @@ bizreg.rcs = rcs.new
 function bizreg.prepare_visitor_images(payload) return kos.prepare(payload) end
 function bizreg.prepare_brand(payload, opts) return rcs.prepare(payload, opts) end
 
+-- Construction errors point at the caller of the one-shot function (depth 1).
 local function one_shot(new, method)
   return function(opts, ...)
-    local c = new(opts)
+    local c = new(opts, 1)
     local res, err = c[method](c, ...)
     c:close()
     return res, err

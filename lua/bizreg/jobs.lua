@@ -1,21 +1,118 @@
 -- Non-blocking calls for hosts with a frame loop. A job runs the same flow as a
 -- blocking call inside a coroutine whose ctx.send yields; bizreg.poll() drives
 -- every job of this Lua state through one libcurl multi handle.
+--
+-- Every job finishes: each step runs protected (a raise ends that job, and job:result()
+-- re-raises it, as the blocking call would have raised); a request is handed to the multi
+-- only outside its poll (a job started from a callback waits for the end of the poll);
+-- poll() and job:wait() refuse to run from inside poll (a callback), which fails only the
+-- job whose callback tried.
 local core = require "bizreg.core"
 
 local M = {}
 
 local multi            -- created on first use; one per Lua state (module-level)
-local running = {}     -- job -> true
+local running = {}     -- job -> true, until it finishes
 local by_handle = {}   -- easy handle -> job waiting on it
+local queued = {}      -- jobs whose request waits to be added to the multi, in order
+local unlisted = {}    -- finished job -> sequence number, until a poll lists it or its result is taken
+local finished_seq = 0
+local polling = false  -- inside poll: a nested poll is refused, new requests are queued
 
 local Job = {}
 Job.__index = Job
 
 function Job:result()
   if not self.done then error("bizreg: job still running; call bizreg.poll() until job.done", 2) end
-  if self.raised then error(self.raised, 0) end
+  unlisted[self] = nil
+  if self.raised ~= nil then error(self.raised, 0) end
   return self.res, self.err
+end
+
+-- A finished job keeps only its outcome: no coroutine, no client (so it pins nothing).
+local function finish(job, res, err, raised)
+  job.done, job.res, job.err, job.raised = true, res, err, raised
+  job.co, job.client, job.wake = nil, nil, nil
+  running[job] = nil
+  finished_seq = finished_seq + 1
+  unlisted[job] = finished_seq
+end
+
+-- Resumes the job's coroutine once; it ends, or yields "send" (queued) or "sleep".
+local function step(job, ...)
+  local ok, what, arg = coroutine.resume(job.co, ...)
+  if not ok then return finish(job, nil, nil, what) end
+  if coroutine.status(job.co) == "dead" then return finish(job, what, arg) end
+  if what == "send" then
+    job.req = arg
+    queued[#queued + 1] = job
+  else
+    job.wake = core.now() + arg
+  end
+end
+
+local function unsent(code, message) return { code = code, message = message, sent = false } end
+
+-- Hands one queued request to the multi; a request refused before sending answers the job now.
+local function send(job)
+  local req, client = job.req, job.client
+  job.req = nil
+  if client.closed then return step(job, nil, unsent("CLIENT_CLOSED", "the client was closed during the call")) end
+  local ok, h = pcall(client.acquire, client)
+  if not ok then return step(job, nil, unsent("TRANSPORT_ERROR", tostring(h))) end
+  multi = multi or core.multi()
+  local added, a, b = pcall(multi.add, multi, h, req)
+  if not added or not a then client:release(h) end
+  if not added then return finish(job, nil, nil, a) end
+  if not a then return step(job, nil, b) end  -- BAD_HEADER, OUT_OF_MEMORY
+  job.handle = h
+  by_handle[h] = job
+end
+
+local function flush()
+  while #queued > 0 do send(table.remove(queued, 1)) end
+end
+
+local function drive(max_wait)
+  local now, due = core.now(), {}
+  for job in pairs(running) do
+    if job.wake and job.wake <= now then due[#due + 1] = job end
+  end
+  for _, job in ipairs(due) do
+    job.wake = nil
+    step(job)
+  end
+  flush()
+  local wait = max_wait
+  now = core.now()
+  for job in pairs(running) do
+    if job.wake then wait = math.min(wait, math.max(job.wake - now, 0)) end
+  end
+  if multi and multi:count() > 0 then
+    for _, f in ipairs(multi:poll(wait)) do
+      local job = by_handle[f.handle]
+      by_handle[f.handle] = nil
+      if job then
+        job.handle = nil
+        job.client:release(f.handle)
+        step(job, f.res, f.err)
+      end
+    end
+    flush()
+  elseif wait > 0 and next(running) then
+    core.sleep(wait)
+  end
+end
+
+-- Runs drive with the re-entrancy guard; raises (level 3) when called from inside a poll.
+local function guarded(max_wait)
+  if polling then
+    error("bizreg: poll() and job:wait() cannot run inside bizreg.poll (from a job's callback)", 3)
+  end
+  polling = true
+  local ok, e = pcall(drive, max_wait)
+  polling = false
+  if not ok then error(e, 0) end
 end
 
 -- Blocks (polling) until the job is done or `timeout` seconds passed.
@@ -24,30 +121,9 @@ function Job:wait(timeout)
   while not self.done do
     local left = deadline and deadline - core.now() or 0.05
     if deadline and left <= 0 then return nil, "timeout" end
-    M.poll(math.min(left, 0.05))
+    guarded(math.min(left, 0.05))
   end
   return self:result()
-end
-
-local function step(job, ...)
-  local ok, a, b = coroutine.resume(job.co, ...)
-  if not ok then
-    job.done, job.raised, running[job] = true, a, nil
-  elseif coroutine.status(job.co) == "dead" then
-    job.done, job.res, job.err, running[job] = true, a, b, nil
-  elseif a == "send" then
-    local h = job.client:acquire()
-    multi = multi or core.multi()
-    local added, err = multi:add(h, b)
-    if not added then  -- refused before sending (BAD_HEADER, OUT_OF_MEMORY): answer the job now
-      job.client:release(h)
-      return step(job, nil, err)
-    end
-    job.handle = h
-    by_handle[h] = job
-  else  -- "sleep"
-    job.wake = core.now() + b
-  end
 end
 
 function M.start(client, op, ...)
@@ -61,44 +137,34 @@ function M.start(client, op, ...)
   job.co = coroutine.create(function() return op(client, ctx, unpack_(args, 1, n)) end)
   running[job] = true
   step(job)  -- validation errors finish the job right away
+  if not polling then flush() end
   return job
 end
 
 -- Drives all jobs, waiting at most max_wait seconds (0: never blocks).
--- Returns the number of jobs still running, and the list of jobs that finished during this call.
+-- Returns the number of jobs still running, and the jobs that finished since the last poll
+-- (in the order they finished) whose result was not already taken.
 function M.poll(max_wait)
-  max_wait = max_wait or 0
-  local now = core.now()
-  local wait = max_wait
+  if max_wait == nil then max_wait = 0 end
+  if type(max_wait) ~= "number" or not (max_wait >= 0 and max_wait <= 86400) then
+    error("bizreg: poll(max_wait): max_wait must be a number of seconds between 0 and 86400", 2)
+  end
+  guarded(max_wait)
   local finished = {}
-  local function resume(job, ...)
-    step(job, ...)
-    if job.done then finished[#finished + 1] = job end
-  end
-  for job in pairs(running) do
-    if job.wake then
-      if job.wake <= now then
-        job.wake = nil
-        resume(job)
-      else
-        wait = math.min(wait, job.wake - now)
-      end
-    end
-  end
-  if multi and multi:count() > 0 then
-    for _, f in ipairs(multi:poll(math.max(wait, 0))) do
-      local job = by_handle[f.handle]
-      by_handle[f.handle] = nil
-      job.handle = nil
-      job.client:release(f.handle)
-      resume(job, f.res, f.err)
-    end
-  elseif wait > 0 and next(running) then
-    core.sleep(wait)
-  end
+  for job in pairs(unlisted) do finished[#finished + 1] = job end
+  table.sort(finished, function(a, b) return unlisted[a] < unlisted[b] end)
+  unlisted = {}
   local n = 0
   for _ in pairs(running) do n = n + 1 end
   return n, finished
+end
+
+-- Tests: closes the multi (and with it libcurl's connection cache) when no job runs.
+function M._close_multi()
+  if next(running) or #queued > 0 then return false end
+  if multi then multi:close() end
+  multi = nil
+  return true
 end
 
 return M

@@ -11,9 +11,8 @@ M.PATH = "/image/open/v1/commands/register-visitor-images"
 local EXTRA_OPTS = { token = "string", api_key = "string", auth_header = "string", auth_scheme = "string" }
 
 local function validation_error(props)
-  return errors.new {
-    kind = "validation", status = 400, message = "InvalidCommandException",
-    className = "InvalidCommandException", errorProperties = props,
+  return errors.validation {
+    message = "InvalidCommandException", className = "InvalidCommandException", errorProperties = props,
   }
 end
 
@@ -39,7 +38,7 @@ end
 
 function M.map_error(res)
   local body = cjson.decode(res.body or "")
-  local e = { body = errors.clip(res.body), errorProperties = {} }
+  local e = { body = res.body, errorProperties = {} }
   if type(body) == "table" then
     e.className = type(body.className) == "string" and body.className or nil
     e.message = type(body.message) == "string" and body.message or e.className
@@ -56,7 +55,8 @@ end
 function M.map_response(res)
   if res.status < 200 or res.status > 299 then return nil, M.map_error(res) end
   if res.body == "" then return {} end  -- protos.Empty may arrive as no body at all
-  local body = cjson.decode(res.body)
+  -- cjson decodes [] and {} alike: an object is recognised by its first byte
+  local body = res.body:match("^[ \t\r\n]*{") and cjson.decode(res.body)
   if type(body) ~= "table" then return nil, errors.decode(res.status, "response is not a JSON object", res.body) end
   return body
 end
@@ -64,21 +64,36 @@ end
 -- ---- client ----------------------------------------------------------------
 
 
+local function check_payload(payload)
+  if type(payload) ~= "table" then error("bizreg: payload must be a table", 3) end
+end
+
 M.ops = {}
 
-function M.ops.register_visitor_images(self, ctx, payload)
+M.ops.register_visitor_images = { check = check_payload, run = function(self, ctx, payload)
   local req, err = M.prepare(payload)
   if not req then return nil, err end
   req.progress = true
   local res, cerr = self:call(ctx, req)
   return self:finish(res, cerr, M.map_response)
-end
+end }
 
 local Kos = client.class("bizreg.kos", M.ops)
 
-function M.new(opts)
-  client.check_options(opts, EXTRA_OPTS)
-  if opts.token and opts.api_key then error("bizreg: give either token or api_key, not both", 2) end
+local HEADER_NAME = "^[!#$%%&'*+%-.^_`|~%w]+$"
+
+-- depth: stack levels between the user's call and this function (bizreg's one-shot forms).
+function M.new(opts, depth)
+  depth = depth or 0
+  client.check_options(opts, EXTRA_OPTS, depth)
+  local function raise(msg) error("bizreg: " .. msg, 3 + depth) end
+  if opts.token and opts.api_key then raise("give either token or api_key, not both") end
+  if opts.token == nil and opts.api_key == nil then raise("a credential is required: token or api_key") end
+  if opts.token == "" or opts.api_key == "" then raise("token and api_key must not be empty") end
+  if opts.auth_header and not opts.auth_header:match(HEADER_NAME) then raise("option 'auth_header' must be a header name") end
+  if opts.auth_scheme and opts.auth_scheme ~= "" and not opts.auth_scheme:match(HEADER_NAME) then
+    raise("option 'auth_scheme' must be a token (or \"\" for none)")
+  end
   local header, scheme = opts.auth_header or "Authorization", opts.auth_scheme or "Bearer"
   local provider
   if opts.api_key then provider = auth.kos_exchange(opts.api_key, header, scheme, M.map_error)

@@ -51,10 +51,7 @@ end
 
 local function validation_error(props)
   for _, p in ipairs(props) do p.message = message_for(p) end
-  return errors.new {
-    kind = "validation", status = 400, code = props[1].code, message = props[1].message,
-    errorProperties = props,
-  }
+  return errors.validation { code = props[1].code, message = props[1].message, errorProperties = props }
 end
 
 -- opts: boundary (fixed, for reproducible bodies), json_content_type (Content-Type of the
@@ -71,7 +68,7 @@ function M.prepare(payload, opts)
   if not body then return nil, err end
   local s, msg = body:tostring()
   if not s then
-    return nil, errors.new { kind = "validation", status = 400, message = msg }
+    return nil, errors.validation { message = msg }
   end
   return { method = "POST", path = "/corp/brand", headers = { ["Content-Type"] = body:content_type() }, body = s }
 end
@@ -86,7 +83,7 @@ end
 
 function M.map_error(res)
   local code, body = M.error_code(res)
-  local e = { body = errors.clip(res.body), code = code }
+  local e = { body = res.body, code = code }
   if type(body) == "table" and type(body.error) == "table" and type(body.error.message) == "string" then
     e.message = body.error.message
   end
@@ -96,17 +93,20 @@ end
 
 local function to_int(v) return type(v) == "number" and math.floor(v) or v end
 
+-- Success is the documented envelope only: a JSON object whose result is a list whose
+-- first entry is an object with a non-empty string brandId.
 function M.map_response(res)
   if res.status < 200 or res.status > 299 then return nil, M.map_error(res) end
-  local body = cjson.decode(res.body)
+  local body = res.body:match("^[ \t\r\n]*{") and cjson.decode(res.body)
   if type(body) ~= "table" or type(body.result) ~= "table" then
     return nil, errors.decode(res.status, "response is not the RCS success envelope", res.body)
   end
   local first = body.result[1]
-  local out = { code = body.code, status = to_int(body.status) or res.status, result = body.result, desc = body.desc }
+  local out = { code = body.code, status = type(body.status) == "number" and to_int(body.status) or res.status,
+    result = body.result, desc = body.desc }
   if body.desc == cjson.null then out.desc = nil end
   out.brandId = type(first) == "table" and first.brandId or nil
-  if type(out.brandId) ~= "string" then
+  if type(out.brandId) ~= "string" or out.brandId == "" then
     return nil, errors.decode(res.status, "response carries no brandId", res.body)
   end
   return out
@@ -124,31 +124,46 @@ local function brand_request(self, ctx, method, path, payload)
   return self:finish(res, cerr, M.map_response)
 end
 
+local function check_payload(payload, level)
+  if type(payload) ~= "table" then error("bizreg: payload must be a table", level or 3) end
+end
+
 M.ops = {}
 
-function M.ops.register_brand(self, ctx, payload)
+M.ops.register_brand = { check = check_payload, run = function(self, ctx, payload)
   return brand_request(self, ctx, "POST", "/corp/brand", payload)
-end
+end }
 
 -- brandId goes into the URL path: only the documented shape (<= 13 chars) is accepted.
-function M.ops.resubmit_brand(self, ctx, brand_id, payload)
-  if type(brand_id) ~= "string" then error("bizreg: brandId must be a string", 3) end
-  if #brand_id == 0 or #brand_id > 13 or brand_id:find("[^%w%.%-_]") then
-    return nil, validation_error { { key = "brandId", reason = "InvalidFormat", code = "64316" } }
-  end
-  return brand_request(self, ctx, "PUT", "/corp/brand/" .. brand_id, payload)
-end
+M.ops.resubmit_brand = {
+  check = function(brand_id, payload)
+    if type(brand_id) ~= "string" then error("bizreg: brandId must be a string", 3) end
+    check_payload(payload, 4)
+  end,
+  run = function(self, ctx, brand_id, payload)
+    if #brand_id == 0 or #brand_id > 13 or brand_id:find("[^%w%.%-_]") then
+      return nil, validation_error { { key = "brandId", reason = "InvalidFormat", code = "64316" } }
+    end
+    return brand_request(self, ctx, "PUT", "/corp/brand/" .. brand_id, payload)
+  end,
+}
 
 local Rcs = client.class("bizreg.rcs", M.ops)
 
-function M.new(opts)
-  client.check_options(opts, EXTRA_OPTS)
+-- depth: stack levels between the user's call and this function (bizreg's one-shot forms).
+function M.new(opts, depth)
+  depth = depth or 0
+  client.check_options(opts, EXTRA_OPTS, depth)
+  local function raise(msg) error("bizreg: " .. msg, 3 + depth) end
   local provider
   if opts.client_id or opts.client_secret then
-    if not (opts.client_id and opts.client_secret) then error("bizreg: client_id needs client_secret", 2) end
-    if opts.token then error("bizreg: give either token or client_id/client_secret", 2) end
+    if not (opts.client_id and opts.client_secret) then raise("client_id needs client_secret") end
+    if opts.token then raise("give either token or client_id/client_secret") end
+    if opts.client_id == "" or opts.client_secret == "" then raise("client_id and client_secret must not be empty") end
     provider = auth.rcs_credentials(opts.client_id, opts.client_secret, M.map_error, M.error_code)
   else
+    if opts.token == nil then raise("a credential is required: token or client_id + client_secret") end
+    if opts.token == "" then raise("token must not be empty") end
     provider = auth.static(opts.token, "Authorization", "Bearer")
   end
   return client.new(Rcs, opts, provider)
