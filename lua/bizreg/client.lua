@@ -28,7 +28,7 @@ local TRANSPORT_OPTS = {
   base_url = { "string", url }, timeout = { "number", seconds }, connect_timeout = { "number", seconds },
   deadline = { "number", positive }, verify_tls = { "boolean" }, ca_file = { "string", no_nul },
   proxy = { "string", no_nul }, user_agent = { "string" }, max_response_bytes = { "number", size },
-  retries = { "number", count }, retry_max_wait = { "number", non_negative },
+  retries = { "number", count }, retry_max_wait = { "number", non_negative }, max_idle = { "number", seconds },
   transport = { "function" }, on_progress = { "function" },
 }
 -- Values that become header bytes: CR/LF/NUL would let them forge headers.
@@ -79,6 +79,7 @@ function M.new(mt, opts, auth)
     timeout = self.timeout, connect_timeout = opts.connect_timeout or 10,
     verify_tls = opts.verify_tls ~= false, ca_file = opts.ca_file, proxy = opts.proxy,
     max_response_bytes = opts.max_response_bytes or 8 * 1024 * 1024,
+    max_idle = opts.max_idle,  -- nil: the core's default (4 s)
   }
   self.user_agent = opts.user_agent or ("bizreg/" .. M.VERSION)
   self.retries = opts.retries or 2
