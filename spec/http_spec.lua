@@ -26,26 +26,37 @@ end
 
 local server_pid
 
+local function free_port(probe, fixed)
+  for _ = 1, 20 do
+    local port = fixed or (20000 + math.random(0, 19999))
+    local _, err = probe:request { url = "http://127.0.0.1:" .. port .. "/count" }
+    if err and err.code == "COULDNT_CONNECT" then return port end
+    assert(not fixed, "port " .. port .. " is already in use")
+  end
+  error("no free port")
+end
+
+-- Starts echo.lua on a free port; a server that dies at once (its bind can fail on a port
+-- in TIME-WAIT) is started again on another port.
 local function start_server()
   local probe = core.http { timeout = 1, connect_timeout = 1 }
   local fixed = tonumber(os.getenv("BIZREG_ECHO_PORT"))
   math.randomseed(os.time() + math.floor(os.clock() * 1e6))
-  for _ = 1, 20 do
-    PORT = fixed or (20000 + math.random(0, 19999))
+  for _ = 1, 5 do
+    PORT = free_port(probe, fixed)
     BASE = "http://127.0.0.1:" .. PORT
-    local _, err = probe:request { url = BASE .. "/count" }
-    if err and err.code == "COULDNT_CONNECT" then break end
-    assert(not fixed, "port " .. PORT .. " is already in use")
+    sh("lua5.1 " .. SERVER .. " " .. PORT .. " >" .. LOGFILE .. " 2>&1 & echo $! >" .. PIDFILE)
+    local f = assert(io.open(PIDFILE))
+    server_pid = tonumber(f:read("*l"))
+    f:close()
+    for _ = 1, 400 do  -- up to ~20 s: the machine may be busy
+      if probe:request { url = BASE .. "/count" } then probe:close() return end
+      if not sh("kill -0 " .. server_pid) then break end  -- it died: try another port
+      sleep(0.05)
+    end
   end
-  sh("lua5.1 " .. SERVER .. " " .. PORT .. " >" .. LOGFILE .. " 2>&1 & echo $! >" .. PIDFILE)
-  local f = assert(io.open(PIDFILE))
-  server_pid = tonumber(f:read("*l"))
-  f:close()
-  for _ = 1, 400 do  -- up to ~20 s: the machine may be busy
-    if probe:request { url = BASE .. "/count" } then probe:close() return end
-    sleep(0.05)
-  end
-  error("echo server did not start; log: " .. LOGFILE)
+  local f = io.open(LOGFILE)
+  error("echo server did not start: " .. (f and f:read("*a") or "no log"))
 end
 
 local function stop_server()
