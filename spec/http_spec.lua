@@ -51,7 +51,8 @@ local function start_server()
     f:close()
     for _ = 1, 400 do  -- up to ~20 s: the machine may be busy
       if probe:request { url = BASE .. "/count" } then probe:close() return end
-      if not sh("kill -0 " .. server_pid) then break end  -- it died: try another port
+      local alive = sh("kill -0 " .. server_pid)
+      if alive == false or alive == nil or (type(alive) == "number" and alive ~= 0) then break end  -- died: next port
       sleep(0.05)
     end
   end
