@@ -4,7 +4,7 @@ LUA      ?= lua5.4
 PKG      := $(if $(filter luajit,$(LUA)),luajit,$(LUA))
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter -std=c99 -D_POSIX_C_SOURCE=200809L
+WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror=implicit-function-declaration -Wmissing-prototypes -std=c99 -D_POSIX_C_SOURCE=200809L
 SRCS     := $(wildcard src/*.c)
 HDRS     := $(wildcard src/*.h)
 OUT      := build/$(LUA)/bizreg/core.so

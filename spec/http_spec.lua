@@ -1,4 +1,4 @@
--- libcurl transport (src/http.c, src/multi.c) against a local lua-http server.
+-- libcurl transport (src/easy.c, request.c, callbacks.c, response.c, multi.c) against a local lua-http server.
 --   lua5.4 /usr/bin/busted --cpath=./build/lua5.4/?.so spec/http_spec.lua
 -- The server (spec/servers/echo.lua, run by lua5.1) listens on a free 127.0.0.1 port
 -- (BIZREG_ECHO_PORT fixes one) and is started/stopped here.

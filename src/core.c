@@ -1,6 +1,6 @@
 /* bizreg.core: Lua bindings only (argument checks, pushing results).
  * Validation + encoding: validate.c over the tables in schema_*.c;
- * files: media.c + multipart.c; transport: http.c / multi.c. */
+ * files: media.c + multipart.c; transport: easy.c, request.c, callbacks.c, response.c, curlerr.c, multi.c (see http.h). */
 #include <string.h>
 #include <errno.h>
 #include <time.h>
@@ -365,7 +365,8 @@ static const luaL_Reg funcs[] = {
   { "cli", bz_cli_open },
   { NULL, NULL } };
 
-int luaopen_bizreg_core(lua_State *L) {
+LUALIB_API int luaopen_bizreg_core(lua_State *L);  /* the module's one exported symbol */
+LUALIB_API int luaopen_bizreg_core(lua_State *L) {
   bz_body_open(L);
   bz_http_open(L);
   lua_newtable(L);

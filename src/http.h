@@ -1,5 +1,12 @@
-/* libcurl transport: one reusable easy handle per client (http.c) and the
- * multi interface driving several of them without blocking (multi.c).
+/* libcurl transport: one reusable easy handle per client and the multi
+ * interface driving several of them without blocking. Files:
+ *   easy.c      handle lifetime and options, blocking h:request()
+ *   request.c   one request's set-up (bz_http_prepare)
+ *   callbacks.c the libcurl callbacks of a transfer
+ *   response.c  the result or error table of a finished transfer
+ *   curlerr.c   CURLcode names and raw error tables
+ *   multi.c     the multi interface (jobs)
+ * easy.c and multi.c share request/callbacks/response, not each other.
  *
  * Lua API (registered by core.c):
  *   core.http(opts) -> h         h:request(req) -> res | nil, err
@@ -22,6 +29,19 @@
 #include "compat.h"
 
 #define BZ_HTTP_MT "bizreg.http"
+
+/* Defaults of the C transport (the Lua client passes its own options down). */
+#define BZ_DEFAULT_TIMEOUT 30.0
+#define BZ_DEFAULT_CONNECT_TIMEOUT 10.0
+#define BZ_DEFAULT_MAX_BODY ((size_t)8 * 1024 * 1024)
+/* Idle seconds after which a kept-alive connection is not reused: below common server
+ * keep-alive timeouts (Apache/Node 5 s), so a server rarely closes one while we write. */
+#define BZ_DEFAULT_MAX_IDLE 4.0
+/* Whole last header block; below libcurl's own total (300 KiB since 7.84) so that an
+ * oversized block is ours to report as RESPONSE_TOO_LARGE. */
+#define BZ_MAX_HEADER_BYTES ((size_t)256 * 1024)
+#define BZ_MAX_SECONDS 2147483.0          /* keeps milliseconds inside a 32-bit long */
+#define BZ_SHRINK_ABOVE ((size_t)256 * 1024)  /* response buffers bigger than this are freed after use */
 #define BZ_MULTI_MT "bizreg.multi"
 
 void bz_http_open(lua_State *L);    /* metatables "bizreg.http" and "bizreg.multi"; curl_global_init */
@@ -90,6 +110,19 @@ void bz_http_end(bz_http *h);
 
 /* After a transfer ended with rc: pushes two values, res and err (one of them nil). */
 void bz_http_push_outcome(lua_State *L, bz_http *h, CURLcode rc);
+
+/* curlerr.c */
+const char *bz_curle_name(CURLcode rc, char *tmp, size_t n);
+void bz_push_err(lua_State *L, const char *code, int curl_code, const char *message, int sent);
+int bz_push_refused(lua_State *L, const char *code, const char *message);  /* nil, err; returns 2 */
+
+/* callbacks.c: sets every callback of a transfer on e, with h as their data. */
+CURLcode bz_http_callbacks(CURL *e, bz_http *h);
+/* Bytes of the request written so far (headers + body), from libcurl's counters. */
+int64_t bz_sent_bytes(bz_http *h);
+
+/* easy.c: seconds -> milliseconds, rounded up (never 0 for a positive time). */
+long bz_seconds_to_ms(double s);
 
 /* multi.c: registers the "bizreg.multi" metatable (called by bz_http_open). */
 void bz_multi_open(lua_State *L);
