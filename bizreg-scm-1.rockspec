@@ -55,6 +55,7 @@ build = {
     ["bizreg.sandbox.multipart"] = "lua/bizreg/sandbox/multipart.lua",
     ["bizreg.sandbox.rcs"] = "lua/bizreg/sandbox/rcs.lua",
     ["bizreg.sandbox.server"] = "lua/bizreg/sandbox/server.lua",
+    ["bizreg.transport.http1"] = "lua/bizreg/transport/http1.lua",
     ["bizreg.transport.ngx"] = "lua/bizreg/transport/ngx.lua",
   },
   install = { bin = { ["bizreg"] = "bin/bizreg", ["bizreg-sandbox"] = "bin/bizreg-sandbox" } },
