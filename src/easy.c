@@ -113,51 +113,39 @@ long bz_seconds_to_ms(double s) {
   return ms;
 }
 
-/* core.http(opts) -> handle */
-int bz_http_new(lua_State *L) {
-  double timeout = BZ_DEFAULT_TIMEOUT, ctimeout = BZ_DEFAULT_CONNECT_TIMEOUT, max_idle;
-  int verify = 1;
-  const char *ca = NULL, *proxy = NULL, *ua = NULL;
-  size_t max_body = BZ_DEFAULT_MAX_BODY;
-  bz_http *h;
-  CURL *e;
-  CURLcode rc = CURLE_OK;
+/* The handle options of core.http(opts); strings stay anchored on the stack. */
+typedef struct bz_handle_opts {
+  double timeout, ctimeout, max_idle;
+  int verify;
+  const char *ca, *proxy, *ua;
+  size_t max_body;
+} bz_handle_opts;
 
-  if (lua_isnoneornil(L, 1)) {
-    lua_settop(L, 0);
-    lua_newtable(L);
-  } else {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-  }
-  timeout = opt_seconds(L, 1, "timeout", BZ_DEFAULT_TIMEOUT);
-  ctimeout = opt_seconds(L, 1, "connect_timeout", BZ_DEFAULT_CONNECT_TIMEOUT);
-  max_idle = opt_seconds(L, 1, "max_idle", BZ_DEFAULT_MAX_IDLE);
+static void read_handle_opts(lua_State *L, bz_handle_opts *o) {
+  o->timeout = opt_seconds(L, 1, "timeout", BZ_DEFAULT_TIMEOUT);
+  o->ctimeout = opt_seconds(L, 1, "connect_timeout", BZ_DEFAULT_CONNECT_TIMEOUT);
+  o->max_idle = opt_seconds(L, 1, "max_idle", BZ_DEFAULT_MAX_IDLE);
+  o->verify = 1;
   lua_getfield(L, 1, "verify_tls");
   if (!lua_isnil(L, -1)) {
     if (lua_type(L, -1) != LUA_TBOOLEAN) luaL_argerror(L, 1, "opts.verify_tls must be a boolean");
-    verify = lua_toboolean(L, -1);
+    o->verify = lua_toboolean(L, -1);
   }
-  ca = opt_string(L, 1, "ca_file");
-  proxy = opt_string(L, 1, "proxy");
-  ua = opt_string(L, 1, "user_agent");
+  o->ca = opt_string(L, 1, "ca_file");
+  o->proxy = opt_string(L, 1, "proxy");
+  o->ua = opt_string(L, 1, "user_agent");
+  o->max_body = BZ_DEFAULT_MAX_BODY;
   lua_getfield(L, 1, "max_response_bytes");
   if (!lua_isnil(L, -1)) {
     long long v = 0;
     if (!bz_tointeger(L, -1, &v) || v < 0) luaL_argerror(L, 1, "opts.max_response_bytes must be an integer >= 0");
-    max_body = (unsigned long long)v > (unsigned long long)((size_t)-1 / 2) ? (size_t)-1 / 2 : (size_t)v;
+    o->max_body = (unsigned long long)v > (unsigned long long)((size_t)-1 / 2) ? (size_t)-1 / 2 : (size_t)v;
   }
+}
 
-  h = (bz_http *)bz_newuserdata(L, sizeof *h);
-  memset(h, 0, sizeof *h);
-  e = curl_easy_init();
-  if (e == NULL) return luaL_error(L, "bizreg.http: curl_easy_init failed");
-  h->easy = e;
-  h->max_body = max_body;
-  h->timeout_ms = bz_seconds_to_ms(timeout);
-  luaL_getmetatable(L, BZ_HTTP_MT);
-  lua_setmetatable(L, -2);  /* from here on __gc releases the easy handle */
-
+/* Options set once per handle; bz_http_prepare sets the per-request ones. */
+static CURLcode configure(CURL *e, bz_http *h, const bz_handle_opts *o) {
+  CURLcode rc = CURLE_OK;
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_FOLLOWLOCATION, 0L);
@@ -169,15 +157,42 @@ int bz_http_new(lua_State *L) {
   if (rc == CURLE_OK) rc = bz_http_callbacks(e, h);
   SET(CURLOPT_NOPROGRESS, 1L);
   SET(CURLOPT_TIMEOUT_MS, h->timeout_ms);
-  SET(CURLOPT_CONNECTTIMEOUT_MS, bz_seconds_to_ms(ctimeout));
-  SET(CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
-  SET(CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
-  if (ca) SET(CURLOPT_CAINFO, ca);
-  if (proxy) SET(CURLOPT_PROXY, proxy);
-  if (ua) SET(CURLOPT_USERAGENT, ua);
-  if (max_body > 0) SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_body);
-  SET(CURLOPT_MAXAGE_CONN, (long)(max_idle < 1 ? 1 : max_idle));  /* whole seconds */
+  SET(CURLOPT_CONNECTTIMEOUT_MS, bz_seconds_to_ms(o->ctimeout));
+  SET(CURLOPT_SSL_VERIFYPEER, o->verify ? 1L : 0L);
+  SET(CURLOPT_SSL_VERIFYHOST, o->verify ? 2L : 0L);
+  if (o->ca) SET(CURLOPT_CAINFO, o->ca);
+  if (o->proxy) SET(CURLOPT_PROXY, o->proxy);
+  if (o->ua) SET(CURLOPT_USERAGENT, o->ua);
+  if (o->max_body > 0) SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body);
+  SET(CURLOPT_MAXAGE_CONN, (long)(o->max_idle < 1 ? 1 : o->max_idle));  /* whole seconds */
 #undef SET
+  return rc;
+}
+
+/* core.http(opts) -> handle */
+int bz_http_new(lua_State *L) {
+  bz_handle_opts o;
+  bz_http *h;
+  CURL *e;
+  CURLcode rc;
+  if (lua_isnoneornil(L, 1)) {
+    lua_settop(L, 0);
+    lua_newtable(L);
+  } else {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+  }
+  read_handle_opts(L, &o);
+  h = (bz_http *)bz_newuserdata(L, sizeof *h);
+  memset(h, 0, sizeof *h);
+  e = curl_easy_init();
+  if (e == NULL) return luaL_error(L, "bizreg.http: curl_easy_init failed");
+  h->easy = e;
+  h->max_body = o.max_body;
+  h->timeout_ms = bz_seconds_to_ms(o.timeout);
+  luaL_getmetatable(L, BZ_HTTP_MT);
+  lua_setmetatable(L, -2);  /* from here on __gc releases the easy handle */
+  rc = configure(e, h, &o);
   if (rc != CURLE_OK) {
     http_release(h);
     return luaL_error(L, "bizreg.http: cannot configure the handle: %s", curl_easy_strerror(rc));

@@ -174,33 +174,26 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* m:poll(max_wait_seconds) -> { {handle=h, res=res|nil, err=err|nil}, ... } */
-static int multi_poll(lua_State *L) {
-  bz_multi *m = check_multi(L, 1);
-  double wait = luaL_optnumber(L, 2, 0), deadline;
-  size_t ndone = 0, i;
-  CURLMcode mc = CURLM_OK;
-  if (!(wait >= 0 && wait <= 86400)) return luaL_argerror(L, 2, "max wait must be between 0 and 86400 seconds");
-  if (m->in_poll) return luaL_error(L, "bizreg.multi: poll called from inside this multi's poll");
-  lua_settop(L, 2);
-  if (m->ndead) sweep(L, m);
-  bz_getuservalue(L, 1);  /* 3: anchors */
-  lua_newtable(L);        /* 4: results */
-  luaL_checkstack(L, BZ_CB_STACK, "bizreg.multi");
-
+/* Lets the running transfers' callbacks use this poll's stack (L set) or not (L NULL). */
+static void bind_stack(bz_multi *m, lua_State *L, int anchors_idx) {
+  size_t i;
   for (i = 0; i < m->n; i++) {
     m->slots[i]->L = L;
-    m->slots[i]->anchors_idx = 3;
+    m->slots[i]->anchors_idx = anchors_idx;
     m->slots[i]->fn_idx = 0;
   }
-  m->in_poll = 1;  /* from here until in_poll = 0: no Lua error may be raised */
-  deadline = now_seconds() + wait;
+}
+
+/* Plain C (no Lua error may be raised): drives the transfers until one finishes or
+ * the deadline passes; finished ones are detached into m->done. */
+static CURLMcode perform_until(bz_multi *m, double deadline, size_t *ndone) {
+  CURLMcode mc;
   for (;;) {
     int running = 0, left;
     CURLMsg *msg;
     double remaining;
     mc = curl_multi_perform(m->cm, &running);
-    if (mc != CURLM_OK) break;
+    if (mc != CURLM_OK) return mc;
     while ((msg = curl_multi_info_read(m->cm, &left)) != NULL) {
       CURL *e = msg->easy_handle;
       CURLcode rc = msg->data.result;
@@ -209,23 +202,22 @@ static int multi_poll(lua_State *L) {
       curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
       if (priv == NULL) { curl_multi_remove_handle(m->cm, e); continue; }  /* not ours: cannot happen */
       detach(m, (bz_http *)priv);  /* msg is invalid after this */
-      m->done[ndone].h = (bz_http *)priv;
-      m->done[ndone].rc = rc;
-      ndone++;
+      m->done[*ndone].h = (bz_http *)priv;
+      m->done[*ndone].rc = rc;
+      (*ndone)++;
     }
-    if (ndone > 0 || m->n == 0) break;
+    if (*ndone > 0 || m->n == 0) return CURLM_OK;
     remaining = deadline - now_seconds();
-    if (remaining <= 0) break;
+    if (remaining <= 0) return CURLM_OK;
     mc = curl_multi_poll(m->cm, NULL, 0, (int)(remaining * 1000.0) + 1, NULL);
-    if (mc != CURLM_OK) break;
+    if (mc != CURLM_OK) return mc;
   }
-  for (i = 0; i < m->n; i++) {
-    m->slots[i]->L = NULL;
-    m->slots[i]->anchors_idx = 0;
-  }
-  m->in_poll = 0;
+}
 
-  if (mc != CURLM_OK && ndone == 0) return luaL_error(L, "bizreg.multi: %s", curl_multi_strerror(mc));
+/* Appends { handle, res, err } for each finished transfer to the results (index 4)
+ * and drops its anchors (index 3). */
+static void push_finished(lua_State *L, bz_multi *m, size_t ndone) {
+  size_t i;
   for (i = 0; i < ndone; i++) {
     bz_http *h = m->done[i].h;
     lua_createtable(L, 0, 3);
@@ -243,6 +235,28 @@ static int multi_poll(lua_State *L) {
     lua_pushnil(L);
     lua_rawset(L, 3);
   }
+}
+
+/* m:poll(max_wait_seconds) -> { {handle=h, res=res|nil, err=err|nil}, ... } */
+static int multi_poll(lua_State *L) {
+  bz_multi *m = check_multi(L, 1);
+  double wait = luaL_optnumber(L, 2, 0);
+  size_t ndone = 0;
+  CURLMcode mc;
+  if (!(wait >= 0 && wait <= 86400)) return luaL_argerror(L, 2, "max wait must be between 0 and 86400 seconds");
+  if (m->in_poll) return luaL_error(L, "bizreg.multi: poll called from inside this multi's poll");
+  lua_settop(L, 2);
+  if (m->ndead) sweep(L, m);
+  bz_getuservalue(L, 1);  /* 3: anchors */
+  lua_newtable(L);        /* 4: results */
+  luaL_checkstack(L, BZ_CB_STACK, "bizreg.multi");
+  bind_stack(m, L, 3);
+  m->in_poll = 1;  /* from here until in_poll = 0: no Lua error may be raised */
+  mc = perform_until(m, now_seconds() + wait, &ndone);
+  bind_stack(m, NULL, 0);
+  m->in_poll = 0;
+  if (mc != CURLM_OK && ndone == 0) return luaL_error(L, "bizreg.multi: %s", curl_multi_strerror(mc));
+  push_finished(L, m, ndone);
   lua_pushvalue(L, 4);
   return 1;
 }
