@@ -302,10 +302,8 @@ end
 
 -- Reads one response: res ({ status, headers, body }), keepalive | nil, err.
 -- opts: method, max_body (0 = no limit), max_header.
-function M.read_response(reader, opts)
-  opts = opts or {}
-  local max_body = opts.max_body or 0
-  local max_header = opts.max_header or DEFAULT_MAX_HEADER
+-- The status line and headers of the final (non-1xx) response: status, minor, headers | nil, err.
+local function read_head(reader, max_header)
   local status, minor, headers
   for _ = 0, MAX_INTERIM do
     local line, err = reader:line(max_header)
@@ -325,47 +323,49 @@ function M.read_response(reader, opts)
     headers, err = read_headers(reader, max_header - #line - 2, max_header)
     if not headers then return nil, err end
     if status == 101 then return nil, fail("WEIRD_SERVER_REPLY", "unexpected 101 Switching Protocols") end
-    if status >= 200 then break end
+    if status >= 200 then return status, minor, headers end
     if status < 100 then return nil, fail("WEIRD_SERVER_REPLY", "bad status code " .. code) end
   end
-  if status < 200 then return nil, fail("WEIRD_SERVER_REPLY", "too many interim (1xx) responses") end
+  return nil, fail("WEIRD_SERVER_REPLY", "too many interim (1xx) responses")
+end
 
-  local parts, framed = {}, true
+-- The body into parts, framed by chunked encoding, Content-Length, or the close:
+-- framed | nil, err.
+local function read_body(reader, opts, status, headers, parts, max_body, max_header)
   local te, cl = headers["transfer-encoding"], headers["content-length"]
-  if opts.method == "HEAD" or status == 204 or status == 304 then -- luacheck: ignore 542
-    -- no body
-  elseif te then
-    local last = te:lower():match("([^,%s]+)%s*$")
-    if last == "chunked" then
-      local ok, err = read_chunked(reader, max_body, max_header, parts)
-      if not ok then return nil, err end
-    else
-      framed = false
-    end
-  elseif cl then
+  if opts.method == "HEAD" or status == 204 or status == 304 then return true end
+  if te and te:lower():match("([^,%s]+)%s*$") == "chunked" then
+    local ok, err = read_chunked(reader, max_body, max_header, parts)
+    if not ok then return nil, err end
+    return true
+  elseif cl and not te then
     local n = content_length(cl)
     if not n then return nil, fail("WEIRD_SERVER_REPLY", "invalid Content-Length: " .. cl) end
     if max_body > 0 and n > max_body then return nil, too_large(max_body) end
     local ok, err, missing = reader:bytes(n, parts)
-    if not ok then
-      if err == "closed" then
-        return nil, fail("PARTIAL_FILE", string.format("connection closed with %d of %d body bytes missing", missing, n))
-      end
-      return nil, recv_error(err, "response body")
+    if ok then return true end
+    if err == "closed" then
+      return nil, fail("PARTIAL_FILE", string.format("connection closed with %d of %d body bytes missing", missing, n))
     end
-  else
-    framed = false
+    return nil, recv_error(err, "response body")
   end
-  if not framed then
-    local ok, err = reader:rest(max_body, parts)
-    if not ok then
-      if err == "too large" then return nil, too_large(max_body) end
-      return nil, recv_error(err, "response body")
-    end
-  end
+  local ok, err = reader:rest(max_body, parts)  -- unframed: until the server closes
+  if ok then return false end
+  if err == "too large" then return nil, too_large(max_body) end
+  return nil, recv_error(err, "response body")
+end
+
+function M.read_response(reader, opts)
+  opts = opts or {}
+  local max_body = opts.max_body or 0
+  local max_header = opts.max_header or DEFAULT_MAX_HEADER
+  local status, minor, headers = read_head(reader, max_header)
+  if not status then return nil, minor end
+  local parts = {}
+  local framed, err = read_body(reader, opts, status, headers, parts, max_body, max_header)
+  if framed == nil then return nil, err end
   local body = table.concat(parts)
   if max_body > 0 and #body > max_body then return nil, too_large(max_body) end
-
   local conn = headers.connection
   local keepalive
   if minor >= 1 then keepalive = not has_token(conn, "close") else keepalive = has_token(conn, "keep-alive") end

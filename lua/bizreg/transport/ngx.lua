@@ -92,8 +92,8 @@ local function died(err)
     .. "the request; it is not sent again): " .. tostring(err))
 end
 
--- The one attempt of a request: res | nil, err.
-local function attempt(cfg, ngx, req, u, head, deadline)
+-- A connected (and, for https, handshaken) socket: sock, reused | nil, err.
+local function open_socket(cfg, ngx, req, u, deadline)
   local okc, sock = pcall(ngx.socket.tcp)
   if not okc or not sock then
     return nil, unsent("TRANSPORT_UNAVAILABLE", "ngx.socket.tcp is not available here: " .. tostring(sock))
@@ -103,7 +103,6 @@ local function attempt(cfg, ngx, req, u, head, deadline)
   local connect = tonumber(req.connect_timeout) or left
   if connect <= 0 or connect > left then connect = left end
   sock:settimeouts(ms(connect), ms(left), ms(left))
-
   local https = u.scheme == "https"
   local verify = https and req.verify_tls ~= false
   local pool = u.scheme .. "://" .. u.authority
@@ -113,7 +112,6 @@ local function attempt(cfg, ngx, req, u, head, deadline)
     { pool = pool, pool_size = cfg.pool_size, backlog = cfg.backlog })
   if not ok then return nil, connect_error(err) end
   local reused = (sock:getreusedtimes() or 0) > 0
-
   if https and not reused then
     -- false: no session object wanted back (the pooled connection is what gets reused)
     local done, herr = sock:sslhandshake(false, u.host, verify)
@@ -122,21 +120,32 @@ local function attempt(cfg, ngx, req, u, head, deadline)
       return nil, tls_error(herr, verify)
     end
   end
+  return sock, reused
+end
 
-  left = deadline - ngx.now()
+-- Back to the pool when the response allows it, else closed.
+local function release(cfg, sock, keepalive)
+  if keepalive and cfg.keepalive_ms and sock:setkeepalive(cfg.keepalive_ms, cfg.pool_size) then return end
+  sock:close()
+end
+
+-- The one attempt of a request (never a second): res | nil, err.
+local function attempt(cfg, ngx, req, u, head, deadline)
+  local sock, reused_or_err = open_socket(cfg, ngx, req, u, deadline)
+  if not sock then return nil, reused_or_err end
+  local reused = reused_or_err
+  local left = deadline - ngx.now()
   if left <= 0 then
     sock:close()
     return nil, unsent("OPERATION_TIMEDOUT", "timed out before sending")
   end
   sock:settimeout(ms(left))
-  local sent
-  sent, err = sock:send(req.body and { head, req.body } or head)
+  local sent, err = sock:send(req.body and { head, req.body } or head)
   if not sent then
     sock:close()
     if reused and err ~= "timeout" then return nil, died(err) end
     return nil, send_error(err)
   end
-
   local reader = http1.reader(sock, { deadline = deadline, clock = ngx.now, read_chunk = cfg.read_chunk })
   local res, keepalive_or_err = http1.read_response(reader, {
     method = req.method, max_body = req.max_response_bytes or 0, max_header = cfg.max_header_bytes,
@@ -149,13 +158,7 @@ local function attempt(cfg, ngx, req, u, head, deadline)
     end
     return nil, keepalive_or_err
   end
-  local keepalive = keepalive_or_err
-  if keepalive and cfg.keepalive_ms then
-    local kept = sock:setkeepalive(cfg.keepalive_ms, cfg.pool_size)
-    if not kept then sock:close() end
-  else
-    sock:close()
-  end
+  release(cfg, sock, keepalive_or_err)
   return res
 end
 
