@@ -5,6 +5,7 @@
 -- yielding to bizreg.poll (jobs.lua).
 local core = require "bizreg.core"
 local errors = require "bizreg.errors"
+local events = require "bizreg.events"  -- called only when the client has on_event
 
 local M = {}
 
@@ -29,7 +30,7 @@ local TRANSPORT_OPTS = {
   deadline = { "number", positive }, verify_tls = { "boolean" }, ca_file = { "string", no_nul },
   proxy = { "string", no_nul }, user_agent = { "string" }, max_response_bytes = { "number", size },
   retries = { "number", count }, retry_max_wait = { "number", non_negative }, max_idle = { "number", seconds },
-  transport = { "function" }, on_progress = { "function" },
+  transport = { "function" }, on_progress = { "function" }, on_event = { "function" },
 }
 -- Values that become header bytes: CR/LF/NUL would let them forge headers.
 local HEADER_OPTS = { "token", "api_key", "client_id", "client_secret", "user_agent", "auth_header", "auth_scheme" }
@@ -89,6 +90,7 @@ function M.new(mt, opts, auth)
   local progress = opts.on_progress
   -- libcurl calls plain functions only: a callable table is wrapped once here
   self.on_progress = progress and type(progress) ~= "function" and function(...) return progress(...) end or progress
+  self.on_event = opts.on_event  -- nil: no event is built (events.lua)
   self.auth = auth
   self.pool = {}
   return self
@@ -217,22 +219,28 @@ function Client:send(ctx, req, token)
     if self.closed then return nil, self:closed_error(sent) end
     local left = ctx.deadline - core.now()
     if left <= 0 then return nil, self:deadline_error(attempt, sent) end
-    local res, err = ctx.send {
+    local out = {
       method = req.method, url = self.base_url .. req.path, headers = headers, body = req.body,
       timeout = math.min(self.timeout, left),
       on_progress = req.progress and self.on_progress or nil,  -- uploads, not token calls
     }
+    local t0 = self.on_event and core.now()
+    if t0 then events.request(self, out, attempt + 1) end
+    local res, err = ctx.send(out)
+    local e
     if res then
+      if t0 and self.on_event then events.response(self, res, core.now() - t0) end
       if res.status ~= 429 or attempt >= self.retries then return res end
       sent = true
     else
-      local e = errors.transport(err)
+      e = errors.transport(err)
       if not e.retryable or attempt >= self.retries then return nil, e end
       sent = e.sent
     end
     attempt = attempt + 1
     local wait = retry_wait(self, res, attempt - 1)
     if wait >= ctx.deadline - core.now() then return nil, self:deadline_error(attempt, sent) end
+    if self.on_event then events.retry(self, attempt + 1, e, wait) end
     ctx.sleep(wait)
   end
 end
@@ -264,7 +272,11 @@ local function run(self, op, ctx, ...)
   local res, err = op.run(self, ctx, ...)
   if self.closed and self.http and pcall(self.http.close, self.http) then self.http = nil end
   local secrets = self.auth.secrets()
-  if res == nil then return nil, errors.finish(err, secrets) end
+  if res == nil then
+    err = errors.finish(err, secrets)
+    if self.on_event then events.error(self, err) end
+    return nil, err
+  end
   return errors.finish(res, secrets)
 end
 
