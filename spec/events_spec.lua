@@ -194,12 +194,12 @@ describe("on_event", function()
   it("a raising hook is reported once on stderr, switched off, and the call succeeds", function()
     local calls_n, written = 0, {}
     local real = io.stderr
-    io.stderr = { write = function(_, ...) for _, s in ipairs { ... } do written[#written + 1] = s end end }
+    io.stderr = { write = function(_, ...) for _, s in ipairs { ... } do written[#written + 1] = s end end } -- luacheck: ignore 122
     local c = bizreg.kos { base_url = KOS_URL, token = KOS_TOKEN, transport = scripted { ok_json("{}") },
       on_event = function() calls_n = calls_n + 1; error("hook broke with " .. KOS_TOKEN) end }
     local ok, res, err = pcall(c.register_visitor_images, c, IMAGES)
     local res2 = ok and c:register_visitor_images(IMAGES)
-    io.stderr = real
+    io.stderr = real -- luacheck: ignore 122
     assert.is_true(ok, tostring(res))
     assert.same({}, res, tostring(err))
     assert.same({}, res2)
