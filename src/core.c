@@ -214,15 +214,15 @@ static void write_files(lua_State *L, bz_body *body, const char *bnd, file_arg *
   int i;
   for (i = 0; i < nfiles; i++) {
     file_arg *fa = &files[i];
-    const char *ct = bz_media_mime(fa->info.type), *fn = fa->filename;
-    char fname[64];
+    const char *ct = bz_media_mime(fa->info.type), *ext = bz_media_ext(fa->info.type);
+    size_t n = bz_mp_filename(NULL, 0, fa->filename, fa->rule->name, ext);
+    char *fn;
     if (!fa->present) continue;
-    if (fn == NULL || fn[0] == '\0') {
-      snprintf(fname, sizeof fname, "%s.%s", fa->rule->name, bz_media_ext(fa->info.type));
-      fn = fname;
-    }
+    fn = (char *)lua_newuserdata(L, n + 1);  /* the part header copies it; popped below */
+    bz_mp_filename(fn, n + 1, fa->filename, fa->rule->name, ext);
     if (fa->data) mp_check(L, bz_mp_file_mem(body, bnd, fa->rule->name, fn, ct, fa->data, fa->len));
     else mp_check(L, bz_mp_file_path_checked(body, bnd, fa->rule->name, fn, ct, fa->path, fa->info.size, fa->sha256));
+    lua_pop(L, 1);
   }
 }
 
