@@ -82,6 +82,34 @@ describe("RCS multipart", function()
     assert.truthy(r.body:find('name="regBrand"\r\nContent-Type: application/json\r\n\r\n', 1, true))
   end)
 
+  it("takes json_content_type as a client option too (bizreg.rcs{}), for register and resubmit", function()
+    local bodies = {}
+    local function transport(r)
+      bodies[#bodies + 1] = r.body
+      return { status = 200, body = '{"code":"20000000","status":200,"result":[{"brandId":"BR.x"}]}' }
+    end
+    local c = bizreg.rcs { base_url = "http://x", token = "tok-0123456789", transport = transport,
+      json_content_type = "application/json; charset=utf-8" }
+    assert.truthy(c:register_brand(full_payload()))
+    assert.truthy(c:resubmit_brand("BR.x", full_payload()))
+    for _, body in ipairs(bodies) do
+      for _, part in ipairs { "regBrand", "chatbots" } do
+        assert.truthy(body:find('name="' .. part .. '"\r\nContent-Type: application/json; charset=utf-8\r\n\r\n{', 1, true))
+      end
+      assert.truthy(body:find('name="mainMdn"\r\n\r\n15225739', 1, true))  -- plain text parts stay as they were
+    end
+    local plain = bizreg.rcs { base_url = "http://x", token = "tok-0123456789", transport = transport }
+    assert.truthy(plain:register_brand(full_payload()))
+    assert.truthy(bodies[3]:find('name="regBrand"\r\n\r\n{', 1, true))
+    assert.has_error(function() bizreg.rcs { base_url = "http://x", token = "t", json_content_type = 1 } end,
+      "bizreg: option 'json_content_type' must be a string")
+    for _, bad in ipairs { "", "application/json\r\nX-Evil: 1", "a\0b" } do
+      local ok, msg = pcall(bizreg.rcs, { base_url = "http://x", token = "t", json_content_type = bad })
+      assert.is_false(ok)
+      assert.matches("option 'json_content_type' must be a media type", msg)
+    end
+  end)
+
   it("is parsed by busboy into exactly the parts sent", function()
     local parts = busboy(req)
     assert.equal(#EXPECT, #parts)
