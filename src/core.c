@@ -367,6 +367,7 @@ static const luaL_Reg funcs[] = {
 
 LUALIB_API int luaopen_bizreg_core(lua_State *L);  /* the module's one exported symbol */
 LUALIB_API int luaopen_bizreg_core(lua_State *L) {
+  bz_check_lua_version(L);  /* before any other API call */
   bz_body_open(L);
   bz_http_open(L);
   lua_newtable(L);
