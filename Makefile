@@ -24,7 +24,8 @@ deps:
 	@sh bin/deps test
 
 spec/node/node_modules: spec/node/package.json
-	cd spec/node && npm install --no-audit --no-fund --loglevel=error
+	@echo "bizreg: installing the npm test tools (ajv, busboy) into spec/node"
+	cd spec/node && npm install --no-audit --no-fund --no-progress --loglevel=error
 	@touch $@
 
 # The README's test command: installs what is missing, then the whole suite.
@@ -44,8 +45,10 @@ test-c:
 	./build/media_c_test
 
 # The README's demo command: sandbox up, examples against it, sandbox down.
+# PORT=N: the sandbox's port (default 8089).
 demo:
 	@sh bin/deps core
+	@$(MAKE) -s -q build 2>/dev/null || echo "bizreg: building the C core ($(OUT))"
 	@$(MAKE) -s build
 	@sh examples/run-demo.sh $(PORT)
 
