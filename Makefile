@@ -11,7 +11,7 @@ OUT      := build/$(LUA)/bizreg/core.so
 PORT     ?= 8089
 LUAPATH  := ./lua/?.lua;./lua/?/init.lua;;
 
-.PHONY: all build deps test test-distros test-c demo sandbox bench asan build-asan valgrind fuzz fuzz-media fuzz-encode clean reliability
+.PHONY: all build deps test test-distros test-c demo sandbox bench asan build-asan valgrind fuzz fuzz-media fuzz-encode clean reliability docs
 
 all: build
 build: $(OUT)
@@ -43,6 +43,17 @@ test-c:
 	  -Isrc $(shell pkg-config --cflags lua5.4) spec/media_c_test.c src/media.c src/multipart.c src/body.c src/buf.c \
 	  -o build/media_c_test $(shell pkg-config --libs lua5.4) -lm
 	./build/media_c_test
+
+# The HTML API reference (LDoc, config.ld; doc comments in lua/bizreg/) into doc/, not
+# committed. Any LDoc warning fails it. LDoc runs under lua5.1, where Debian's lua-markdown is.
+LDOC_INFO := -e '^reading configuration from ' -e '^found master module' -e '^\*\*\*closing section from master module\*\*\*$$' -e '^output written to '
+docs:
+	@sh bin/deps docs
+	@mkdir -p build
+	@rm -rf doc
+	@if lua5.1 /usr/bin/ldoc --fatalwarnings . >build/ldoc.log 2>&1 && ! grep -v $(LDOC_INFO) build/ldoc.log | grep -q .; then \
+	  echo "doc/index.html: the API reference"; \
+	else cat build/ldoc.log; echo "make docs: LDoc warnings (above)"; exit 1; fi
 
 # The README's demo command: sandbox up, examples against it, sandbox down.
 # PORT=N: the sandbox's port (default 8089).

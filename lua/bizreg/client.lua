@@ -3,6 +3,48 @@
 -- only talks to a `ctx` ({ send = fn(req) -> res | nil, err; sleep = fn(s); deadline }),
 -- which is the blocking libcurl handle, a user transport, or a coroutine
 -- yielding to bizreg.poll (jobs.lua).
+-- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
+
+--- Client options
+-- @module bizreg
+
+--- Options
+-- @section options
+
+--- Options of both clients (`bizreg.kos`, `bizreg.rcs`), each checked at construction
+-- (type **and** range): a wrong one raises there, at the caller's line. So do header
+-- values (tokens, keys, `user_agent`) containing CR, LF or NUL. The API-specific options
+-- (credentials, `auth_header`, `auth_scheme`, `json_content_type`) are listed with `kos` and `rcs`.
+-- @table options
+-- @field base_url the API's base URL, `http://` or `https://` (required)
+-- @field timeout seconds per attempt, > 0 (default 30); an attempt gets
+--   `min(timeout, time left before the deadline)`
+-- @field connect_timeout seconds to connect, > 0 (default 10)
+-- @field deadline seconds for the **whole call**: token fetch, every attempt, back-off and
+--   `Retry-After` waits (default `timeout × (retries + 1)`); a wait that would end past it is not
+--   started: the call returns `DEADLINE_EXCEEDED`
+-- @field verify_tls check the server's certificate and name (default **true**)
+-- @field ca_file a CA bundle file for TLS (default: the system's)
+-- @field proxy a proxy URL for libcurl (refused by the nginx transport)
+-- @field user_agent the `User-Agent` header (default `bizreg/0.1.0`)
+-- @field max_response_bytes an integer ≥ 1 (default 8 MiB); a longer answer is `RESPONSE_TOO_LARGE`
+-- @field retries an integer ≥ 0 (default 2): how often connect-phase failures and HTTP 429 are
+--   retried; nothing that may have reached the server is ever resent
+-- @field retry_max_wait cap in seconds on a `Retry-After` wait (default 10)
+-- @field max_idle seconds an idle kept-alive connection may be reused (default 4)
+-- @field on_progress `function(sent, total)`: upload progress, called from inside libcurl
+--   (errors in it end the call with `CALLBACK_ERROR`)
+-- @field on_event `function(ev)`: debug events (`request`, `response`, `retry`, `token`,
+--   `error`; see `bizreg.events`). Off by default and free when off; secrets redacted; a hook
+--   that raises is reported once on `io.stderr` and switched off for that client
+-- @field transport `function(req) -> res | nil, err` replacing libcurl
+--   (e.g. `require "bizreg.transport.ngx"`). It gets
+--   `req = { method, url, headers, body, timeout, connect_timeout, verify_tls, ca_file, proxy, max_response_bytes }`
+--   (`body` a string) and returns `{ status, headers, body }`, or `nil, message`,
+--   or `nil, { code, message, sent = false }` when nothing reached the server (only then may the call retry)
+-- @usage local rcs = bizreg.rcs { base_url = "https://api.rcsbizcenter.com/api/1.1",
+--   client_id = "acct", client_secret = secret, timeout = 20, deadline = 60, retries = 1,
+--   on_progress = function(sent, total) io.write(sent, "/", total, "\r") end }
 local core = require "bizreg.core"
 local errors = require "bizreg.errors"
 local events = require "bizreg.events"  -- called only when the client has on_event

@@ -36,6 +36,9 @@ local M = {}
 --   credential header is redacted to its scheme (`"Bearer ***"`, or `"***"`)
 -- @field body_size bytes of the body
 -- @field attempt 1 for the first attempt, 2 for the first retry, ...
+-- @usage -- { type = "request", method = "POST", url = "https://…/api/1.1/corp/brand", attempt = 1,
+-- --   body_size = 36822, headers = { Authorization = "Bearer ***", ["Content-Length"] = "36822",
+-- --   ["Content-Type"] = "multipart/form-data; boundary=…", Accept = "application/json", … } }
 
 --- A response arrived (any status, 429 and 401 included).
 -- @table response
@@ -45,6 +48,8 @@ local M = {}
 --   `content-type`, `content-length`, `retry-after`, `location`, `www-authenticate`,
 --   `x-request-id` (values scrubbed of secrets)
 -- @field elapsed seconds from handing the request to the transport to the response
+-- @usage -- { type = "response", status = 200, elapsed = 0.042,
+-- --   headers = { ["content-type"] = "application/json", ["content-length"] = "97" } }
 
 --- The call will try again (a connect-phase failure or HTTP 429; see the README's
 -- "Reliability: at most once": nothing that may have arrived is ever resent).
@@ -53,6 +58,8 @@ local M = {}
 -- @field attempt the number of the attempt about to be made (2 for the first retry)
 -- @field reason `"HTTP 429"`, or the transport error code (`"COULDNT_CONNECT"`, ...)
 -- @field delay seconds the call waits first (back-off or `Retry-After`, capped by `retry_max_wait`)
+-- @usage -- { type = "retry", attempt = 2, reason = "HTTP 429", delay = 1 }
+-- -- { type = "retry", attempt = 3, reason = "COULDNT_CONNECT", delay = 0.4 }
 
 --- A token was fetched from the token API (RCS `/token`, KOS `exchange-token`).
 -- Never the token itself. Clients given a fixed `token` emit none.
@@ -63,11 +70,16 @@ local M = {}
 --   server says a new token fixes)
 -- @field expires_at epoch seconds the server announced (RCS `expiresIn`); nil when unknown (KOS)
 -- @field expires_in seconds from now to `expires_at`; nil when unknown
+-- @usage -- { type = "token", action = "fetched", expires_at = 1795789730, expires_in = 3600 }
+-- -- { type = "token", action = "renewed", reason = "rejected", expires_at = 1795793330, expires_in = 3600 }
 
 --- The call ends with an error.
 -- @table error
 -- @field type `"error"`
 -- @field err the error table the call returns (already scrubbed; see `bizreg.errors`)
+-- @usage on_event = function(ev)
+--   if ev.type == "error" and ev.err.sent then log("unknown outcome: " .. tostring(ev.err)) end
+-- end
 
 local SELECTED = { "content-type", "content-length", "retry-after", "location", "www-authenticate", "x-request-id" }
 local CREDENTIAL = { authorization = true, ["proxy-authorization"] = true, cookie = true, ["x-api-key"] = true }
