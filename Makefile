@@ -11,7 +11,7 @@ OUT      := build/$(LUA)/bizreg/core.so
 PORT     ?= 8089
 LUAPATH  := ./lua/?.lua;./lua/?/init.lua;;
 
-.PHONY: all build deps test test-distros test-c demo sandbox bench asan build-asan valgrind fuzz fuzz-media fuzz-encode clean reliability
+.PHONY: all build deps test test-distros test-c demo sandbox bench asan build-asan valgrind fuzz fuzz-media fuzz-encode clean reliability docs
 
 all: build
 build: $(OUT)
@@ -24,7 +24,8 @@ deps:
 	@sh bin/deps test
 
 spec/node/node_modules: spec/node/package.json
-	cd spec/node && npm install --no-audit --no-fund --loglevel=error
+	@echo "bizreg: installing the npm test tools (ajv, busboy) into spec/node"
+	cd spec/node && npm install --no-audit --no-fund --no-progress --loglevel=error
 	@touch $@
 
 # The README's test command: installs what is missing, then the whole suite.
@@ -43,9 +44,22 @@ test-c:
 	  -o build/media_c_test $(shell pkg-config --libs lua5.4) -lm
 	./build/media_c_test
 
+# The HTML API reference (LDoc, config.ld; doc comments in lua/bizreg/) into doc/, not
+# committed. Any LDoc warning fails it. LDoc runs under lua5.1, where Debian's lua-markdown is.
+LDOC_INFO := -e '^reading configuration from ' -e '^found master module' -e '^\*\*\*closing section from master module\*\*\*$$' -e '^output written to '
+docs:
+	@sh bin/deps docs
+	@mkdir -p build
+	@rm -rf doc
+	@if lua5.1 /usr/bin/ldoc --fatalwarnings . >build/ldoc.log 2>&1 && ! grep -v $(LDOC_INFO) build/ldoc.log | grep -q .; then \
+	  echo "doc/index.html: the API reference"; \
+	else cat build/ldoc.log; echo "make docs: LDoc warnings (above)"; exit 1; fi
+
 # The README's demo command: sandbox up, examples against it, sandbox down.
+# PORT=N: the sandbox's port (default 8089).
 demo:
 	@sh bin/deps core
+	@$(MAKE) -s -q build 2>/dev/null || echo "bizreg: building the C core ($(OUT))"
 	@$(MAKE) -s build
 	@sh examples/run-demo.sh $(PORT)
 

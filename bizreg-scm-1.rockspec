@@ -42,6 +42,7 @@ build = {
     ["bizreg.cli.sandbox"] = "lua/bizreg/cli/sandbox.lua",
     ["bizreg.cli.ui"] = "lua/bizreg/cli/ui.lua",
     ["bizreg.errors"] = "lua/bizreg/errors.lua",
+    ["bizreg.events"] = "lua/bizreg/events.lua",
     ["bizreg"] = "lua/bizreg/init.lua",
     ["bizreg.jobs"] = "lua/bizreg/jobs.lua",
     ["bizreg.kos"] = "lua/bizreg/kos.lua",

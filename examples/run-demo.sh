@@ -4,13 +4,21 @@ set -eu
 cd "$(dirname "$0")/.."
 PORT=${1:-8089}
 mkdir -p build/demo
+echo "bizreg: starting the sandbox on 127.0.0.1:$PORT"
 bin/bizreg-sandbox --port "$PORT" >build/demo/sandbox.log 2>&1 &
 SB=$!
 trap 'kill $SB 2>/dev/null || true' EXIT INT TERM
 i=0
 until grep -q "listening" build/demo/sandbox.log 2>/dev/null; do
   i=$((i + 1))
-  if [ $i -gt 200 ] || ! kill -0 $SB 2>/dev/null; then echo "sandbox did not start:"; cat build/demo/sandbox.log; exit 1; fi
+  if [ $i -gt 200 ] || ! kill -0 $SB 2>/dev/null; then
+    if grep -qi "address already in use" build/demo/sandbox.log; then
+      echo "bizreg: port $PORT is in use; run \`make demo PORT=…\` with a free port"
+    else
+      echo "bizreg: the sandbox did not start:"; cat build/demo/sandbox.log
+    fi
+    exit 1
+  fi
   sleep 0.05
 done
 URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' build/demo/sandbox.log | head -n 1)

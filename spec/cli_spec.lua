@@ -259,6 +259,19 @@ describe("bizreg command", function()
       assert.equal(2, sb:stats().registered.brands)
     end)
 
+    it("--verbose: the token fetch, the upload and an error event, client secret and token redacted", function()
+      sb:config { fail_next = { status = 503, endpoint = "rcs.register_brand" } }
+      local r = cli.run({ "register", "brand", "examples/brand/brand.json", "--verbose" }, rcs_env)
+      assert.equal(1, r.code, r.err)
+      assert.truthy(r.err:find("^> POST " .. sb.rcs_url:gsub("%p", "%%%0") .. "/token  %([%d,]+ bytes%)\n"), r.err)
+      assert.truthy(r.err:find("\n%* token fetched, expires in [%d,]+ s %(at [%d-]+T[%d:]+Z%)\n"), r.err)
+      assert.truthy(r.err:find("\n>   Authorization: Bearer %*%*%*\n"), r.err)
+      assert.truthy(r.err:find("\n< 503  [%d.]+ s\n! bizreg http error 503"), r.err)
+      local token = sb:headers().authorization:match("^Bearer (.+)$")
+      assert.is_false(has(r.out .. r.err, token))
+      assert.is_false(has(r.out .. r.err, RCS_SECRET))
+    end)
+
     it("an HTTP error from the server is exit 1 with the server's status and message", function()
       sb:config { fail_next = { status = 500, endpoint = "rcs.register_brand" } }
       local r = cli.run({ "register", "brand", "examples/brand/brand.json" }, rcs_env)
@@ -441,14 +454,23 @@ describe("bizreg command", function()
       assert.is_nil(cli.read(f .. ".journal"))
     end)
 
-    it("--verbose shows each request and response on stderr; no secret anywhere, journal included", function()
+    it("--verbose shows the library's events on stderr: token, request, response, retry; no secret anywhere", function()
       local f = images_file("verbose.jsonl", 3)
+      sb:config { fail_next = { status = 429, count = 1, endpoint = "kos.register_visitor_images" } }
       local r = cli.run({ "register", "images", f, "--batch", "2", "--verbose" }, kos_env)
       assert.equal(0, r.code, r.err)
-      assert.equal(2, count(r.err, "> POST " .. sb.url .. "/image/open/v1/commands/register-visitor-images"))
-      assert.equal(2, count(r.err, ">   Authorization: Bearer ***\n"))
-      assert.truthy(r.err:find("\n< [%dx]+  [%d.]+ s[^\n]*\n"))  -- 2xx now; 200 once the library emits events
+      local register = "> POST " .. sb.url .. "/image/open/v1/commands/register-visitor-images"
+      assert.equal(1, count(r.err, "> POST " .. sb.url .. "/open/authorization/commands/exchange-token  ("))
+      assert.equal(1, count(r.err, "\n* token fetched\n"))
+      assert.equal(3, count(r.err, register .. "  (")) -- batch 1 (429, then again), batch 2
+      assert.truthy(r.err:find("\n< 429  [%d.]+ s\n~ retry: HTTP 429, attempt 2 in 0%.00 s\n" ..
+        "> POST [^\n]*register%-visitor%-images  %([%d,]+ bytes, attempt 2%)\n"), r.err)
+      assert.equal(3, count(r.err, ">   Authorization: Bearer ***\n"))
+      assert.equal(3, count(r.err, "\n< 200  "))
+      assert.equal(1, count(r.err, "# batch 1/2  images 1-2\n"))
       assert.is_false(has(r.out .. r.err .. cli.read(f .. ".journal"), API_KEY))
+      local token = sb:headers().authorization:match("^Bearer (.+)$")
+      assert.is_false(has(r.out .. r.err .. cli.read(f .. ".journal"), token))
     end)
 
     it("a secret that would appear in the output is replaced by ***", function()

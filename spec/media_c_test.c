@@ -428,7 +428,7 @@ static void test_magic(void) {
   CHECK(strcmp(bz_media_ext(BZ_MEDIA_PNG), "png") == 0);
   CHECK(strcmp(bz_media_ext(BZ_MEDIA_JPEG), "jpg") == 0);
   CHECK(strcmp(bz_media_ext(BZ_MEDIA_PDF), "pdf") == 0);
-  CHECK(strcmp(bz_media_ext(BZ_MEDIA_TIFF), "tiff") == 0);
+  CHECK(strcmp(bz_media_ext(BZ_MEDIA_TIFF), "tif") == 0);
   CHECK(strcmp(bz_media_ext(BZ_MEDIA_ZIP), "zip") == 0);
   CHECK(strcmp(bz_media_ext(BZ_MEDIA_UNKNOWN), "bin") == 0);
   t = 99;
@@ -524,12 +524,37 @@ static void build_body(bz_body *body, bz_buf *exp, const char *boundary, const c
   puts_(exp, "\r\n--");
   puts_(exp, boundary);
   puts_(exp, "\r\nContent-Disposition: form-data; name=\"subNumCertificate\"; filename=\""
-             "\xEC\xA6\x9D\xEB\xAA\x85%22a%5Cb%0D%0A.pdf\"\r\nContent-Type: application/pdf\r\n\r\n");
+             "\xEC\xA6\x9D\xEB\xAA\x85_a_b__.pdf\"\r\nContent-Type: application/pdf\r\n\r\n");
   puts_(exp, PDF_DATA);
   puts_(exp, "\r\n--");
   puts_(exp, boundary);
   puts_(exp, "--\r\n");
   bz_buf_free(&png);
+}
+
+/* The sent filename: stem of the last path component + the detected type's extension. */
+static void test_filename(void) {
+  char out[64];
+  static const char *const cases[][4] = {
+    { "logo.jpg", "png", "brandProfile", "logo.png" },
+    { "/a/b.c/certificate", "pdf", "x", "certificate.pdf" },
+    { "dir/archive.tar.gz", "zip", "x", "archive.tar.zip" },
+    { "q\"u\\o\r\nte.PNG", "png", "x", "q_u_o__te.png" },
+    { "100% %22.jpeg", "jpg", "x", "100% %22.jpg" },
+    { ".png", "png", "brandProfile", "brandProfile.png" },
+    { "dir/", "tif", "subNumCertificate", "subNumCertificate.tif" },
+    { "", "jpg", "brandBackground", "brandBackground.jpg" },
+  };
+  size_t i;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    size_t n = bz_mp_filename(out, sizeof out, cases[i][0], cases[i][2], cases[i][1]);
+    CHECK(n == strlen(cases[i][3]) && strcmp(out, cases[i][3]) == 0);
+  }
+  CHECK(bz_mp_filename(NULL, 0, NULL, "brandProfile", "png") == strlen("brandProfile.png"));
+  CHECK(bz_mp_filename(NULL, 0, "abc.x", NULL, "pdf") == 7);
+  /* too small: cut like snprintf, always terminated; the return value says how much is needed */
+  CHECK(bz_mp_filename(out, 5, "abcdef.x", NULL, "pdf") == 10 && strcmp(out, "abcd") == 0);
+  CHECK(bz_mp_filename(out, 1, "abcdef.x", NULL, "pdf") == 10 && out[0] == '\0');
 }
 
 static void test_multipart(void) {
@@ -651,7 +676,7 @@ static void test_multipart(void) {
   CHECK(bz_mp_field(&body, "a b/c", "n\"\\\r\n", "application/json", "", 0) == 0);
   CHECK(bz_mp_file_mem(&body, "a b/c", "f", "", "text/plain", NULL, 0) == 0);
   CHECK(bz_mp_finish(&body, "a b/c") == 0);
-  puts_(&exp, "--a b/c\r\nContent-Disposition: form-data; name=\"n%22%5C%0D%0A\"\r\n"
+  puts_(&exp, "--a b/c\r\nContent-Disposition: form-data; name=\"n____\"\r\n"
               "Content-Type: application/json\r\n\r\n\r\n"
               "--a b/c\r\nContent-Disposition: form-data; name=\"f\"; filename=\"\"\r\n"
               "Content-Type: text/plain\r\n\r\n\r\n"
@@ -974,6 +999,7 @@ int main(void) {
   test_jpeg();
   test_magic();
   test_boundary();
+  test_filename();
   test_multipart();
   test_lua();
   test_complete();

@@ -254,7 +254,7 @@ describe("RCS files, judged by content", function()
     assert.same({ "brandProfile|InvalidFileType|64332" },
       props(fx.brand { brandProfile = { data = fx.jpeg(400, 400), filename = "profile.png" } }))
     local req = passes(fx.brand { brandProfile = { data = fx.png(400, 400), filename = "profile.jpg" } })
-    assert.truthy(req.body:find('name="brandProfile"; filename="profile.jpg"\r\nContent-Type: image/png\r\n', 1, true))
+    assert.truthy(req.body:find('name="brandProfile"; filename="profile.png"\r\nContent-Type: image/png\r\n', 1, true))
   end)
 
   it("needs 388..1080 px per side (64335) and a square (64394)", function()

@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 LUAS=${BIZREG_LUAS-"lua5.4 lua5.3 lua5.2 lua5.1 luajit"}
-EXTRA=${BIZREG_EXTRA-"asan c luarocks nginx embed distros"}
+EXTRA=${BIZREG_EXTRA-"asan c docs luarocks nginx embed distros"}
 mkdir -p build/logs
 PASS=0
 FAIL=0
@@ -54,6 +54,7 @@ for x in $EXTRA; do
         cat build/logs/build-asan.log; FAIL=$((FAIL + 1)); echo "asan: build failed"
       fi ;;
     c) check c-media make -s test-c ;;
+    docs) check docs make -s docs ;;  # the LDoc reference; fails on any LDoc warning
     luarocks) check luarocks sh spec/checks/luarocks.sh ;;
     nginx) check nginx sh spec/checks/nginx.sh ;;
     embed) check embed sh spec/checks/embed.sh ;;

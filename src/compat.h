@@ -7,6 +7,28 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include <math.h>
+#include <string.h>
+
+/* The interpreter running luaopen must be the one these headers are from. A build for
+ * another Lua usually fails earlier, in the dynamic loader (a missing symbol such as
+ * lua_getiuservalue); bizreg/init.lua then finds BZ_BUILT_FOR's text in the .so file and
+ * says the same as this. _VERSION is read raw from the globals table. */
+#define BZ_BUILT_FOR "bizreg.core was built for " LUA_VERSION
+static inline void bz_check_lua_version(lua_State *L) {
+  const char *running;
+#if LUA_VERSION_NUM >= 502
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+#else
+  lua_pushvalue(L, LUA_GLOBALSINDEX);
+#endif
+  lua_pushliteral(L, "_VERSION");
+  lua_rawget(L, -2);
+  running = lua_tostring(L, -1);  /* NULL: a host without the base library; nothing to compare */
+  if (running != NULL && strcmp(running, LUA_VERSION) != 0)
+    luaL_error(L, "%s; this is %s: rebuild with make LUA=lua%s", BZ_BUILT_FOR, running,
+               strncmp(running, "Lua ", 4) == 0 ? running + 4 : "");
+  lua_pop(L, 2);
+}
 
 #if LUA_VERSION_NUM >= 502
 #define bz_rawlen(L, i) lua_rawlen((L), (i))

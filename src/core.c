@@ -214,15 +214,15 @@ static void write_files(lua_State *L, bz_body *body, const char *bnd, file_arg *
   int i;
   for (i = 0; i < nfiles; i++) {
     file_arg *fa = &files[i];
-    const char *ct = bz_media_mime(fa->info.type), *fn = fa->filename;
-    char fname[64];
+    const char *ct = bz_media_mime(fa->info.type), *ext = bz_media_ext(fa->info.type);
+    size_t n = bz_mp_filename(NULL, 0, fa->filename, fa->rule->name, ext);
+    char *fn;
     if (!fa->present) continue;
-    if (fn == NULL || fn[0] == '\0') {
-      snprintf(fname, sizeof fname, "%s.%s", fa->rule->name, bz_media_ext(fa->info.type));
-      fn = fname;
-    }
+    fn = (char *)lua_newuserdata(L, n + 1);  /* the part header copies it; popped below */
+    bz_mp_filename(fn, n + 1, fa->filename, fa->rule->name, ext);
     if (fa->data) mp_check(L, bz_mp_file_mem(body, bnd, fa->rule->name, fn, ct, fa->data, fa->len));
     else mp_check(L, bz_mp_file_path_checked(body, bnd, fa->rule->name, fn, ct, fa->path, fa->info.size, fa->sha256));
+    lua_pop(L, 1);
   }
 }
 
@@ -367,6 +367,7 @@ static const luaL_Reg funcs[] = {
 
 LUALIB_API int luaopen_bizreg_core(lua_State *L);  /* the module's one exported symbol */
 LUALIB_API int luaopen_bizreg_core(lua_State *L) {
+  bz_check_lua_version(L);  /* before any other API call */
   bz_body_open(L);
   bz_http_open(L);
   lua_newtable(L);

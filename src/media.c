@@ -431,7 +431,7 @@ const char *bz_media_ext(bz_media_type t) {
     case BZ_MEDIA_PNG: return "png";
     case BZ_MEDIA_JPEG: return "jpg";
     case BZ_MEDIA_PDF: return "pdf";
-    case BZ_MEDIA_TIFF: return "tiff";
+    case BZ_MEDIA_TIFF: return "tif";
     case BZ_MEDIA_ZIP: return "zip";
     default: return "bin";
   }

@@ -61,7 +61,7 @@ int bz_media_probe_file(const char *path, bz_media_info *out, char *errbuf, size
 /* "image/png", "image/jpeg", "application/pdf", "image/tiff", "application/zip";
  * "application/octet-stream" for BZ_MEDIA_UNKNOWN / anything else. */
 const char *bz_media_mime(bz_media_type t);
-/* "png", "jpg", "pdf", "tiff", "zip"; "bin" otherwise. */
+/* "png", "jpg", "pdf", "tif", "zip"; "bin" otherwise (the extension a sent filename gets). */
 const char *bz_media_ext(bz_media_type t);
 
 #endif

@@ -105,22 +105,44 @@ static int rollback(bz_body *b, const mp_mark *m, int rc) {
 static int add(bz_body *b, const char *s, size_t n) { return bz_body_add_mem(b, s, n); }
 static int adds(bz_body *b, const char *s) { return bz_body_add_mem(b, s, strlen(s)); }
 
-/* Header parameter value: bytes kept, '"' CR LF '\' percent-encoded. */
+/* Bytes that would end or break a quoted header parameter. */
+static int unsafe_in_param(char c) { return c == '"' || c == '\r' || c == '\n' || c == '\\'; }
+
+/* Header parameter value: bytes kept, '"' CR LF '\' replaced with '_'. */
 static int add_param(bz_body *b, const char *s) {
   const char *run = s;
   for (; *s; s++) {
-    const char *esc;
-    switch (*s) {
-      case '"': esc = "%22"; break;
-      case '\r': esc = "%0D"; break;
-      case '\n': esc = "%0A"; break;
-      case '\\': esc = "%5C"; break;
-      default: continue;
-    }
-    if (add(b, run, (size_t)(s - run)) != 0 || add(b, esc, 3) != 0) return -1;
+    if (!unsafe_in_param(*s)) continue;
+    if (add(b, run, (size_t)(s - run)) != 0 || add(b, "_", 1) != 0) return -1;
     run = s + 1;
   }
   return add(b, run, (size_t)(s - run));
+}
+
+/* ---- filenames ------------------------------------------------------------ */
+
+/* Appends n bytes of s at *len (made safe for a parameter), as far as cap allows. */
+static void put(char *out, size_t cap, size_t *len, const char *s, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++, (*len)++)
+    if (*len + 1 < cap) out[*len] = unsafe_in_param(s[i]) ? '_' : s[i];
+}
+
+size_t bz_mp_filename(char *out, size_t cap, const char *given, const char *fallback, const char *ext) {
+  const char *base = given ? strrchr(given, '/') : NULL, *dot;
+  size_t len = 0, stem;
+  base = base ? base + 1 : (given ? given : "");
+  dot = strrchr(base, '.');
+  stem = dot ? (size_t)(dot - base) : strlen(base);
+  if (stem == 0) {
+    base = fallback ? fallback : "file";
+    stem = strlen(base);
+  }
+  put(out, cap, &len, base, stem);
+  put(out, cap, &len, ".", 1);
+  put(out, cap, &len, ext, strlen(ext));
+  if (cap > 0) out[len < cap ? len : cap - 1] = '\0';
+  return len;
 }
 
 /* ---- argument checks ----------------------------------------------------- */

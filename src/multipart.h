@@ -11,7 +11,8 @@
  *   --<boundary>--\r\n
  *
  * name and filename keep their bytes (UTF-8 stays UTF-8) except that '"', CR,
- * LF and '\' become %22, %0D, %0A and %5C, so no value can break the header.
+ * LF and '\' become '_', so no value can break the header; nothing is
+ * percent-encoded (receivers disagree on decoding it).
  *
  * Return values of the part writers and bz_mp_finish:
  *    0  ok
@@ -56,6 +57,13 @@ int bz_mp_file_path(bz_body *b, const char *boundary, const char *name, const ch
  * what validation read (see bz_body_add_file_checked). */
 int bz_mp_file_path_checked(bz_body *b, const char *boundary, const char *name, const char *filename,
                             const char *ctype, const char *path, int64_t size, const unsigned char *sha256);
+
+/* The filename a file part is sent with: the stem of given's last '/'-separated
+ * component (everything before its last '.'), then "." and ext, so the extension always
+ * matches the content; fallback when that stem is empty. '"', CR, LF and '\' become
+ * '_'. Like snprintf: writes at most cap bytes (NUL included; out may be NULL when cap
+ * is 0) and returns the length of the whole name. */
+size_t bz_mp_filename(char *out, size_t cap, const char *given, const char *fallback, const char *ext);
 
 /* Closing delimiter; sets b->content_type = "multipart/form-data; boundary=<boundary>"
  * (the boundary is quoted when it contains characters that are not allowed in a

@@ -4,6 +4,7 @@
 --                  renewable(client, res) -> bool, invalidate(failed_token), secrets() -> list }
 local cjson = require "cjson.safe"
 local errors = require "bizreg.errors"
+local events = require "bizreg.events"  -- called only when the client has on_event
 
 local M = {}
 
@@ -50,10 +51,11 @@ function M.static(token, header, scheme)
 end
 
 -- Shared shape of the "fetch a token, cache it, renew on 401" providers.
--- fetch(client, ctx) -> token, expires_at | nil, err
+-- fetch(client, ctx) -> token, renew_at, announced expiry | nil, err (times: epoch seconds or nil)
 -- secrets: the provider's fixed secrets (api_key, client_secret).
 local function cached(header, scheme, fetch, renewable, secrets)
   local token, expires_at
+  local fetched_once, rejected = false, false  -- for the token event's action and reason
   local fetching  -- { co = owner (weak: nil once collected), started = core.now() }
   local list = {}  -- secrets, then the last KEEP tokens fetched
   for i = 1, #secrets do list[i] = secrets[i] end
@@ -77,16 +79,21 @@ local function cached(header, scheme, fetch, renewable, secrets)
     if token and (not expires_at or os.time() < expires_at) then return token end
     local mine = setmetatable({ co = current_co(), started = core.now() }, WEAK_V)
     fetching = mine
-    local ok, t, e
+    local ok, t, e, announced
     if YIELDABLE_PCALL or not mine.co then
-      ok, t, e = pcall(fetch, client, ctx)  -- the marker goes, whatever happens
+      ok, t, e, announced = pcall(fetch, client, ctx)  -- the marker goes, whatever happens
     else
-      ok, t, e = true, fetch(client, ctx)
+      ok, t, e, announced = true, fetch(client, ctx)
     end
     if fetching == mine then fetching = nil end
     if not ok then error(t, 0) end  -- a raising transport is the caller's to see
     if not t then return nil, e end
     token, expires_at = t, e
+    if client.on_event then
+      events.token(client, fetched_once and "renewed" or "fetched",
+        fetched_once and (rejected and "rejected" or "expired") or nil, announced, os.time())
+    end
+    fetched_once, rejected = true, false
     list = { unpack_(list) }  -- a new list: one handed out earlier stays as it was
     list[#list + 1] = t
     if #list > #secrets + KEEP then table.remove(list, #secrets + 1) end
@@ -94,7 +101,7 @@ local function cached(header, scheme, fetch, renewable, secrets)
   end
   -- failed: the token the 401 answered; a newer one (another job renewed) is kept.
   function p.invalidate(failed)
-    if failed == nil or failed == token then token, expires_at = nil, nil end
+    if failed == nil or failed == token then token, expires_at, rejected = nil, nil, true end
   end
   function p.secrets() return list end
   return p
@@ -122,12 +129,13 @@ end
 
 -- RCS expiresIn is a string; the example value (1568694883) reads as absolute epoch
 -- seconds [G]. Small values are taken as a lifetime in seconds from now.
+-- Returns the time to renew at, and the expiry the server announced (nil: none given).
 function M.rcs_expiry(expires_in, now)
   local n = tonumber(expires_in)
   if not n then return now + 3600 end
   if n < 1e9 then n = now + n end
   local skew = math.min(SKEW, math.max(0, (n - now) / 2))
-  return n - skew
+  return n - skew, n
 end
 
 -- RCS: POST /token {clientId, clientSecret} -> TokenInfo (bare or enveloped, both seen [G]).

@@ -3,8 +3,51 @@
 -- only talks to a `ctx` ({ send = fn(req) -> res | nil, err; sleep = fn(s); deadline }),
 -- which is the blocking libcurl handle, a user transport, or a coroutine
 -- yielding to bizreg.poll (jobs.lua).
+-- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
+
+--- Client options
+-- @module bizreg
+
+--- Options
+-- @section options
+
+--- Options of both clients (`bizreg.kos`, `bizreg.rcs`), each checked at construction
+-- (type **and** range): a wrong one raises there, at the caller's line. So do header
+-- values (tokens, keys, `user_agent`) containing CR, LF or NUL. The API-specific options
+-- (credentials, `auth_header`, `auth_scheme`, `json_content_type`) are listed with `kos` and `rcs`.
+-- @table options
+-- @field base_url the API's base URL, `http://` or `https://` (required)
+-- @field timeout seconds per attempt, > 0 (default 30); an attempt gets
+--   `min(timeout, time left before the deadline)`
+-- @field connect_timeout seconds to connect, > 0 (default 10)
+-- @field deadline seconds for the **whole call**: token fetch, every attempt, back-off and
+--   `Retry-After` waits (default `timeout × (retries + 1)`); a wait that would end past it is not
+--   started: the call returns `DEADLINE_EXCEEDED`
+-- @field verify_tls check the server's certificate and name (default **true**)
+-- @field ca_file a CA bundle file for TLS (default: the system's)
+-- @field proxy a proxy URL for libcurl (refused by the nginx transport)
+-- @field user_agent the `User-Agent` header (default `bizreg/0.1.0`)
+-- @field max_response_bytes an integer ≥ 1 (default 8 MiB); a longer answer is `RESPONSE_TOO_LARGE`
+-- @field retries an integer ≥ 0 (default 2): how often connect-phase failures and HTTP 429 are
+--   retried; nothing that may have reached the server is ever resent
+-- @field retry_max_wait cap in seconds on a `Retry-After` wait (default 10)
+-- @field max_idle seconds an idle kept-alive connection may be reused (default 4)
+-- @field on_progress `function(sent, total)`: upload progress, called from inside libcurl
+--   (errors in it end the call with `CALLBACK_ERROR`)
+-- @field on_event `function(ev)`: debug events (`request`, `response`, `retry`, `token`,
+--   `error`; see `bizreg.events`). Off by default and free when off; secrets redacted; a hook
+--   that raises is reported once on `io.stderr` and switched off for that client
+-- @field transport `function(req) -> res | nil, err` replacing libcurl
+--   (e.g. `require "bizreg.transport.ngx"`). It gets
+--   `req = { method, url, headers, body, timeout, connect_timeout, verify_tls, ca_file, proxy, max_response_bytes }`
+--   (`body` a string) and returns `{ status, headers, body }`, or `nil, message`,
+--   or `nil, { code, message, sent = false }` when nothing reached the server (only then may the call retry)
+-- @usage local rcs = bizreg.rcs { base_url = "https://api.rcsbizcenter.com/api/1.1",
+--   client_id = "acct", client_secret = secret, timeout = 20, deadline = 60, retries = 1,
+--   on_progress = function(sent, total) io.write(sent, "/", total, "\r") end }
 local core = require "bizreg.core"
 local errors = require "bizreg.errors"
+local events = require "bizreg.events"  -- called only when the client has on_event
 
 local M = {}
 
@@ -29,7 +72,7 @@ local TRANSPORT_OPTS = {
   deadline = { "number", positive }, verify_tls = { "boolean" }, ca_file = { "string", no_nul },
   proxy = { "string", no_nul }, user_agent = { "string" }, max_response_bytes = { "number", size },
   retries = { "number", count }, retry_max_wait = { "number", non_negative }, max_idle = { "number", seconds },
-  transport = { "function" }, on_progress = { "function" },
+  transport = { "function" }, on_progress = { "function" }, on_event = { "function" },
 }
 -- Values that become header bytes: CR/LF/NUL would let them forge headers.
 local HEADER_OPTS = { "token", "api_key", "client_id", "client_secret", "user_agent", "auth_header", "auth_scheme" }
@@ -89,6 +132,7 @@ function M.new(mt, opts, auth)
   local progress = opts.on_progress
   -- libcurl calls plain functions only: a callable table is wrapped once here
   self.on_progress = progress and type(progress) ~= "function" and function(...) return progress(...) end or progress
+  self.on_event = opts.on_event  -- nil: no event is built (events.lua)
   self.auth = auth
   self.pool = {}
   return self
@@ -217,22 +261,28 @@ function Client:send(ctx, req, token)
     if self.closed then return nil, self:closed_error(sent) end
     local left = ctx.deadline - core.now()
     if left <= 0 then return nil, self:deadline_error(attempt, sent) end
-    local res, err = ctx.send {
+    local out = {
       method = req.method, url = self.base_url .. req.path, headers = headers, body = req.body,
       timeout = math.min(self.timeout, left),
       on_progress = req.progress and self.on_progress or nil,  -- uploads, not token calls
     }
+    local t0 = self.on_event and core.now()
+    if t0 then events.request(self, out, attempt + 1) end
+    local res, err = ctx.send(out)
+    local e
     if res then
+      if t0 and self.on_event then events.response(self, res, core.now() - t0) end
       if res.status ~= 429 or attempt >= self.retries then return res end
       sent = true
     else
-      local e = errors.transport(err)
+      e = errors.transport(err)
       if not e.retryable or attempt >= self.retries then return nil, e end
       sent = e.sent
     end
     attempt = attempt + 1
     local wait = retry_wait(self, res, attempt - 1)
     if wait >= ctx.deadline - core.now() then return nil, self:deadline_error(attempt, sent) end
+    if self.on_event then events.retry(self, attempt + 1, e, wait) end
     ctx.sleep(wait)
   end
 end
@@ -264,7 +314,11 @@ local function run(self, op, ctx, ...)
   local res, err = op.run(self, ctx, ...)
   if self.closed and self.http and pcall(self.http.close, self.http) then self.http = nil end
   local secrets = self.auth.secrets()
-  if res == nil then return nil, errors.finish(err, secrets) end
+  if res == nil then
+    err = errors.finish(err, secrets)
+    if self.on_event then events.error(self, err) end
+    return nil, err
+  end
   return errors.finish(res, secrets)
 end
 

@@ -1,14 +1,43 @@
--- Error values: plain tables of one shape, built only here, with a one-line __tostring.
---   kind            "validation" | "http" | "transport" | "decode"
---   status          HTTP status (400 for validation, mirroring the servers)
---   message         server-style message
---   className       KOS exception name (validation: InvalidCommandException)
---   code            RCS code string, or the transport error name ("COULDNT_CONNECT")
---   errorProperties list of { key, reason, index?, code?, message? }
---   retryable       boolean: sending the same request again is safe and may succeed
---   sent            boolean: some byte of the request may have reached the server
---   body            http/decode: raw response body, first 4 KiB (secrets masked first)
---   curl_code       transport errors from libcurl: the CURLcode
+--- Errors: what a call returns as `nil, err`.
+--
+-- Every error is a plain table of one shape (the `error` table below) with a one-line
+-- `tostring(err)`, built only in this module. Secrets (tokens, API keys, client secrets and
+-- the tokens fetched with them) never appear in it: every string of any value a call
+-- returns, error or result, is scrubbed (`***`), raw or JSON-escaped. The README's
+-- "errors you may see" table says what to do with each kind and code.
+-- @module bizreg.errors
+-- @usage
+-- local res, err = rcs:register_brand(payload)
+-- if not res then
+--   print(err)                                   -- bizreg validation error 400 [64336]: required value: [name] — …
+--   for _, p in ipairs(err.errorProperties) do print(p.key, p.reason, p.code) end
+--   if err.kind == "transport" and err.sent then print("may have arrived: look before sending again") end
+-- end
+
+--- The fields of an error.
+-- @table error
+-- @field kind `"validation"` (nothing was sent), `"http"` (the server answered non-2xx),
+--   `"transport"` (no complete HTTP exchange), `"decode"` (2xx, but not the documented answer)
+-- @field status the HTTP status (400 for validation, as the servers say; nil for transport)
+-- @field message the server's message, libcurl's text, or what was wrong
+-- @field className KOS: the exception name (`InvalidCommandException` for validation)
+-- @field code RCS: the code (`"64336"`, `"61003"`); transport: the error name (`COULDNT_CONNECT`,
+--   `OPERATION_TIMEDOUT`, `CONNECTION_DIED`, `DEADLINE_EXCEEDED`, `CLIENT_CLOSED`, …)
+-- @field errorProperties **every** violation, a list of
+--   `{ key, reason, index?, code?, message?, value? }` (`{}` if none), e.g.
+--   `{ key = "memo", reason = "TooLong", index = 3 }` (KOS: index is the image's position),
+--   `{ key = "regBrand.menus[2].weblink", reason = "Required", code = "64336" }` (RCS)
+-- @field retryable true when sending the same request again is safe and may succeed
+--   (connect-phase failures; HTTP 429, 502, 503, 504)
+-- @field sent true when some byte of the request may have reached the server: the request
+--   may have been registered (README: "Reliability: at most once")
+-- @field body http and decode: the raw answer, first 4 KiB, secrets masked
+-- @field curl_code transport errors from libcurl: the `CURLcode` number
+-- @usage local _, err = kos:register_visitor_images { images = { { fileName = "a.jpg" } } }
+-- print(err.kind, err.status, err.sent)           --> validation  400  false
+-- print(err.errorProperties[1].key, err.errorProperties[1].reason, err.errorProperties[1].index)
+--                                                 --> visitorId  Required  1
+
 -- Secrets: M.finish scrubs every string (keys and values, nested, cycles-safe) of any value
 -- a call returns, error or result; see M.scrub_string for what "contains a secret" means.
 local M = {}
@@ -54,6 +83,10 @@ mt.__tostring = function(e)
   return secrets and M.scrub_string(s, secrets) or s
 end
 
+--- Whether v is an error made by bizreg.
+-- @param v any value
+-- @treturn boolean
+-- @usage if bizreg.errors.is_error(err) then print(err.kind, err.code) end
 function M.is_error(v) return getmetatable(v) == mt end
 
 local SENT_BY_KIND = { validation = false, http = true, decode = true }

@@ -1,17 +1,122 @@
--- bizreg: validated, safe calls to the KOS clinic CRM and RCS Biz Center APIs.
+--- Validated, safe calls to the KOS clinic CRM and RCS Biz Center APIs.
+--
+-- `require "bizreg"` gives this module. Calls **return `nil, err`** for anything about the
+-- payload, the network or the server (see `bizreg.errors`), and **raise only for programmer
+-- errors** (a payload that is not a table, an unknown or out-of-range option, a closed
+-- client). Every payload is validated completely before anything is sent; a request that
+-- may have reached the server is never sent again (README: "Reliability: at most once").
+--
+-- Sections: the functions below; `client` (the methods of a client); `options` (every
+-- client option); `job` (non-blocking calls); debug events are in `bizreg.events`, error
+-- fields in `bizreg.errors`, the nginx transport in `bizreg.transport.ngx`.
+-- @module bizreg
+-- @usage
+-- local bizreg = require "bizreg"
+-- local kos = bizreg.kos { base_url = "https://crm.example", api_key = os.getenv("KOS_API_KEY") }
+-- local res, err = kos:register_visitor_images { images = { {
+--   fileName = "2026/11/22/before.jpg", visitorId = "65a1b2c3d4e5f6a7b8c9d0e1",
+--   shootingDateTimeUtc = "2026-11-22T16:00:00+09:00", memo = "시술 전 사진" } } }
+-- if not res then print(err) end   -- one line: kind, status, code, message, violations
+-- kos:close()
+
+-- The C core first. Built for another Lua it fails in the dynamic loader ("undefined
+-- symbol: lua_getiuservalue"): say which Lua it was built for (the text src/compat.h
+-- puts into the .so) and how to fix it, keeping the loader's own message.
+local function core_error(msg)
+  msg = tostring(msg)
+  if not msg:find("undefined symbol: lua", 1, true) then return msg end
+  local path = msg:match("from file '([^']+)'")
+  local f = path and io.open(path, "rb")
+  local built = f and f:read("*a"):match("bizreg%.core was built for (Lua %d%.%d)")
+  if f then f:close() end
+  local this = "lua" .. _VERSION:match("%d+%.%d+")
+  if rawget(_G, "jit") then this = "luajit" end
+  return string.format("bizreg.core was built for %s; this is %s: rebuild with make LUA=%s (or run it with %s)\n%s",
+    built or "another Lua", _VERSION, this, built and ("lua" .. built:match("%d%.%d")) or "that Lua", msg)
+end
+do
+  local ok, e = pcall(require, "bizreg.core")
+  if not ok then error(core_error(e), 0) end
+end
+
 local client = require "bizreg.client"
 local kos = require "bizreg.kos"
 local rcs = require "bizreg.rcs"
 local jobs = require "bizreg.jobs"
 local errors = require "bizreg.errors"
 
-local bizreg = { VERSION = client.VERSION, errors = errors }
+local bizreg = {}
 
+--- The library's version (`"0.1.0"`); also in the default `User-Agent` (`bizreg/0.1.0`).
+-- @usage print(bizreg.VERSION)
+bizreg.VERSION = client.VERSION
+
+--- The error module (`bizreg.errors`): `bizreg.errors.is_error(v)` and the error fields.
+-- @usage if bizreg.errors.is_error(err) and err.kind == "transport" and not err.sent then retry_later() end
+bizreg.errors = errors
+
+--- A KOS clinic CRM client.
+-- Credentials: a fixed `token`, **or** an `api_key` exchanged for a token at
+-- `POST /open/authorization/commands/exchange-token` (cached; exchanged once more after a 401).
+-- Every option is checked here: a wrong name, type or range raises at the caller's line.
+-- @function kos
+-- @tparam table opts the common `options`, plus:
+-- @tparam string opts.base_url the API's base URL (required; `http://` or `https://`)
+-- @tparam[opt] string opts.token a token to send as is
+-- @tparam[opt] string opts.api_key the API key (a UUID) to exchange for tokens
+-- @tparam[opt="Authorization"] string opts.auth_header the header the token goes in
+-- @tparam[opt="Bearer"] string opts.auth_scheme the scheme before the token (`""`: the bare token)
+-- @treturn client a client with `register_visitor_images`
+-- @raise on a wrong option, no credential, both credentials, or an empty one
+-- @usage local kos = bizreg.kos { base_url = "https://crm.example", api_key = os.getenv("KOS_API_KEY"),
+--   timeout = 10, on_event = function(ev) io.stderr:write(ev.type, "\n") end }
 bizreg.kos = kos.new
+
+--- An RCS Biz Center client.
+-- Credentials: `client_id` (the RBC account ID) + `client_secret` (the API key `SK.…`), exchanged
+-- at `POST /token` for a bearer token (cached until 60 s before it expires; renewed once after
+-- a 401 with code 61003 or 61004), **or** a fixed `token`.
+-- @function rcs
+-- @tparam table opts the common `options`, plus:
+-- @tparam string opts.base_url e.g. `https://api.rcsbizcenter.com/api/1.1` (staging:
+--   `https://api-qa.rcsbizcenter.com/api/1.1`)
+-- @tparam[opt] string opts.client_id the RBC account ID
+-- @tparam[opt] string opts.client_secret the RBC API key
+-- @tparam[opt] string opts.token a bearer token to send as is
+-- @tparam[opt] string opts.json_content_type a `Content-Type` line for the JSON parts
+--   (`regBrand`, `chatbots`); none by default, like the documented curl sample
+-- @treturn client a client with `register_brand` and `resubmit_brand`
+-- @raise on a wrong option or credential, or a `json_content_type` with control characters
+-- @usage local rcs = bizreg.rcs { base_url = "https://api.rcsbizcenter.com/api/1.1",
+--   client_id = "myaccount", client_secret = os.getenv("RBC_API_KEY") }
 bizreg.rcs = rcs.new
 
--- No network: the exact request a client would send.
+--- The exact request `register_visitor_images` would send, without sending it.
+-- @tparam table payload `{ images = { {...}, ... } }`
+-- @treturn table `{ method = "POST", path = "/image/open/v1/commands/register-visitor-images",
+--   headers = { ["Content-Type"] = "application/json" }, body = "<the JSON>" }`
+-- @return or nil and a validation error listing every violation
+-- @raise when payload is not a table
+-- @usage local req, err = bizreg.prepare_visitor_images { images = { { fileName = "a.jpg", visitorId = "v1" } } }
+-- print(req.body)   --> {"images":[{"fileName":"a.jpg","visitorId":"v1"}]}
 function bizreg.prepare_visitor_images(payload) return kos.prepare(payload) end
+
+--- The exact request `register_brand` would send, without sending it.
+-- `body` is the whole multipart body as a string (files read into it). File parts are named
+-- by their path's stem with the extension of the type detected from the bytes
+-- (PNG `.png`, JPEG `.jpg`, PDF `.pdf`, TIFF `.tif`, ZIP `.zip`): a PNG at `logo.jpg` is sent
+-- as `filename="logo.png"`; `"`, CR, LF and `\` in the stem become `_`.
+-- @tparam table payload `regBrand`, `chatbots`, the files `brandProfile`, `brandBackground`,
+--   `subNumCertificate` (each a path, `{ path = … }` or `{ data = bytes, filename = … }`)
+-- @tparam[opt] table opts
+-- @tparam[opt] string opts.boundary a fixed multipart boundary (reproducible bodies; random by default)
+-- @tparam[opt] string opts.json_content_type `Content-Type` of the JSON parts (as the client option)
+-- @treturn table `{ method = "POST", path = "/corp/brand", headers = { ["Content-Type"] =
+--   "multipart/form-data; boundary=…" }, body = "<the multipart body>" }`
+-- @return or nil and a validation error listing every violation (with RCS codes)
+-- @raise when payload is not a table, or the boundary is not a valid RFC 2046 boundary
+-- @usage local req = assert(bizreg.prepare_brand(payload, { boundary = "test-0001" }))
+-- assert(req.body:find('filename="profile.png"', 1, true))
 function bizreg.prepare_brand(payload, opts) return rcs.prepare(payload, opts) end
 
 -- Construction errors point at the caller of the one-shot function (depth 1).
@@ -24,11 +129,104 @@ local function one_shot(new, method)
   end
 end
 
+--- One-shot: a KOS client, one `register_visitor_images` call, `close()`.
+-- @function register_visitor_images
+-- @tparam table opts as for `kos`
+-- @tparam table payload as for `client:register_visitor_images`
+-- @return res or nil
+-- @return err
+-- @usage local res, err = bizreg.register_visitor_images({ base_url = url, token = t }, { images = list })
 bizreg.register_visitor_images = one_shot(kos.new, "register_visitor_images")
+
+--- One-shot: an RCS client, one `register_brand` call, `close()`.
+-- @function register_brand
+-- @tparam table opts as for `rcs`
+-- @tparam table payload as for `client:register_brand`
+-- @return res or nil
+-- @return err
+-- @usage local res, err = bizreg.register_brand({ base_url = url, token = t }, payload)
 bizreg.register_brand = one_shot(rcs.new, "register_brand")
+
+--- One-shot: an RCS client, one `resubmit_brand` call, `close()`.
+-- @function resubmit_brand
+-- @tparam table opts as for `rcs`
+-- @string brandId the brand to resubmit
+-- @tparam table payload as for `client:register_brand`
+-- @return res or nil
+-- @return err
+-- @usage local res, err = bizreg.resubmit_brand({ base_url = url, token = t }, "BR.abc123", payload)
 bizreg.resubmit_brand = one_shot(rcs.new, "resubmit_brand")
 
--- Drives jobs started with client:start(); returns how many are still running.
+--- Drives every job of this Lua state (see `job`), waiting at most `max_wait` seconds.
+-- @function poll
+-- @tparam[opt=0] number max_wait seconds, 0 to 86400 (0: never blocks)
+-- @treturn number how many jobs are still running
+-- @treturn {job,...} the jobs that finished since the previous poll, in the order they finished
+--   (each listed once; a job whose result was already taken is left out)
+-- @raise on a bad `max_wait`, or when called from inside a poll (a job's callback)
+-- @usage -- every frame:
+-- local running, finished = bizreg.poll(0)
+-- for _, job in ipairs(finished) do local res, err = job:result() end
 bizreg.poll = jobs.poll
+
+--- A client made by `bizreg.kos` or `bizreg.rcs`. It keeps one kept-alive connection and
+-- (with `api_key` or `client_id`) its token; `tostring(client)` never shows a secret.
+-- @type client
+-- @usage local rcs = bizreg.rcs { base_url = url, client_id = id, client_secret = secret }
+-- print(rcs)   --> bizreg.rcs (https://api.rcsbizcenter.com/api/1.1)
+-- local res, err = rcs:register_brand(payload)
+-- rcs:close()
+
+--- KOS (`bizreg.kos`): register visitor images (`POST /image/open/v1/commands/register-visitor-images`).
+-- `images` must be a non-empty list; every image is validated (fileName, visitorId, enums,
+-- memo ≤ 150 characters, RFC 3339 `shootingDateTimeUtc` sent as UTC with milliseconds, …).
+-- @function client:register_visitor_images
+-- @tparam table payload `{ images = { { fileName =, visitorId =, source =, equipment =, category =,
+--   scheduleId =, shootingDateTimeUtc =, memo =, order =, closed =, default = }, … } }`
+-- @treturn table the decoded answer (`{}`: `protos.Empty`)
+-- @return or nil and an error (`bizreg.errors`)
+-- @raise when payload is not a table, or the client is closed
+-- @usage local res, err = kos:register_visitor_images { images = { {
+--   fileName = "2026/11/22/a.jpg", visitorId = "65a1b2c3d4e5f6a7b8c9d0e1", source = "HOSPITAL" } } }
+
+--- RCS (`bizreg.rcs`): register a brand (`POST /corp/brand`, multipart). Files are judged by
+-- their bytes (`brandProfile` PNG; `brandBackground` PNG/JPEG; square, 388–1080 px, ≤ 1 MiB;
+-- `subNumCertificate` JPEG/PNG/PDF/TIFF/ZIP ≤ 20 MiB, required with `chatbots`), streamed from
+-- disk when given by path, and sent with the filename described at `prepare_brand`.
+-- @function client:register_brand
+-- @tparam table payload `{ regBrand = {...}, chatbots = {...}, brandProfile = "profile.png",
+--   brandBackground = { path = "bg.jpg" }, subNumCertificate = { data = bytes, filename = "cert.pdf" } }`
+-- @treturn table `{ brandId = "BR.…", code = "20000000", status = 200, result = {...} }`
+-- @return or nil and an error (`bizreg.errors`)
+-- @raise when payload is not a table, or the client is closed
+-- @usage local res, err = rcs:register_brand(payload)
+-- if res then print(res.brandId) elseif err.sent then print("unknown outcome: look before sending again") end
+
+--- RCS (`bizreg.rcs`): resubmit a rejected or saved brand (`PUT /corp/brand/{brandId}`), same
+-- body and rules as `register_brand`.
+-- @function client:resubmit_brand
+-- @string brandId the brand's ID (≤ 13 characters of letters, digits, `.`, `-`, `_`)
+-- @tparam table payload as for `register_brand`
+-- @treturn table as `register_brand`
+-- @return or nil and an error
+-- @usage local res, err = rcs:resubmit_brand("BR.abc123", payload)
+
+--- The non-blocking form of any method above: returns a `job` at once.
+-- Wrong argument types raise here, like the blocking call; validation errors finish the job
+-- at once. Not with a custom `transport` (call the method directly there).
+-- @function client:start
+-- @string name `"register_visitor_images"`, `"register_brand"` or `"resubmit_brand"`
+-- @param ... the method's arguments
+-- @treturn job
+-- @usage local job = rcs:start("register_brand", payload)
+-- while not job.done do bizreg.poll(0.05) end
+-- local res, err = job:result()
+
+--- Releases the connection(s). Idempotent; also run by `__gc` and (Lua 5.4) `__close`.
+-- A request already in flight finishes; a call waiting (back-off, a token fetch) ends with
+-- `CLIENT_CLOSED` and sends nothing more. Calling a method afterwards raises.
+-- @function client:close
+-- @usage do local kos <close> = bizreg.kos(opts) ... end   -- Lua 5.4
+-- kos:close()
 
 return bizreg

@@ -7,7 +7,21 @@
 -- only outside its poll (a job started from a callback waits for the end of the poll);
 -- poll() and job:wait() refuse to run from inside poll (a callback), which fails only the
 -- job whose callback tried.
+-- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
 local core = require "bizreg.core"
+
+--- Jobs
+-- @module bizreg
+
+--- A non-blocking call, from `client:start`. Jobs run the same flow as blocking calls
+-- (tokens, renewal, retries, deadline, events) inside coroutines driven by `bizreg.poll`
+-- through one libcurl multi handle per Lua state; many run at once on one thread. Every
+-- job finishes: anything that raises inside a job's step ends that job (its `result()`
+-- re-raises it) and `poll()` goes on.
+-- @type job
+-- @usage local jobs = { kos:start("register_visitor_images", a), kos:start("register_visitor_images", b) }
+-- repeat local running = bizreg.poll(0.05) until running == 0
+-- for _, job in ipairs(jobs) do print(job.done, job:result()) end
 
 local M = {}
 
@@ -22,6 +36,16 @@ local polling = false  -- inside poll: a nested poll is refused, new requests ar
 local Job = {}
 Job.__index = Job
 
+--- True once the job has finished; then `job:result()` answers at once.
+-- @field job.done
+-- @usage while not job.done do bizreg.poll(0.05) end
+
+--- The job's outcome: exactly what the blocking call returns.
+-- @function job:result
+-- @return res or nil
+-- @return err (`bizreg.errors`)
+-- @raise while the job is still running, and re-raises what the job raised
+-- @usage if job.done then local res, err = job:result() end
 function Job:result()
   if not self.done then error("bizreg: job still running; call bizreg.poll() until job.done", 2) end
   unlisted[self] = nil
@@ -115,7 +139,13 @@ local function guarded(max_wait)
   if not ok then error(e, 0) end
 end
 
--- Blocks (polling) until the job is done or `timeout` seconds passed.
+--- Blocks (driving every job, as `bizreg.poll` does) until this job is done or `timeout`
+-- seconds passed.
+-- @function job:wait
+-- @tparam[opt] number timeout seconds (none: until done)
+-- @return res, err as `result()`; or nil, `"timeout"` when the time ran out (the job goes on)
+-- @raise from inside a poll (a job's callback), and as `result()`
+-- @usage local res, err = rcs:start("register_brand", payload):wait(30)
 function Job:wait(timeout)
   local deadline = timeout and core.now() + timeout
   while not self.done do

@@ -7,7 +7,7 @@ local auth = require "bizreg.auth"
 
 local M = {}
 
-local EXTRA_OPTS = { token = "string", client_id = "string", client_secret = "string" }
+local EXTRA_OPTS = { token = "string", client_id = "string", client_secret = "string", json_content_type = "string" }
 
 -- Server-style messages by RCS code (shared/api-notes.md); %s is the field path
 -- relative to regBrand (as the server prints it: "required value: [name]").
@@ -116,7 +116,7 @@ end
 
 
 local function brand_request(self, ctx, method, path, payload)
-  local body, err = encode(payload, nil)
+  local body, err = encode(payload, self.encode_opts)
   if not body then return nil, err end
   local res, cerr = self:call(ctx, {
     method = method, path = path, headers = { ["Content-Type"] = body:content_type() }, body = body, progress = true,
@@ -166,7 +166,13 @@ function M.new(opts, depth)
     if opts.token == "" then raise("token must not be empty") end
     provider = auth.static(opts.token, "Authorization", "Bearer")
   end
-  return client.new(Rcs, opts, provider)
+  local jct = opts.json_content_type
+  if jct and (jct == "" or jct:find("%c")) then
+    raise("option 'json_content_type' must be a media type (no control characters), e.g. \"application/json\"")
+  end
+  local c = client.new(Rcs, opts, provider)
+  c.encode_opts = jct and { json_content_type = jct } or nil  -- as prepare_brand's opts
+  return c
 end
 
 return M

@@ -111,7 +111,8 @@ curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' \
 
 # ---- nginx from the example config ------------------------------------------
 # Test-only: one bizreg call per POST /fault ({api, base, timeout, retries, max,
-# payload}) through the ngx transport; answers {res, err, str, elapsed}.
+# payload, events}) through the ngx transport; answers {res, err, str, elapsed, events}
+# (events: the client's debug events, when the request asks for them).
 cat >"$B/conf/faults.conf" <<'EOF'
 location = /fault {
     default_type application/json;
@@ -123,6 +124,8 @@ location = /fault {
         local q = cjson.decode(ngx.req.get_body_data() or "")
         local o = { transport = require("bizreg.transport.ngx").new(), timeout = q.timeout,
             connect_timeout = 1, retries = q.retries, max_response_bytes = q.max }
+        local events = q.events and {} or nil
+        if events then o.on_event = function(ev) events[#events + 1] = ev end end
         local op = "register_brand"
         if q.api == "kos" then
             o.base_url, o.token, op = q.base, "sandbox-kos-token", "register_visitor_images"
@@ -137,7 +140,8 @@ location = /fault {
         c:close()
         local e
         if err then e = {}; for k, v in pairs(err) do e[k] = v end end
-        ngx.say(cjson.encode { res = res, err = e, str = err and tostring(err), elapsed = ngx.now() - t0 }
+        ngx.say(cjson.encode { res = res, err = e, str = err and tostring(err), elapsed = ngx.now() - t0,
+                events = events }
             or cjson.encode { str = "result not encodable", elapsed = 0 })
     }
 }
@@ -243,6 +247,23 @@ jcheck "$B/stats3.json" "j.requests == $N + 1 and j.connections <= $N" \
 conns=$(J_FILE=$B/stats3.json LUA_CPATH=$CJSON_CPATH luajit -e '
   local f = io.open(os.getenv("J_FILE")); print(require("cjson").decode(f:read("*a")).connections)')
 echo "nginx: keep-alive pool: $((N + 1)) upstream requests over $conns connections"
+
+# ---- debug events: the client's on_event sees the cosocket transport's exchanges --
+curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' \
+  --data-binary '{"fail_next":{"status":429,"count":1,"endpoint":"kos.register_visitor_images"}}' "$SB/_sandbox/config" ||
+  fail "could not arm a 429"
+printf '{"api":"kos","base":"%s","timeout":5,"retries":1,"events":true,"payload":%s}' "$SB" "$(cat "$B/ok.json")" \
+  >"$B/events.json"
+curl -s -m 20 -o "$B/out/events.json" -H 'Content-Type: application/json' --data-binary @"$B/events.json" "$URL/fault"
+jcheck "$B/out/events.json" 'j.res and #j.events == 5 and j.events[1].type == "request" and j.events[1].attempt == 1
+  and j.events[1].headers.Authorization == "Bearer ***" and j.events[1].url:find("/register%-visitor%-images$")
+  and j.events[2].type == "response" and j.events[2].status == 429
+  and j.events[3].type == "retry" and j.events[3].attempt == 2 and j.events[3].reason == "HTTP 429"
+  and j.events[4].type == "request" and j.events[4].attempt == 2
+  and j.events[5].type == "response" and j.events[5].status == 200' \
+  "on_event through the ngx transport: not request, 429, retry, request, 200"
+grep -q sandbox-kos-token "$B/out/events.json" && fail "the token appears in the debug events"
+echo "nginx: on_event through the cosocket transport: request, response 429, retry, request, response 200"
 
 if grep -E '\[(error|crit|alert|emerg)\]' "$B/logs/error.log" >/dev/null; then
   fail "nginx logged errors"

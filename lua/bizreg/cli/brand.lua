@@ -90,13 +90,7 @@ function M.register(ui, file, o)
     return outcome.OK
   end
 
-  local own_events = not env.has_events(bizreg.rcs, copts.base_url)
-  if own_events then
-    ui:event { type = "request", method = method, url = copts.base_url:gsub("/+$", "") .. path,
-      headers = dryrun.request(copts.base_url, req).headers, body_size = #req.body, label = "brand" }
-  else
-    copts.on_event = function(ev) ui:event(ev) end
-  end
+  if ui.verbose_on then copts.on_event = function(ev) ui:event(ev) end end
   local total = #req.body
   ui:progress_start { unit = "bytes", total = total, label = "upload" }
   copts.on_progress = function(sent) ui:progress(sent) end
@@ -111,7 +105,6 @@ function M.register(ui, file, o)
   client:close()
   ui:progress_end()
   if res then
-    if own_events then ui:event { type = "response", status = res.status, elapsed = elapsed, label = "brand" } end
     ui:result(string.format("registered  brandId %s  (status %s, code %s, %s)", tostring(res.brandId),
       tostring(res.status), tostring(res.code), fmt.seconds(elapsed)),
       json.obj("file", file, "state", "registered", "brandId", res.brandId, "status", res.status, "code", res.code,
@@ -119,7 +112,6 @@ function M.register(ui, file, o)
     return outcome.OK
   end
   if outcome.interrupted(rerr) then error("interrupted!", 0) end
-  if own_events then ui:event { type = "error", err = rerr, elapsed = elapsed } end
   local state, code = outcome.classify(rerr)
   ui:result((state == "unknown" and "UNKNOWN OUTCOME  " or "failed  ") .. outcome.describe(rerr),
     json.obj("file", file, "state", state, "elapsed", elapsed, "error", outcome.error_json(rerr)), json.encode)

@@ -83,11 +83,4 @@ function M.client(new, o, ui)
   return c
 end
 
--- The library's debug events (issue 10 section 2), when this version has them.
-function M.has_events(new, base_url)
-  local ok, c = pcall(new, { base_url = base_url, token = "probe", on_event = function() end })
-  if ok and c then c:close() end
-  return ok
-end
-
 return M

@@ -110,21 +110,14 @@ local function error_lines(ui, b, err, lines)
 end
 
 -- Sends one batch; returns state ("registered" | "failed" | "unknown"), err, elapsed.
-local function send(ui, client, b, count, o, own_events)
-  local url = o.base_url:gsub("/+$", "") .. b.req.path
-  if own_events then
-    ui:event { type = "request", method = b.req.method, url = url, body_size = #b.req.body,
-      headers = dryrun.request(o.base_url, b.req).headers, label = "batch " .. b.n .. "/" .. count }
-  end
+-- --verbose: the client's on_event prints what goes over the wire; a header line says which batch.
+local function send(ui, client, b, count)
+  if ui.verbose_on then ui:err("# " .. label(b, count)) end
   local t0 = core.now()
   local res, err = client:register_visitor_images { images = b.items }
   local elapsed = math.floor((core.now() - t0) * 1000 + 0.5) / 1000
-  if res then
-    if own_events then ui:event { type = "response", status = "2xx", elapsed = elapsed, label = "batch " .. b.n } end
-    return "registered", nil, elapsed
-  end
+  if res then return "registered", nil, elapsed end
   if outcome.interrupted(err) then error("interrupted!", 0) end
-  if own_events then ui:event { type = "error", err = err, elapsed = elapsed } end
   return (outcome.classify(err)), err, elapsed
 end
 
@@ -210,8 +203,7 @@ function M.register(ui, file, o)
     if not ok then ui:err("bizreg: " .. herr) return outcome.USAGE end
   end
 
-  local own_events = not env.has_events(bizreg.kos, copts.base_url)
-  if not own_events then copts.on_event = function(ev) ui:event(ev) end end
+  if ui.verbose_on then copts.on_event = function(ev) ui:event(ev) end end
   local client, cerr = env.client(bizreg.kos, copts, ui)
   if not client then ui:err("bizreg: " .. cerr) j:close() return outcome.USAGE end
 
@@ -246,7 +238,7 @@ function M.register(ui, file, o)
         code = outcome.worst(code, outcome.FAILED)
         break
       end
-      local st, err, elapsed = send(ui, client, b, count, copts, own_events)
+      local st, err, elapsed = send(ui, client, b, count)
       state, extra = st, { elapsed = elapsed }
       if st == "registered" then
         jok, jerr = j:outcome(b, "registered")

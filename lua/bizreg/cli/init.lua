@@ -24,7 +24,8 @@ options:
   --json            one JSON object per batch / brand on stdout (check: one per file)
   --dry-run         print the HTTP request(s) that would be sent (Authorization redacted,
                     file parts summarised), send nothing
-  --verbose, -v     print each request, response and error on stderr (secrets redacted)
+  --verbose, -v     print the library's debug events on stderr: each request (headers,
+                    size, attempt), response, retry, token fetch and error (secrets redacted)
   --progress MODE   auto (a bar on a terminal, plain lines every 2 s otherwise), bar, lines, off
   --timeout S       seconds for a whole request (default 30)
   --batch N         images per request (default 100)

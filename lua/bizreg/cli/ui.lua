@@ -101,42 +101,49 @@ function M.redact_header(name, value)
   return value
 end
 
--- "k=v k=v" of an event's plain fields (for events this command knows no layout of).
+-- "k=v k=v" of an event's plain fields (for event types this command knows no layout of).
 local function fields(ev)
   local keys, out = {}, {}
   for k, v in pairs(ev) do
-    if k ~= "type" and k ~= "event" and type(v) ~= "table" and type(v) ~= "function" then keys[#keys + 1] = tostring(k) end
+    if k ~= "type" and type(v) ~= "table" and type(v) ~= "function" then keys[#keys + 1] = tostring(k) end
   end
   table.sort(keys)
   for _, k in ipairs(keys) do out[#out + 1] = k .. "=" .. tostring(ev[k]) end
   return table.concat(out, " ")
 end
 
--- Events have the shape of the library's debug events (request, response, retry, token,
--- error; issue 10 section 2), so the client's own events print the same way once it emits
--- them (see env.has_events); until then the command emits request/response/error itself.
+-- "fetched, expires in 3,600 s (at 2026-11-22T07:00:00Z)"; "renewed (rejected)" ...
+local function token_text(ev)
+  local s = tostring(ev.action) .. (ev.reason and (" (" .. tostring(ev.reason) .. ")") or "")
+  if type(ev.expires_at) == "number" then
+    s = s .. string.format(", expires in %s s (at %s)", fmt.int(ev.expires_in or 0), os.date("!%Y-%m-%dT%H:%M:%SZ", ev.expires_at))
+  end
+  return s
+end
+
+-- The library's debug events (bizreg.events: request, response, retry, token, error), one
+-- or more lines each on stderr. The library has redacted them already; every line also
+-- goes through scrub(), and credential headers through redact_header, all the same.
 function UI:event(ev)
   if not self.verbose_on or type(ev) ~= "table" then return end
-  local t = ev.type or ev.event
+  local t = ev.type
   if t == "request" then
-    local extra = {}
-    if ev.label then extra[#extra + 1] = ev.label end
-    if ev.body_size then extra[#extra + 1] = fmt.int(ev.body_size) .. " bytes" end
+    local extra = { fmt.int(tonumber(ev.body_size) or 0) .. " bytes" }
     if ev.attempt and ev.attempt > 1 then extra[#extra + 1] = "attempt " .. ev.attempt end
-    self:err("> " .. tostring(ev.method) .. " " .. tostring(ev.url) ..
-      (#extra > 0 and ("  (" .. table.concat(extra, ", ") .. ")") or ""))
+    self:err("> " .. tostring(ev.method) .. " " .. tostring(ev.url) .. "  (" .. table.concat(extra, ", ") .. ")")
     local names = {}
     for k in pairs(ev.headers or {}) do names[#names + 1] = k end
     table.sort(names)
     for _, k in ipairs(names) do self:err(">   " .. k .. ": " .. M.redact_header(k, ev.headers[k])) end
   elseif t == "response" then
-    self:err(string.format("< %s  %.3f s%s", tostring(ev.status), tonumber(ev.elapsed) or 0,
-      ev.label and ("  (" .. ev.label .. ")") or ""))
+    self:err(string.format("< %s  %.3f s", tostring(ev.status), tonumber(ev.elapsed) or 0))
   elseif t == "retry" then
-    self:err(string.format("~ retry %s in %.2f s: %s", tostring(ev.attempt), tonumber(ev.delay) or 0, tostring(ev.reason)))
+    self:err(string.format("~ retry: %s, attempt %s in %.2f s", tostring(ev.reason), tostring(ev.attempt), tonumber(ev.delay) or 0))
+  elseif t == "token" then  -- never the token itself: the library leaves it out
+    self:err("* token " .. token_text(ev))
   elseif t == "error" then
-    self:err("! " .. tostring(ev.err) .. (ev.elapsed and string.format("  %.3f s", ev.elapsed) or ""))
-  else  -- token (never the token itself: the library leaves it out, and scrub() has the env's)
+    self:err("! " .. tostring(ev.err))
+  else
     self:err("* " .. tostring(t) .. " " .. fields(ev))
   end
 end

@@ -1,50 +1,39 @@
--- bizreg.transport.ngx: a non-blocking HTTP/1.1 transport for nginx with
--- lua-nginx-module (Debian's libnginx-mod-http-lua, or OpenResty), built on the
--- cosocket API (ngx.socket.tcp). Every wait (connect, TLS handshake, send,
--- receive) yields to nginx's event loop, so one worker serves many requests at
--- once. The blocking libcurl path of bizreg.core must not be used inside a worker:
--- it stalls the whole worker and cannot reach servers served by that worker.
+--- A non-blocking HTTP/1.1 transport for nginx with lua-nginx-module (Debian's
+-- `libnginx-mod-http-lua`, or OpenResty), built on the cosocket API (`ngx.socket.tcp`).
+-- Every wait (connect, TLS handshake, send, receive) yields to nginx's event loop, so one
+-- worker serves many requests at once. The blocking libcurl path must not be used inside a
+-- worker: it stalls the whole worker and cannot reach servers served by that worker.
+-- The client's `on_event` debug events work the same with this transport.
 --
---   local ngx_http = require "bizreg.transport.ngx"
---   local kos = bizreg.kos { base_url = ..., token = ..., transport = ngx_http.new() }
---   -- or the defaults: transport = ngx_http.request
---   -- or the module itself (a callable table): transport = ngx_http
+-- Request options (from the client) and how they apply here: `timeout` is the total for the
+-- exchange (connect + send + receive; 0 = none); `connect_timeout` bounds the TCP connect
+-- (capped by `timeout`; name resolution is bounded by nginx's `resolver_timeout` instead);
+-- `verify_tls` goes to `sslhandshake()` with nginx's CA store (`lua_ssl_trusted_certificate`,
+-- and `lua_ssl_verify_depth`: its default of 1 is too shallow for most public chains);
+-- `ca_file` is ignored (trust cannot be chosen per request in nginx); `proxy` is refused
+-- (`UNSUPPORTED_PROXY`); `max_response_bytes` limits the body (0 = none). Host names other
+-- than IP literals need nginx's `resolver` directive.
 --
--- ngx_http.new(opts) returns a plain function configured with:
---   pool_size          connections kept per pool (default: lua_socket_pool_size, 30)
---   backlog            connect() queue length once pool_size connections are busy (default: none)
---   keepalive_timeout  seconds an idle connection stays in the pool (default 4: below common
---                      server keep-alive timeouts, Apache's and Node's 5 s; false = no pooling)
---   max_header_bytes   limit on the status line plus headers (default 65536)
---   read_chunk         bytes asked of the socket per receive (default 16384)
+-- Errors are `{ code, message, sent }` with libcurl's names where one fits: `URL_MALFORMAT`,
+-- `UNSUPPORTED_PROTOCOL`, `UNSUPPORTED_PROXY`, `BAD_HEADER`, `COULDNT_RESOLVE_HOST`,
+-- `COULDNT_CONNECT`, `OPERATION_TIMEDOUT`, `SSL_CONNECT_ERROR`, `PEER_FAILED_VERIFICATION`,
+-- `SEND_ERROR`, `RECV_ERROR`, `GOT_NOTHING`, `CONNECTION_DIED`, `WEIRD_SERVER_REPLY`,
+-- `PARTIAL_FILE`, `RESPONSE_TOO_LARGE`, `TRANSPORT_UNAVAILABLE`. `sent` is false only when no
+-- byte of the request can have reached the server.
 --
--- Request options (from the client) and how they apply here:
---   timeout            total seconds for the exchange (connect + send + receive; 0 = none)
---   connect_timeout    seconds for TCP connect (capped by timeout; 0 = up to timeout).
---                      Name resolution is bounded by nginx's `resolver_timeout` instead.
---   verify_tls         passed to sslhandshake(); the CA store is nginx's
---                      `lua_ssl_trusted_certificate` (and `lua_ssl_verify_depth`:
---                      its default of 1 is too shallow for most public chains)
---   ca_file            ignored: trust cannot be chosen per request in nginx
---   proxy              refused (UNSUPPORTED_PROXY): cosockets connect directly
---   max_response_bytes limit on the body (0 = none), like the libcurl transport
--- Host names other than IP literals need nginx's `resolver` directive.
---
--- Errors are { code, message, sent } with libcurl's names where one fits:
--- URL_MALFORMAT, UNSUPPORTED_PROTOCOL, UNSUPPORTED_PROXY, BAD_HEADER, COULDNT_RESOLVE_HOST,
--- COULDNT_CONNECT, OPERATION_TIMEDOUT, SSL_CONNECT_ERROR, PEER_FAILED_VERIFICATION,
--- SEND_ERROR, RECV_ERROR, GOT_NOTHING, CONNECTION_DIED, WEIRD_SERVER_REPLY, PARTIAL_FILE,
--- RESPONSE_TOO_LARGE, TRANSPORT_UNAVAILABLE. `sent` is false only when no byte of
--- the request can have reached the server.
---
--- At most once: a request is written once and never again. When a *reused*
--- keep-alive connection dies after writing began and before any answer byte
--- (closed, reset, broken pipe), the server may have read the whole request, so the
--- answer is CONNECTION_DIED with sent = true, not a resend. A connection the server
--- closed while idle in the pool is dropped by nginx itself (its pool watches idle
--- connections), so it is found stale before anything is written; keepalive_timeout
--- below the server's own timeout keeps the remaining race (a close in flight) rare.
---
+-- At most once: a request is written once and never again. When a *reused* keep-alive
+-- connection dies after writing began and before any answer byte (closed, reset, broken
+-- pipe), the server may have read the whole request, so the answer is `CONNECTION_DIED` with
+-- `sent = true`, not a resend. A connection the server closed while idle in the pool is
+-- dropped by nginx itself (its pool watches idle connections), so it is found stale before
+-- anything is written; `keepalive_timeout` below the server's own timeout keeps the remaining
+-- race (a close in flight) rare.
+-- @module bizreg.transport.ngx
+-- @usage
+-- local ngx_http = require "bizreg.transport.ngx"
+-- local kos = bizreg.kos { base_url = "https://crm.example", token = token, transport = ngx_http.new() }
+-- -- or the defaults: transport = ngx_http.request, or the module itself (it is callable)
+
 -- The wire format (URL, request head, response parser) is bizreg.transport.http1;
 -- M._parse_url, M._build_request, M._reader and M._read_response re-export it.
 local M = {}
@@ -196,6 +185,18 @@ local OPTION_TYPES = { pool_size = "number", backlog = "number", keepalive_timeo
   max_header_bytes = "number", read_chunk = "number" }
 
 -- A transport function with these options (see the top of this file).
+--- A transport function with its own settings.
+-- @tparam[opt] table opts
+-- @tparam[opt] number opts.pool_size connections kept per pool (default: `lua_socket_pool_size`, 30)
+-- @tparam[opt] number opts.backlog `connect()` queue length once `pool_size` connections are busy
+--   (default: none)
+-- @tparam[opt] number|false opts.keepalive_timeout seconds an idle connection stays in the pool
+--   (default 4: below common server keep-alive timeouts, Apache's and Node's 5 s; false = no pooling)
+-- @tparam[opt] number opts.max_header_bytes limit on the status line plus headers (default 65536)
+-- @tparam[opt] number opts.read_chunk bytes asked of the socket per receive (default 16384)
+-- @treturn function `function(req) -> res | nil, err`, for the client option `transport`
+-- @raise on an unknown option or a value that is not a whole number ≥ 0
+-- @usage local transport = require("bizreg.transport.ngx").new { pool_size = 64, keepalive_timeout = 3 }
 function M.new(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("bizreg.transport.ngx: options must be a table", 2) end
@@ -219,7 +220,11 @@ function M.new(opts)
   return function(req) return request(cfg, req) end
 end
 
--- The defaults, as a plain function.
+--- The transport with the default settings, as a plain function.
+-- @function request
+-- @tparam table req the client's request (see the client option `transport`)
+-- @return res `{ status, headers, body }`, or nil and `{ code, message, sent }`
+-- @usage local kos = bizreg.kos { base_url = url, token = t, transport = require("bizreg.transport.ngx").request }
 M.request = M.new()
 
 -- `transport = require "bizreg.transport.ngx"`: the module is callable.

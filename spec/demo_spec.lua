@@ -1,0 +1,20 @@
+-- `make demo` (examples/run-demo.sh) on a port that is taken: one clear line naming the
+-- port and PORT=, exit 1, no Lua traceback (issue 10 section 4).
+local socket = require "socket"
+local cli = require "spec.cli.run"
+local shell = require "spec.helpers.shell"
+
+describe("make demo", function()
+  it("on a busy port says which port and how to choose another, with no traceback", function()
+    cli.setup()
+    local holder = assert(socket.bind("127.0.0.1", 0))
+    local _, port = holder:getsockname()
+    local base = cli.dir .. "/demo-busy"
+    shell.execute("sh examples/run-demo.sh " .. port .. " >" .. base .. ".out 2>&1; echo $? >" .. base .. ".rc")
+    holder:close()
+    local out = cli.read(base .. ".out") or ""
+    assert.equal("1", (cli.read(base .. ".rc") or ""):match("%d+"))
+    assert.equal("bizreg: starting the sandbox on 127.0.0.1:" .. port .. "\n"
+      .. "bizreg: port " .. port .. " is in use; run `make demo PORT=…` with a free port\n", out)
+  end)
+end)
