@@ -6,9 +6,9 @@
 -- brandProfile -> brandBackground -> subNumCertificate. Within one field the
 -- checks run: required, type, size, value. Paths are relative to regBrand or
 -- chatbots with 1-based indexes (menus[2].weblink, chatbots[1].mdn).
-local json = require "bizreg.sandbox.json"
-local multipart = require "bizreg.sandbox.multipart"
-local imageinfo = require "bizreg.sandbox.imageinfo"
+local json = require "bizreg_sandbox.json"
+local multipart = require "bizreg_sandbox.multipart"
+local imageinfo = require "bizreg_sandbox.imageinfo"
 local rand = require "openssl.rand"
 local cqueues = require "cqueues"
 

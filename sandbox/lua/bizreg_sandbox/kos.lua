@@ -3,7 +3,7 @@
 -- Rules follow /work/shared/api-notes.md (API 2) and the seed JSON schema. The
 -- register endpoint collects EVERY violation, like the real service's
 -- errorProperties list; indexes in keys are 0-based (images[0].memo).
-local json = require "bizreg.sandbox.json"
+local json = require "bizreg_sandbox.json"
 local rand = require "openssl.rand"
 
 local kos = {}
