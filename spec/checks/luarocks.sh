@@ -72,7 +72,7 @@ log=$work/sandbox.log
 stop() {
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=; fi
 }
-trap stop EXIT
+trap 'st=$?; stop; exit $st' EXIT
 trap 'exit 1' HUP INT PIPE TERM
 # started as a user would (from its tree's bin, through `bizreg sandbox`): the pid is the
 # server's own, since every launcher on the way execs
@@ -87,15 +87,16 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "$url" ] || { cat "$log"; fail "the installed sandbox did not start within 10 s"; }
-lib_env lua5.4 -e '
+SANDBOX_URL=$url lib_env lua5.4 -e '
   local bizreg = require "bizreg"
-  local res, err = bizreg.register_visitor_images({ base_url = arg[1], api_key = "11111111-2222-4333-8444-555555555555" },
+  local url = os.getenv("SANDBOX_URL")
+  local res, err = bizreg.register_visitor_images({ base_url = url, api_key = "11111111-2222-4333-8444-555555555555" },
     { images = { { fileName = "rock.jpg", visitorId = "65a1b2c3d4e5f6a7b8c9d0e1" } } })
   assert(res, tostring(err))
-  local _, bad = bizreg.register_visitor_images({ base_url = arg[1], token = "not-a-token" },
+  local _, bad = bizreg.register_visitor_images({ base_url = url, token = "not-a-token" },
     { images = { { fileName = "rock.jpg", visitorId = "65a1b2c3d4e5f6a7b8c9d0e1" } } })
   assert(bad and bad.status == 401, tostring(bad))
-' "$url"
+
 stats=$(curl -fsS "$url/_sandbox/stats") || fail "GET /_sandbox/stats"
 case $stats in
   *'"registered":{"images":1,'*) ;;
