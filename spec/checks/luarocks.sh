@@ -96,7 +96,7 @@ SANDBOX_URL=$url lib_env lua5.4 -e '
   local _, bad = bizreg.register_visitor_images({ base_url = url, token = "not-a-token" },
     { images = { { fileName = "rock.jpg", visitorId = "65a1b2c3d4e5f6a7b8c9d0e1" } } })
   assert(bad and bad.status == 401, tostring(bad))
-
+'
 stats=$(curl -fsS "$url/_sandbox/stats") || fail "GET /_sandbox/stats"
 case $stats in
   *'"registered":{"images":1,'*) ;;
