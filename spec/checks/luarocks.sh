@@ -70,7 +70,7 @@ cd "$work"
 pid=
 log=$work/sandbox.log
 stop() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=; fi
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=; fi
 }
 trap 'st=$?; stop; exit $st' EXIT
 trap 'exit 1' HUP INT PIPE TERM
