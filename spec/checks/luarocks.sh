@@ -87,6 +87,11 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "$url" ] || { cat "$log"; fail "the installed sandbox did not start within 10 s"; }
+cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline")
+case $cmdline in
+  *lua5.1*"$tree/lib/luarocks/rocks-5.1/bizreg-sandbox/scm-1/bin/bizreg-sandbox --port 0"*) ;;
+  *) fail "bizreg sandbox did not run the installed launcher: $cmdline" ;;
+esac
 SANDBOX_URL=$url lib_env lua5.4 -e '
   local bizreg = require "bizreg"
   local url = os.getenv("SANDBOX_URL")
