@@ -124,6 +124,64 @@ describe("imageinfo", function()
   end)
 end)
 
+describe("imageinfo completeness (what a decoder needs)", function()
+  local function be32s(n)
+    return string.char(math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
+  end
+  local function chunk(kind, data) return be32s(#data) .. kind .. data .. be32s(images.crc32(kind .. data)) end
+  local SIG = "\137PNG\r\n\26\n"
+  local function ihdr(depth, color, interlace)
+    return chunk("IHDR", be32s(1) .. be32s(1) .. string.char(depth, color, 0, 0, interlace or 0))
+  end
+  local IDAT, IEND = chunk("IDAT", "\120\1\1\2\0\253\255\0\0\0\2\0\1"), chunk("IEND", "")
+
+  it("PNG: IHDR fields, PLTE for indexed colour, one IDAT run, IEND, chunk types, CRCs", function()
+    assert.is_true(imageinfo.png_complete(SIG .. ihdr(8, 0) .. IDAT .. IEND))
+    assert.is_true(imageinfo.png_complete(SIG .. ihdr(8, 0) .. IDAT .. IDAT .. chunk("tEXt", "k\0v") .. IEND .. "junk"))
+    assert.is_true(imageinfo.png_complete(SIG .. ihdr(4, 3) .. chunk("PLTE", "\0\0\0") .. IDAT .. IEND))
+    assert.is_true(imageinfo.png_complete(SIG .. ihdr(16, 6, 1) .. IDAT .. IEND))
+    local bad = {
+      SIG .. ihdr(8, 3) .. IDAT .. IEND,                                   -- indexed without PLTE
+      SIG .. ihdr(16, 3) .. chunk("PLTE", "\0\0\0") .. IDAT .. IEND,       -- depth 16 indexed
+      SIG .. ihdr(8, 5) .. IDAT .. IEND,                                   -- colour type 5
+      SIG .. ihdr(8, 0, 2) .. IDAT .. IEND,                                -- interlace 2
+      SIG .. ihdr(8, 2) .. chunk("PLTE", "\0\0") .. IDAT .. IEND,          -- PLTE not a multiple of 3
+      SIG .. ihdr(8, 2) .. IDAT .. chunk("PLTE", "\0\0\0") .. IEND,        -- PLTE after IDAT
+      SIG .. ihdr(8, 0) .. IDAT .. chunk("tEXt", "k\0v") .. IDAT .. IEND,   -- two IDAT runs
+      SIG .. ihdr(8, 0) .. IEND,                                           -- no IDAT
+      SIG .. ihdr(8, 0) .. IDAT .. chunk("IEND", "x"),                     -- IEND with data
+      SIG .. ihdr(8, 0) .. IDAT .. chunk("t3Xt", "") .. IEND,              -- type not 4 letters
+      SIG .. IDAT .. ihdr(8, 0) .. IEND,                                   -- IHDR not first
+      SIG .. ihdr(8, 0) .. IDAT,                                           -- no IEND
+      SIG .. ihdr(8, 0) .. IDAT .. IEND:sub(1, 11),                        -- IEND cut
+    }
+    for i, data in ipairs(bad) do assert.is_false(imageinfo.png_complete(data), "case " .. i) end
+    local flipped = SIG .. ihdr(8, 0) .. IDAT:sub(1, -2) .. string.char((IDAT:byte(-1) + 1) % 256) .. IEND
+    assert.same({ false, "bad CRC in IDAT" }, { imageinfo.png_complete(flipped) })
+  end)
+
+  it("JPEG: one frame header, a scan walked to its end, EOI", function()
+    local function replace(str, old, new) -- first occurrence, plain
+      local a, b = str:find(old, 1, true)
+      return str:sub(1, a - 1) .. new .. str:sub(b + 1)
+    end
+    local j = images.jpeg(400, 400)
+    assert.is_true(imageinfo.jpeg_complete(j))
+    assert.is_true(imageinfo.jpeg_complete(images.jpeg(400, 400, { progressive = true, exif_pad = 100 })))
+    local sof_at = j:find("\255\192", 1, true)
+    local sof = j:sub(sof_at, sof_at + 12) -- SOF0 with one component: 13 bytes
+    local bad = {
+      j:sub(1, -3),                                          -- no EOI
+      replace(j, "\255\218", "\255\216"),                     -- a second SOI
+      replace(j, "\255\192", sof .. "\255\192"),               -- two frame headers
+      replace(j:sub(1, -3), "\42\42\42\42", "\42\255\0\42"),   -- the data ends inside the scan
+    }
+    for i, data in ipairs(bad) do assert.is_false(imageinfo.jpeg_complete(data), "case " .. i) end
+    -- stuffed zeros and RSTn inside a scan are data
+    assert.is_true(imageinfo.jpeg_complete(replace(j, "\42\42\42\42", "\42\255\0\255\208\42")))
+  end)
+end)
+
 describe("multipart parser", function()
   it("reads boundary, names, filenames, types and exact bytes", function()
     local data = "\0\1\2\r\n--not-the-boundary\r\n\255"
@@ -697,13 +755,53 @@ describe("sandbox server", function()
       assert.equal(200, (post_brand({ profile = images.png(388, 388), background = images.png(1080, 1080) })))
     end)
 
+    -- As the client (src/media.h) and a decoder: a PNG or JPEG must be complete, else it is
+    -- refused with the code of a wrong file type for that part.
+    it("refuses incomplete or corrupt PNG/JPEG images (64332, 64333, 64355)", function()
+      local png, jpeg = images.png(400, 400), images.jpeg(400, 400)
+      local function crc_off(data, at) -- one CRC byte changed (at = offset of the chunk's CRC)
+        return data:sub(1, at - 1) .. string.char((data:byte(at) + 1) % 256) .. data:sub(at + 1)
+      end
+      local bad_png = {
+        png:sub(1, 33),                           -- IHDR only
+        png:sub(1, -13),                          -- no IEND
+        png:sub(1, -2),                           -- IEND's CRC cut
+        crc_off(png, 30),                         -- IHDR CRC wrong
+        crc_off(png, #png),                       -- IEND CRC wrong
+        png:sub(1, 33) .. png:sub(-12),           -- no IDAT
+      }
+      for i, data in ipairs(bad_png) do
+        local st, body = post_brand({ profile = data })
+        expect("64332", "brand profile file is only png", st, body)
+        st, body = post_brand({ background = data })
+        expect("64333", "Not Allowed Brand Image File Extension", st, body)
+        st, body = post_brand({ chatbots = { { mdn = "0212345678", subTitle = "a" } }, cert = data })
+        assert.equal(400, st, "png " .. i)
+        expect("64355", "Not allowed file extension", st, body)
+      end
+      local bad_jpeg = {
+        jpeg:sub(1, -3),                          -- no EOI
+        jpeg:sub(1, -7),                          -- cut in the scan
+        jpeg:gsub("\255\218.*$", "\255\217"),    -- no scan
+      }
+      for _, data in ipairs(bad_jpeg) do
+        local st, body = post_brand({ background = data })
+        expect("64333", "Not Allowed Brand Image File Extension", st, body)
+      end
+      -- bytes after IEND / EOI are no part of the image
+      assert.equal(200, (post_brand({ profile = png .. "trailing", background = jpeg .. "\0\0" })))
+    end)
+
     it("checks the certificate (64305, 64355, 64354)", function()
       local bots = { { mdn = "0212345678", subTitle = "a" } }
       local st, body = post_brand({ chatbots = bots })
       expect("64305", "Missing Certification document", st, body)
       st, body = post_brand({ chatbots = bots, cert = "GIF89a...." })
       expect("64355", "Not allowed file extension", st, body)
-      for _, cert in ipairs({ images.jpeg(10, 10), images.png(10, 10), images.pdf(), images.tiff(), images.zip(), images.empty_zip() }) do
+      -- "PK\7\8": the spanning signature a one-segment split archive starts with (APPNOTE 8.5.3)
+      local spanned = "PK\7\8" .. images.zip()
+      for _, cert in ipairs({ images.jpeg(10, 10), images.png(10, 10), images.pdf(), images.tiff(), images.zip(),
+        images.empty_zip(), spanned }) do
         assert.equal(200, (post_brand({ chatbots = bots, cert = cert })))
       end
       st, body = post_brand({ chatbots = bots, cert = images.zip(20971521) })

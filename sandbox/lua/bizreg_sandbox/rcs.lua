@@ -338,19 +338,16 @@ end
 
 ---------------------------------------------------------------- files
 
+-- Type (by content), size, completeness (a PNG/JPEG a decoder can read: imageinfo),
+-- then ratio and dimensions; a wrong or unreadable image gets the part's type code.
 local function check_brand_image(data, allow_jpeg)
-  local kind = imageinfo.sniff(data)
-  local w, h
-  if kind == "png" then
-    w, h = imageinfo.png_size(data)
-  elseif kind == "jpeg" and allow_jpeg then
-    w, h = imageinfo.jpeg_size(data)
-  end
-  if not w then
-    if allow_jpeg then bad("64333", "Not Allowed Brand Image File Extension") end
-    bad("64332", "brand profile file is only png")
-  end
+  local kind, w, h, complete = imageinfo.dimensions(data)
+  local wrong = allow_jpeg and function() bad("64333", "Not Allowed Brand Image File Extension") end
+    or function() bad("64332", "brand profile file is only png") end
+  if kind ~= "png" and not (allow_jpeg and kind == "jpeg") then wrong() end
   if #data > MAX_BRAND_IMAGE then bad("64331", "brand Image File Capacity Overflow") end
+  if not complete then wrong() end
+  if not w then bad("64335", "Brand Image File Image Size Error") end
   if w ~= h then bad("64394", "brand image must be 1:1 ratio") end
   if w < 388 or w > 1080 then bad("64335", "Brand Image File Image Size Error") end
 end
@@ -358,8 +355,10 @@ end
 local CERT_KINDS = set_of { "jpeg", "png", "pdf", "tiff", "zip" }
 
 local function check_certificate(data)
-  if not CERT_KINDS[imageinfo.sniff(data)] then bad("64355", "Not allowed file extension") end
+  local kind, _, _, complete = imageinfo.dimensions(data)
+  if not CERT_KINDS[kind] then bad("64355", "Not allowed file extension") end
   if #data > MAX_CERTIFICATE then bad("64354", "Attached File Capacity Overflow") end
+  if not complete then bad("64355", "Not allowed file extension") end
 end
 
 ---------------------------------------------------------------- brand POST / PUT
