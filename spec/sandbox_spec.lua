@@ -673,6 +673,24 @@ describe("sandbox server", function()
       assert.equal(200, (post_brand({ set = { templateColor = "#abc" } })))
     end)
 
+    it("takes email as RFC 5321 dot-atom @ LDH labels, weblink schemes in any case", function()
+      for _, v in ipairs({ "a@b.c1", "a.b@c.com", "a+tag@x.kr", "o'neil@x.kr", "a_b@x-y.kr", "1@2.3" }) do
+        local st, body = post_brand({ set = { email = v } })
+        assert.equal(200, st, v .. ": " .. body)
+      end
+      for _, v in ipairs({ "a..b@x.kr", ".a@x.kr", "a.@x.kr", "<a>@x.kr", "a@-x.kr", "a@x-.kr", "a@x_y.kr",
+        '"a"@x.kr', "a@[1.2.3.4]", "a@x.kr." }) do
+        local st, body = post_brand({ set = { email = v } })
+        expect("64337", "Brand Creation Property Value Error (email)", st, body)
+      end
+      for _, v in ipairs({ "HTTPS://x.kr", "Http://x.kr" }) do
+        local st, body = post_brand({ set = { menus = { { buttonType = "web", weblink = v } } } })
+        assert.equal(200, st, v .. ": " .. body)
+      end
+      local st, body = post_brand({ set = { menus = { { buttonType = "web", weblink = "HTTPS://" } } } })
+      expect("64337", "Brand Creation Property Value Error (menus[1].weblink)", st, body)
+    end)
+
     it("rejects buttonType app with a reason (64338)", function()
       local st, body = post_brand({ set = { menus = { { buttonType = "call" }, { buttonType = "app", weblink = "https://x" } } } })
       expect("64338", "Brand Creation Property Value Error With Reason (menus[2].buttonType): " ..

@@ -178,24 +178,32 @@ local function check_unknown_keys(obj, known, prefix)
   end
 end
 
+-- format: email (OpenAPI), as RFC 5321 writes a mailbox without quoted strings or address
+-- literals: a dot-atom local part (<= 64), "@", two or more LDH labels (1..63 each, a
+-- letter or digit at both ends).
 local function is_email(s)
   local user, domain = s:match("^([^@]+)@([^@]+)$")
-  if not user then return false end
-  if not user:match("^[%w.!#$%%&'*+/=?^_`{|}~-]+$") or user:match("^%.") or user:match("%.$") or user:match("%.%.") then
-    return false
+  if not user or #user > 64 or #domain > 255 then return false end
+  for atom in (user .. "."):gmatch("([^.]*)%.") do
+    if not atom:match("^[A-Za-z0-9!#$%%&'*+/=?^_`{|}~-]+$") then return false end
   end
+  local labels = 0
   for label in (domain .. "."):gmatch("([^.]*)%.") do
-    if not label:match("^%w[%w-]*$") or label:match("%-$") then return false end
+    if #label > 63 or not (label:match("^[A-Za-z0-9]$") or label:match("^[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]$")) then
+      return false
+    end
+    labels = labels + 1
   end
-  return domain:match("%.%a%a+$") ~= nil
+  return labels >= 2
 end
 
 local function is_hex_color(s)
   return s:match("^#%x%x%x$") ~= nil or s:match("^#%x%x%x%x%x%x$") ~= nil
 end
 
+-- "URL은 http:// 또는 https:// 로 시작": schemes compare case-insensitively (RFC 3986 3.1).
 local function is_weblink(s)
-  return s:match("^https?://.") ~= nil
+  return s:lower():match("^https?://.") ~= nil
 end
 
 local MENU_KEYS = set_of { "buttonType", "applink", "weblink" }
