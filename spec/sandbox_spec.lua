@@ -339,12 +339,13 @@ describe("sandbox server", function()
       assert.equal(1, stats.by_endpoint["kos.register_visitor_images"])
     end)
 
-    it("reports images Required when missing, empty or not an array", function()
-      for _, b in ipairs({ "{}", '{"images":[]}', '{"images":{}}', '{"images":null}', '{"images":"x"}' }) do
+    it("reports images Required when missing or empty, InvalidType when not an array", function()
+      for b, reason in pairs({ ["{}"] = "Required", ['{"images":[]}'] = "Required", ['{"images":null}'] = "Required",
+        ['{"images":{}}'] = "InvalidType", ['{"images":"x"}'] = "InvalidType", ['{"images":1}'] = "InvalidType" }) do
         local st, body = post_json(REGISTER, b, AUTH)
         assert.equal(400, st)
         assert.equal('{"status":400,"message":"InvalidCommandException","className":"InvalidCommandException",' ..
-          '"errorProperties":[{"key":"images","reason":"Required"}]}', body)
+          '"errorProperties":[{"key":"images","reason":"' .. reason .. '"}]}', body, b)
       end
     end)
 
@@ -581,13 +582,22 @@ describe("sandbox server", function()
       st, body = sb:request("POST", "/api/1.1/corp/brand", { body = b, headers = { authorization = AUTH, ["content-type"] = ct } })
       expect("64336", "required value: [regBrand]", st, body)
       assert.equal(200, (post_brand({ extra = { { name = "mainMdn", data = "15225739" } } })))
+      -- mainMdn: at most 40 characters (code points, as every other limit)
+      assert.equal(200, (post_brand({ extra = { { name = "mainMdn", data = string.rep("가", 40) } } })))
+      st, body = post_brand({ extra = { { name = "mainMdn", data = string.rep("가", 41) } } })
+      expect("64304", "Over specified size (mainMdn)", st, body)
     end)
 
     it("answers 64302 for a regBrand/chatbots part that is not {\"regBrand\":{...}} JSON", function()
-      for _, raw in ipairs({ "not json", '{"name":"x"}', '{"regBrand":[]}', '{"regBrand":{},"x":1}', '["regBrand"]',
+      for _, raw in ipairs({ "not json", '{"name":"x"}', '{"regBrand":{},"x":1}', '["regBrand"]',
         '{"regBrand":{"name":"\255"}}' }) do
         local st, body = post_brand({ regBrand = raw })
         expect("64302", "Invalid JSON format", st, body)
+      end
+      -- well-formed, but regBrand is no object: a type error like any other attribute's
+      for _, raw in ipairs({ '{"regBrand":[]}', '{"regBrand":"x"}', '{"regBrand":null}' }) do
+        local st, body = post_brand({ regBrand = raw })
+        expect("64303", "Invalid type of Attribute (regBrand)", st, body)
       end
       local st, body = post_brand({ chatbots = '{"chatbot":[]}', cert = images.pdf() })
       expect("64302", "Invalid JSON format", st, body)
@@ -721,7 +731,12 @@ describe("sandbox server", function()
         { { cb({ mdn = "02-1234-5678" }) }, "64308", "Invalid MDN format" },
         { { cb({ mdn = "01012345678" }) }, "64308", "Invalid MDN format" },
         { { cb({ mdn = string.rep("1", 41) }) }, "64308", "Invalid MDN format" },
-        { { cb({ mdn = 212345678 }) }, "64303", "Invalid type of Attribute (chatbots[1].mdn)" },
+        -- a field with its own "bad value" code uses it for a wrong type too (as the client)
+        { { cb({ mdn = 212345678 }) }, "64308", "Invalid MDN format" },
+        { { cb({ subTitle = 5 }) }, "64374", "Invalid subTitle format" },
+        { { cb({ subNum = 212345678 }) }, "64381", "Invalid subNum format" },
+        { { cb({ subDescr = true }) }, "64303", "Invalid type of Attribute (chatbots[1].subDescr)" },
+        { { cb({ saftyStatusYn = 1 }) }, "64303", "Invalid type of Attribute (chatbots[1].saftyStatusYn)" },
         { { cb({ subTitle = null }) }, "64309", "Missing chatbot name" },
         { { cb({ subTitle = string.rep("가", 21) }) }, "64374", "Invalid subTitle format" },
         { { cb({ rcsReply = "2" }) }, "64311", "Invalid rcsReply format" },
@@ -738,8 +753,11 @@ describe("sandbox server", function()
         local st, body = post_brand({ chatbots = c[1], cert = cert })
         expect(c[2], c[3], st, body)
       end
-      local st, body = post_brand({ chatbots = '{"chatbots":[]}', cert = cert })
-      expect("64343", "Brand Creation Chatbots Array Error", st, body)
+      for _, raw in ipairs({ '{"chatbots":[]}', '{"chatbots":"x"}', '{"chatbots":{"mdn":"0212345678"}}' }) do
+        local st, body = post_brand({ chatbots = raw, cert = cert })
+        expect("64343", "Brand Creation Chatbots Array Error", st, body)
+      end
+      local st, body
       local many = {}
       for i = 1, 1001 do many[i] = cb({ mdn = tostring(15880000 + i) }) end
       st, body = post_brand({ chatbots = many, cert = cert })

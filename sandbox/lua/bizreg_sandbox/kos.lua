@@ -215,8 +215,11 @@ function kos.register_visitor_images(state, req)
   local violations = {}
   local c = checker(violations)
   local images = doc.images
-  if json.type(images) ~= "array" or #images == 0 then
+  local t = json.type(images)
+  if t == nil or t == "null" or (t == "array" and #images == 0) then
     c.add("images", "Required")
+  elseif t ~= "array" then
+    c.add("images", "InvalidType")
   else
     for i, item in ipairs(images) do
       local key = "images[" .. (i - 1) .. "]"

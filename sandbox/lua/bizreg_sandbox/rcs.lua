@@ -135,12 +135,12 @@ local function brand(state, req, brand_id)
 
   if not parts.regBrand then rules.required_error("regBrand") end
   local rb = rules.json_part(parts.regBrand, "regBrand")
-  if json.type(rb) ~= "object" then bad("64302", "Invalid JSON format") end
+  if json.type(rb) ~= "object" then rules.type_error("regBrand") end
   rules.check_reg_brand(rb)
 
   if parts.chatbots then rules.check_chatbots(rules.json_part(parts.chatbots, "chatbots")) end
   -- mainMdn is deprecated and ignored, but still limited to 40 characters
-  if parts.mainMdn and #parts.mainMdn.data > 40 then rules.size_error("mainMdn") end
+  if parts.mainMdn and rules.chars(parts.mainMdn.data) > 40 then rules.size_error("mainMdn") end
 
   if not parts.brandProfile then bad("64329", "Missing profile image") end
   rules.check_brand_image(parts.brandProfile.data, false)

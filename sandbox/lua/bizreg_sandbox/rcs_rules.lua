@@ -178,23 +178,24 @@ end
 
 local CHATBOT_KEYS = set_of { "mdn", "subNum", "subTitle", "rcsReply", "display", "inputField", "subDescr", "saftyStatusYn" }
 local DISPLAYS = set_of { "11", "10", "01", "00" }
+local YN = set_of { "Y", "N" }
 
+-- A field with its own documented "bad value" code (mdn, subNum, subTitle, rcsReply, display,
+-- inputField) answers it for any bad value, a wrong type included; the others answer 64303
+-- for a wrong type, then 64304 / 64337.
 local function check_chatbot(cb, p)
   if json.type(cb) ~= "object" then type_error(p) end
   check_unknown_keys(cb, CHATBOT_KEYS, p .. ".")
   local mdn = cb.mdn
   if absent(mdn) or mdn == "" then bad("64307", "Missing MDN") end
-  if type(mdn) ~= "string" then type_error(p .. ".mdn") end
   -- mobile (010) numbers cannot be RCS sender numbers (carrier policy)
-  if not mdn:match("^%d+$") or #mdn > 40 or mdn:sub(1, 3) == "010" then bad("64308", "Invalid MDN format") end
-  if not absent(cb.subNum) then
-    if type(cb.subNum) ~= "string" then type_error(p .. ".subNum") end
-    if cb.subNum ~= mdn then bad("64381", "Invalid subNum format") end
+  if type(mdn) ~= "string" or not mdn:match("^%d+$") or #mdn > 40 or mdn:sub(1, 3) == "010" then
+    bad("64308", "Invalid MDN format")
   end
+  if not absent(cb.subNum) and cb.subNum ~= mdn then bad("64381", "Invalid subNum format") end
   local st = cb.subTitle
   if absent(st) or st == "" then bad("64309", "Missing chatbot name") end
-  if type(st) ~= "string" then type_error(p .. ".subTitle") end
-  if chars(st) > 20 then bad("64374", "Invalid subTitle format") end
+  if type(st) ~= "string" or chars(st) > 20 then bad("64374", "Invalid subTitle format") end
   if not absent(cb.rcsReply) and cb.rcsReply ~= "0" and cb.rcsReply ~= "1" then
     bad("64311", "Invalid rcsReply format")
   end
@@ -206,15 +207,12 @@ local function check_chatbot(cb, p)
     if type(cb.subDescr) ~= "string" then type_error(p .. ".subDescr") end
     if chars(cb.subDescr) > 50 then size_error(p .. ".subDescr") end
   end
-  if not absent(cb.saftyStatusYn) and cb.saftyStatusYn ~= "Y" and cb.saftyStatusYn ~= "N" then
-    value_error(p .. ".saftyStatusYn")
-  end
+  check_string(cb.saftyStatusYn, p .. ".saftyStatusYn", { enum = YN })
   return mdn
 end
 
 local function check_chatbots(list)
-  if json.type(list) ~= "array" then type_error("chatbots") end
-  if #list == 0 or #list > 1000 then bad("64343", "Brand Creation Chatbots Array Error") end
+  if json.type(list) ~= "array" or #list == 0 or #list > 1000 then bad("64343", "Brand Creation Chatbots Array Error") end
   local mdns = {}
   for i, cb in ipairs(list) do mdns[i] = check_chatbot(cb, "chatbots[" .. i .. "]") end
   -- duplicates are judged after every item passed its own rules
@@ -264,7 +262,7 @@ local function check_certificate(data)
 end
 
 rules.Violation, rules.violation, rules.bad, rules.set_of = Violation, violation, bad, set_of
-rules.required_error, rules.size_error = required_error, size_error
+rules.required_error, rules.size_error, rules.type_error, rules.chars = required_error, size_error, type_error, chars
 rules.check_reg_brand, rules.check_chatbots, rules.json_part = check_reg_brand, check_chatbots, json_part
 rules.check_brand_image, rules.check_certificate = check_brand_image, check_certificate
 
