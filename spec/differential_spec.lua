@@ -153,11 +153,15 @@ assert(#FILE_PARTS == 3)
 
 ---------------------------------------------------------------- running cases
 
+local function quote(s) -- one line, bytes outside printable ASCII as \ddd
+  return '"' .. s:gsub('[^ -~]', function(c) return "\\" .. c:byte() end):gsub('"', '\\"') .. '"'
+end
+
 local function describe_value(v)
   if v == gen_kos.REMOVE or v == gen_rcs.REMOVE then return "<removed>" end
-  if type(v) == "string" then return #v > 40 and string.format("%q..(%d bytes)", v:sub(1, 40), #v) or string.format("%q", v) end
+  if type(v) == "string" then return #v > 40 and quote(v:sub(1, 40)) .. string.format("..(%d bytes)", #v) or quote(v) end
   if type(v) == "table" then
-    if v.data then return "file(" .. #v.data .. " bytes, " .. string.format("%q", v.data:sub(1, 8)) .. ")" end
+    if v.data then return "file(" .. #v.data .. " bytes, " .. quote(v.data:sub(1, 8)) .. ")" end
     if v == gen.null then return "null" end
     local ok, s = pcall(gen.json, v)
     return ok and (#s > 60 and s:sub(1, 60) .. ".." or s) or "table"
