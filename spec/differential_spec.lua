@@ -159,7 +159,9 @@ end
 
 local function describe_value(v)
   if v == gen_kos.REMOVE or v == gen_rcs.REMOVE then return "<removed>" end
-  if type(v) == "string" then return #v > 40 and quote(v:sub(1, 40)) .. string.format("..(%d bytes)", #v) or quote(v) end
+  if type(v) == "string" then
+    return #v > 40 and quote(v:sub(1, 40)) .. string.format("..(%d bytes)", #v) or quote(v)
+  end
   if type(v) == "table" then
     if v.data then return "file(" .. #v.data .. " bytes, " .. quote(v.data:sub(1, 8)) .. ")" end
     if v == gen.null then return "null" end
@@ -240,7 +242,8 @@ local function report(api, unexplained, hit, n, crosschecks)
   local ids = {}
   for id, count in pairs(hit) do ids[#ids + 1] = id .. " x" .. count end
   table.sort(ids)
-  print(string.format("# differential %s (seed %d): %d accepted, %d refused by the client; %d re-encoded; documented: %s",
+  print(string.format(
+    "# differential %s (seed %d): %d accepted, %d refused by the client; %d re-encoded; documented: %s",
     api, SEED, n.accepted, n.refused, crosschecks, #ids > 0 and table.concat(ids, ", ") or "none"))
   assert(#unexplained == 0, #unexplained .. " disagreement(s) between the client and the sandbox:\n" ..
     table.concat(unexplained, "\n", 1, math.min(#unexplained, tonumber(os.getenv("BIZREG_DIFF_SHOW") or "") or 25)))
@@ -268,7 +271,8 @@ describe("differential check (client validator vs sandbox checker)", function()
     report("kos", unexplained, hit, n, x)
   end)
 
-  it("RCS: every rule and file mutated, then random mutations: same verdict, the sandbox's violation among the client's", function()
+  it("RCS: every rule and file mutated, then random ones: same verdict, the sandbox's violation among the client's",
+    function()
     local unexplained, hit, n, x = run(sb, "rcs", gen_rcs)
     for id in pairs(hit) do hits[id] = true end
     report("rcs", unexplained, hit, n, x)

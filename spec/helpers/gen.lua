@@ -110,7 +110,8 @@ end
 
 -- parts: { name =, data =, filename = }; a boundary found in no part. Returns body, content type.
 function M.multipart(parts)
-  local boundary, n = nil, 0
+  local boundary
+  local n = 0
   repeat
     n = n + 1
     boundary = "diff-boundary-" .. n

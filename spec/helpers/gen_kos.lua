@@ -12,7 +12,8 @@ local SOURCES = { "VISITOR_IMAGE_SOURCE_UNSPECIFIED", "HOSPITAL", "VISITOR", "AG
 local CODE_CATEGORIES = { "CODE_CATEGORY_UNSPECIFIED", "FUNNEL", "EXPOSURE_CHANNEL", "ETCETRA_PRODUCT_CATEGORY",
   "IMAGE_EQUIPMENT", "CALL_CONSULTATION_RESULT", "IMAGE_CATEGORY", "FUNNEL_CATEGORY", "VISITOR_CATEGORY",
   "ACCOUNT_STATUS" }
-local COLORS = { "CodeColor_UNSPECIFIED", "RED", "LAVA", "ORANGE", "GREEN", "CYAN", "BLUE", "PURPLE", "MAGENTA", "GRAY" }
+local COLORS = { "CodeColor_UNSPECIFIED", "RED", "LAVA", "ORANGE", "GREEN", "CYAN", "BLUE", "PURPLE", "MAGENTA",
+  "GRAY" }
 -- Date-times the client takes (and normalises to UTC milliseconds before sending).
 local GOOD_TIMES = { "2026-11-22T07:00:00.000Z", "2026-11-22T16:00:00+09:00", "2024-02-29T00:00:00Z",
   "2026-11-22t07:00:00.5z", "2026-01-01T00:00:00.123456-03:30", "2000-01-01T00:00:00+00:00" }
@@ -30,7 +31,8 @@ local function code(r)
 end
 
 local function item(r)
-  local it = { fileName = "2026/11/" .. r:text(r:int(1, 30)) .. ".jpg", visitorId = "65a1b2c3d4e5f6a7b8c9d0e" .. r:int(1, 9) }
+  local it = { fileName = "2026/11/" .. r:text(r:int(1, 30)) .. ".jpg",
+    visitorId = "65a1b2c3d4e5f6a7b8c9d0e" .. r:int(1, 9) }
   if r:chance(0.5) then it.source = r:pick(SOURCES) end
   if r:chance(0.4) then it.equipment = code(r) end
   if r:chance(0.4) then it.scheduleId = r:text(24, true) end
@@ -85,7 +87,8 @@ M.mutations = {
     return with(WRONG_TYPES, { REMOVE, "", r:text(1), r:text(300), BAD_UTF8[1] }) end },
   { name = "visitorId", apply = field("visitorId"), values = function(r)
     return with(WRONG_TYPES, { REMOVE, "", r:text(24, true), "000000000000000000000000" }) end },
-  { name = "source", apply = field("source"), values = fixed(with(SOURCES, { "hospital", "", "HOSPITAL ", 1, gen.null })) },
+  { name = "source", apply = field("source"),
+    values = fixed(with(SOURCES, { "hospital", "", "HOSPITAL ", 1, gen.null })) },
   { name = "scheduleId", apply = field("scheduleId"), values = fixed({ 5, "", "x", gen.null, BAD_UTF8[2] }) },
   { name = "memo", apply = field("memo"), values = function(r)
     return with(BAD_UTF8, { r:text(150), r:text(151), string.rep("가", 150), string.rep("😀", 151), "", true, 7 }) end },
@@ -104,12 +107,14 @@ M.mutations = {
   { name = "equipment.id", apply = code_field("equipment", "id"), values = fixed({ 5, "", "x", BAD_UTF8[3] }) },
   { name = "equipment.category", apply = code_field("equipment", "category"),
     values = fixed(with(CODE_CATEGORIES, { "IMAGE", "", "image_equipment", 3 })) },
-  { name = "category.color", apply = code_field("category", "color"), values = fixed(with(COLORS, { "PINK", "red", "" })) },
+  { name = "category.color", apply = code_field("category", "color"),
+    values = fixed(with(COLORS, { "PINK", "red", "" })) },
   { name = "category.name", apply = code_field("category", "name"), values = function(r)
     return { r:text(200), true, BAD_UTF8[4] } end },
   { name = "equipment.order", apply = code_field("equipment", "order"),
     values = fixed({ 0, 2147483647, 2147483648, -2147483648, -2147483649, 1.5, "1", true, gen.null }) },
-  { name = "equipment.closed", apply = code_field("equipment", "closed"), values = fixed({ true, false, "true", 1, gen.null }) },
+  { name = "equipment.closed", apply = code_field("equipment", "closed"),
+    values = fixed({ true, false, "true", 1, gen.null }) },
   { name = "category.default", apply = code_field("category", "default"), values = fixed({ false, 0, "false" }) },
   { name = "unknown keys", values = fixed({ "item", "code", "root" }), apply = function(p, where)
     if where == "item" then p.images[1].fileNmae = "x"

@@ -38,7 +38,8 @@ local function email(r)
     end
     atoms[i] = table.concat(a)
   end
-  local labels = { r:text(r:int(1, 5), true) .. (r:chance(0.3) and ("-" .. r:text(1, true)) or ""), r:pick({ "kr", "com", "c1", "co" }) }
+  local labels = { r:text(r:int(1, 5), true) .. (r:chance(0.3) and ("-" .. r:text(1, true)) or ""),
+    r:pick({ "kr", "com", "c1", "co" }) }
   return table.concat(atoms, ".") .. "@" .. table.concat(labels, ".")
 end
 M.email = email
@@ -52,7 +53,9 @@ local function menus(r, rb)
   for i = 1, r:int(1, 3) do
     local bt = r:pick(BUTTONS)
     list[i] = { buttonType = bt }
-    if bt ~= "call" or r:chance(0.3) then list[i].weblink = r:pick({ "https://", "http://" }) .. r:text(r:int(1, 20), true) .. ".kr" end
+    if bt ~= "call" or r:chance(0.3) then
+      list[i].weblink = r:pick({ "https://", "http://" }) .. r:text(r:int(1, 20), true) .. ".kr"
+    end
     if r:chance(0.2) then list[i].applink = { packageName = "com.a", action = "VIEW", uri = "x://y" } end
     types[#types + 1] = bt
   end
@@ -99,7 +102,8 @@ local function chatbots(r, p)
     list[i] = cb
   end
   p.chatbots = list
-  p.subNumCertificate = file(r:pick({ images.pdf(), images.tiff(), images.zip(), images.empty_zip(), png(10, 10) }), "c.bin")
+  p.subNumCertificate = file(r:pick({ images.pdf(), images.tiff(), images.zip(), images.empty_zip(), png(10, 10) }),
+    "c.bin")
 end
 
 function M.payload(r)
@@ -112,7 +116,9 @@ function M.payload(r)
   local p = { regBrand = rb, brandProfile = file(png(400, 400), "p.png") }
   if r:chance(0.5) then menus(r, rb) end
   if r:chance(0.4) then chatbots(r, p) end
-  if r:chance(0.3) then p.brandBackground = file(r:pick({ png(400, 400), jpeg(400, 400), jpeg(500, 500, true) }), "b.img") end
+  if r:chance(0.3) then
+    p.brandBackground = file(r:pick({ png(400, 400), jpeg(400, 400), jpeg(500, 500, true) }), "b.img")
+  end
   if r:chance(0.1) then p.mainMdn = r:digits(10) end
   return p
 end
@@ -167,7 +173,9 @@ end end
 
 -- Strings limited to max characters: at the limit, one over, empty, wrong types, bad UTF-8.
 local function sized(max, extra)
-  return function(r) return with({ r:text(max), r:text(max + 1), "", gen.null }, WRONG_TYPES, { BAD_UTF8[1] }, extra or {}) end
+  return function(r)
+    return with({ r:text(max), r:text(max + 1), "", gen.null }, WRONG_TYPES, { BAD_UTF8[1] }, extra or {})
+  end
 end
 
 local png_full = images.png(400, 400)
@@ -177,11 +185,13 @@ local BAD_IMAGES = { png_full:sub(1, -13), png_full:sub(1, -2), png_full:sub(1, 
 
 -- Near-valid values built at random (each call gives others).
 local function near_weblink(r)
-  return r:pick({ "http", "https", "HTTP", "hTTps", "ftp", "htp", "" }) .. r:pick({ "://", "://", ":/", "//", ":///" }) ..
+  return r:pick({ "http", "https", "HTTP", "hTTps", "ftp", "htp", "" }) ..
+    r:pick({ "://", "://", ":/", "//", ":///" }) ..
     r:pick({ "", "x", "x.kr/a?b=c", " " })
 end
 local function near_mdn(r)
-  return r:pick({ "010", "02", "15", "070", "011", "", "+82" }) .. r:digits(r:int(0, 12)) .. r:pick({ "", "", "-1", " " })
+  return r:pick({ "010", "02", "15", "070", "011", "", "+82" }) .. r:digits(r:int(0, 12)) ..
+    r:pick({ "", "", "-1", " " })
 end
 local function near_color(r)
   local out = { r:pick({ "#", "#", "" }) }
@@ -194,7 +204,11 @@ local function some(r, make, n)
   return list
 end
 
-local function files(list) local out = {} for i, d in ipairs(list) do out[i] = d == REMOVE and d or file(d) end return out end
+local function files(list)
+  local out = {}
+  for i, d in ipairs(list) do out[i] = d == REMOVE and d or file(d) end
+  return out
+end
 
 M.mutations = {
   { name = "name", apply = rb("name"), values = sized(20, { REMOVE, 'a"b\\c\n', "\0" }) },
@@ -227,7 +241,8 @@ M.mutations = {
     return with({ "03924", "3924", "0392a", "03-92", "039241", "", 3924, "０３９２４" },
       some(r, function() return r:digits(r:int(4, 6)) .. r:pick({ "", "", "a" }) end, 3)) end },
   { name = "templateColor", apply = rb("templateColor"), values = function(r)
-    return with({ "#fff", "#A0b1C2", "fff", "#ffff", "#GGGGGG", "red", "#12345678901", "" }, some(r, near_color, 4)) end },
+    return with({ "#fff", "#A0b1C2", "fff", "#ffff", "#GGGGGG", "red", "#12345678901", "" }, some(r, near_color, 4))
+  end },
   { name = "initTab", apply = rb("initTab"), values = fixed({ "FEED", "INFO", "HOME", "feed", "", 1 }) },
   { name = "initFeedItem", apply = rb("initFeedItem"), values = fixed({ "TEL", "HOME", "SEARCH", "WEB", "tel", "" }) },
   { name = "bizInfoYn", apply = rb("bizInfoYn"), values = fixed({ "Y", "N", "y", "YES", "", true }) },
@@ -237,7 +252,8 @@ M.mutations = {
   { name = "menus[].buttonType", apply = menu("buttonType"),
     values = fixed({ REMOVE, "", "app", "chat", "CALL", "web ", 1, "call", "moreinfo", "tickets" }) },
   { name = "menus[].weblink", apply = menu("weblink"), values = function(r)
-    return with({ REMOVE, "", "https://" .. r:text(120, true), "https://" .. r:text(121, true), "HTTPS://x.kr", "Http://x.kr",
+    return with({ REMOVE, "", "https://" .. r:text(120, true), "https://" .. r:text(121, true), "HTTPS://x.kr",
+      "Http://x.kr",
       "www.x.kr", "ftp://x.kr", "https://", "https:/x.kr", " https://x.kr", "httpx://x.kr" }, WRONG_TYPES,
       some(r, near_weblink, 4)) end },
   { name = "menus[].applink", apply = menu("applink"), values = fixed({ "x", gen.array(), {} }) },
@@ -246,11 +262,13 @@ M.mutations = {
   end },
   { name = "menus[].applink.uri", apply = applink("uri"), values = sized(40) },
   { name = "initFeedItems", apply = rb("initFeedItems"), values = fixed({ gen.array({ "portalsearch" }),
-    gen.array({ "home" }), gen.array({ "web" }), gen.array({ "portalsearch", "portalsearch", "portalsearch", "portalsearch" }),
+    gen.array({ "home" }), gen.array({ "web" }),
+    gen.array({ "portalsearch", "portalsearch", "portalsearch", "portalsearch" }),
     gen.array({ "portalsearch", "portalsearch", "portalsearch", "portalsearch", "portalsearch" }), "portalsearch",
     gen.array({ 1 }), gen.array() }) },
   { name = "regBrand", values = fixed({ REMOVE, "name", gen.array({ "x" }), {} }), apply = part("regBrand") },
-  { name = "unknown keys", values = fixed({ "regBrand", "menu", "applink", "chatbot", "part" }), apply = function(p, where)
+  { name = "unknown keys", values = fixed({ "regBrand", "menu", "applink", "chatbot", "part" }),
+    apply = function(p, where)
     if where == "regBrand" then p.regBrand.nmae = "x"
     elseif where == "menu" then menu("colour")(p, "red")
     elseif where == "applink" then applink("x")(p, "y")
@@ -268,13 +286,15 @@ M.mutations = {
   { name = "chatbots[].subDescr", apply = bot("subDescr"), values = sized(50) },
   { name = "chatbots[].rcsReply", apply = bot("rcsReply"), values = fixed({ "0", "1", "2", "", 1, gen.null }) },
   { name = "chatbots[].display", apply = bot("display"), values = fixed({ "11", "00", "12", "1", "", 11 }) },
-  { name = "chatbots[].inputField", apply = bot("inputField"), values = fixed({ 0, 1, 2, -1, 1.5, "1", true, gen.null }) },
+  { name = "chatbots[].inputField", apply = bot("inputField"),
+    values = fixed({ 0, 1, 2, -1, 1.5, "1", true, gen.null }) },
   { name = "chatbots[].saftyStatusYn", apply = bot("saftyStatusYn"), values = fixed({ "Y", "N", "y", "", 1 }) },
   { name = "mainMdn", apply = part("mainMdn"), values = function(r)
     return { r:digits(40), r:digits(41), string.rep("가", 40), string.rep("가", 41), "" } end },
   { name = "brandProfile", apply = part("brandProfile"), values = function()
     return files(with({ REMOVE, png(388, 388), png(1080, 1080), png(387, 387), png(1081, 1081), png(400, 401),
-      jpeg(400, 400), images.pdf(), png(1080, 1080, 1048576), png(1080, 1080, 1048577), png_full .. "trailing" }, BAD_IMAGES))
+      jpeg(400, 400), images.pdf(), png(1080, 1080, 1048576), png(1080, 1080, 1048577), png_full .. "trailing" },
+      BAD_IMAGES))
   end },
   { name = "brandBackground", apply = part("brandBackground"), values = function()
     return files(with({ png(400, 400), jpeg(388, 388), jpeg(1080, 1080, true), jpeg(400, 401), jpeg(1081, 1081),

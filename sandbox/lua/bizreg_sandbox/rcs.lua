@@ -118,7 +118,8 @@ end
 
 ---------------------------------------------------------------- brand POST / PUT
 
-local PART_NAMES = rules.set_of { "regBrand", "chatbots", "brandProfile", "brandBackground", "subNumCertificate", "mainMdn" }
+local PART_NAMES = rules.set_of {
+  "regBrand", "chatbots", "brandProfile", "brandBackground", "subNumCertificate", "mainMdn" }
 
 local function brand(state, req, brand_id)
   check_auth(state, req.headers)

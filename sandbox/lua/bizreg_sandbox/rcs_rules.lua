@@ -176,7 +176,8 @@ end
 
 ---------------------------------------------------------------- chatbots rules
 
-local CHATBOT_KEYS = set_of { "mdn", "subNum", "subTitle", "rcsReply", "display", "inputField", "subDescr", "saftyStatusYn" }
+local CHATBOT_KEYS = set_of {
+  "mdn", "subNum", "subTitle", "rcsReply", "display", "inputField", "subDescr", "saftyStatusYn" }
 local DISPLAYS = set_of { "11", "10", "01", "00" }
 local YN = set_of { "Y", "N" }
 
@@ -212,7 +213,9 @@ local function check_chatbot(cb, p)
 end
 
 local function check_chatbots(list)
-  if json.type(list) ~= "array" or #list == 0 or #list > 1000 then bad("64343", "Brand Creation Chatbots Array Error") end
+  if json.type(list) ~= "array" or #list == 0 or #list > 1000 then
+    bad("64343", "Brand Creation Chatbots Array Error")
+  end
   local mdns = {}
   for i, cb in ipairs(list) do mdns[i] = check_chatbot(cb, "chatbots[" .. i .. "]") end
   -- duplicates are judged after every item passed its own rules
