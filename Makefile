@@ -63,6 +63,7 @@ demo:
 	@$(MAKE) -s build
 	@sh examples/run-demo.sh $(PORT)
 
+# The emulator of both APIs from this checkout (sandbox/; its own rock: bizreg-sandbox-scm-1.rockspec).
 sandbox:
 	@sh bin/deps core
 	bin/bizreg-sandbox --port $(PORT)

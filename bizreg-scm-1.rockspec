@@ -8,7 +8,7 @@ description = {
     A C core (libcurl) validates Lua tables against declarative schemas, writes the JSON
     and multipart bodies in one walk, and sends them over a keep-alive connection, with
     structured errors, token flows, a non-blocking multi-interface mode and an nginx
-    cosocket transport. Includes a local emulator of both APIs (bizreg.sandbox).
+    cosocket transport. The local emulator of both APIs is a separate rock (bizreg-sandbox).
   ]],
   license = "MIT",
 }
@@ -47,18 +47,9 @@ build = {
     ["bizreg.jobs"] = "lua/bizreg/jobs.lua",
     ["bizreg.kos"] = "lua/bizreg/kos.lua",
     ["bizreg.rcs"] = "lua/bizreg/rcs.lua",
-    ["bizreg.sandbox.control"] = "lua/bizreg/sandbox/control.lua",
-    ["bizreg.sandbox.faults"] = "lua/bizreg/sandbox/faults.lua",
-    ["bizreg.sandbox.imageinfo"] = "lua/bizreg/sandbox/imageinfo.lua",
-    ["bizreg.sandbox.images"] = "lua/bizreg/sandbox/images.lua",
-    ["bizreg.sandbox.json"] = "lua/bizreg/sandbox/json.lua",
-    ["bizreg.sandbox.kos"] = "lua/bizreg/sandbox/kos.lua",
-    ["bizreg.sandbox.multipart"] = "lua/bizreg/sandbox/multipart.lua",
-    ["bizreg.sandbox.rcs"] = "lua/bizreg/sandbox/rcs.lua",
-    ["bizreg.sandbox.server"] = "lua/bizreg/sandbox/server.lua",
     ["bizreg.transport.http1"] = "lua/bizreg/transport/http1.lua",
     ["bizreg.transport.ngx"] = "lua/bizreg/transport/ngx.lua",
   },
-  install = { bin = { ["bizreg"] = "bin/bizreg", ["bizreg-sandbox"] = "bin/bizreg-sandbox" } },
+  install = { bin = { ["bizreg"] = "bin/bizreg" } },
 }
 test = { type = "command", command = "make test" }

@@ -1,7 +1,8 @@
 -- LuaRocks config for Debian without a LuaRocks server:
 --   LUAROCKS_CONFIG=$PWD/luarocks-config.lua BIZREG_MULTIARCH=$(gcc -print-multiarch) \
 --     luarocks --lua-version=5.4 make --tree ./tree bizreg-scm-1.rockspec
--- libcurl's header sits in the multiarch include dir; lua-cjson comes from Debian (not a rock).
+--   LUAROCKS_CONFIG=$PWD/luarocks-config.lua luarocks --lua-version=5.1 make --tree ./tree bizreg-sandbox-scm-1.rockspec
+-- libcurl's header sits in the multiarch include dir; the Lua libraries come from Debian (not rocks).
 -- LuaRocks runs this file with no io/os access beyond os_getenv, so the multiarch triplet
 -- comes from BIZREG_MULTIARCH (the Makefile and checks set it); without it, Debian's
 -- multiarch triplets are all searched.
@@ -16,4 +17,9 @@ for i = 1, #triplets do
 end
 lib[#lib + 1] = "lib64"
 external_deps_subdirs = { bin = "bin", include = include, lib = lib }
-rocks_provided = { ["lua-cjson"] = "2.1.0-1" }
+-- Debian's packages, not rocks: lua-cjson for bizreg; lua-http, cqueues, luaossl and luasocket
+-- (Lua 5.1) for bizreg-sandbox (luarocks --lua-version=5.1 make ... bizreg-sandbox-scm-1.rockspec).
+rocks_provided = {
+  ["lua-cjson"] = "2.1.0-1",
+  http = "0.4-0", cqueues = "20200726.51-0", luaossl = "20220711-0", luasocket = "3.1.0-1",
+}

@@ -1,6 +1,7 @@
 -- Shared by the bench scripts: the payloads every row uses, and the results file.
--- Depends only on bizreg's public API and its fixture generator (bizreg.sandbox.images).
-local images = require "bizreg.sandbox.images"
+-- Depends only on bizreg's public API and the specs' fixture generator (spec/helpers/images.lua;
+-- bench/run.sh puts the repository root on LUA_PATH).
+local images = require "spec.helpers.images"
 
 local M = {}
 

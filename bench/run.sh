@@ -62,7 +62,7 @@ while :; do
   [ $tries -ge 20 ] && { cat "$dir/logs/start.err" >&2; exit 1; }
 done
 url="http://127.0.0.1:$port"
-export LUA_PATH="$root/lua/?.lua;$root/lua/?/init.lua;$root/bench/?.lua;;"
+export LUA_PATH="$root/lua/?.lua;$root/lua/?/init.lua;$root/bench/?.lua;$root/?.lua;;"
 export LUA_CPATH="$root/build/lua5.4/?.so;$dir/?.so;;"
 res=$dir/results.lua
 : >"$res"
@@ -78,7 +78,7 @@ lua5.4 bench/brand.lua "$res"
 lua5.4 bench/calls.lua "$url" "$res"
 echo "bench: memory (10 x register_brand, 20 MiB certificate) ..." >&2
 cert=$dir/cert-20mib.pdf
-[ -f "$cert" ] || lua5.4 -e "local i = require 'bizreg.sandbox.images'; i.write('$cert', i.pdf(20 * 1024 * 1024))"
+[ -f "$cert" ] || lua5.4 -e "local i = require 'spec.helpers.images'; i.write('$cert', i.pdf(20 * 1024 * 1024))"
 r=1
 while [ $r -le $rounds_rss ]; do
   for mode in memory path; do

@@ -7,7 +7,7 @@
 -- was read, so the reading's own transient buffers are not counted (the peak is reset through
 -- /proc/self/clear_refs where the kernel allows it). Runs on Lua 5.1-5.4 and LuaJIT (a spec uses it).
 local bizreg = require "bizreg"
-local images = require "bizreg.sandbox.images"
+local images = require "spec.helpers.images" -- the repository root is on LUA_PATH
 
 local base, cert, mode, calls = arg[1], arg[2], arg[3] or "path", tonumber(arg[4] or "1")
 local function kib(field)

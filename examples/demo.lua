@@ -1,7 +1,6 @@
 -- bizreg demo: both APIs against the local sandbox (no credentials, no internet).
 -- usage: lua5.4 examples/demo.lua http://127.0.0.1:8089   (see examples/run-demo.sh)
 local bizreg = require "bizreg"
-local images = require "bizreg.sandbox.images"
 
 local base = arg[1] or "http://127.0.0.1:8089"
 local function say(fmt, ...) io.write(string.format(fmt, ...), "\n") end
@@ -37,10 +36,8 @@ show_error(err)
 kos:close()
 
 -- 3. RCS Biz Center: register a brand with two chatbots -------------------------
-os.execute("mkdir -p build/demo")
-images.write("build/demo/profile.png", images.png(512, 512))
-images.write("build/demo/background.jpg", images.jpeg(800, 800, { progressive = true }))
-images.write("build/demo/certificate.pdf", images.pdf(64 * 1024))
+-- the example files of examples/brand/ (examples/brand/generate.lua made them)
+local files = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/brand/"
 local rcs = bizreg.rcs { base_url = base .. "/api/1.1", client_id = "sandbox", client_secret = "SK.sandboxsecret1" }
 local brand = {
   regBrand = { name = "바른치과", description = "강남역 3번 출구 바른치과 공식 채널", tel = "0212345678",
@@ -48,9 +45,9 @@ local brand = {
     menus = { { buttonType = "call" }, { buttonType = "web", weblink = "https://example.kr/booking" } },
     initTab = "FEED", initFeedItems = { "call", "web", "portalsearch" } },
   chatbots = { { mdn = "0212345678", subTitle = "바른치과 예약" }, { mdn = "15225739", subTitle = "바른치과 상담", display = "11" } },
-  brandProfile = "build/demo/profile.png",
-  brandBackground = "build/demo/background.jpg",
-  subNumCertificate = "build/demo/certificate.pdf",
+  brandProfile = files .. "profile.png",
+  brandBackground = files .. "background.jpg",
+  subNumCertificate = files .. "certificate.pdf",
 }
 res, err = rcs:register_brand(brand)
 assert(res, err)
@@ -62,7 +59,7 @@ local bad = {
   regBrand = { description = "이름이 빠진 브랜드", categoryId = "MED", subCategoryId = "MED001", email = "not-an-email",
     menus = { { buttonType = "app", weblink = "https://example.kr" }, { buttonType = "web" } } },
   chatbots = { { mdn = "01012345678", subTitle = "휴대폰 번호" }, { mdn = "0212345678", subTitle = "a" }, { mdn = "0212345678", subTitle = "b" } },
-  brandProfile = { data = images.jpeg(400, 400), filename = "profile.png" },
+  brandProfile = files .. "background.jpg",  -- a JPEG: the profile must be a PNG
 }
 res, err = rcs:register_brand(bad)
 say("\nRCS register_brand with a bad package:")

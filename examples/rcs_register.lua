@@ -1,7 +1,7 @@
 -- Register a brand with RCS Biz Center (files are checked by content before anything is sent).
 -- Real service:  RBC_BASE_URL=https://api-qa.rcsbizcenter.com/api/1.1 RBC_CLIENT_ID=<account> RBC_CLIENT_SECRET=<SK.…> \
 --                lua5.4 examples/rcs_register.lua <name> <profile.png> [<certificate> <mdn>]
--- Sandbox:       bin/bizreg-sandbox & lua5.4 examples/rcs_register.lua 테스트 build/demo/profile.png   (after make demo)
+-- Sandbox:       bin/bizreg-sandbox & lua5.4 examples/rcs_register.lua 테스트 examples/brand/profile.png
 package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
 package.cpath = "./build/lua5.4/?.so;" .. package.cpath
 local bizreg = require "bizreg"

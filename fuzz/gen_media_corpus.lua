@@ -10,8 +10,8 @@ local function be32(n) return be16(math.floor(n / 65536) % 65536) .. be16(n % 65
 local PNG_SIG = char(0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A)
 -- Real CRCs: the prober checks them (a PNG is complete only with valid CRCs), so seeds
 -- with zero CRCs would keep the fuzzer away from the rest of the chunk walk.
-package.path = "./lua/?.lua;" .. package.path
-local crc32 = require("bizreg.sandbox.images").crc32
+package.path = "./?.lua;" .. package.path
+local crc32 = require("spec.helpers.images").crc32
 local function png_chunk(t, data) return be32(#data) .. t .. data .. be32(crc32(t .. data)) end
 local function png(w, h)
   return PNG_SIG .. png_chunk("IHDR", be32(w) .. be32(h) .. char(8, 6, 0, 0, 0))

@@ -502,5 +502,45 @@ describe("bizreg command", function()
       cli.kill(pid)  -- exec'd: the signal reaches the server itself
       wait_for(function() return not cli.alive(pid) end, "the sandbox to stop")
     end)
+
+    -- bin/bizreg copied out of the checkout (no bin/bizreg-sandbox beside it, as in a LuaRocks
+    -- tree), and a PATH holding only this Lua and, if given, a stand-in launcher.
+    local function installed(launcher)
+      local dir = cli.dir .. "/installed-" .. tostring(math.random(1e9))
+      local shell = require "spec.helpers.shell"
+      assert(shell.execute("mkdir -p " .. dir .. "/bin && cp bin/bizreg " .. dir .. "/bizreg && ln -s \"$(command -v " ..
+        cli.lua .. ")\" " .. dir .. "/bin/" .. cli.lua))
+      if launcher then
+        cli.write(dir .. "/bin/bizreg-sandbox", "#!/bin/sh\necho \"launched: $*\"\n")
+        assert(shell.execute("chmod +x " .. dir .. "/bin/bizreg-sandbox"))
+      end
+      return dir .. "/bizreg", dir .. "/bin"
+    end
+
+    it("runs the sandbox rock's launcher found on PATH", function()
+      local script, path = installed(true)
+      local r = cli.run({ "sandbox", "--port", "18123" }, { PATH = path }, { script = script })
+      assert.equal(0, r.code, r.err)
+      assert.equal("launched: --port 18123\n", r.out)
+    end)
+
+    it("runs $BIZREG_SANDBOX first", function()
+      local script, path = installed(false)
+      local fake = cli.write(cli.dir .. "/fake-sandbox", "#!/bin/sh\necho \"fake: $*\"\n")
+      assert(require("spec.helpers.shell").execute("chmod +x " .. fake))
+      local r = cli.run({ "sandbox" }, { PATH = path, BIZREG_SANDBOX = fake }, { script = script })
+      assert.equal(0, r.code, r.err)
+      assert.equal("fake: --port 8089\n", r.out)
+    end)
+
+    it("says how to install the sandbox rock when no launcher is found", function()
+      local script, path = installed(false)
+      local r = cli.run({ "sandbox" }, { PATH = path }, { script = script })
+      assert.equal(2, r.code)
+      assert.equal("", r.out)
+      assert.is_true(has(r.err, "bizreg: the sandbox is not installed"), r.err)
+      assert.is_true(has(r.err, "luarocks --lua-version=5.1 install bizreg-sandbox"), r.err)
+      assert.is_true(has(r.err, "BIZREG_SANDBOX"), r.err)
+    end)
   end)
 end)

@@ -1,4 +1,4 @@
--- The fault matrix: every sandbox fault mode (lua/bizreg/sandbox/faults.lua) against
+-- The fault matrix: every sandbox fault mode (sandbox/lua/bizreg_sandbox/faults.lua) against
 -- both APIs (KOS register_visitor_images, RCS register_brand), blocking and as jobs,
 -- on a fresh and on a reused keep-alive connection. Each case asserts the documented
 -- error fields, that the call ended within its deadline + 1 s, how many request heads

@@ -404,7 +404,7 @@ describe("bizreg.core http transport", function()
   describe("streamed body", function()
     -- A bizreg.body comes from core.encode_brand (multipart with a file segment read at send time).
     -- a complete PNG (validation wants IDAT, IEND and valid CRCs), padded to `size` bytes
-    local function png(side, size) return require("bizreg.sandbox.images").png(side, side, { size = size }) end
+    local function png(side, size) return require("spec.helpers.images").png(side, side, { size = size }) end
 
     local function make_body(path)
       return core.encode_brand({

@@ -231,7 +231,7 @@ describe("RCS end to end", function()
     local cert = fx.file("cert-20mib.pdf", function() return fx.images.pdf(20 * 1024 * 1024) end)
     -- a separate process of this interpreter, so its peak RSS measures only the upload
     local lua = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
-    local cmd = string.format("LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./build/%s/?.so;;' " ..
+    local cmd = string.format("LUA_PATH='./lua/?.lua;./lua/?/init.lua;./?.lua;;' LUA_CPATH='./build/%s/?.so;;' " ..
       "%s bench/upload_rss.lua %s %s path 2>&1", lua, lua, sb.rcs_url, cert)
     local pipe = assert(shell.popen(cmd))
     local out = pipe:read("*a")

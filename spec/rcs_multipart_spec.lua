@@ -1,8 +1,9 @@
 -- The multipart body, parsed back by two independent parsers (busboy and the
 -- sandbox's), gives exactly the parts sent; and its bytes are stable.
+package.path = "./sandbox/lua/?.lua;" .. package.path
 local bizreg = require "bizreg"
 local fx = require "spec.helpers.fixtures"
-local mp = require "bizreg.sandbox.multipart"
+local mp = require "bizreg_sandbox.multipart"
 local json = require("spec.helpers.sandbox").json
 local shell = require "spec.helpers.shell"
 

@@ -156,6 +156,29 @@ describe("RCS regBrand", function()
     end
   end)
 
+  -- format: email (OpenAPI) as RFC 5321 has it: a dot-atom local part, LDH domain labels, no
+  -- quoted strings or address literals; one dot at least in the domain.
+  it("takes email as RFC 5321 dot-atom @ LDH labels (64337)", function()
+    for _, v in ipairs { "a@b.c1", "a.b@c.com", "a+tag@x.kr", "o'neil@x.kr", "a_b@x-y.kr", "A@X.KR", "1@2.3",
+      "!#$%&'*+/=?^_`{|}~-@x.kr" } do
+      passes(brand { email = v })
+    end
+    for _, v in ipairs { "a..b@x.kr", ".a@x.kr", "a.@x.kr", "<a>@x.kr", "a(b)@x.kr", "a,b@x.kr", "a;b@x.kr",
+      "a\\b@x.kr", "a@-x.kr", "a@x-.kr", "a@x_y.kr", '"a"@x.kr', "a@[1.2.3.4]", "a:b@x.kr", "a@x.kr.", "a@.x.kr",
+      "a[b]@x.kr", "a@x.k r", "\"@x.kr", "a@x..kr" } do
+      assert.same({ "regBrand.email|InvalidFormat|64337" }, props(brand { email = v }), v)
+    end
+  end)
+
+  it("takes weblink schemes case-insensitively (http, https)", function()
+    for _, v in ipairs { "HTTPS://x.kr", "Http://x.kr", "hTtPs://x.kr/a" } do
+      passes(brand { menus = { { buttonType = "web", weblink = v } }, webSiteUrl = v })
+    end
+    for _, v in ipairs { "HTTPS://", "HTTP:/x.kr", "httpx://x.kr", " https://x.kr" } do
+      assert.same({ "regBrand.menus[1].weblink|InvalidFormat|64337" }, props(brand { menus = { { buttonType = "web", weblink = v } } }), v)
+    end
+  end)
+
   it("rejects unknown keys and wrong types", function()
     assert.same({ "regBrand.nmae|UnknownField|64397" }, props(brand { nmae = "x" }))
     assert.same({ "regBrand.menus[1].link|UnknownField|64397" }, props(brand { menus = { { buttonType = "call", link = "x" } } }))

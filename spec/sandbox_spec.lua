@@ -1,15 +1,15 @@
--- Tests of the sandbox itself (bin/bizreg-sandbox and lua/bizreg/sandbox/*),
+-- Tests of the sandbox itself (sandbox/bin/bizreg-sandbox and sandbox/lua/bizreg_sandbox/*),
 -- driven with raw luasocket requests so they never depend on bizreg.
 --   lua5.4 /usr/bin/busted spec/sandbox_spec.lua      (also lua5.1, luajit)
-package.path = "./?.lua;./lua/?.lua;./lua/?/init.lua;" .. package.path
+package.path = "./?.lua;./sandbox/lua/?.lua;" .. package.path
 
 local socket = require "socket"
 local dkjson = require "dkjson"
 local sandbox = require "spec.helpers.sandbox"
-local images = require "bizreg.sandbox.images"
-local imageinfo = require "bizreg.sandbox.imageinfo"
-local multipart = require "bizreg.sandbox.multipart"
-local sjson = require "bizreg.sandbox.json"
+local images = require "spec.helpers.images"
+local imageinfo = require "bizreg_sandbox.imageinfo"
+local multipart = require "bizreg_sandbox.multipart"
+local sjson = require "bizreg_sandbox.json"
 
 local function decode(s)
   local v, _, err = dkjson.decode(s)
@@ -18,11 +18,6 @@ local function decode(s)
 end
 local encode = dkjson.encode
 local null = dkjson.null
-
-local function be32(s, i)
-  local a, b, c, d = s:byte(i, i + 3)
-  return ((a * 256 + b) * 256 + c) * 256 + d
-end
 
 ---------------------------------------------------------------- request builders
 
@@ -104,131 +99,6 @@ end
 
 ---------------------------------------------------------------- fixtures and parsers (no server)
 
-describe("fixture generator (bizreg.sandbox.images)", function()
-  local function chunks(png)
-    local list, i = {}, 9
-    while i <= #png do
-      local n = be32(png, i)
-      local kind = png:sub(i + 4, i + 7)
-      list[#list + 1] = { kind = kind, len = n, crc = be32(png, i + 8 + n),
-        computed = images.crc32(png:sub(i + 4, i + 7 + n)) }
-      i = i + 12 + n
-    end
-    return list
-  end
-
-  it("computes the standard CRC-32 and Adler-32 check values", function()
-    assert.equal(0xCBF43926, images.crc32("123456789"))
-    assert.equal(0xAE426082, images.crc32("IEND"))
-    assert.equal(0x11E60398, images.adler32("Wikipedia"))
-    -- the O(log n) zero-run path agrees with feeding the zeros byte by byte
-    assert.equal(images.crc32("prVt" .. string.rep("\0", 4099)), images.crc32("prVt", 4099))
-  end)
-
-  it("writes a valid PNG: signature, IHDR, IDAT, IEND and correct CRCs", function()
-    local png = images.png(400, 400)
-    assert.equal("\137PNG\r\n\26\n", png:sub(1, 8))
-    -- every PNG ends with the same IEND chunk: length 0, "IEND", CRC AE426082
-    assert.equal("\0\0\0\0IEND\174\66\96\130", png:sub(-12))
-    local list = chunks(png)
-    assert.same({ "IHDR", "IDAT", "IEND" }, { list[1].kind, list[2].kind, list[3].kind })
-    for _, c in ipairs(list) do assert.equal(c.computed, c.crc) end
-    assert.equal(400, be32(png, 17))
-    assert.equal(400, be32(png, 21))
-    -- IDAT: zlib header 78 01, stored deflate blocks, Adler-32 of the raw scanlines
-    local idat = png:sub(42, 41 + list[2].len)
-    assert.equal("\120\1", idat:sub(1, 2))
-    local raw = idat:sub(8, -5) -- one stored block: BFINAL byte + LEN + NLEN
-    assert.equal(400 * (1 + 50), #raw)
-    assert.equal(images.adler32(raw), be32(idat, #idat - 3))
-  end)
-
-  it("makes 1080x1080 (about 147 KB) quickly", function()
-    local t0 = os.clock()
-    local png = images.png(1080, 1080)
-    assert.is_true(os.clock() - t0 < 0.5)
-    assert.equal(146958, #png)
-    assert.same({ 1080, 1080 }, { imageinfo.png_size(png) })
-  end)
-
-  it("pads a PNG to an exact size with a private chunk before IEND", function()
-    for _, size in ipairs({ 146958 + 12, 200000, 1048576, 1048577 }) do
-      local png = images.png(1080, 1080, { size = size })
-      assert.equal(size, #png)
-      local list = chunks(png)
-      assert.equal("IEND", list[#list].kind)
-      for _, c in ipairs(list) do assert.equal(c.computed, c.crc) end
-    end
-    assert.equal("prVt", chunks(images.png(10, 10, { size = 500 }))[3].kind)
-    assert.has_error(function() images.png(1080, 1080, { size = 146958 + 11 }) end)
-    assert.has_error(function() images.png(1080, 1080, { size = 1000 }) end)
-    assert.equal(146958, #images.png(1080, 1080, { size = 146958 }))
-  end)
-
-  it("makes JPEGs whose dimensions read back, also progressive after an APP1 pad", function()
-    local j = images.jpeg(500, 400)
-    assert.equal("\255\216", j:sub(1, 2))
-    assert.equal("\255\217", j:sub(-2))
-    assert.same({ 500, 400, 0xC0 }, { imageinfo.jpeg_size(j) })
-    local p = images.jpeg(640, 480, { progressive = true, exif_pad = 60000 })
-    assert.same({ 640, 480, 0xC2 }, { imageinfo.jpeg_size(p) })
-    assert.truthy(p:find("\255\225\234\98Exif\0\0", 1, true)) -- APP1, length 60002
-    assert.equal("jpeg", imageinfo.sniff(p))
-  end)
-
-  it("pads JPEGs to exact sizes (COM segments; 1-3 bytes after EOI)", function()
-    for _, opts in ipairs({ {}, { exif_pad = 10, progressive = true } }) do
-      local base = #images.jpeg(388, 388, opts)
-      for _, extra in ipairs({ 1, 2, 3, 4, 5, 65537, 65538, 65541, 900000 }) do
-        opts.size = base + extra
-        local j = images.jpeg(388, 388, opts)
-        assert.equal(base + extra, #j)
-        local w, h = imageinfo.jpeg_size(j)
-        assert.equal(388, w)
-        assert.equal(388, h)
-      end
-      opts.size = nil
-    end
-    assert.equal(1048577, #images.jpeg(1080, 1080, { size = 1048577 }))
-    assert.has_error(function() images.jpeg(10, 10, { size = 10 }) end)
-  end)
-
-  it("makes minimal PDF, TIFF and ZIP files with the right magic and exact sizes", function()
-    assert.equal("%PDF-", images.pdf():sub(1, 5))
-    assert.equal("II*\0", images.tiff():sub(1, 4))
-    assert.equal("PK\3\4", images.zip():sub(1, 4))
-    assert.equal("PK\5\6", images.empty_zip():sub(1, 4))
-    for _, kind in ipairs({ "pdf", "tiff", "zip" }) do
-      local small = images[kind]()
-      assert.equal(kind, imageinfo.sniff(small))
-      assert.equal(5000, #images[kind](5000))
-      assert.equal(#small + 1, #images[kind](#small + 1))
-      assert.has_error(function() images[kind](10) end)
-    end
-    assert.equal(20971521, #images.zip(20971521))
-  end)
-
-  it("gives the same bytes with the arithmetic fallback (Lua 5.1 without bit libraries)", function()
-    local before = images.ops
-    local a, z = images.png(37, 37, { size = 2000 }), images.zip(700)
-    images._use_ops("arith")
-    local ok, b, z2 = pcall(function() return images.png(37, 37, { size = 2000 }), images.zip(700) end)
-    images._use_ops(before)
-    assert.is_true(ok)
-    assert.equal(a, b)
-    assert.equal(z, z2)
-  end)
-
-  it("writes files", function()
-    local path = os.tmpname()
-    images.write(path, "abc\0def")
-    local f = assert(io.open(path, "rb"))
-    assert.equal("abc\0def", f:read("*a"))
-    f:close()
-    os.remove(path)
-  end)
-end)
-
 describe("imageinfo", function()
   it("sniffs by magic bytes only", function()
     assert.equal("png", imageinfo.sniff(PROFILE))
@@ -251,6 +121,64 @@ describe("imageinfo", function()
     assert.is_nil(imageinfo.jpeg_size("\255\216\255\218\0\8\1\1\0\0\63\0"))
     assert.is_nil(imageinfo.jpeg_size("\255\216\255\224\0\16JF")) -- truncated
     assert.is_nil(imageinfo.png_size("\137PNG\r\n\26\n\0\0\0\13IHDR"))
+  end)
+end)
+
+describe("imageinfo completeness (what a decoder needs)", function()
+  local function be32s(n)
+    return string.char(math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
+  end
+  local function chunk(kind, data) return be32s(#data) .. kind .. data .. be32s(images.crc32(kind .. data)) end
+  local SIG = "\137PNG\r\n\26\n"
+  local function ihdr(depth, color, interlace)
+    return chunk("IHDR", be32s(1) .. be32s(1) .. string.char(depth, color, 0, 0, interlace or 0))
+  end
+  local IDAT, IEND = chunk("IDAT", "\120\1\1\2\0\253\255\0\0\0\2\0\1"), chunk("IEND", "")
+
+  it("PNG: IHDR fields, PLTE for indexed colour, one IDAT run, IEND, chunk types, CRCs", function()
+    assert.is_true(imageinfo.png_complete(SIG .. ihdr(8, 0) .. IDAT .. IEND))
+    assert.is_true(imageinfo.png_complete(SIG .. ihdr(8, 0) .. IDAT .. IDAT .. chunk("tEXt", "k\0v") .. IEND .. "junk"))
+    assert.is_true(imageinfo.png_complete(SIG .. ihdr(4, 3) .. chunk("PLTE", "\0\0\0") .. IDAT .. IEND))
+    assert.is_true(imageinfo.png_complete(SIG .. ihdr(16, 6, 1) .. IDAT .. IEND))
+    local bad = {
+      SIG .. ihdr(8, 3) .. IDAT .. IEND,                                   -- indexed without PLTE
+      SIG .. ihdr(16, 3) .. chunk("PLTE", "\0\0\0") .. IDAT .. IEND,       -- depth 16 indexed
+      SIG .. ihdr(8, 5) .. IDAT .. IEND,                                   -- colour type 5
+      SIG .. ihdr(8, 0, 2) .. IDAT .. IEND,                                -- interlace 2
+      SIG .. ihdr(8, 2) .. chunk("PLTE", "\0\0") .. IDAT .. IEND,          -- PLTE not a multiple of 3
+      SIG .. ihdr(8, 2) .. IDAT .. chunk("PLTE", "\0\0\0") .. IEND,        -- PLTE after IDAT
+      SIG .. ihdr(8, 0) .. IDAT .. chunk("tEXt", "k\0v") .. IDAT .. IEND,   -- two IDAT runs
+      SIG .. ihdr(8, 0) .. IEND,                                           -- no IDAT
+      SIG .. ihdr(8, 0) .. IDAT .. chunk("IEND", "x"),                     -- IEND with data
+      SIG .. ihdr(8, 0) .. IDAT .. chunk("t3Xt", "") .. IEND,              -- type not 4 letters
+      SIG .. IDAT .. ihdr(8, 0) .. IEND,                                   -- IHDR not first
+      SIG .. ihdr(8, 0) .. IDAT,                                           -- no IEND
+      SIG .. ihdr(8, 0) .. IDAT .. IEND:sub(1, 11),                        -- IEND cut
+    }
+    for i, data in ipairs(bad) do assert.is_false(imageinfo.png_complete(data), "case " .. i) end
+    local flipped = SIG .. ihdr(8, 0) .. IDAT:sub(1, -2) .. string.char((IDAT:byte(-1) + 1) % 256) .. IEND
+    assert.same({ false, "bad CRC in IDAT" }, { imageinfo.png_complete(flipped) })
+  end)
+
+  it("JPEG: one frame header, a scan walked to its end, EOI", function()
+    local function replace(str, old, new) -- first occurrence, plain
+      local a, b = str:find(old, 1, true)
+      return str:sub(1, a - 1) .. new .. str:sub(b + 1)
+    end
+    local j = images.jpeg(400, 400)
+    assert.is_true(imageinfo.jpeg_complete(j))
+    assert.is_true(imageinfo.jpeg_complete(images.jpeg(400, 400, { progressive = true, exif_pad = 100 })))
+    local sof_at = j:find("\255\192", 1, true)
+    local sof = j:sub(sof_at, sof_at + 12) -- SOF0 with one component: 13 bytes
+    local bad = {
+      j:sub(1, -3),                                          -- no EOI
+      replace(j, "\255\218", "\255\216"),                     -- a second SOI
+      replace(j, "\255\192", sof .. "\255\192"),               -- two frame headers
+      replace(j:sub(1, -3), "\42\42\42\42", "\42\255\0\42"),   -- the data ends inside the scan
+    }
+    for i, data in ipairs(bad) do assert.is_false(imageinfo.jpeg_complete(data), "case " .. i) end
+    -- stuffed zeros and RSTn inside a scan are data
+    assert.is_true(imageinfo.jpeg_complete(replace(j, "\42\42\42\42", "\42\255\0\255\208\42")))
   end)
 end)
 
@@ -411,12 +339,13 @@ describe("sandbox server", function()
       assert.equal(1, stats.by_endpoint["kos.register_visitor_images"])
     end)
 
-    it("reports images Required when missing, empty or not an array", function()
-      for _, b in ipairs({ "{}", '{"images":[]}', '{"images":{}}', '{"images":null}', '{"images":"x"}' }) do
+    it("reports images Required when missing or empty, InvalidType when not an array", function()
+      for b, reason in pairs({ ["{}"] = "Required", ['{"images":[]}'] = "Required", ['{"images":null}'] = "Required",
+        ['{"images":{}}'] = "InvalidType", ['{"images":"x"}'] = "InvalidType", ['{"images":1}'] = "InvalidType" }) do
         local st, body = post_json(REGISTER, b, AUTH)
         assert.equal(400, st)
         assert.equal('{"status":400,"message":"InvalidCommandException","className":"InvalidCommandException",' ..
-          '"errorProperties":[{"key":"images","reason":"Required"}]}', body)
+          '"errorProperties":[{"key":"images","reason":"' .. reason .. '"}]}', body, b)
       end
     end)
 
@@ -653,13 +582,22 @@ describe("sandbox server", function()
       st, body = sb:request("POST", "/api/1.1/corp/brand", { body = b, headers = { authorization = AUTH, ["content-type"] = ct } })
       expect("64336", "required value: [regBrand]", st, body)
       assert.equal(200, (post_brand({ extra = { { name = "mainMdn", data = "15225739" } } })))
+      -- mainMdn: at most 40 characters (code points, as every other limit)
+      assert.equal(200, (post_brand({ extra = { { name = "mainMdn", data = string.rep("가", 40) } } })))
+      st, body = post_brand({ extra = { { name = "mainMdn", data = string.rep("가", 41) } } })
+      expect("64304", "Over specified size (mainMdn)", st, body)
     end)
 
     it("answers 64302 for a regBrand/chatbots part that is not {\"regBrand\":{...}} JSON", function()
-      for _, raw in ipairs({ "not json", '{"name":"x"}', '{"regBrand":[]}', '{"regBrand":{},"x":1}', '["regBrand"]',
+      for _, raw in ipairs({ "not json", '{"name":"x"}', '{"regBrand":{},"x":1}', '["regBrand"]',
         '{"regBrand":{"name":"\255"}}' }) do
         local st, body = post_brand({ regBrand = raw })
         expect("64302", "Invalid JSON format", st, body)
+      end
+      -- well-formed, but regBrand is no object: a type error like any other attribute's
+      for _, raw in ipairs({ '{"regBrand":[]}', '{"regBrand":"x"}', '{"regBrand":null}' }) do
+        local st, body = post_brand({ regBrand = raw })
+        expect("64303", "Invalid type of Attribute (regBrand)", st, body)
       end
       local st, body = post_brand({ chatbots = '{"chatbot":[]}', cert = images.pdf() })
       expect("64302", "Invalid JSON format", st, body)
@@ -745,6 +683,24 @@ describe("sandbox server", function()
       assert.equal(200, (post_brand({ set = { templateColor = "#abc" } })))
     end)
 
+    it("takes email as RFC 5321 dot-atom @ LDH labels, weblink schemes in any case", function()
+      for _, v in ipairs({ "a@b.c1", "a.b@c.com", "a+tag@x.kr", "o'neil@x.kr", "a_b@x-y.kr", "1@2.3" }) do
+        local st, body = post_brand({ set = { email = v } })
+        assert.equal(200, st, v .. ": " .. body)
+      end
+      for _, v in ipairs({ "a..b@x.kr", ".a@x.kr", "a.@x.kr", "<a>@x.kr", "a@-x.kr", "a@x-.kr", "a@x_y.kr",
+        '"a"@x.kr', "a@[1.2.3.4]", "a@x.kr." }) do
+        local st, body = post_brand({ set = { email = v } })
+        expect("64337", "Brand Creation Property Value Error (email)", st, body)
+      end
+      for _, v in ipairs({ "HTTPS://x.kr", "Http://x.kr" }) do
+        local st, body = post_brand({ set = { menus = { { buttonType = "web", weblink = v } } } })
+        assert.equal(200, st, v .. ": " .. body)
+      end
+      local st, body = post_brand({ set = { menus = { { buttonType = "web", weblink = "HTTPS://" } } } })
+      expect("64337", "Brand Creation Property Value Error (menus[1].weblink)", st, body)
+    end)
+
     it("rejects buttonType app with a reason (64338)", function()
       local st, body = post_brand({ set = { menus = { { buttonType = "call" }, { buttonType = "app", weblink = "https://x" } } } })
       expect("64338", "Brand Creation Property Value Error With Reason (menus[2].buttonType): " ..
@@ -775,7 +731,12 @@ describe("sandbox server", function()
         { { cb({ mdn = "02-1234-5678" }) }, "64308", "Invalid MDN format" },
         { { cb({ mdn = "01012345678" }) }, "64308", "Invalid MDN format" },
         { { cb({ mdn = string.rep("1", 41) }) }, "64308", "Invalid MDN format" },
-        { { cb({ mdn = 212345678 }) }, "64303", "Invalid type of Attribute (chatbots[1].mdn)" },
+        -- a field with its own "bad value" code uses it for a wrong type too (as the client)
+        { { cb({ mdn = 212345678 }) }, "64308", "Invalid MDN format" },
+        { { cb({ subTitle = 5 }) }, "64374", "Invalid subTitle format" },
+        { { cb({ subNum = 212345678 }) }, "64381", "Invalid subNum format" },
+        { { cb({ subDescr = true }) }, "64303", "Invalid type of Attribute (chatbots[1].subDescr)" },
+        { { cb({ saftyStatusYn = 1 }) }, "64303", "Invalid type of Attribute (chatbots[1].saftyStatusYn)" },
         { { cb({ subTitle = null }) }, "64309", "Missing chatbot name" },
         { { cb({ subTitle = string.rep("가", 21) }) }, "64374", "Invalid subTitle format" },
         { { cb({ rcsReply = "2" }) }, "64311", "Invalid rcsReply format" },
@@ -792,8 +753,11 @@ describe("sandbox server", function()
         local st, body = post_brand({ chatbots = c[1], cert = cert })
         expect(c[2], c[3], st, body)
       end
-      local st, body = post_brand({ chatbots = '{"chatbots":[]}', cert = cert })
-      expect("64343", "Brand Creation Chatbots Array Error", st, body)
+      for _, raw in ipairs({ '{"chatbots":[]}', '{"chatbots":"x"}', '{"chatbots":{"mdn":"0212345678"}}' }) do
+        local st, body = post_brand({ chatbots = raw, cert = cert })
+        expect("64343", "Brand Creation Chatbots Array Error", st, body)
+      end
+      local st, body
       local many = {}
       for i = 1, 1001 do many[i] = cb({ mdn = tostring(15880000 + i) }) end
       st, body = post_brand({ chatbots = many, cert = cert })
@@ -827,13 +791,53 @@ describe("sandbox server", function()
       assert.equal(200, (post_brand({ profile = images.png(388, 388), background = images.png(1080, 1080) })))
     end)
 
+    -- As the client (src/media.h) and a decoder: a PNG or JPEG must be complete, else it is
+    -- refused with the code of a wrong file type for that part.
+    it("refuses incomplete or corrupt PNG/JPEG images (64332, 64333, 64355)", function()
+      local png, jpeg = images.png(400, 400), images.jpeg(400, 400)
+      local function crc_off(data, at) -- one CRC byte changed (at = offset of the chunk's CRC)
+        return data:sub(1, at - 1) .. string.char((data:byte(at) + 1) % 256) .. data:sub(at + 1)
+      end
+      local bad_png = {
+        png:sub(1, 33),                           -- IHDR only
+        png:sub(1, -13),                          -- no IEND
+        png:sub(1, -2),                           -- IEND's CRC cut
+        crc_off(png, 30),                         -- IHDR CRC wrong
+        crc_off(png, #png),                       -- IEND CRC wrong
+        png:sub(1, 33) .. png:sub(-12),           -- no IDAT
+      }
+      for i, data in ipairs(bad_png) do
+        local st, body = post_brand({ profile = data })
+        expect("64332", "brand profile file is only png", st, body)
+        st, body = post_brand({ background = data })
+        expect("64333", "Not Allowed Brand Image File Extension", st, body)
+        st, body = post_brand({ chatbots = { { mdn = "0212345678", subTitle = "a" } }, cert = data })
+        assert.equal(400, st, "png " .. i)
+        expect("64355", "Not allowed file extension", st, body)
+      end
+      local bad_jpeg = {
+        jpeg:sub(1, -3),                          -- no EOI
+        jpeg:sub(1, -7),                          -- cut in the scan
+        jpeg:gsub("\255\218.*$", "\255\217"),    -- no scan
+      }
+      for _, data in ipairs(bad_jpeg) do
+        local st, body = post_brand({ background = data })
+        expect("64333", "Not Allowed Brand Image File Extension", st, body)
+      end
+      -- bytes after IEND / EOI are no part of the image
+      assert.equal(200, (post_brand({ profile = png .. "trailing", background = jpeg .. "\0\0" })))
+    end)
+
     it("checks the certificate (64305, 64355, 64354)", function()
       local bots = { { mdn = "0212345678", subTitle = "a" } }
       local st, body = post_brand({ chatbots = bots })
       expect("64305", "Missing Certification document", st, body)
       st, body = post_brand({ chatbots = bots, cert = "GIF89a...." })
       expect("64355", "Not allowed file extension", st, body)
-      for _, cert in ipairs({ images.jpeg(10, 10), images.png(10, 10), images.pdf(), images.tiff(), images.zip(), images.empty_zip() }) do
+      -- "PK\7\8": the spanning signature a one-segment split archive starts with (APPNOTE 8.5.3)
+      local spanned = "PK\7\8" .. images.zip()
+      for _, cert in ipairs({ images.jpeg(10, 10), images.png(10, 10), images.pdf(), images.tiff(), images.zip(),
+        images.empty_zip(), spanned }) do
         assert.equal(200, (post_brand({ chatbots = bots, cert = cert })))
       end
       st, body = post_brand({ chatbots = bots, cert = images.zip(20971521) })

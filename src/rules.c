@@ -11,28 +11,47 @@ static int all_digits(const char *s, size_t n) {
   return n > 0;
 }
 
-/* Deliberately simple: one '@', non-empty local part, dotted domain, no spaces. */
+static int is_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+/* RFC 5322 atext: what an unquoted local part may hold besides dots. */
+static int is_atext(char c) { return is_alnum(c) || (c != '\0' && strchr("!#$%&'*+/=?^_`{|}~-", c) != NULL); }
+
+/* format: email as RFC 5321 has it, without quoted strings or address literals:
+ * Dot-string "@" Domain. The local part (<= 64) is atext atoms joined by single dots;
+ * the domain (<= 255) is two or more labels of letters, digits and hyphens (LDH), each
+ * 1..63 long and starting and ending with a letter or digit. */
 static int email_ok(const char *s, size_t n) {
   const char *at = memchr(s, '@', n);
-  size_t i, dom, lastdot = 0;
-  if (at == NULL || at == s) return 0;
-  dom = (size_t)(at - s) + 1;
-  if (memchr(s + dom, '@', n - dom)) return 0;
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c <= ' ' || c >= 0x7f) return 0;
+  size_t i, local, start, labels = 0;
+  if (at == NULL) return 0;
+  local = (size_t)(at - s);
+  if (local == 0 || local > 64 || n - local - 1 > 255) return 0;
+  for (i = 0; i < local; i++) {
+    if (s[i] != '.') {
+      if (!is_atext(s[i])) return 0;
+    } else if (i == 0 || i == local - 1 || s[i - 1] == '.') {
+      return 0;
+    }
   }
-  for (i = dom; i < n; i++) {
-    if (s[i] != '.') continue;
-    if (i == dom || s[i - 1] == '.') return 0;
-    lastdot = i;
+  for (start = local + 1;; start = i + 1) {
+    for (i = start; i < n && s[i] != '.'; i++)
+      if (!is_alnum(s[i]) && s[i] != '-') return 0;
+    if (i == start || i - start > 63 || s[start] == '-' || s[i - 1] == '-') return 0;
+    labels++;
+    if (i == n) return labels >= 2;
   }
-  return lastdot > dom && lastdot + 1 < n;
 }
 
-static int prefix(const char *s, size_t n, const char *p) {
-  size_t k = strlen(p);
-  return n > k && memcmp(s, p, k) == 0;
+/* s starts with p, ASCII case-insensitively (URL schemes are, RFC 3986 3.1), and has more. */
+static int iprefix(const char *s, size_t n, const char *p) {
+  size_t i, k = strlen(p);
+  if (n <= k) return 0;
+  for (i = 0; i < k; i++) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+    if (c != p[i]) return 0;
+  }
+  return 1;
 }
 
 int bz_rule_ok(bz_rule r, const char *s, size_t n) {
@@ -44,7 +63,7 @@ int bz_rule_ok(bz_rule r, const char *s, size_t n) {
       if ((n != 4 && n != 7) || s[0] != '#') return 0;
       for (i = 1; i < n; i++) if (!is_hex(s[i])) return 0;
       return 1;
-    case BZ_R_HTTP_URL: return prefix(s, n, "http://") || prefix(s, n, "https://");
+    case BZ_R_HTTP_URL: return iprefix(s, n, "http://") || iprefix(s, n, "https://");
     case BZ_R_MDN: return all_digits(s, n) && !(n >= 3 && memcmp(s, "010", 3) == 0);
     default: return 1;
   }

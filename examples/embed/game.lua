@@ -8,7 +8,6 @@
 -- It may set the global STATE_NAME (a label for the output) before loading this file.
 -- The API base URL comes from the environment variable BIZREG_SANDBOX.
 local bizreg = require "bizreg"
-local images = require "bizreg.sandbox.images"
 
 local NAME = STATE_NAME or "main"
 local BASE = os.getenv("BIZREG_SANDBOX")
@@ -18,8 +17,14 @@ BASE = BASE:gsub("/+$", "")
 local KOS_JOBS = 3  -- one image each
 
 -- Assets are loaded before the frame loop starts, like any other game asset:
--- the brand profile is an in-memory 400x400 PNG (no file on disk).
-local profile_png = images.png(400, 400)
+-- the brand profile (examples/brand/profile.png, 512x512) is read into memory once.
+local profile_png
+do
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+  local f = assert(io.open(here .. "/../brand/profile.png", "rb"))
+  profile_png = f:read("*a")
+  f:close()
+end
 
 local kos = bizreg.kos { base_url = BASE, token = "sandbox-kos-token" }
 local rcs = bizreg.rcs { base_url = BASE .. "/api/1.1", client_id = "sandbox", client_secret = "SK.sandboxsecret1" }

@@ -40,16 +40,19 @@ function M.setup()
 end
 
 -- The command line (without redirections) for argv (a list) and env (name -> value).
+-- how: "direct" (the shell part picks the interpreter), or { script = path } to run another
+-- copy of bin/bizreg (one outside the checkout), else bin/bizreg under this Lua.
 function M.command(argv, env, how)
+  local script = type(how) == "table" and how.script or "bin/bizreg"
   local parts = { "env" }
   for _, k in ipairs(CLEAR) do parts[#parts + 1] = "-u " .. k end
   parts[#parts + 1] = "LUA_PATH=" .. M.q("./lua/?.lua;./lua/?/init.lua;;")
   parts[#parts + 1] = "LUA_CPATH=" .. M.q("./build/" .. M.lua .. "/?.so;;")
   for k, v in pairs(env or {}) do parts[#parts + 1] = k .. "=" .. M.q(v) end
   if how == "direct" then
-    parts[#parts + 1] = "bin/bizreg"       -- the shell part picks the interpreter
+    parts[#parts + 1] = script             -- the shell part picks the interpreter
   else
-    parts[#parts + 1] = M.lua .. " bin/bizreg"
+    parts[#parts + 1] = M.lua .. " " .. M.q(script)
   end
   for _, a in ipairs(argv) do parts[#parts + 1] = M.q(a) end
   return table.concat(parts, " ")

@@ -1,5 +1,5 @@
--- Image/document fixtures generated in code (bizreg.sandbox.images), cached per run.
-local images = require "bizreg.sandbox.images"
+-- Image/document fixtures generated in code (spec/helpers/images.lua), cached per run.
+local images = require "spec.helpers.images"
 
 local M = {}
 

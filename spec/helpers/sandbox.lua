@@ -1,4 +1,4 @@
--- Starts and drives the bizreg sandbox (bin/bizreg-sandbox) from busted specs,
+-- Starts and drives the bizreg sandbox (bin/bizreg-sandbox, the checkout launcher) from busted specs,
 -- under any of lua5.1/5.2/5.3/5.4/luajit.
 --
 --   local sandbox = require "spec.helpers.sandbox"
@@ -108,7 +108,7 @@ function Sandbox:config(tbl)
   return control_json(self, "POST", "/_sandbox/config", json.encode(tbl or {}))
 end
 
--- Arms a fault (lua/bizreg/sandbox/faults.lua): sb:fault{ endpoint = ..., mode = ..., count = ..., params... }.
+-- Arms a fault (sandbox/lua/bizreg_sandbox/faults.lua): sb:fault{ endpoint = ..., mode = ..., count = ..., params... }.
 -- Returns the list of pending faults.
 function Sandbox:fault(tbl)
   return control_json(self, "POST", "/_sandbox/fault", json.encode(tbl))

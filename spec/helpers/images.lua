@@ -1,6 +1,7 @@
--- Test fixture generator: valid PNG, structurally valid JPEG, and minimal
--- PDF/TIFF/ZIP files, optionally padded to an exact byte size. Used by the
--- specs and the demo to exercise the RCS upload rules (type, 1 MiB / 20 MiB
+-- Test fixture generator (spec.helpers.images; test-only, installed by no rock): valid PNG,
+-- structurally valid JPEG, and minimal PDF/TIFF/ZIP files, optionally padded to an exact
+-- byte size. Used by the specs, bench/, fuzz/gen_media_corpus.lua and
+-- examples/brand/generate.lua to exercise the RCS upload rules (type, 1 MiB / 20 MiB
 -- limits, 1:1 ratio, 388..1080 px).
 --
 -- Runs on Lua 5.1-5.4 and LuaJIT. CRC-32 needs XOR and shifts, which 5.1 lacks:

@@ -3,7 +3,7 @@
 -- Rules follow /work/shared/api-notes.md (API 2) and the seed JSON schema. The
 -- register endpoint collects EVERY violation, like the real service's
 -- errorProperties list; indexes in keys are 0-based (images[0].memo).
-local json = require "bizreg.sandbox.json"
+local json = require "bizreg_sandbox.json"
 local rand = require "openssl.rand"
 
 local kos = {}
@@ -215,8 +215,11 @@ function kos.register_visitor_images(state, req)
   local violations = {}
   local c = checker(violations)
   local images = doc.images
-  if json.type(images) ~= "array" or #images == 0 then
+  local t = json.type(images)
+  if t == nil or t == "null" or (t == "array" and #images == 0) then
     c.add("images", "Required")
+  elseif t ~= "array" then
+    c.add("images", "InvalidType")
   else
     for i, item in ipairs(images) do
       local key = "images[" .. (i - 1) .. "]"

@@ -1,21 +1,22 @@
 -- bizreg sandbox: one local HTTP server that emulates the KOS CRM and RCS Biz
 -- Center APIs, plus /_sandbox/* control endpoints for tests.
 --
--- It must run in its own process (bin/bizreg-sandbox): the bizreg C core makes
+-- It must run in its own process (the bizreg-sandbox launcher): the bizreg C core makes
 -- blocking libcurl calls, which could never be answered by a server living in
 -- the same process. lua-http gives every request stream its own cqueues
 -- coroutine, so a delayed answer (cqueues.sleep) never blocks other requests,
 -- and HTTP/1.1 keep-alive works as libcurl expects.
 --
---   lua5.1|luajit lua/bizreg/sandbox/server.lua [--port N] [--host 127.0.0.1|localhost|::1]
+--   bizreg-sandbox [--port N] [--host 127.0.0.1|localhost|::1]
+--   lua5.1|luajit sandbox/lua/bizreg_sandbox/server.lua ...   (LUA_PATH must reach sandbox/lua)
 local http_server = require "http.server"
 local http_headers = require "http.headers"
 local cqueues = require "cqueues"
-local json = require "bizreg.sandbox.json"
-local control = require "bizreg.sandbox.control"
-local kos = require "bizreg.sandbox.kos"
-local rcs = require "bizreg.sandbox.rcs"
-local faults = require "bizreg.sandbox.faults"
+local json = require "bizreg_sandbox.json"
+local control = require "bizreg_sandbox.control"
+local kos = require "bizreg_sandbox.kos"
+local rcs = require "bizreg_sandbox.rcs"
+local faults = require "bizreg_sandbox.faults"
 
 local server = {}
 
@@ -262,9 +263,9 @@ function server.main(argv)
   end
 end
 
--- Run as a script (bin/bizreg-sandbox) rather than via require.
+-- Run as a script rather than via require (the launcher calls server.main).
 local modname = ...
-if modname ~= "bizreg.sandbox.server" then
+if modname ~= "bizreg_sandbox.server" then
   server.main({ ... })
 end
 

@@ -12,7 +12,7 @@
 -- reset = RST (SO_LINGER 0, then close), fin = orderly close (shutdown(SHUT_WR),
 -- then the rest of the request is read and discarded until the client closes, so
 -- unread bytes cannot turn the close into a RST).
-local json = require "bizreg.sandbox.json"
+local json = require "bizreg_sandbox.json"
 local cqueues = require "cqueues"
 
 local faults = {}

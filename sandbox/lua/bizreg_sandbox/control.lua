@@ -1,8 +1,8 @@
 -- Sandbox state (config, counters, recorded requests, issued tokens) and the
 -- /_sandbox/* control endpoints that tests use to inspect and steer it.
 -- Control requests are never counted or recorded as API traffic.
-local json = require "bizreg.sandbox.json"
-local faults = require "bizreg.sandbox.faults"
+local json = require "bizreg_sandbox.json"
+local faults = require "bizreg_sandbox.faults"
 local digest = require "openssl.digest"
 
 local control = {}

@@ -1,38 +1,15 @@
--- RCS Biz Center emulation: /token, POST /corp/brand, PUT /corp/brand/{brandId}.
---
--- Unlike KOS, RCS answers only the FIRST violation. The order is: auth, brandId
--- (PUT), body framing, part names, regBrand (unknown keys, then fields in the
--- order of the api-notes.md table), chatbots, mainMdn, then files
--- brandProfile -> brandBackground -> subNumCertificate. Within one field the
--- checks run: required, type, size, value. Paths are relative to regBrand or
--- chatbots with 1-based indexes (menus[2].weblink, chatbots[1].mdn).
-local json = require "bizreg.sandbox.json"
-local multipart = require "bizreg.sandbox.multipart"
-local imageinfo = require "bizreg.sandbox.imageinfo"
-local rand = require "openssl.rand"
-local cqueues = require "cqueues"
+-- RCS Biz Center rules the sandbox applies to a brand POST/PUT: regBrand and chatbots
+-- (in the order of the api-notes.md tables), the JSON parts and the files. Every check
+-- raises the FIRST violation (rcs.lua turns it into the server's answer). Paths are
+-- relative to regBrand or chatbots with 1-based indexes (menus[2].weblink, chatbots[1].mdn).
+-- The category catalogue (CATEGORIES) is the server's knowledge, which no client can check.
+local json = require "bizreg_sandbox.json"
+local imageinfo = require "bizreg_sandbox.imageinfo"
 
-local rcs = {}
+local rules = {}
 
-local JSON_HEADERS = { ["content-type"] = "application/json;charset=UTF-8" }
 local MAX_BRAND_IMAGE = 1048576 -- 1 MiB
 local MAX_CERTIFICATE = 20971520 -- 20 MiB
-
-local function err_reply(status, code, message)
-  return status, JSON_HEADERS, json.encode(json.obj(
-    "error", json.obj("code", code, "message", message), "status", status))
-end
-
-local function ok_reply(result)
-  return 200, JSON_HEADERS, json.encode(json.obj(
-    "code", "20000000", "desc", json.null, "result", json.array(result), "status", 200))
-end
-
--- Injected failures (fail_next) have no documented RCS code; use status.."00".
-local FAILURE_MESSAGE = { [429] = "Too Many Requests", [500] = "Internal Server Error", [503] = "Service Unavailable" }
-function rcs.failure(status)
-  return err_reply(status, tostring(status) .. "00", FAILURE_MESSAGE[status] or "Server Error")
-end
 
 -- Validation helpers throw the first violation; handlers catch it with pcall.
 local Violation = {}
@@ -40,89 +17,6 @@ local function violation(status, code, message)
   error(setmetatable({ status = status, code = code, message = message }, Violation), 0)
 end
 local function bad(code, message) violation(400, code, message) end
-
-local function run(fn, ...)
-  local ok, a, b, c = pcall(fn, ...)
-  if ok then return a, b, c end
-  if getmetatable(a) == Violation then return err_reply(a.status, a.code, a.message) end
-  error(a, 0)
-end
-
----------------------------------------------------------------- random ids
-
-local ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-local function random_alnum(n)
-  local out = {}
-  while #out < n do
-    for _, b in ipairs({ rand.bytes(n):byte(1, n) }) do
-      if b < 248 and #out < n then -- 248 = 4*62: rejection keeps the choice uniform
-        local k = b % 62 + 1
-        out[#out + 1] = ALNUM:sub(k, k)
-      end
-    end
-  end
-  return table.concat(out)
-end
-
-local B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-local function b64url(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = a * 65536 + (b or 0) * 256 + (c or 0)
-    local chars = 2 + (b and 1 or 0) + (c and 1 or 0)
-    for k = 1, chars do
-      local idx = math.floor(n / 2 ^ (18 - 6 * (k - 1))) % 64 + 1
-      out[#out + 1] = B64URL:sub(idx, idx)
-    end
-  end
-  return table.concat(out)
-end
-
----------------------------------------------------------------- /token
-
-function rcs.token(state, req)
-  return run(function()
-    local cfg = state.config
-    if req.body == "" then bad("64301", "Missing Body data") end
-    local doc = json.decode(req.body)
-    if json.type(doc) ~= "object" then bad("64302", "Invalid JSON format") end
-    if doc.clientId ~= cfg.rcs_client_id then violation(401, "61005", "Invalid client id") end
-    if doc.clientSecret ~= cfg.rcs_client_secret then violation(401, "61006", "Invalid secret key") end
-    local now = os.time()
-    local ttl = cfg.rcs_token_ttl
-    local token = table.concat({
-      b64url('{"alg":"HS256","typ":"JWT"}'),
-      b64url(json.encode(json.obj("sub", doc.clientId, "iat", now, "exp", now + ttl, "jti", random_alnum(16)))),
-      b64url(rand.bytes(32)),
-    }, ".")
-    state.rcs_tokens[token] = { expires_at = cqueues.monotime() + ttl, expired = false }
-    local info = json.obj(
-      "accessToken", token,
-      "expiresIn", tostring(cfg.rcs_expires_in == "relative" and ttl or now + ttl),
-      "userId", doc.clientId,
-      "allowedIp", json.array({ "127.0.0.1" }))
-    if cfg.rcs_token_envelope then return ok_reply({ info }) end
-    return 200, JSON_HEADERS, json.encode(info)
-  end)
-end
-
----------------------------------------------------------------- auth
-
-local function check_auth(state, headers)
-  local value = headers["authorization"]
-  if value == nil then violation(401, "61001", "Missing Authorization header") end
-  local token = value:match("^[Bb][Ee][Aa][Rr][Ee][Rr] +(%S+)%s*$")
-  if not token then violation(401, "61002", "Missing Token") end
-  if token == state.config.rcs_token then
-    if state.expired_static["rcs:" .. token] then violation(401, "61004", "Token has expired") end
-    return
-  end
-  local t = state.rcs_tokens[token]
-  if not t then violation(401, "61003", "Invalid token") end
-  if t.expired or cqueues.monotime() >= t.expires_at then violation(401, "61004", "Token has expired") end
-end
 
 ---------------------------------------------------------------- regBrand rules
 
@@ -178,24 +72,32 @@ local function check_unknown_keys(obj, known, prefix)
   end
 end
 
+-- format: email (OpenAPI), as RFC 5321 writes a mailbox without quoted strings or address
+-- literals: a dot-atom local part (<= 64), "@", two or more LDH labels (1..63 each, a
+-- letter or digit at both ends).
 local function is_email(s)
   local user, domain = s:match("^([^@]+)@([^@]+)$")
-  if not user then return false end
-  if not user:match("^[%w.!#$%%&'*+/=?^_`{|}~-]+$") or user:match("^%.") or user:match("%.$") or user:match("%.%.") then
-    return false
+  if not user or #user > 64 or #domain > 255 then return false end
+  for atom in (user .. "."):gmatch("([^.]*)%.") do
+    if not atom:match("^[A-Za-z0-9!#$%%&'*+/=?^_`{|}~-]+$") then return false end
   end
+  local labels = 0
   for label in (domain .. "."):gmatch("([^.]*)%.") do
-    if not label:match("^%w[%w-]*$") or label:match("%-$") then return false end
+    if #label > 63 or not (label:match("^[A-Za-z0-9]$") or label:match("^[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]$")) then
+      return false
+    end
+    labels = labels + 1
   end
-  return domain:match("%.%a%a+$") ~= nil
+  return labels >= 2
 end
 
 local function is_hex_color(s)
   return s:match("^#%x%x%x$") ~= nil or s:match("^#%x%x%x%x%x%x$") ~= nil
 end
 
+-- "URL은 http:// 또는 https:// 로 시작": schemes compare case-insensitively (RFC 3986 3.1).
 local function is_weblink(s)
-  return s:match("^https?://.") ~= nil
+  return s:lower():match("^https?://.") ~= nil
 end
 
 local MENU_KEYS = set_of { "buttonType", "applink", "weblink" }
@@ -274,25 +176,27 @@ end
 
 ---------------------------------------------------------------- chatbots rules
 
-local CHATBOT_KEYS = set_of { "mdn", "subNum", "subTitle", "rcsReply", "display", "inputField", "subDescr", "saftyStatusYn" }
+local CHATBOT_KEYS = set_of {
+  "mdn", "subNum", "subTitle", "rcsReply", "display", "inputField", "subDescr", "saftyStatusYn" }
 local DISPLAYS = set_of { "11", "10", "01", "00" }
+local YN = set_of { "Y", "N" }
 
+-- A field with its own documented "bad value" code (mdn, subNum, subTitle, rcsReply, display,
+-- inputField) answers it for any bad value, a wrong type included; the others answer 64303
+-- for a wrong type, then 64304 / 64337.
 local function check_chatbot(cb, p)
   if json.type(cb) ~= "object" then type_error(p) end
   check_unknown_keys(cb, CHATBOT_KEYS, p .. ".")
   local mdn = cb.mdn
   if absent(mdn) or mdn == "" then bad("64307", "Missing MDN") end
-  if type(mdn) ~= "string" then type_error(p .. ".mdn") end
   -- mobile (010) numbers cannot be RCS sender numbers (carrier policy)
-  if not mdn:match("^%d+$") or #mdn > 40 or mdn:sub(1, 3) == "010" then bad("64308", "Invalid MDN format") end
-  if not absent(cb.subNum) then
-    if type(cb.subNum) ~= "string" then type_error(p .. ".subNum") end
-    if cb.subNum ~= mdn then bad("64381", "Invalid subNum format") end
+  if type(mdn) ~= "string" or not mdn:match("^%d+$") or #mdn > 40 or mdn:sub(1, 3) == "010" then
+    bad("64308", "Invalid MDN format")
   end
+  if not absent(cb.subNum) and cb.subNum ~= mdn then bad("64381", "Invalid subNum format") end
   local st = cb.subTitle
   if absent(st) or st == "" then bad("64309", "Missing chatbot name") end
-  if type(st) ~= "string" then type_error(p .. ".subTitle") end
-  if chars(st) > 20 then bad("64374", "Invalid subTitle format") end
+  if type(st) ~= "string" or chars(st) > 20 then bad("64374", "Invalid subTitle format") end
   if not absent(cb.rcsReply) and cb.rcsReply ~= "0" and cb.rcsReply ~= "1" then
     bad("64311", "Invalid rcsReply format")
   end
@@ -304,15 +208,14 @@ local function check_chatbot(cb, p)
     if type(cb.subDescr) ~= "string" then type_error(p .. ".subDescr") end
     if chars(cb.subDescr) > 50 then size_error(p .. ".subDescr") end
   end
-  if not absent(cb.saftyStatusYn) and cb.saftyStatusYn ~= "Y" and cb.saftyStatusYn ~= "N" then
-    value_error(p .. ".saftyStatusYn")
-  end
+  check_string(cb.saftyStatusYn, p .. ".saftyStatusYn", { enum = YN })
   return mdn
 end
 
 local function check_chatbots(list)
-  if json.type(list) ~= "array" then type_error("chatbots") end
-  if #list == 0 or #list > 1000 then bad("64343", "Brand Creation Chatbots Array Error") end
+  if json.type(list) ~= "array" or #list == 0 or #list > 1000 then
+    bad("64343", "Brand Creation Chatbots Array Error")
+  end
   local mdns = {}
   for i, cb in ipairs(list) do mdns[i] = check_chatbot(cb, "chatbots[" .. i .. "]") end
   -- duplicates are judged after every item passed its own rules
@@ -338,19 +241,16 @@ end
 
 ---------------------------------------------------------------- files
 
+-- Type (by content), size, completeness (a PNG/JPEG a decoder can read: imageinfo),
+-- then ratio and dimensions; a wrong or unreadable image gets the part's type code.
 local function check_brand_image(data, allow_jpeg)
-  local kind = imageinfo.sniff(data)
-  local w, h
-  if kind == "png" then
-    w, h = imageinfo.png_size(data)
-  elseif kind == "jpeg" and allow_jpeg then
-    w, h = imageinfo.jpeg_size(data)
-  end
-  if not w then
-    if allow_jpeg then bad("64333", "Not Allowed Brand Image File Extension") end
-    bad("64332", "brand profile file is only png")
-  end
+  local kind, w, h, complete = imageinfo.dimensions(data)
+  local wrong = allow_jpeg and function() bad("64333", "Not Allowed Brand Image File Extension") end
+    or function() bad("64332", "brand profile file is only png") end
+  if kind ~= "png" and not (allow_jpeg and kind == "jpeg") then wrong() end
   if #data > MAX_BRAND_IMAGE then bad("64331", "brand Image File Capacity Overflow") end
+  if not complete then wrong() end
+  if not w then bad("64335", "Brand Image File Image Size Error") end
   if w ~= h then bad("64394", "brand image must be 1:1 ratio") end
   if w < 388 or w > 1080 then bad("64335", "Brand Image File Image Size Error") end
 end
@@ -358,56 +258,15 @@ end
 local CERT_KINDS = set_of { "jpeg", "png", "pdf", "tiff", "zip" }
 
 local function check_certificate(data)
-  if not CERT_KINDS[imageinfo.sniff(data)] then bad("64355", "Not allowed file extension") end
+  local kind, _, _, complete = imageinfo.dimensions(data)
+  if not CERT_KINDS[kind] then bad("64355", "Not allowed file extension") end
   if #data > MAX_CERTIFICATE then bad("64354", "Attached File Capacity Overflow") end
+  if not complete then bad("64355", "Not allowed file extension") end
 end
 
----------------------------------------------------------------- brand POST / PUT
+rules.Violation, rules.violation, rules.bad, rules.set_of = Violation, violation, bad, set_of
+rules.required_error, rules.size_error, rules.type_error, rules.chars = required_error, size_error, type_error, chars
+rules.check_reg_brand, rules.check_chatbots, rules.json_part = check_reg_brand, check_chatbots, json_part
+rules.check_brand_image, rules.check_certificate = check_brand_image, check_certificate
 
-local PART_NAMES = set_of { "regBrand", "chatbots", "brandProfile", "brandBackground", "subNumCertificate", "mainMdn" }
-
-local function brand(state, req, brand_id)
-  check_auth(state, req.headers)
-  if brand_id and (#brand_id > 13 or not state.brands[brand_id]) then bad("64316", "Invalid brandId") end
-
-  local boundary = multipart.boundary(req.headers["content-type"])
-  local list = boundary and multipart.parse(req.body, boundary)
-  if not list then bad("64301", "Missing Body data") end
-  local parts = {}
-  for _, part in ipairs(list) do
-    if not PART_NAMES[part.name] or parts[part.name] then bad("64397", "invalid body " .. part.name) end
-    parts[part.name] = part
-  end
-
-  if not parts.regBrand then required_error("regBrand") end
-  local rb = json_part(parts.regBrand, "regBrand")
-  if json.type(rb) ~= "object" then bad("64302", "Invalid JSON format") end
-  check_reg_brand(rb)
-
-  if parts.chatbots then check_chatbots(json_part(parts.chatbots, "chatbots")) end
-  -- mainMdn is deprecated and ignored, but still limited to 40 characters
-  if parts.mainMdn and #parts.mainMdn.data > 40 then size_error("mainMdn") end
-
-  if not parts.brandProfile then bad("64329", "Missing profile image") end
-  check_brand_image(parts.brandProfile.data, false)
-  if parts.brandBackground then check_brand_image(parts.brandBackground.data, true) end
-  if parts.chatbots and not parts.subNumCertificate then bad("64305", "Missing Certification document") end
-  if parts.subNumCertificate then check_certificate(parts.subNumCertificate.data) end
-
-  if not brand_id then
-    repeat brand_id = "BR." .. random_alnum(10) until not state.brands[brand_id]
-    state.brands[brand_id] = true
-    state.registered.brands = state.registered.brands + 1
-  end
-  return ok_reply({ json.obj("brandId", brand_id) })
-end
-
-function rcs.register_brand(state, req)
-  return run(brand, state, req, nil)
-end
-
-function rcs.resubmit_brand(state, req, brand_id)
-  return run(brand, state, req, brand_id)
-end
-
-return rcs
+return rules

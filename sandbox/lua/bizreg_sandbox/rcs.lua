@@ -1,0 +1,168 @@
+-- RCS Biz Center emulation: /token, POST /corp/brand, PUT /corp/brand/{brandId}.
+--
+-- Unlike KOS, RCS answers only the FIRST violation. The order is: auth, brandId
+-- (PUT), body framing, part names, regBrand (unknown keys, then fields in the
+-- order of the api-notes.md table), chatbots, mainMdn, then files
+-- brandProfile -> brandBackground -> subNumCertificate (the rules: rcs_rules.lua).
+-- Within one field the checks run: required, type, size, value.
+local json = require "bizreg_sandbox.json"
+local multipart = require "bizreg_sandbox.multipart"
+local rules = require "bizreg_sandbox.rcs_rules"
+local rand = require "openssl.rand"
+local cqueues = require "cqueues"
+
+local rcs = {}
+
+local JSON_HEADERS = { ["content-type"] = "application/json;charset=UTF-8" }
+local Violation, violation, bad = rules.Violation, rules.violation, rules.bad
+
+local function err_reply(status, code, message)
+  return status, JSON_HEADERS, json.encode(json.obj(
+    "error", json.obj("code", code, "message", message), "status", status))
+end
+
+local function ok_reply(result)
+  return 200, JSON_HEADERS, json.encode(json.obj(
+    "code", "20000000", "desc", json.null, "result", json.array(result), "status", 200))
+end
+
+-- Injected failures (fail_next) have no documented RCS code; use status.."00".
+local FAILURE_MESSAGE = { [429] = "Too Many Requests", [500] = "Internal Server Error", [503] = "Service Unavailable" }
+function rcs.failure(status)
+  return err_reply(status, tostring(status) .. "00", FAILURE_MESSAGE[status] or "Server Error")
+end
+
+-- A handler run; the first violation its rules raised becomes the error answer.
+local function run(fn, ...)
+  local ok, a, b, c = pcall(fn, ...)
+  if ok then return a, b, c end
+  if getmetatable(a) == Violation then return err_reply(a.status, a.code, a.message) end
+  error(a, 0)
+end
+
+---------------------------------------------------------------- random ids
+
+local ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+local function random_alnum(n)
+  local out = {}
+  while #out < n do
+    for _, b in ipairs({ rand.bytes(n):byte(1, n) }) do
+      if b < 248 and #out < n then -- 248 = 4*62: rejection keeps the choice uniform
+        local k = b % 62 + 1
+        out[#out + 1] = ALNUM:sub(k, k)
+      end
+    end
+  end
+  return table.concat(out)
+end
+
+local B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+local function b64url(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local n = a * 65536 + (b or 0) * 256 + (c or 0)
+    local chars = 2 + (b and 1 or 0) + (c and 1 or 0)
+    for k = 1, chars do
+      local idx = math.floor(n / 2 ^ (18 - 6 * (k - 1))) % 64 + 1
+      out[#out + 1] = B64URL:sub(idx, idx)
+    end
+  end
+  return table.concat(out)
+end
+
+---------------------------------------------------------------- /token
+
+function rcs.token(state, req)
+  return run(function()
+    local cfg = state.config
+    if req.body == "" then bad("64301", "Missing Body data") end
+    local doc = json.decode(req.body)
+    if json.type(doc) ~= "object" then bad("64302", "Invalid JSON format") end
+    if doc.clientId ~= cfg.rcs_client_id then violation(401, "61005", "Invalid client id") end
+    if doc.clientSecret ~= cfg.rcs_client_secret then violation(401, "61006", "Invalid secret key") end
+    local now = os.time()
+    local ttl = cfg.rcs_token_ttl
+    local token = table.concat({
+      b64url('{"alg":"HS256","typ":"JWT"}'),
+      b64url(json.encode(json.obj("sub", doc.clientId, "iat", now, "exp", now + ttl, "jti", random_alnum(16)))),
+      b64url(rand.bytes(32)),
+    }, ".")
+    state.rcs_tokens[token] = { expires_at = cqueues.monotime() + ttl, expired = false }
+    local info = json.obj(
+      "accessToken", token,
+      "expiresIn", tostring(cfg.rcs_expires_in == "relative" and ttl or now + ttl),
+      "userId", doc.clientId,
+      "allowedIp", json.array({ "127.0.0.1" }))
+    if cfg.rcs_token_envelope then return ok_reply({ info }) end
+    return 200, JSON_HEADERS, json.encode(info)
+  end)
+end
+
+---------------------------------------------------------------- auth
+
+local function check_auth(state, headers)
+  local value = headers["authorization"]
+  if value == nil then violation(401, "61001", "Missing Authorization header") end
+  local token = value:match("^[Bb][Ee][Aa][Rr][Ee][Rr] +(%S+)%s*$")
+  if not token then violation(401, "61002", "Missing Token") end
+  if token == state.config.rcs_token then
+    if state.expired_static["rcs:" .. token] then violation(401, "61004", "Token has expired") end
+    return
+  end
+  local t = state.rcs_tokens[token]
+  if not t then violation(401, "61003", "Invalid token") end
+  if t.expired or cqueues.monotime() >= t.expires_at then violation(401, "61004", "Token has expired") end
+end
+
+---------------------------------------------------------------- brand POST / PUT
+
+local PART_NAMES = rules.set_of {
+  "regBrand", "chatbots", "brandProfile", "brandBackground", "subNumCertificate", "mainMdn" }
+
+local function brand(state, req, brand_id)
+  check_auth(state, req.headers)
+  if brand_id and (#brand_id > 13 or not state.brands[brand_id]) then bad("64316", "Invalid brandId") end
+
+  local boundary = multipart.boundary(req.headers["content-type"])
+  local list = boundary and multipart.parse(req.body, boundary)
+  if not list then bad("64301", "Missing Body data") end
+  local parts = {}
+  for _, part in ipairs(list) do
+    if not PART_NAMES[part.name] or parts[part.name] then bad("64397", "invalid body " .. part.name) end
+    parts[part.name] = part
+  end
+
+  if not parts.regBrand then rules.required_error("regBrand") end
+  local rb = rules.json_part(parts.regBrand, "regBrand")
+  if json.type(rb) ~= "object" then rules.type_error("regBrand") end
+  rules.check_reg_brand(rb)
+
+  if parts.chatbots then rules.check_chatbots(rules.json_part(parts.chatbots, "chatbots")) end
+  -- mainMdn is deprecated and ignored, but still limited to 40 characters
+  if parts.mainMdn and rules.chars(parts.mainMdn.data) > 40 then rules.size_error("mainMdn") end
+
+  if not parts.brandProfile then bad("64329", "Missing profile image") end
+  rules.check_brand_image(parts.brandProfile.data, false)
+  if parts.brandBackground then rules.check_brand_image(parts.brandBackground.data, true) end
+  if parts.chatbots and not parts.subNumCertificate then bad("64305", "Missing Certification document") end
+  if parts.subNumCertificate then rules.check_certificate(parts.subNumCertificate.data) end
+
+  if not brand_id then
+    repeat brand_id = "BR." .. random_alnum(10) until not state.brands[brand_id]
+    state.brands[brand_id] = true
+    state.registered.brands = state.registered.brands + 1
+  end
+  return ok_reply({ json.obj("brandId", brand_id) })
+end
+
+function rcs.register_brand(state, req)
+  return run(brand, state, req, nil)
+end
+
+function rcs.resubmit_brand(state, req, brand_id)
+  return run(brand, state, req, brand_id)
+end
+
+return rcs
