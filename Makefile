@@ -40,7 +40,7 @@ reliability: deps
 test-c:
 	@mkdir -p build
 	$(CC) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -std=c99 -D_POSIX_C_SOURCE=200809L \
-	  -Isrc $(shell pkg-config --cflags lua5.4) spec/media_c_test.c src/media.c src/multipart.c src/body.c src/buf.c \
+	  -Isrc $(shell pkg-config --cflags lua5.4) spec/media_c_test.c src/media.c src/media_image.c src/multipart.c src/body.c src/buf.c \
 	  -o build/media_c_test $(shell pkg-config --libs lua5.4) -lm
 	./build/media_c_test
 
@@ -101,7 +101,7 @@ fuzz: fuzz-media fuzz-encode
 
 fuzz-media:
 	@mkdir -p build
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc fuzz/media_fuzz.c src/media.c -o build/media_fuzz
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc fuzz/media_fuzz.c src/media.c src/media_image.c -o build/media_fuzz
 	./build/media_fuzz -max_total_time=60 fuzz/corpus/media
 
 # The validating walk with generated Lua payloads (liblua5.4 linked into the harness).

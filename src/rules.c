@@ -64,7 +64,7 @@ int bz_rule_ok(bz_rule r, const char *s, size_t n) {
       for (i = 1; i < n; i++) if (!is_hex(s[i])) return 0;
       return 1;
     case BZ_R_HTTP_URL: return iprefix(s, n, "http://") || iprefix(s, n, "https://");
-    case BZ_R_MDN: return all_digits(s, n) && !(n >= 3 && memcmp(s, "010", 3) == 0);
+    case BZ_R_LANDLINE: return all_digits(s, n) && !(n >= 3 && memcmp(s, "010", 3) == 0);
     default: return 1;
   }
 }

@@ -1,5 +1,5 @@
 /* Declarative field tables: one row per field. The validating walk (validate.c)
- * reads these rows; adding a field is a one-line change in schema_*.c. */
+ * reads these rows; adding a field is a one-line change in api_*.c. */
 #ifndef BZ_SCHEMA_H
 #define BZ_SCHEMA_H
 
@@ -15,7 +15,7 @@ typedef enum {
   BZ_R_DIGITS5,   /* postal code */
   BZ_R_HEXCOLOR,  /* #RGB or #RRGGBB */
   BZ_R_HTTP_URL,  /* starts with http:// or https:// */
-  BZ_R_MDN        /* digits only, and not an 010 mobile number */
+  BZ_R_LANDLINE   /* Korean phone number: digits only, and not an 010 mobile number */
 } bz_rule;
 
 /* Row flags */
@@ -30,8 +30,8 @@ struct bz_field;
 /* Cross-field rule run after an object's (or array's) own rows; value at stack index idx. */
 typedef void (*bz_check_fn)(struct bz_walk *w, const struct bz_field *f, int idx);
 
-/* Row name with its length and its JSON key (`,"fileName":`, written without the comma
- * for the first member) known at compile time: BZ_ROW("fileName"). */
+/* Row name with its length and its JSON key (`,"name":`, written without the comma
+ * for the first member) known at compile time: BZ_ROW("name"). */
 #define BZ_ROW(n) .name = n, .nlen = sizeof(n) - 1, .jkey = ",\"" n "\":"
 
 typedef struct bz_field {
@@ -51,8 +51,8 @@ typedef struct bz_field {
   const char *dflt;                 /* string sent when absent (documented default) */
   const char *req_unless_key;       /* required unless sibling req_unless_key == req_unless_val */
   const char *req_unless_val;
-  const char *code_req;             /* RCS code for Required, overriding the family default */
-  const char *code_bad;             /* RCS code for any other violation of this field */
+  const char *code_req;             /* API code for Required, overriding the family default */
+  const char *code_bad;             /* API code for any other violation of this field */
   bz_check_fn check;                /* extra rule on this value (arrays: after items) */
 } bz_field;
 
@@ -62,12 +62,12 @@ typedef struct bz_schema {
   bz_check_fn check;                /* cross-field rule for the whole object */
 } bz_schema;
 
-/* Reason -> code defaults for one API family (RCS); NULL for APIs without codes (KOS). */
+/* Reason -> code defaults for one API family; NULL for APIs without codes. */
 typedef struct bz_codes {
   const char *required, *invalid_type, *too_long, *invalid_value, *not_allowed, *unknown_field;
 } bz_codes;
 
-/* File parts (RCS): judged by content. */
+/* File parts of a form: judged by content. */
 #define BZ_MT(t) (1u << (t))
 typedef struct bz_filerule {
   const char *name;
@@ -79,13 +79,5 @@ typedef struct bz_filerule {
   const char *required_with;        /* required when this other payload key is present */
   const char *code_missing, *code_type, *code_size, *code_ratio, *code_dims;
 } bz_filerule;
-
-/* The tables (schema_kos.c, schema_rcs.c). */
-extern const bz_schema bz_kos_visitor_images;  /* {images=[...]} */
-extern const bz_schema bz_rcs_reg_brand;       /* regBrand object */
-extern const bz_field bz_rcs_chatbots;         /* chatbots array row */
-extern const bz_codes bz_rcs_codes;
-extern const bz_filerule bz_rcs_files[];       /* terminated by name == NULL */
-extern const bz_field bz_rcs_form_rows[];      /* plain form fields (mainMdn) */
 
 #endif

@@ -39,7 +39,7 @@ int bz_path_push(bz_walk *w, const char *name, size_t len) { return push_frame(w
 int bz_path_push_index(bz_walk *w, long long i) { return push_frame(w, NULL, 0, i, 0); }
 void bz_path_pop(bz_walk *w, int saved) { w->depth = saved; }
 
-/* Renders the key ("regBrand.menus[2].weblink") and the index of a BZ_INDEXED item. */
+/* Renders the key ("a.b[2].c") and the index of a BZ_INDEXED item. */
 static void push_key(bz_walk *w, long long *index) {
   lua_State *L = w->L;
   luaL_Buffer b;
@@ -111,7 +111,7 @@ void bz_violation(bz_walk *w, const bz_field *f, const char *reason, const char 
 
 /* ---- values ----------------------------------------------------------- */
 
-static int in_list(const char *const *list, const char *s, size_t n) {
+int bz_in_list(const char *const *list, const char *s, size_t n) {
   for (; *list; list++)
     if ((*list)[0] == s[0] && strlen(*list) == n && memcmp(*list, s, n) == 0) return 1;
   return 0;
@@ -149,8 +149,8 @@ static void walk_string(bz_walk *w, const bz_field *f, int idx, int type) {
     return;
   }
   if (f->max && cps > f->max) bz_violation(w, f, BZ_TOO_LONG, NULL, NULL);
-  else if (f->enums && !in_list(f->enums, s, n)) bz_violation(w, f, BZ_INVALID_ENUM, NULL, NULL);
-  else if (f->deny && in_list(f->deny, s, n)) bz_violation(w, f, BZ_NOT_ALLOWED, NULL, NULL);
+  else if (f->enums && !bz_in_list(f->enums, s, n)) bz_violation(w, f, BZ_INVALID_ENUM, NULL, NULL);
+  else if (f->deny && bz_in_list(f->deny, s, n)) bz_violation(w, f, BZ_NOT_ALLOWED, NULL, NULL);
   else if (f->rule != BZ_R_NONE && !bz_rule_ok(f->rule, s, n)) bz_violation(w, f, BZ_INVALID_FORMAT, NULL, NULL);
 }
 
@@ -243,7 +243,7 @@ static int find_row(const bz_schema *s, const char *name, size_t len) {
 }
 
 /* Required rows; a conditional one only when the sibling it depends on holds a
- * valid value (an invalid buttonType is reported once, not again as a missing weblink). */
+ * valid value (an invalid one is reported once, not again as a missing dependant). */
 static int row_required(lua_State *L, const bz_schema *s, const bz_field *f, int slots) {
   int dep;
   size_t n;
@@ -254,30 +254,35 @@ static int row_required(lua_State *L, const bz_schema *s, const bz_field *f, int
   if (dep < 0 || lua_type(L, slots + dep) != LUA_TSTRING) return 0;
   v = lua_tolstring(L, slots + dep, &n);  /* compared with its length: "call\0x" is not "call" */
   return !(strlen(f->req_unless_val) == n && memcmp(v, f->req_unless_val, n) == 0) &&
-         (s->rows[dep].enums == NULL || in_list(s->rows[dep].enums, v, n));
+         (s->rows[dep].enums == NULL || bz_in_list(s->rows[dep].enums, v, n));
 }
 
-static void report_unknown_keys(bz_walk *w, const bz_schema *s, int idx) {
+/* The one place unknown keys are reported: every key of the table at idx that
+ * known() refuses is an UnknownField, a non-string key rendered as [key]. */
+void bz_report_unknown_keys(bz_walk *w, int idx, bz_known_fn known, const void *ctx) {
   lua_State *L = w->L;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     int saved;
+    char tmp[64];  /* a rendered non-string key: lives until the violation is recorded */
     lua_pop(L, 1);
     if (lua_type(L, -1) == LUA_TSTRING) {
       size_t len;
       const char *k = lua_tolstring(L, -1, &len);
-      if (find_row(s, k, len) >= 0) continue;
+      if (known(ctx, k, len)) continue;
       saved = bz_path_push(w, k, len);  /* the key stays on the stack while rendered */
-      bz_violation(w, NULL, BZ_UNKNOWN_FIELD, NULL, NULL);
     } else {
-      char tmp[64];
       if (lua_type(L, -1) == LUA_TNUMBER) snprintf(tmp, sizeof tmp, "[%.14g]", (double)lua_tonumber(L, -1));
       else snprintf(tmp, sizeof tmp, "[%s]", luaL_typename(L, -1));
       saved = bz_path_push(w, tmp, strlen(tmp));
-      bz_violation(w, NULL, BZ_UNKNOWN_FIELD, NULL, NULL);
     }
+    bz_violation(w, NULL, BZ_UNKNOWN_FIELD, NULL, NULL);
     bz_path_pop(w, saved);
   }
+}
+
+static int is_row(const void *schema, const char *k, size_t len) {
+  return find_row((const bz_schema *)schema, k, len) >= 0;
 }
 
 /* A hit is confirmed against the row's name (cheap: short names), so a key string
@@ -346,100 +351,10 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
     walk_typed(w, f, slot, t);
     bz_path_pop(w, saved);
   }
-  if (unknown) report_unknown_keys(w, s, idx);
+  if (unknown) bz_report_unknown_keys(w, idx, is_row, s);
   if (s->check) s->check(w, NULL, idx);
   bz_buf_addc(L, w->out, '}');
   lua_settop(L, slots - 1);
   w->parent = saved_parent;
 }
 
-/* ---- cross-field rules (RCS) ------------------------------------------ */
-
-/* Raw reads (no metamethod runs mid-walk); values compared with their length. */
-static int menu_has(lua_State *L, int menus, const char *button, size_t blen) {
-  size_t j, m = bz_rawlen(L, menus), n;
-  int found = 0;
-  for (j = 1; j <= m && !found; j++) {
-    lua_rawgeti(L, menus, (int)j);
-    if (lua_type(L, -1) == LUA_TTABLE) {
-      lua_pushliteral(L, "buttonType");
-      lua_rawget(L, -2);
-      if (lua_type(L, -1) == LUA_TSTRING) {
-        const char *v = lua_tolstring(L, -1, &n);
-        found = n == blen && memcmp(v, button, n) == 0;
-      }
-      lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-  }
-  return found;
-}
-
-/* initFeedItems: every valid item but portalsearch must be a buttonType in menus. */
-void bz_check_feed_items_in_menus(bz_walk *w, const bz_field *f, int idx) {
-  lua_State *L = w->L;
-  size_t i, n = bz_rawlen(L, idx);
-  int menus;
-  lua_pushstring(L, "menus");
-  lua_rawget(L, w->parent);
-  menus = lua_gettop(L);
-  for (i = 1; i <= n; i++) {
-    size_t len;
-    const char *v;
-    lua_rawgeti(L, idx, (int)i);
-    v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
-    /* invalid values were already reported by the item row */
-    if (v && len && !(len == 12 && memcmp(v, "portalsearch", 12) == 0) && in_list(f->item->enums, v, len) &&
-        !(lua_type(L, menus) == LUA_TTABLE && menu_has(L, menus, v, len))) {
-      int saved = bz_path_push_index(w, (long long)i);
-      bz_violation(w, f->item, BZ_NOT_IN_MENUS, NULL, NULL);
-      bz_path_pop(w, saved);
-    }
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-}
-
-/* chatbots[i].subNum, when given, must equal mdn (the server overwrites it anyway). */
-void bz_check_equals_mdn(bz_walk *w, const bz_field *f, int idx) {
-  lua_State *L = w->L;
-  if (lua_type(L, idx) != LUA_TSTRING) return;
-  lua_pushstring(L, "mdn");
-  lua_rawget(L, w->parent);
-  if (lua_type(L, -1) == LUA_TSTRING && !lua_rawequal(L, -1, idx)) bz_violation(w, f, BZ_MISMATCH, NULL, NULL);
-  lua_pop(L, 1);
-}
-
-/* chatbots: each mdn once (a Lua table as the set). */
-void bz_check_unique_mdn(bz_walk *w, const bz_field *f, int idx) {
-  lua_State *L = w->L;
-  size_t i, n = bz_rawlen(L, idx);
-  int seen;
-  (void)f;
-  lua_createtable(L, 0, (int)(n < 1024 ? n : 1024));  /* presized: no rehash while filling */
-  seen = lua_gettop(L);
-  for (i = 1; i <= n; i++) {
-    lua_rawgeti(L, idx, (int)i);
-    if (lua_type(L, -1) == LUA_TTABLE) {
-      lua_pushstring(L, "mdn");
-      lua_rawget(L, -2);
-      if (lua_type(L, -1) == LUA_TSTRING) {
-        lua_pushvalue(L, -1);
-        lua_rawget(L, seen);
-        if (!lua_isnil(L, -1)) {
-          int saved = bz_path_push_index(w, (long long)i);
-          bz_path_push(w, "mdn", 3);
-          bz_violation(w, NULL, BZ_DUPLICATE, "64341", lua_tostring(L, -2));
-          bz_path_pop(w, saved);
-        }
-        lua_pop(L, 1);
-        lua_pushvalue(L, -1);
-        lua_pushboolean(L, 1);
-        lua_rawset(L, seen);
-      }
-      lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-}

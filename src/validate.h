@@ -19,7 +19,6 @@
 #define BZ_UNKNOWN_FIELD  "UnknownField"
 #define BZ_NOT_AVAILABLE  "NotAvailable"
 #define BZ_NOT_ALLOWED    "NotAllowed"
-#define BZ_NOT_IN_MENUS   "NotInMenus"
 #define BZ_MISMATCH       "Mismatch"
 #define BZ_DUPLICATE      "Duplicate"
 #define BZ_INVALID_FILE   "InvalidFileType"
@@ -54,7 +53,7 @@ typedef struct bz_walk {
   bz_buf *out;            /* JSON being written (userdata-owned) */
   int errs;               /* absolute stack index of the violations array */
   int nerr;
-  const bz_codes *codes;  /* NULL: the API has no error codes (KOS) */
+  const bz_codes *codes;  /* NULL: the API has no error codes */
   int parent;             /* stack index of the object whose rows are being walked */
   int depth;
   bz_frame frames[BZ_MAX_DEPTH];
@@ -77,10 +76,12 @@ void bz_path_pop(bz_walk *w, int saved);
 /* Record a violation at the current path. code NULL: derived from f and the family. */
 void bz_violation(bz_walk *w, const bz_field *f, const char *reason, const char *code, const char *value);
 
-/* Cross-field rules used by the RCS tables. */
-void bz_check_feed_items_in_menus(bz_walk *w, const bz_field *f, int idx);
-void bz_check_equals_mdn(bz_walk *w, const bz_field *f, int idx);
-void bz_check_unique_mdn(bz_walk *w, const bz_field *f, int idx);
+/* Unknown keys of the table at idx (those known() refuses), reported as UnknownField. */
+typedef int (*bz_known_fn)(const void *ctx, const char *k, size_t len);
+void bz_report_unknown_keys(bz_walk *w, int idx, bz_known_fn known, const void *ctx);
+
+/* 1 when s[0..n) is one of the NULL-terminated list (compared with lengths). */
+int bz_in_list(const char *const *list, const char *s, size_t n);
 
 /* True when the value at idx counts as absent (nil or cjson.null). */
 int bz_is_absent(lua_State *L, int idx);

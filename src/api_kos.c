@@ -1,7 +1,8 @@
-/* KOS clinic CRM: POST /image/open/v1/commands/register-visitor-images.
- * Rows follow the seed's JSON Schema, in its key order (the order we emit). */
+/* KOS clinic CRM, everything the C core knows of it: the rows of POST
+ * /image/open/v1/commands/register-visitor-images, following the seed's JSON Schema
+ * in its key order (the order we emit). KOS has no error codes. */
 #include <stddef.h>
-#include "schema.h"
+#include "api.h"
 
 static const char *const source_enum[] = {
   "VISITOR_IMAGE_SOURCE_UNSPECIFIED", "HOSPITAL", "VISITOR", "AGREEMENT", "PEN_CHART", NULL };

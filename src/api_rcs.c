@@ -1,9 +1,106 @@
-/* RCS Biz Center: POST/PUT /corp/brand. Limits and codes from shared/api-notes.md
- * (spec 1.1.12/1.1.15). Row order = the order we emit = the documented order. */
+/* RCS Biz Center, everything the C core knows of it: the brand form of POST/PUT
+ * /corp/brand (its JSON parts' rows, text part, file parts), the cross-field rules,
+ * and the error codes. Limits and codes from shared/api-notes.md (spec
+ * 1.1.12/1.1.15). Row order = the order we emit = the documented order. */
 #include <stddef.h>
-#include "schema.h"
+#include <string.h>
+#include "api.h"
 #include "media.h"
-#include "validate.h"
+
+/* ---- cross-field rules --------------------------------------------------- */
+
+#define NOT_IN_MENUS "NotInMenus"  /* reason: an initFeedItems entry with no menu button */
+
+/* Raw reads (no metamethod runs mid-walk); values compared with their length. */
+static int menu_has(lua_State *L, int menus, const char *button, size_t blen) {
+  size_t j, m = bz_rawlen(L, menus), n;
+  int found = 0;
+  for (j = 1; j <= m && !found; j++) {
+    lua_rawgeti(L, menus, (int)j);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      lua_pushliteral(L, "buttonType");
+      lua_rawget(L, -2);
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        const char *v = lua_tolstring(L, -1, &n);
+        found = n == blen && memcmp(v, button, n) == 0;
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  return found;
+}
+
+/* initFeedItems: every valid item but portalsearch must be a buttonType in menus. */
+static void check_feed_items_in_menus(bz_walk *w, const bz_field *f, int idx) {
+  lua_State *L = w->L;
+  size_t i, n = bz_rawlen(L, idx);
+  int menus;
+  lua_pushstring(L, "menus");
+  lua_rawget(L, w->parent);
+  menus = lua_gettop(L);
+  for (i = 1; i <= n; i++) {
+    size_t len;
+    const char *v;
+    lua_rawgeti(L, idx, (int)i);
+    v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    /* invalid values were already reported by the item row */
+    if (v && len && !(len == 12 && memcmp(v, "portalsearch", 12) == 0) && bz_in_list(f->item->enums, v, len) &&
+        !(lua_type(L, menus) == LUA_TTABLE && menu_has(L, menus, v, len))) {
+      int saved = bz_path_push_index(w, (long long)i);
+      bz_violation(w, f->item, NOT_IN_MENUS, NULL, NULL);
+      bz_path_pop(w, saved);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+/* chatbots[i].subNum, when given, must equal mdn (the server overwrites it anyway). */
+static void check_equals_mdn(bz_walk *w, const bz_field *f, int idx) {
+  lua_State *L = w->L;
+  if (lua_type(L, idx) != LUA_TSTRING) return;
+  lua_pushstring(L, "mdn");
+  lua_rawget(L, w->parent);
+  if (lua_type(L, -1) == LUA_TSTRING && !lua_rawequal(L, -1, idx)) bz_violation(w, f, BZ_MISMATCH, NULL, NULL);
+  lua_pop(L, 1);
+}
+
+/* chatbots: each mdn once (a Lua table as the set). */
+static void check_unique_mdn(bz_walk *w, const bz_field *f, int idx) {
+  lua_State *L = w->L;
+  size_t i, n = bz_rawlen(L, idx);
+  int seen;
+  (void)f;
+  lua_createtable(L, 0, (int)(n < 1024 ? n : 1024));  /* presized: no rehash while filling */
+  seen = lua_gettop(L);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, idx, (int)i);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      lua_pushstring(L, "mdn");
+      lua_rawget(L, -2);
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        lua_pushvalue(L, -1);
+        lua_rawget(L, seen);
+        if (!lua_isnil(L, -1)) {
+          int saved = bz_path_push_index(w, (long long)i);
+          bz_path_push(w, "mdn", 3);
+          bz_violation(w, NULL, BZ_DUPLICATE, "64341", lua_tostring(L, -2));
+          bz_path_pop(w, saved);
+        }
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, seen);
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+/* ---- rows ------------------------------------------------------------------- */
 
 static const char *const button_enum[] = {
   "call", "web", "app", "store", "order", "buy", "tickets", "moreinfo", NULL };
@@ -51,19 +148,19 @@ static const bz_field brand_rows[] = {
   { BZ_ROW("initTab"), .type = BZ_T_STRING, .max = 5, .enums = init_tab_enum },
   { BZ_ROW("initFeedItem"), .type = BZ_T_STRING, .max = 6, .enums = init_feed_item_enum },
   { BZ_ROW("initFeedItems"), .type = BZ_T_ARRAY, .max = 4, .item = &feed_item,
-    .check = bz_check_feed_items_in_menus },
+    .check = check_feed_items_in_menus },
   { BZ_ROW("templateColor"), .type = BZ_T_STRING, .max = 10, .rule = BZ_R_HEXCOLOR },
   { BZ_ROW("bizInfoYn"), .type = BZ_T_STRING, .enums = yn_enum },
   { BZ_ROW("bizInfoTitle"), .type = BZ_T_STRING, .max = 20 },
   { BZ_ROW("bizInfoContent"), .type = BZ_T_STRING, .max = 200 },
   { .name = NULL } };
-const bz_schema bz_rcs_reg_brand = { "regBrand", brand_rows, NULL };
+static const bz_schema reg_brand = { "regBrand", brand_rows, NULL };
 
 static const bz_field chatbot_rows[] = {
-  { BZ_ROW("mdn"), .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 40, .rule = BZ_R_MDN,
+  { BZ_ROW("mdn"), .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 40, .rule = BZ_R_LANDLINE,
     .code_req = "64307", .code_bad = "64308" },
   { BZ_ROW("subNum"), .type = BZ_T_STRING, .max = 40, .code_bad = "64381",
-    .check = bz_check_equals_mdn },
+    .check = check_equals_mdn },
   { BZ_ROW("subTitle"), .type = BZ_T_STRING, .flags = BZ_REQUIRED, .max = 20,
     .code_req = "64309", .code_bad = "64374" },
   { BZ_ROW("rcsReply"), .type = BZ_T_STRING, .enums = rcs_reply_enum, .dflt = "1", .code_bad = "64311" },
@@ -74,15 +171,13 @@ static const bz_field chatbot_rows[] = {
   { .name = NULL } };
 static const bz_schema chatbot_schema = { "RegChatbotInfo", chatbot_rows, NULL };
 static const bz_field chatbot_item = { BZ_ROW("chatbots"), .type = BZ_T_OBJECT, .child = &chatbot_schema };
-const bz_field bz_rcs_chatbots = { BZ_ROW("chatbots"), .type = BZ_T_ARRAY, .min = 1, .max = 1000,
-  .item = &chatbot_item, .code_bad = "64343", .check = bz_check_unique_mdn };
 
-const bz_codes bz_rcs_codes = {
+static const bz_codes codes = {
   .required = "64336", .invalid_type = "64303", .too_long = "64304",
   .invalid_value = "64337", .not_allowed = "64338", .unknown_field = "64397" };
 
 #define MiB (1024 * 1024)
-const bz_filerule bz_rcs_files[] = {
+static const bz_filerule files[] = {
   { .name = "brandProfile", .flags = BZ_REQUIRED, .types = BZ_MT(BZ_MEDIA_PNG),
     .max_bytes = 1 * MiB, .min_side = 388, .max_side = 1080, .square = 1,
     .code_missing = "64329", .code_type = "64332", .code_size = "64331",
@@ -97,6 +192,16 @@ const bz_filerule bz_rcs_files[] = {
   { .name = NULL } };
 
 /* Deprecated but still accepted plain form field. */
-const bz_field bz_rcs_form_rows[] = {
+static const bz_field text_parts[] = {
   { .name = "mainMdn", .type = BZ_T_STRING, .max = 40 },
   { .name = NULL } };
+
+/* ---- the form ------------------------------------------------------------------ */
+
+static const bz_field json_parts[] = {
+  { BZ_ROW("regBrand"), .type = BZ_T_OBJECT, .flags = BZ_REQUIRED, .child = &reg_brand },
+  { BZ_ROW("chatbots"), .type = BZ_T_ARRAY, .min = 1, .max = 1000,
+    .item = &chatbot_item, .code_bad = "64343", .check = check_unique_mdn },
+  { .name = NULL } };
+
+const bz_form bz_rcs_brand_form = { json_parts, text_parts, files, &codes };

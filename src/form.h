@@ -1,0 +1,26 @@
+/* A multipart/form-data request described by data (one API's layout in its
+ * api_*.c); form.c validates a payload against it and writes the body. */
+#ifndef BZ_FORM_H
+#define BZ_FORM_H
+
+#include "body.h"
+#include "schema.h"
+#include "validate.h"
+
+#define BZ_FORM_MAX_FILES 8
+
+typedef struct bz_form {
+  const bz_field *json_parts;   /* one JSON part per row ({"name": value}), in order; name NULL ends */
+  const bz_field *text_parts;   /* plain text parts (strings), after the JSON parts */
+  const bz_filerule *files;     /* file parts, judged by content, last */
+  const bz_codes *codes;        /* the API's reason -> code defaults */
+} bz_form;
+
+/* encode(payload [, opts]) -> body | nil, violations. opts.boundary: a fixed boundary
+ * (tests, reproducible bodies); opts.json_content_type: Content-Type line of the JSON
+ * parts (none by default). Payload tables are read raw; every string whose pointer is
+ * kept stays on the Lua stack until the body is built. Raises only for wrong argument
+ * types. */
+int bz_form_encode(lua_State *L, const bz_form *form);
+
+#endif
