@@ -11,7 +11,7 @@ OUT      := build/$(LUA)/bizreg/core.so
 PORT     ?= 8089
 LUAPATH  := ./lua/?.lua;./lua/?/init.lua;;
 
-.PHONY: all build deps test test-distros test-c demo sandbox bench asan build-asan valgrind fuzz fuzz-media fuzz-encode clean reliability docs
+.PHONY: all build deps lint test test-distros test-c demo sandbox bench asan build-asan valgrind fuzz fuzz-media fuzz-encode clean reliability docs
 
 all: build
 build: $(OUT)
@@ -115,6 +115,12 @@ fuzz-encode:
 # The suite inside minimal Debian 11 and 13 roots (kept under /var/tmp/bizreg-roots).
 test-distros:
 	@sh spec/checks/distros.sh
+
+# luacheck (.luacheckrc) over every Lua file, cppcheck over the C core: any finding fails.
+lint:
+	@sh bin/deps lint
+	luacheck --no-color -q lua bin/bizreg sandbox spec bench fuzz examples
+	cppcheck --quiet --enable=warning,performance,portability --std=c99 --inline-suppr --error-exitcode=1 -I src src/
 
 clean:
 	rm -rf build tree

@@ -27,7 +27,7 @@ assert(res, err)
 say("KOS register_visitor_images: 2 images registered (server answered {})")
 
 -- 2. KOS: a payload with mistakes never leaves the process --------------------
-res, err = kos:register_visitor_images { images = {
+_, err = kos:register_visitor_images { images = {
   { fileName = "x.jpg", visitorId = "65a1b2c3d4e5f6a7b8c9d0e1", memo = string.rep("가", 151) },
   { fileNmae = "typo.jpg", visitorId = "65a1b2c3d4e5f6a7b8c9d0e1", source = "CLINIC" },
 } }
@@ -61,7 +61,7 @@ local bad = {
   chatbots = { { mdn = "01012345678", subTitle = "휴대폰 번호" }, { mdn = "0212345678", subTitle = "a" }, { mdn = "0212345678", subTitle = "b" } },
   brandProfile = files .. "background.jpg",  -- a JPEG: the profile must be a PNG
 }
-res, err = rcs:register_brand(bad)
+_, err = rcs:register_brand(bad)
 say("\nRCS register_brand with a bad package:")
 show_error(err)
 

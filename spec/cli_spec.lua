@@ -84,13 +84,6 @@ describe("bizreg command", function()
   teardown(function() if sb then sb:stop() end end)
   before_each(function() sb:reset() end)
 
-  local function with(a, b)
-    local t = {}
-    for k, v in pairs(a or {}) do t[k] = v end
-    for k, v in pairs(b or {}) do t[k] = v end
-    return t
-  end
-
   describe("usage", function()
     it("--help documents every command and exit code on stdout, exit 0", function()
       local r = cli.run { "--help" }
@@ -392,9 +385,9 @@ describe("bizreg command", function()
     it("a timeout after sending is an unknown outcome: exit 4, not marked registered, nothing more sent", function()
       local f = images_file("timeout.jsonl", 3)
       -- a static token: the batch is the only request (no token exchange to time out first)
-      local kos_env = { BIZREG_KOS_BASE_URL = sb.url, BIZREG_KOS_TOKEN = "sandbox-kos-token" }
+      local env = { BIZREG_KOS_BASE_URL = sb.url, BIZREG_KOS_TOKEN = "sandbox-kos-token" }
       sb:config { delay_ms = 2000 }
-      local r = cli.run({ "register", "images", f, "--batch", "1", "--timeout", "0.5" }, kos_env)
+      local r = cli.run({ "register", "images", f, "--batch", "1", "--timeout", "0.5" }, env)
       assert.equal(4, r.code, r.out .. r.err)
       local lines = cli.lines(r.out)
       assert.truthy(lines[1]:find("^batch 1/3  images 1%-1  UNKNOWN OUTCOME  transport %[OPERATION_TIMEDOUT%].*may have reached the server"), lines[1])
@@ -406,10 +399,10 @@ describe("bizreg command", function()
       assert.is_false(has(journal, '"state":"registered"'))
       -- resuming holds it back until the operator decides
       sb:config { delay_ms = 0 }
-      r = cli.run({ "register", "images", f, "--resume", f .. ".journal" }, kos_env)
+      r = cli.run({ "register", "images", f, "--resume", f .. ".journal" }, env)
       assert.equal(4, r.code)
       assert.is_true(has(r.out, "batch 1/3  images 1-1  held back"))
-      r = cli.run({ "register", "images", f, "--resume", f .. ".journal", "--resend", "1" }, kos_env)
+      r = cli.run({ "register", "images", f, "--resume", f .. ".journal", "--resend", "1" }, env)
       assert.equal(0, r.code, r.out .. r.err)
       -- the first request did arrive (the server was only slow): it lands after its delay,
       -- which is exactly why the batch was held back. Wait for it, or it lands in a later test.

@@ -318,6 +318,7 @@ describe("bizreg.core http transport", function()
       local body = bytes(2 * 1024 * 1024)
       local res, err = h:request { method = "POST", url = BASE .. "/slowread", body = body,
         on_progress = function() error("boom from progress") end }
+      local _
       assert.is_nil(res)
       assert.are.equal("CALLBACK_ERROR", err.code)
       assert.are.equal(42, err.curl_code)

@@ -20,7 +20,7 @@ describe("jobs", function()
     for i = 1, 5 do jobs[i] = kos:start("register_visitor_images", IMAGES) end
     jobs[6] = rcs:start("register_brand", fx.brand())
     local t0 = core.now()
-    local polls, longest = 0, 0
+    local polls = 0
     while bizreg.poll(0) > 0 do
       local dt = core.now() - t0
       assert.is_true(dt < 10, "jobs did not finish")

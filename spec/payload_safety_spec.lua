@@ -29,8 +29,7 @@ local function fresh(s) return table.concat { s:sub(1, 1), s:sub(2) } end
 -- Objects whose finalizers allocate: every collection cycle runs Lua code and makes garbage.
 local function finalizer_noise(n)
   for i = 1, n do
-    local t = setmetatable({}, { __gc = function() local _ = { string.rep("g", 64 + i % 7) } end })
-    t = nil
+    setmetatable({}, { __gc = function() local _ = { string.rep("g", 64 + i % 7) } end })  -- garbage at once
   end
 end
 

@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 LUAS=${BIZREG_LUAS-"lua5.4 lua5.3 lua5.2 lua5.1 luajit"}
-EXTRA=${BIZREG_EXTRA-"asan c docs luarocks nginx embed distros"}
+EXTRA=${BIZREG_EXTRA-"lint asan c docs luarocks nginx embed distros"}
 mkdir -p build/logs
 PASS=0
 FAIL=0
@@ -53,6 +53,7 @@ for x in $EXTRA; do
       else
         cat build/logs/build-asan.log; FAIL=$((FAIL + 1)); echo "asan: build failed"
       fi ;;
+    lint) check lint make -s lint ;;
     c) check c-media make -s test-c ;;
     docs) check docs make -s docs ;;  # the LDoc reference; fails on any LDoc warning
     luarocks) check luarocks sh spec/checks/luarocks.sh ;;

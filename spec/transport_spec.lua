@@ -172,8 +172,8 @@ describe("transport option", function()
   it("accepts a callable table (a transport module)", function()
     local calls = 0
     local t = setmetatable({}, { __call = function(_, req) calls = calls + 1; return { status = 200, body = "{}" } end })
-    local kos = bizreg.kos { base_url = "http://127.0.0.1:1", token = "t", transport = t }
-    assert.same({}, kos:register_visitor_images(IMAGES))
+    local c = bizreg.kos { base_url = "http://127.0.0.1:1", token = "t", transport = t }
+    assert.same({}, c:register_visitor_images(IMAGES))
     assert.equal(1, calls)
     assert.has_error(function() bizreg.kos { base_url = "http://x", transport = {} } end, "bizreg: option 'transport' must be a function")
   end)
@@ -188,10 +188,10 @@ describe("token fetch", function()
       if req.url:find("exchange%-token") then return { status = 200, body = '{"token":"fresh-token"}' } end
       return { status = 200, body = "{}" }
     end
-    local kos = bizreg.kos { base_url = "http://127.0.0.1:1", api_key = "k-0000", transport = t,
+    local c = bizreg.kos { base_url = "http://127.0.0.1:1", api_key = "k-0000", transport = t,
       timeout = 0.1, connect_timeout = 0.1 }
-    assert.has_error(function() kos:register_visitor_images(IMAGES) end)
-    assert.same({}, kos:register_visitor_images(IMAGES))
+    assert.has_error(function() c:register_visitor_images(IMAGES) end)
+    assert.same({}, c:register_visitor_images(IMAGES))
     assert.equal(3, n)
   end)
 end)

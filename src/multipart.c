@@ -162,8 +162,10 @@ static int ctype_ok(const char *t) {
  * in-memory files are scanned on every encode. */
 static int has_delimiter(const char *d, size_t n, const char *boundary) {
   size_t bl = strlen(boundary);
-  const char *p = d, *end = d + n;
+  const char *p, *end;
   if (d == NULL || n < bl + 2) return 0;
+  p = d;
+  end = d + n;
   for (;;) {
     if ((size_t)(end - p) < bl + 2) return 0;
     if (p[0] == '-' && p[1] == '-' && memcmp(p + 2, boundary, bl) == 0) return 1;

@@ -9,7 +9,7 @@
 -- The API base URL comes from the environment variable BIZREG_SANDBOX.
 local bizreg = require "bizreg"
 
-local NAME = STATE_NAME or "main"
+local NAME = rawget(_G, "STATE_NAME") or "main"  -- set by the C host per Lua state
 local BASE = os.getenv("BIZREG_SANDBOX")
 if not BASE or BASE == "" then error("set BIZREG_SANDBOX to the API base URL, e.g. http://127.0.0.1:8089", 0) end
 BASE = BASE:gsub("/+$", "")

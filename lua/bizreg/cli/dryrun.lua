@@ -80,7 +80,9 @@ end
 -- Where the Authorization value would come from (never the value itself).
 function M.auth_note(kind, o)
   if kind == "kos" then
-    if o.api_key then return "Authorization: a token from POST " .. o.base_url .. "/open/authorization/commands/exchange-token (BIZREG_KOS_API_KEY)" end
+    if o.api_key then
+      return "Authorization: a token from POST " .. o.base_url .. "/open/authorization/commands/exchange-token (BIZREG_KOS_API_KEY)"
+    end
     if o.token then return "Authorization: Bearer BIZREG_KOS_TOKEN" end
     return "Authorization: BIZREG_KOS_API_KEY or BIZREG_KOS_TOKEN (neither is set)"
   end

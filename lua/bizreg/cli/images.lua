@@ -196,8 +196,8 @@ function M.register(ui, file, o)
   end
 
   local jpath = o.resume or o.journal or (file .. ".journal")
-  local j, jerr = journal.open(jpath, not o.resume, function(s) return ui:scrub(s) end)
-  if not j then ui:err("bizreg: " .. jerr) return outcome.USAGE end
+  local j, open_err = journal.open(jpath, not o.resume, function(s) return ui:scrub(s) end)
+  if not j then ui:err("bizreg: " .. open_err) return outcome.USAGE end
   if not o.resume then
     local ok, herr = j:header(file, #data.items, size)
     if not ok then ui:err("bizreg: " .. herr) return outcome.USAGE end
@@ -232,23 +232,23 @@ function M.register(ui, file, o)
     elseif stopped then
       state, text = "not_sent", "not sent (stopped after batch " .. stopped .. ")"
     else
-      local ok, serr = j:sending(b)
+      local ok, jwerr = j:sending(b)
       if not ok then  -- nothing was sent: stop, the journal cannot vouch for anything else
-        ui:err("bizreg: cannot write the journal: " .. serr)
+        ui:err("bizreg: cannot write the journal: " .. jwerr)
         code = outcome.worst(code, outcome.FAILED)
         break
       end
-      local st, err, elapsed = send(ui, client, b, count)
+      local st, serr, elapsed = send(ui, client, b, count)
       state, extra = st, { elapsed = elapsed }
       if st == "registered" then
         jok, jerr = j:outcome(b, "registered")
         text = "registered  " .. fmt.seconds(elapsed)
       else
-        extra.error, extra.err = outcome.error_json(err), err
+        extra.error, extra.err = outcome.error_json(serr), serr
         jok, jerr = j:outcome(b, st, extra.error)
-        code = outcome.worst(code, select(2, outcome.classify(err)))
-        text = (st == "unknown" and "UNKNOWN OUTCOME  " or "failed  ") .. outcome.describe(err)
-        if outcome.stops(err) then stopped = b.n end
+        code = outcome.worst(code, select(2, outcome.classify(serr)))
+        text = (st == "unknown" and "UNKNOWN OUTCOME  " or "failed  ") .. outcome.describe(serr)
+        if outcome.stops(serr) then stopped = b.n end
       end
       processed = processed + b.last - b.first + 1
     end
