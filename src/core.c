@@ -100,6 +100,19 @@ static const luaL_Reg funcs[] = {
   { "cli", bz_cli_open },
   { NULL, NULL } };
 
+/* core.DEFAULTS: the transport's defaults (http.h), the one place every layer reads. */
+static void push_defaults(lua_State *L) {
+  lua_createtable(L, 0, 4);
+  lua_pushnumber(L, BZ_DEFAULT_TIMEOUT);
+  lua_setfield(L, -2, "timeout");
+  lua_pushnumber(L, BZ_DEFAULT_CONNECT_TIMEOUT);
+  lua_setfield(L, -2, "connect_timeout");
+  lua_pushinteger(L, (lua_Integer)BZ_DEFAULT_MAX_BODY);
+  lua_setfield(L, -2, "max_response_bytes");
+  lua_pushnumber(L, BZ_DEFAULT_MAX_IDLE);
+  lua_setfield(L, -2, "max_idle");
+}
+
 LUALIB_API int luaopen_bizreg_core(lua_State *L);  /* the module's one exported symbol */
 LUALIB_API int luaopen_bizreg_core(lua_State *L) {
   bz_check_lua_version(L);  /* before any other API call */
@@ -107,5 +120,7 @@ LUALIB_API int luaopen_bizreg_core(lua_State *L) {
   bz_http_open(L);
   lua_newtable(L);
   bz_setfuncs(L, funcs, 0);
+  push_defaults(L);
+  lua_setfield(L, -2, "DEFAULTS");
   return 1;
 }

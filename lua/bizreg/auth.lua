@@ -1,16 +1,16 @@
--- Token providers. Secrets live only in these closures: never in a field of the
+-- Token providers, generic: a static token, and M.cached (fetch, cache, renew on a
+-- renewable 401, one fetch at a time) that each API file (kos.lua, rcs.lua) gives its
+-- own token call. Secrets live only in these closures: never in a field of the
 -- client table, so printing or serialising a client cannot reveal them.
 -- Each provider: { header, scheme, get(client, ctx) -> token | nil, err,
 --                  renewable(client, res) -> bool, invalidate(failed_token), secrets() -> list }
-local cjson = require "cjson.safe"
-local errors = require "bizreg.errors"
 local events = require "bizreg.events"  -- called only when the client has on_event
 
 local M = {}
 
 local core = require "bizreg.core"
 
-local SKEW = 60  -- renew this many seconds before the announced expiry
+M.SKEW = 60  -- renew this many seconds before the announced expiry
 local POLL = 0.005  -- how often a waiter looks at another coroutine's fetch
 local KEEP = 4  -- tokens remembered for scrubbing (an older one may still be echoed)
 local WEAK_V = { __mode = "v" }
@@ -33,7 +33,7 @@ end
 -- pcall can be yielded across everywhere but in PUC Lua 5.1.
 local YIELDABLE_PCALL = _VERSION ~= "Lua 5.1" or rawget(_G, "jit") ~= nil
 
-local function bad_token(t)
+function M.bad_token(t)
   return type(t) ~= "string" or t == "" or t:find("[\r\n%z]") ~= nil
 end
 
@@ -53,7 +53,7 @@ end
 -- Shared shape of the "fetch a token, cache it, renew on 401" providers.
 -- fetch(client, ctx) -> token, renew_at, announced expiry | nil, err (times: epoch seconds or nil)
 -- secrets: the provider's fixed secrets (api_key, client_secret).
-local function cached(header, scheme, fetch, renewable, secrets)
+function M.cached(header, scheme, fetch, renewable, secrets)
   local token, expires_at
   local fetched_once, rejected = false, false  -- for the token event's action and reason
   local fetching  -- { co = owner (weak: nil once collected), started = core.now() }
@@ -105,62 +105,6 @@ local function cached(header, scheme, fetch, renewable, secrets)
   end
   function p.secrets() return list end
   return p
-end
-
--- KOS: POST /open/authorization/commands/exchange-token {"key": api_key} -> {"token": ...}.
--- No lifetime is documented: cache until a 401, then exchange once more.
-function M.kos_exchange(api_key, header, scheme, map_error)
-  local function fetch(client, ctx)
-    local res, err = client:send(ctx, {
-      method = "POST", path = "/open/authorization/commands/exchange-token",
-      headers = { ["Content-Type"] = "application/json" }, body = cjson.encode { key = api_key },
-    })
-    if not res then return nil, err end
-    if res.status < 200 or res.status > 299 then return nil, map_error(res) end
-    local body = cjson.decode(res.body)
-    local token = type(body) == "table" and body.token or nil
-    if bad_token(token) then
-      return nil, errors.decode(res.status, "exchange-token answered without a usable token")
-    end
-    return token, nil
-  end
-  return cached(header, scheme, fetch, function() return true end, { api_key })
-end
-
--- RCS expiresIn is a string; the example value (1568694883) reads as absolute epoch
--- seconds [G]. Small values are taken as a lifetime in seconds from now.
--- Returns the time to renew at, and the expiry the server announced (nil: none given).
-function M.rcs_expiry(expires_in, now)
-  local n = tonumber(expires_in)
-  if not n then return now + 3600 end
-  if n < 1e9 then n = now + n end
-  local skew = math.min(SKEW, math.max(0, (n - now) / 2))
-  return n - skew, n
-end
-
--- RCS: POST /token {clientId, clientSecret} -> TokenInfo (bare or enveloped, both seen [G]).
-function M.rcs_credentials(client_id, client_secret, map_error, error_code)
-  local function fetch(client, ctx)
-    local res, err = client:send(ctx, {
-      method = "POST", path = "/token", headers = { ["Content-Type"] = "application/json" },
-      body = cjson.encode { clientId = client_id, clientSecret = client_secret },
-    })
-    if not res then return nil, err end
-    if res.status < 200 or res.status > 299 then return nil, map_error(res) end
-    local body = cjson.decode(res.body)
-    local info = type(body) == "table" and (type(body.result) == "table" and body.result[1] or body) or nil
-    local token = type(info) == "table" and info.accessToken or nil
-    if bad_token(token) then
-      return nil, errors.decode(res.status, "token API answered without a usable accessToken")
-    end
-    return token, M.rcs_expiry(info.expiresIn, os.time())
-  end
-  -- 61003 Invalid token / 61004 Token has expired: a new token can fix those.
-  local function renewable(_, res)
-    local code = error_code(res)
-    return code == "61003" or code == "61004"
-  end
-  return cached("Authorization", "Bearer", fetch, renewable, { client_secret })
 end
 
 return M

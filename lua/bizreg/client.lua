@@ -117,12 +117,13 @@ M.Client = Client
 function M.new(mt, opts, auth)
   local self = setmetatable({}, mt)
   self.base_url = opts.base_url:gsub("/+$", "")
-  self.timeout = opts.timeout or 30
+  local D = core.DEFAULTS  -- the transport's defaults, defined once (src/http.h)
+  self.timeout = opts.timeout or D.timeout
   self.http_opts = {
-    timeout = self.timeout, connect_timeout = opts.connect_timeout or 10,
+    timeout = self.timeout, connect_timeout = opts.connect_timeout or D.connect_timeout,
     verify_tls = opts.verify_tls ~= false, ca_file = opts.ca_file, proxy = opts.proxy,
-    max_response_bytes = opts.max_response_bytes or 8 * 1024 * 1024,
-    max_idle = opts.max_idle,  -- nil: the core's default (4 s)
+    max_response_bytes = opts.max_response_bytes or D.max_response_bytes,
+    max_idle = opts.max_idle or D.max_idle,
   }
   self.user_agent = opts.user_agent or ("bizreg/" .. M.VERSION)
   self.retries = opts.retries or 2

@@ -78,6 +78,28 @@ M.ops.register_visitor_images = { check = check_payload, run = function(self, ct
   return self:finish(res, cerr, M.map_response)
 end }
 
+-- ---- token -------------------------------------------------------------------
+
+-- KOS: POST /open/authorization/commands/exchange-token {"key": api_key} -> {"token": ...}.
+-- No lifetime is documented: cache until a 401, then exchange once more.
+local function exchange_token(api_key, header, scheme)
+  local function fetch(c, ctx)
+    local res, err = c:send(ctx, {
+      method = "POST", path = "/open/authorization/commands/exchange-token",
+      headers = { ["Content-Type"] = "application/json" }, body = cjson.encode { key = api_key },
+    })
+    if not res then return nil, err end
+    if res.status < 200 or res.status > 299 then return nil, M.map_error(res) end
+    local body = cjson.decode(res.body)
+    local token = type(body) == "table" and body.token or nil
+    if auth.bad_token(token) then
+      return nil, errors.decode(res.status, "exchange-token answered without a usable token")
+    end
+    return token, nil
+  end
+  return auth.cached(header, scheme, fetch, function() return true end, { api_key })
+end
+
 local Kos = client.class("bizreg.kos", M.ops)
 
 local HEADER_NAME = "^[!#$%%&'*+%-.^_`|~%w]+$"
@@ -96,7 +118,7 @@ function M.new(opts, depth)
   end
   local header, scheme = opts.auth_header or "Authorization", opts.auth_scheme or "Bearer"
   local provider
-  if opts.api_key then provider = auth.kos_exchange(opts.api_key, header, scheme, M.map_error)
+  if opts.api_key then provider = exchange_token(opts.api_key, header, scheme)
   else provider = auth.static(opts.token, header, scheme) end
   return client.new(Kos, opts, provider)
 end

@@ -148,6 +148,44 @@ M.ops.resubmit_brand = {
   end,
 }
 
+-- ---- token -------------------------------------------------------------------
+
+-- RCS expiresIn is a string; the example value (1568694883) reads as absolute epoch
+-- seconds [G]. Small values are taken as a lifetime in seconds from now.
+-- Returns the time to renew at, and the expiry the server announced (nil: none given).
+function M.token_expiry(expires_in, now)
+  local n = tonumber(expires_in)
+  if not n then return now + 3600 end
+  if n < 1e9 then n = now + n end
+  local skew = math.min(auth.SKEW, math.max(0, (n - now) / 2))
+  return n - skew, n
+end
+
+-- RCS: POST /token {clientId, clientSecret} -> TokenInfo (bare or enveloped, both seen [G]).
+local function credentials(client_id, client_secret)
+  local function fetch(c, ctx)
+    local res, err = c:send(ctx, {
+      method = "POST", path = "/token", headers = { ["Content-Type"] = "application/json" },
+      body = cjson.encode { clientId = client_id, clientSecret = client_secret },
+    })
+    if not res then return nil, err end
+    if res.status < 200 or res.status > 299 then return nil, M.map_error(res) end
+    local body = cjson.decode(res.body)
+    local info = type(body) == "table" and (type(body.result) == "table" and body.result[1] or body) or nil
+    local token = type(info) == "table" and info.accessToken or nil
+    if auth.bad_token(token) then
+      return nil, errors.decode(res.status, "token API answered without a usable accessToken")
+    end
+    return token, M.token_expiry(info.expiresIn, os.time())
+  end
+  -- 61003 Invalid token / 61004 Token has expired: a new token can fix those.
+  local function renewable(_, res)
+    local code = M.error_code(res)
+    return code == "61003" or code == "61004"
+  end
+  return auth.cached("Authorization", "Bearer", fetch, renewable, { client_secret })
+end
+
 local Rcs = client.class("bizreg.rcs", M.ops)
 
 -- depth: stack levels between the user's call and this function (bizreg's one-shot forms).
@@ -160,7 +198,7 @@ function M.new(opts, depth)
     if not (opts.client_id and opts.client_secret) then raise("client_id needs client_secret") end
     if opts.token then raise("give either token or client_id/client_secret") end
     if opts.client_id == "" or opts.client_secret == "" then raise("client_id and client_secret must not be empty") end
-    provider = auth.rcs_credentials(opts.client_id, opts.client_secret, M.map_error, M.error_code)
+    provider = credentials(opts.client_id, opts.client_secret)
   else
     if opts.token == nil then raise("a credential is required: token or client_id + client_secret") end
     if opts.token == "" then raise("token must not be empty") end

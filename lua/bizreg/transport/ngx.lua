@@ -38,7 +38,8 @@
 -- M._parse_url, M._build_request, M._reader and M._read_response re-export it.
 local M = {}
 
-local DEFAULT_KEEPALIVE = 4
+local DEFAULTS = require("bizreg.core").DEFAULTS  -- the one place (src/http.h)
+local DEFAULT_KEEPALIVE = DEFAULTS.max_idle  -- idle pool lifetime, like libcurl's max_idle
 local NO_TIMEOUT = 24 * 3600
 
 local http1 = require "bizreg.transport.http1"
@@ -173,7 +174,7 @@ local function request(cfg, req)
   if not head then return nil, err end
 
   -- like libcurl, a timeout of 0 means none (a day here: cosocket timeouts are finite)
-  local timeout = tonumber(req.timeout) or 30
+  local timeout = tonumber(req.timeout) or DEFAULTS.timeout
   if timeout <= 0 then timeout = NO_TIMEOUT end
   local deadline = ngx.now() + timeout
   local call = { method = method, body = body, connect_timeout = req.connect_timeout,
