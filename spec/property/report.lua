@@ -92,7 +92,7 @@ function Rep.summary(o)
 
   local outs = {}
   for _, k in ipairs { "invalid", "accepted", "sandbox_only", "sandbox_rejected", "transport", "raised", "bad_error",
-    "decode", "weird", "hang", "crash", "exit-failure", "skipped" } do
+    "decode", "weird", "prepare_mismatch", "hang", "crash", "exit-failure", "skipped" } do
     if by_outcome[k] then outs[#outs + 1] = k .. " " .. by_outcome[k] end
   end
   print(string.format("hostile: seed %d: %d payloads (kos %d, rcs %d) in %.1f s", o.seed, n, by_api.kos, by_api.rcs, o.seconds))

@@ -69,6 +69,8 @@ function W.build(seed, i)
   local chosen = {}
   for _ = 1, n do chosen[#chosen + 1] = pick_mutation() end
   for _, m in ipairs(chosen) do if m.alone then chosen = { m } break end end
+  ctx.plain = true  -- no metatable, no file changing: prepare_* must judge it as the client does
+  for _, m in ipairs(chosen) do if m.late then ctx.plain = false end end
   table.sort(chosen, function(a, b) return not a.late and b.late end)
   -- expectations by the path a mutation replaced: a later mutation of the same value (or of
   -- a container holding it) supersedes the earlier one
@@ -135,7 +137,12 @@ end
 function W.call(ctx, clients, bound)
   local c = clients[ctx.api]
   local method = ctx.api == "kos" and "register_visitor_images" or "register_brand"
-  local ok, res, err
+  local ok, res, err, prepared
+  if ctx.plain and ctx.i % 3 == 0 then
+    local prep = ctx.api == "kos" and bizreg.prepare_visitor_images or bizreg.prepare_brand
+    local okp, req, perr = pcall(prep, ctx.payload)
+    prepared = okp and (req and "valid" or (type(perr) == "table" and perr.kind == "validation" and "invalid" or "other")) or "raised"
+  end
   if ctx.mode == "job" then
     local okj, job = pcall(c.start, c, method, ctx.payload)
     if not okj then
@@ -149,6 +156,10 @@ function W.call(ctx, clients, bound)
     ok, res, err = pcall(c[method], c, ctx.payload)
   end
   if not ok then return "raised", nil, one_line(res), false end
+  local judged = (res == nil and type(err) == "table" and err.kind == "validation") and "invalid" or "valid"
+  if prepared and prepared ~= judged then
+    return "prepare_mismatch", nil, "prepare_* says " .. prepared .. ", the client " .. judged, res ~= nil or (type(err) == "table" and err.kind == "http")
+  end
   if res then return "accepted", nil, nil, true end
   if type(err) ~= "table" then return "weird", nil, "err is a " .. type(err), false end
   if err.kind == "validation" then
