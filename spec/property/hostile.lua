@@ -42,6 +42,13 @@ end
 
 local seed = num_arg("--seed", nil) or random_seed()
 local count = num_arg("--count", 10000)
+-- --regress [FILE]: only the payloads FILE names ("seed index" lines), e.g. the findings'
+local pairs_file = has("--regress") and ((arg_value("--regress") or ""):match("^[^-]") and arg_value("--regress")
+  or "spec/property/regressions.txt")
+if pairs_file and not has("--worker") then
+  count = 0
+  for line in assert(io.open(pairs_file)):lines() do if line:match("^%s*%d+%s+%d+") then count = count + 1 end end
+end
 local bound = num_arg("--bound", 8)
 
 -- Worker mode (started by the parent below).
@@ -54,7 +61,7 @@ if has("--worker") then
     skip[#skip + 1] = s
   end
   W.run { seed = seed, from = num_arg("--from", 1), to = num_arg("--to", count), url = arg_value("--url"),
-    rcs_url = arg_value("--rcs-url"), dir = arg_value("--dir"), bound = bound, skip = skip,
+    rcs_url = arg_value("--rcs-url"), dir = arg_value("--dir"), bound = bound, skip = skip, pairs = arg_value("--pairs"),
     progress = arg_value("--progress"), results = arg_value("--results") }
   os.exit(0)
 end
@@ -82,8 +89,12 @@ end
 
 local run_dir = string.format("build/property/run-%d-%d", seed, math.floor(socket.gettime() * 1000) % 1000000)
 sh("mkdir -p " .. q(run_dir .. "/files"))
-print(string.format("hostile: seed %d, %d payloads, bound %d s, core from %s", seed, count, bound, cpath))
-print("hostile: replay one payload with: lua5.4 spec/property/hostile.lua --seed " .. seed .. " --only <index>")
+if pairs_file then
+  print(string.format("hostile: the %d payloads of %s, bound %d s, core from %s", count, pairs_file, bound, cpath))
+else
+  print(string.format("hostile: seed %d, %d payloads, bound %d s, core from %s", seed, count, bound, cpath))
+  print("hostile: replay one payload with: lua5.4 spec/property/hostile.lua --seed " .. seed .. " --only <index>")
+end
 io.stdout:flush()
 
 local sb = sandbox.start {}
@@ -101,7 +112,7 @@ local ok, err = pcall(function()
     local cmd = table.concat({ "lua5.4", q(arg[0]), "--worker", "--seed", seed, "--from", from, "--to", count,
       "--bound", bound, "--url", q(sb.url), "--rcs-url", q(sb.rcs_url), "--dir", q(run_dir .. "/files"),
       "--progress", q(progress), "--results", q(results), "--cpath", q(cpath),
-      "--skip", q(table.concat(skip, ";") .. ";") }, " ")
+      "--skip", q(table.concat(skip, ";") .. ";"), pairs_file and ("--pairs " .. q(pairs_file)) or "" }, " ")
     -- the worker keeps LD_PRELOAD (ASan runs); the shell's own helpers do not need it
     os.execute(string.format("(sh -c 'echo $$ > %s; exec %s' </dev/null >/dev/null 2>%s; echo $? > %s) &",
       q(pidf), cmd:gsub("'", "'\\''"), q(errf), q(rcf)))
@@ -148,13 +159,22 @@ local ok, err = pcall(function()
     end
     -- failed at exit (a leak report: last is nil once DONE was read) or before any payload
     if done or not last then break end
-    if hung and last_tags ~= "-" and last_tags ~= "build" then skip[#skip + 1] = last_tags end
+    -- quarantine (full runs only: every listed regression is judged on its own)
+    if hung and not pairs_file and last_tags ~= "-" and last_tags ~= "build" then skip[#skip + 1] = last_tags end
     from = last + 1
     ::continue::
   end
   local stats = sb:stats()
+  local labels = {}  -- position -> "seed:index"
+  if pairs_file then
+    for line in io.lines(pairs_file) do
+      local a, b = line:match("^%s*(%d+)%s+(%d+)")
+      if a then labels[#labels + 1] = a .. ":" .. b end
+    end
+  end
   local rc = R.summary { seed = seed, count = count, results = slurp(results), crashes = crashes, stats = stats,
-    wedges = wedges, since = since,
+    wedges = wedges, since = since, pairs = pairs_file,
+    label = function(pos) return labels[pos] or (seed .. ":" .. tostring(pos)) end,
     seconds = socket.gettime() - started, run_dir = run_dir }
   sb:stop()
   os.exit(rc)

@@ -47,6 +47,7 @@ function Rep.summary(o)
     if f[1] == "R" then
       local i, api, mode, expect, outcome, code, ans, units, verdict, detail, descr, tags = tonumber(f[2]), f[3], f[4], f[5],
         f[6], f[7], f[8] == "1", tonumber(f[9]), f[10], f[11], f[12], f[13] or "-"  -- tags: the culprits
+      local label = f[14] or tostring(i)  -- seed:index, what --seed S --only I replays
       n = n + 1
       by_api[api] = by_api[api] + 1
       by_outcome[outcome] = (by_outcome[outcome] or 0) + 1
@@ -57,8 +58,8 @@ function Rep.summary(o)
         if outcome == "accepted" then accepted_units[api] = accepted_units[api] + units end
       end
       if verdict ~= "-" then
-        add(signature(verdict, tags, code, detail), string.format("#%d (%s %s, expected %s): got %s %s%s\n      payload: %s",
-          i, api, mode, expect, outcome, code, detail ~= "-" and (" — " .. detail) or "", descr))
+        add(signature(verdict, tags, code, detail), string.format("%s (%s %s, expected %s): got %s %s%s\n      payload: %s",
+          label, api, mode, expect, outcome, code, detail ~= "-" and (" — " .. detail) or "", descr))
       end
     elseif f[1] == "M" then
       add("sandbox-count-mismatch", string.format("payloads %s..%s: bizreg sent %s, the sandbox received %s", f[2], f[3], f[4], f[5]))
@@ -70,15 +71,16 @@ function Rep.summary(o)
     if c.index then n = n + 1 end
     -- grouped by the sanitizer's summary when there is one (one memory bug, many payloads)
     local summary = c.stderr:match("SUMMARY: %w+Sanitizer: ([^\n]+)")
-    add(kind .. " " .. (summary and (summary:gsub("0x%x+", "")) or ("[" .. tostring(c.tags) .. "]")), string.format("#%s (exit status %s)\n      %s", tostring(c.index),
+    add(kind .. " " .. (summary and (summary:gsub("0x%x+", "")) or ("[" .. tostring(c.tags) .. "]")), string.format("%s (exit status %s)\n      %s",
+      o.label(c.index),
       tostring(c.rc), table.concat(asan_excerpt(c.stderr), "\n      ")))
   end
   for _, w in ipairs(o.wedges) do
     local f = split(lines[w.index] or "")
-    local what = lines[w.index] and string.format("%s %s, %s %s; %s", f[3], f[4], f[6], f[7], f[12])
+    local what = lines[w.index] and string.format("%s %s, %s %s; %s", f[3], f[4], f[6], f[7], f[12] or "")
       or ("killed, tags " .. tostring(w.tags))
-    add("sandbox-wedged (component: sandbox)", string.format("after #%d (%s): the sandbox stopped answering "
-      .. "(spec/property/sandbox_abort.lua reproduces it); later payloads went to a new sandbox", w.index, what))
+    add("sandbox-wedged (component: sandbox)", string.format("after %s (%s): the sandbox stopped answering "
+      .. "(spec/property/sandbox_abort.lua reproduces it); later payloads went to a new sandbox", o.label(w.index), what))
   end
   local st = o.stats
   local by = st.by_endpoint or {}
@@ -92,10 +94,11 @@ function Rep.summary(o)
 
   local outs = {}
   for _, k in ipairs { "invalid", "accepted", "sandbox_only", "sandbox_rejected", "transport", "raised", "bad_error",
-    "decode", "weird", "prepare_mismatch", "hang", "crash", "exit-failure", "skipped" } do
+    "decode", "weird", "prepare_mismatch", "stale_regression", "hang", "crash", "exit-failure", "skipped" } do
     if by_outcome[k] then outs[#outs + 1] = k .. " " .. by_outcome[k] end
   end
-  print(string.format("hostile: seed %d: %d payloads (kos %d, rcs %d) in %.1f s", o.seed, n, by_api.kos, by_api.rcs, o.seconds))
+  print(string.format("hostile: %s: %d payloads (kos %d, rcs %d) in %.1f s", o.pairs and ("regressions in " .. o.pairs)
+    or ("seed " .. o.seed), n, by_api.kos, by_api.rcs, o.seconds))
   print("  by outcome: " .. table.concat(outs, ", "))
   print(string.format("  sent %d, sandbox-accepted %d; last sandbox (payloads %d..): bizreg sent %d, it received %d bodies, "
     .. "registered %s images, %s brands", all_sent, by_outcome.accepted or 0, o.since, sent, bodies, tostring(reg.images), tostring(reg.brands)))
@@ -105,9 +108,9 @@ function Rep.summary(o)
     print(string.format("FINDING %d: %s  x%d\n    e.g. %s", k, sig, fnd.count, fnd.example))
   end
   if #order > 0 then
-    print("  replay: lua5.4 spec/property/hostile.lua --seed " .. o.seed .. " --only <index>")
+    print("  replay one: lua5.4 spec/property/hostile.lua --seed <S> --only <I>   (examples above are S:I)")
   end
-  print(string.format("hostile: %s (seed %d)", violations == 0 and "PASS" or "FAIL", o.seed))
+  print(string.format("hostile: %s (%s)", violations == 0 and "PASS" or "FAIL", o.pairs or ("seed " .. o.seed)))
   io.stdout:flush()
   return violations == 0 and 0 or 1
 end

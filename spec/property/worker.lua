@@ -223,9 +223,22 @@ end
 
 local function field(s) return (tostring(s == nil and "-" or s):gsub("[\t\r\n]", " ")) end
 
--- opts: seed, from, to, url, rcs_url, dir, bound, progress, results, skip (list of tag sets)
+-- Positions from..to are payloads (seed, position), or with opts.pairs (a file of
+-- "seed index" lines, # comments) the payloads those lines name.
+local function payloads(opts)
+  if not opts.pairs then return function(pos) return opts.seed, pos end end
+  local list = {}
+  for line in assert(io.open(opts.pairs)):lines() do
+    local seed, index, culprits = line:match("^%s*(%d+)%s+(%d+)%s+(%S+)")
+    if seed then list[#list + 1] = { tonumber(seed), tonumber(index), culprits } end
+  end
+  return function(pos) return list[pos][1], list[pos][2], list[pos][3] end
+end
+
+-- opts: seed | pairs, from, to, url, rcs_url, dir, bound, progress, results, skip (list of tag sets)
 function W.run(opts)
   F.init(opts.dir, G)
+  local at = payloads(opts)
   local common = { timeout = 5, connect_timeout = 5, retries = 0 }
   local function client(new, url, token)
     local o = { base_url = url, token = token }
@@ -239,7 +252,8 @@ function W.run(opts)
   for i = opts.from, opts.to do
     progress:write("S ", i, " build\n")  -- a crash while generating is still named
     progress:flush()
-    local ctx = W.build(opts.seed, i)
+    local seed, index, want = at(i)
+    local ctx = W.build(seed, index)
     local tags = table.concat(ctx.tags, ",")
     progress:write("S ", i, " ", tags == "" and "-" or tags, "\n")
     progress:flush()
@@ -250,15 +264,26 @@ function W.run(opts)
       base, answered, chunk_from = now, 0, i
     end
     local outcome, code, detail, ans = "skipped", nil, "quarantined after a hang", false
-    if not skipped then outcome, code, detail, ans = W.call(ctx, clients, opts.bound) end
+    if want and want ~= ctx.culprits then  -- the generator changed: the listed payload is another one now
+      skipped, outcome, detail = true, "stale_regression", "now " .. ctx.culprits .. ", listed as " .. want
+    elseif not skipped then
+      outcome, code, detail, ans = W.call(ctx, clients, opts.bound)
+    end
     if ctx.midflight then ctx.midflight.cleanup() end
     if ans then answered = answered + 1 end
-    local verdict = not skipped and W.judge(ctx, outcome, code) or nil
+    local verdict = outcome == "stale_regression" and outcome or (not skipped and W.judge(ctx, outcome, code) or nil)
     local imgs = type(ctx.payload) == "table" and rawget(ctx.payload, "images")
     local units = ctx.api == "rcs" and 1 or (type(imgs) == "table" and rawlen(imgs) or 0)
     results:write(table.concat({ "R", i, ctx.api, ctx.mode or "-", ctx.expect, outcome, field(code), ans and 1 or 0, units,
-      field(verdict), field(detail), field(table.concat(ctx.descr, " | ")), field(ctx.culprits ~= "" and ctx.culprits or nil) }, "\t"), "\n")
+      field(verdict), field(detail), field(table.concat(ctx.descr, " | ")), field(ctx.culprits ~= "" and ctx.culprits or nil),
+      seed .. ":" .. index }, "\t"), "\n")
     ctx = nil
+    results:flush()
+    if (outcome == "transport" or outcome == "hang") and not alive(opts.url) then
+      results:write("W\t", i, "\n")
+      results:close()
+      os.exit(3)
+    end
     if i % CHECK_EVERY == 0 or i == opts.to then
       collectgarbage("collect")  -- runs the payloads' __gc (some raise) while we watch
       local now = api_requests(opts.url)
@@ -268,11 +293,6 @@ function W.run(opts)
       base, answered, chunk_from = now, 0, i + 1
     end
     results:flush()
-    if (outcome == "transport" or outcome == "hang") and not alive(opts.url) then
-      results:write("W\t", i, "\n")
-      results:close()
-      os.exit(3)
-    end
   end
   clients.kos:close()
   clients.rcs:close()
