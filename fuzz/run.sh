@@ -19,7 +19,7 @@ for name in "$@"; do
     [ -f "$f" ] || continue
     case ${f##*/} in KNOWN|*.md) continue ;; esac
     rtotal=$((rtotal + 1))
-    if ! BZ_FUZZ_STRICT=1 "$bin" -timeout=10 "$f" >"$work/regress.log" 2>&1; then
+    if ! BZ_FUZZ_STRICT=1 "$bin" -timeout=10 -rss_limit_mb=1024 "$f" >"$work/regress.log" 2>&1; then
       rfail=$((rfail + 1))
       echo "  $name: regression ${f##*/} FAILS: $(grep -a -m1 -E 'SUMMARY: [A-Za-z]+Sanitizer|secret leaked|raised|check failed|ERROR: libFuzzer: (timeout|out-of-memory)' "$work/regress.log" | cut -c1-160)"
     fi
