@@ -54,6 +54,7 @@ def("non_sequence", 3, function(ctx)
   local s = pick_slot(ctx, function(s) return s.spec.t == "array" and s.present end)
   if not s then return end
   local t = rawget(s.parent, s.key)
+  if type(t) ~= "table" then return end  -- an earlier mutation replaced it
   local how = R.int(1, 4)
   if how == 1 then rawset(t, rawlen(t) + 2, rawget(t, 1) or 1) elseif how == 2 then rawset(t, "x", 1)
   elseif how == 3 then rawset(t, 0, 1) else rawset(t, 1.5, 1) end
@@ -166,6 +167,7 @@ def("self_reference", 3, function(ctx)
     local s = pick_slot(ctx, function(s) return s.spec.t == "array" and s.present end)
     if not s then return end
     local t = rawget(s.parent, s.key)
+    if type(t) ~= "table" then return end
     rawset(t, rawlen(t) + 1, s.parent)
   end
   return "invalid", "cycle (" .. how .. ") at " .. (o.path == "" and "<top>" or o.path)
