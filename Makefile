@@ -11,7 +11,8 @@ OUT      := build/$(LUA)/bizreg/core.so
 PORT     ?= 8089
 LUAPATH  := ./lua/?.lua;./lua/?/init.lua;;
 
-.PHONY: all build deps lint test test-distros test-c demo sandbox bench asan build-asan valgrind fuzz fuzz-media fuzz-encode clean reliability docs
+.PHONY: all build deps lint test test-distros test-c demo sandbox bench asan build-asan valgrind clean reliability docs \
+        fuzz fuzz-media fuzz-encode fuzz-multipart fuzz-httpcb fuzz-datetime fuzz-luaresp
 
 all: build
 build: $(OUT)
@@ -97,20 +98,50 @@ valgrind: build build/nodlclose.so
 	env LD_PRELOAD="$(CURDIR)/build/nodlclose.so" valgrind -q --error-exitcode=9 --leak-check=full \
 	  --errors-for-leak-kinds=definite lua5.4 /usr/bin/busted --cpath="./build/lua5.4/?.so" spec
 
-fuzz: fuzz-media fuzz-encode
+# libFuzzer harnesses (clang only). Each fuzz-NAME target builds build/fuzz/NAME_fuzz, runs the
+# inputs of fuzz/regress/NAME/ (unfixed findings: they fail, and are reported), then fuzzes
+# FUZZ_SECONDS from fuzz/corpus/NAME/ (see fuzz/run.sh). `make fuzz` runs them all, one at a time.
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := media encode multipart httpcb datetime luaresp
+FUZZ_CC      := clang -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=all -Isrc $(shell pkg-config --cflags lua5.4 libcurl)
+FUZZ_LIBS    := $(shell pkg-config --libs lua5.4 libcurl) -lm
 
-fuzz-media:
-	@mkdir -p build
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc fuzz/media_fuzz.c src/media.c src/media_image.c -o build/media_fuzz
-	./build/media_fuzz -max_total_time=60 fuzz/corpus/media
+# the transport but the two files httpcb_fuzz.c includes (callbacks.c, response.c)
+TRANSPORT_REST := src/easy.c src/request.c src/curlerr.c src/multi.c src/body.c src/buf.c
+build/fuzz/media_fuzz: fuzz/media_fuzz.c src/media.c src/media_image.c src/media.h src/media_src.h
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) fuzz/media_fuzz.c src/media.c src/media_image.c -o $@
+build/fuzz/encode_fuzz: fuzz/encode_fuzz.c $(SRCS) $(HDRS)
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) fuzz/encode_fuzz.c $(SRCS) -o $@ $(FUZZ_LIBS)
+build/fuzz/multipart_fuzz: fuzz/multipart_fuzz.c src/multipart.c src/body.c src/buf.c $(HDRS)
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) fuzz/multipart_fuzz.c src/multipart.c src/body.c src/buf.c -o $@ $(FUZZ_LIBS)
+build/fuzz/httpcb_fuzz: fuzz/httpcb_fuzz.c src/callbacks.c src/response.c $(TRANSPORT_REST) $(HDRS)
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) fuzz/httpcb_fuzz.c $(TRANSPORT_REST) -o $@ $(FUZZ_LIBS)
+build/fuzz/datetime_fuzz: fuzz/datetime_fuzz.c src/rules.c src/rules.h
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) fuzz/datetime_fuzz.c src/rules.c -o $@ -lm
+build/fuzz/luaresp_fuzz: fuzz/luaresp_fuzz.c $(SRCS) $(HDRS)
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) fuzz/luaresp_fuzz.c $(SRCS) -o $@ $(FUZZ_LIBS)
 
-# The validating walk with generated Lua payloads (liblua5.4 linked into the harness).
-fuzz-encode:
-	@mkdir -p build/fuzz-encode-corpus
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c99 -D_POSIX_C_SOURCE=200809L -Isrc \
-	  $(shell pkg-config --cflags lua5.4 libcurl) fuzz/encode_fuzz.c $(SRCS) -o build/encode_fuzz \
-	  $(shell pkg-config --libs lua5.4 libcurl) -lm
-	./build/encode_fuzz -max_total_time=60 -detect_leaks=1 build/fuzz-encode-corpus
+fuzz: $(foreach n,$(FUZZ_NAMES),build/fuzz/$(n)_fuzz)
+	@sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+fuzz-media: build/fuzz/media_fuzz
+	@sh fuzz/run.sh $(FUZZ_SECONDS) media
+fuzz-encode: build/fuzz/encode_fuzz
+	@sh fuzz/run.sh $(FUZZ_SECONDS) encode
+fuzz-multipart: build/fuzz/multipart_fuzz
+	@sh fuzz/run.sh $(FUZZ_SECONDS) multipart
+fuzz-httpcb: build/fuzz/httpcb_fuzz
+	@sh fuzz/run.sh $(FUZZ_SECONDS) httpcb
+fuzz-datetime: build/fuzz/datetime_fuzz
+	@sh fuzz/run.sh $(FUZZ_SECONDS) datetime
+fuzz-luaresp: build/fuzz/luaresp_fuzz
+	@sh fuzz/run.sh $(FUZZ_SECONDS) luaresp
 
 # The suite inside minimal Debian 11 and 13 roots (kept under /var/tmp/bizreg-roots).
 test-distros:
