@@ -25,6 +25,12 @@ static unsigned next(src *s) { return s->p < s->end ? *s->p++ : 0; }
 
 static lua_State *L;  /* harness-only: one state for the whole run */
 
+/* An HTTP token character (RFC 9110), as request.c checks methods. */
+static int tchar(unsigned char c) {
+  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return 1;
+  return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
 static int hws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 /* The block invariants: NUL-terminated name/value pairs filling exactly hdrs.len bytes,
@@ -68,7 +74,7 @@ static size_t check_block(const bz_buf *b) {
 static int plain_header(const char *p, size_t n, size_t *colon) {
   size_t k, c = 0, end = n;
   while (end > 0 && (p[end - 1] == '\r' || p[end - 1] == '\n')) end--;
-  for (k = 0; k < end && p[k] != ':'; k++) if (!is_tchar((unsigned char)p[k])) return 0;
+  for (k = 0; k < end && p[k] != ':'; k++) if (!tchar((unsigned char)p[k])) return 0;
   if (k == 0 || k == end || k + 2 >= end || p[k + 1] != ' ' || hws(p[k + 2]) || hws(p[end - 1])) return 0;
   if (end >= 5 && memcmp(p, "HTTP/", 5) == 0) return 0;
   for (c = k + 2; c < end; c++) if (p[c] == '\0' || p[c] == '\r' || p[c] == '\n') return 0;
