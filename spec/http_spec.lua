@@ -279,6 +279,17 @@ describe("bizreg.core http transport", function()
       h0:close()
     end)
 
+    it("joins a repeated response header's values with \", \" in order, linearly", function()
+      local h = core.http { timeout = 10 }
+      local res = assert(h:request { url = BASE .. "/repeat?count=3" })
+      assert.are.equal("1, 2, 3", res.headers["x-r"])
+      res = assert(h:request { url = BASE .. "/repeat?count=20000" })  -- 20,000 copies: one join
+      local n = 0
+      for v in res.headers["x-r"]:gmatch("[^, ]+") do n = n + 1 assert.are.equal(tostring(n), v) end
+      assert.are.equal(20000, n)
+      h:close()
+    end)
+
     it("reports response headers over the limits as RESPONSE_TOO_LARGE", function()
       local h = core.http { timeout = 5 }
       for _, q in ipairs { "bytes=150000&count=1", "bytes=9000&count=40" } do

@@ -22,7 +22,8 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud) {
   return n;
 }
 
-static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+/* Blanks around a name or value; a NUL (which a server may send) counts as one. */
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\0'; }
 
 /* Appends s[0..n) with NUL bytes turned into spaces, then a terminating NUL. */
 static int hdr_put(bz_buf *b, const char *s, size_t n, int lowercase) {
@@ -63,7 +64,8 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud) {
     size_t s = 0;
     while (s < end && is_ws(p[s])) s++;
     if (h->hdrs.len == 0 || s == end) return len;
-    h->hdrs.p[h->hdrs.len - 1] = ' ';
+    if (h->hdrs.len >= 2 && h->hdrs.p[h->hdrs.len - 2] == '\0') h->hdrs.len--;  /* empty value: no joining blank */
+    else h->hdrs.p[h->hdrs.len - 1] = ' ';
     if (hdr_put(&h->hdrs, p + s, end - s, 0) != 0) {
       h->hdrs.p[h->hdrs.len - 1] = '\0';
       h->fail = BZ_FAIL_OOM;

@@ -25,11 +25,29 @@ static void shrink(bz_buf *b) {
   else b->len = 0;
 }
 
+/* Joins the values collected in the list at index list with ", " (one buffer pass). */
+static void join_list(lua_State *L, int list) {
+  luaL_Buffer sb;
+  size_t i, n = bz_rawlen(L, list);
+  luaL_buffinit(L, &sb);
+  for (i = 1; i <= n; i++) {
+    if (i > 1) luaL_addlstring(&sb, ", ", 2);
+    lua_rawgeti(L, list, (int)i);
+    luaL_addvalue(&sb);
+  }
+  luaL_pushresult(&sb);
+}
+
+/* headers{name = value}; a repeated header's values joined with ", ". Linear: repeats
+ * are collected in a list per name and joined once (a server sending thousands of
+ * copies of one header must not cost a copy of the growing value each). */
 static void push_headers(lua_State *L, const bz_buf *b) {
   size_t o = 0;
-  int t;
+  int t, lists;
   lua_newtable(L);
   t = lua_gettop(L);
+  lua_newtable(L);  /* name -> list of its values, for repeated names only */
+  lists = t + 1;
   while (o < b->len) {
     const char *name = b->p + o, *value;
     size_t nl = strlen(name), vl;
@@ -38,17 +56,38 @@ static void push_headers(lua_State *L, const bz_buf *b) {
     o += nl + vl + 2;
     lua_pushlstring(L, name, nl);
     lua_pushvalue(L, -1);
-    lua_rawget(L, t);
+    lua_rawget(L, lists);  /* key, list|nil */
+    if (!lua_isnil(L, -1)) {
+      lua_pushlstring(L, value, vl);
+      lua_rawseti(L, -2, (int)bz_rawlen(L, -2) + 1);
+      lua_pop(L, 2);
+      continue;
+    }
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, t);  /* key, first|nil */
     if (lua_isnil(L, -1)) {
       lua_pop(L, 1);
       lua_pushlstring(L, value, vl);
-    } else {  /* repeated header: values joined with ", " */
-      lua_pushliteral(L, ", ");
-      lua_pushlstring(L, value, vl);
-      lua_concat(L, 3);
+      lua_rawset(L, t);
+      continue;
     }
-    lua_rawset(L, t);
+    lua_createtable(L, 4, 0);  /* key, first, list */
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, 1);
+    lua_pushlstring(L, value, vl);
+    lua_rawseti(L, -2, 2);
+    lua_rawset(L, lists);
   }
+  lua_pushnil(L);
+  while (lua_next(L, lists)) {  /* key, list */
+    join_list(L, lua_gettop(L));
+    lua_replace(L, -2);         /* key, joined */
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);          /* key, key, joined */
+    lua_rawset(L, t);           /* assigning an existing key of t during next over lists: fine */
+  }
+  lua_pop(L, 1);  /* lists */
 }
 
 void bz_http_push_outcome(lua_State *L, bz_http *h, CURLcode rc) {

@@ -12,6 +12,7 @@
 --   /slowread        reads the request body slowly (10 ms between chunks), then like /echo without the body
 --   /count           number of requests seen so far (not counting /count itself)
 --   /hdrs?bytes=N&count=K  K response headers x-big-i of N bytes each, then "ok"
+--   /repeat?count=N  N copies of the header x-r (values 1..N), then "ok"
 --   /lateclose       answers "ok", then closes the kept-alive connection 0.2 s later
 --   /drop?how=fin|rst  reads the whole request body, then closes the connection without
 --                    answering: orderly (FIN) or with a reset (RST, SO_LINGER 0)
@@ -149,6 +150,13 @@ local function onstream(_, st)
     h:append(":status", "200")
     local v = string.rep("v", query_num(path, "bytes") or 10)
     for i = 1, query_num(path, "count") or 1 do h:append("x-big-" .. i, v) end
+    h:append("content-length", "2")
+    if not st:write_headers(h, false) or not st:write_chunk("ok", true) then return abort_connection(st) end
+    return
+  elseif route == "/repeat" then  -- count copies of the header x-r: 1, 2, ...
+    local h = http_headers.new()
+    h:append(":status", "200")
+    for i = 1, query_num(path, "count") or 1 do h:append("x-r", tostring(i)) end
     h:append("content-length", "2")
     if not st:write_headers(h, false) or not st:write_chunk("ok", true) then return abort_connection(st) end
     return
