@@ -9,10 +9,11 @@ description = {
     and multipart bodies in one walk, and sends them over a keep-alive connection, with
     structured errors, token flows, a non-blocking multi-interface mode and an nginx
     cosocket transport. The local emulator of both APIs is a separate rock (bizreg-sandbox).
+    Needs Lua 5.1-5.4 or LuaJIT, and libcurl 7.68 or newer (headers: libcurl4-openssl-dev).
   ]],
   license = "MIT",
 }
-dependencies = { "lua >= 5.1", "lua-cjson" }
+dependencies = { "lua >= 5.1", "lua-cjson" }  -- and libcurl >= 7.68 (external, below)
 external_dependencies = { CURL = { header = "curl/curl.h", library = "curl" } }
 build = {
   type = "builtin",
