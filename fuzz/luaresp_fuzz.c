@@ -27,7 +27,7 @@ int luaopen_bizreg_core(lua_State *L);
 static const char DRIVER[] =
   "package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path\n"
   "local bizreg, kos, rcs = require 'bizreg', require 'bizreg.kos', require 'bizreg.rcs'\n"
-  "local images = require 'bizreg.sandbox.images'\n"
+  "local images = require 'spec.helpers.images'\n"
   "SECRETS = { 'eyJhbGciOi.SECRET/tok+en_9Zq', 'Q#9', 'SK.atIs4g04r6PJepf' }\n"
   "local payloads = { kos = { images = { { fileName = 'a.jpg', visitorId = '65a1b2c3d4e5f6a7b8c9d0e1' } } },\n"
   "  rcs = { regBrand = { name = 'n', description = 'd', categoryId = 'EDU', subCategoryId = 'EDU007' },\n"

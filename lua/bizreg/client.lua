@@ -77,8 +77,7 @@ local TRANSPORT_OPTS = {
 -- Values that become header bytes: CR/LF/NUL would let them forge headers.
 local HEADER_OPTS = { "token", "api_key", "client_id", "client_secret", "user_agent", "auth_header", "auth_scheme" }
 
--- depth: extra stack levels between the user's call and the client constructor.
-local function fail(msg, depth) error("bizreg: " .. msg, 4 + (depth or 0)) end
+local function fail(msg) errors.raise("bizreg: " .. msg) end
 
 -- A function, or a table whose metatable has __call (a transport module can be both).
 function M.callable(v)
@@ -89,23 +88,23 @@ end
 
 -- Programmer errors raise (at the caller of bizreg.kos/rcs); everything about content or
 -- the network returns nil, err later. extra: the API's own options, name -> type.
-function M.check_options(opts, extra, depth)
-  if type(opts) ~= "table" then fail("client options must be a table", depth) end
+function M.check_options(opts, extra)
+  if type(opts) ~= "table" then fail("client options must be a table") end
   for k, v in pairs(opts) do
     local spec = TRANSPORT_OPTS[k] or (extra[k] and { extra[k] })
-    if not spec then fail("unknown option '" .. tostring(k) .. "'", depth) end
+    if not spec then fail("unknown option '" .. tostring(k) .. "'") end
     local want, check = spec[1], spec[2]
     if type(v) ~= want and not (want == "function" and M.callable(v)) then
-      fail("option '" .. k .. "' must be a " .. want, depth)
+      fail("option '" .. k .. "' must be a " .. want)
     end
     local ok, what = true, nil
     if check then ok, what = check(v) end
-    if not ok then fail("option '" .. k .. "' must be " .. what, depth) end
+    if not ok then fail("option '" .. k .. "' must be " .. what) end
   end
-  if opts.base_url == nil then fail("option 'base_url' is required (http:// or https://)", depth) end
+  if opts.base_url == nil then fail("option 'base_url' is required (http:// or https://)") end
   for _, k in ipairs(HEADER_OPTS) do
     if type(opts[k]) == "string" and opts[k]:find("[\r\n%z]") then
-      fail("option '" .. k .. "' contains CR, LF or NUL", depth)
+      fail("option '" .. k .. "' contains CR, LF or NUL")
     end
   end
 end
@@ -140,7 +139,7 @@ function M.new(mt, opts, auth)
 end
 
 function Client:check_open()
-  if self.closed then error("bizreg: client is closed", 3) end
+  if self.closed then errors.raise("bizreg: client is closed") end
 end
 
 -- The keep-alive libcurl handle for blocking calls (created on first use).
@@ -325,7 +324,7 @@ end
 
 -- A client class: Client's methods, cleanup on __gc/__close, a secret-free __tostring,
 -- blocking methods named after the ops, and client:start(name, ...) -> job.
--- ops[name] = { check = fn(...) raising at level 3 for wrong argument types, run = fn(self, ctx, ...) }
+-- ops[name] = { check = fn(...) raising (errors.raise) for wrong argument types, run = fn(self, ctx, ...) }
 function M.class(name, ops)
   local mt = setmetatable({}, { __index = Client })
   mt.__index = mt
@@ -342,8 +341,8 @@ function M.class(name, ops)
   function mt:start(op_name, ...)
     self:check_open()
     local op = ops[op_name]
-    if not op then error("bizreg: unknown operation '" .. tostring(op_name) .. "'", 2) end
-    if self.transport then error("bizreg: start() drives libcurl; with a custom transport call " .. op_name .. "() directly", 2) end
+    if not op then errors.raise("bizreg: unknown operation '" .. tostring(op_name) .. "'") end
+    if self.transport then errors.raise("bizreg: start() drives libcurl; with a custom transport call " .. op_name .. "() directly") end
     op.check(...)
     return require("bizreg.jobs").start(self, function(client, ctx, ...) return run(client, op, ctx, ...) end, ...)
   end

@@ -83,6 +83,21 @@ mt.__tostring = function(e)
   return secrets and M.scrub_string(s, secrets) or s
 end
 
+-- Programmer errors (wrong argument types, unknown options, a closed client) raise at
+-- the caller's position: the first frame outside this library's files, found by walking
+-- the stack, so tail calls and the library's own nesting never hide the caller's line.
+local LIB = "@" .. (debug.getinfo(1, "S").source:match("^@(.*)errors%.lua$") or "\0")
+function M.raise(msg)
+  local level = 2
+  while true do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    if info.what ~= "C" and info.currentline > 0 and info.source:sub(1, #LIB) ~= LIB then break end
+    level = level + 1
+  end
+  error(msg, debug.getinfo(level, "S") and level or 0)  -- not a tail call: the levels stay as counted
+end
+
 --- Whether v is an error made by bizreg.
 -- @param v any value
 -- @treturn boolean

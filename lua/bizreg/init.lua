@@ -119,10 +119,10 @@ function bizreg.prepare_visitor_images(payload) return kos.prepare(payload) end
 -- assert(req.body:find('filename="profile.png"', 1, true))
 function bizreg.prepare_brand(payload, opts) return rcs.prepare(payload, opts) end
 
--- Construction errors point at the caller of the one-shot function (depth 1).
+-- Programmer errors point at the caller of the one-shot function (errors.raise).
 local function one_shot(new, method)
   return function(opts, ...)
-    local c = new(opts, 1)
+    local c = new(opts)
     local res, err = c[method](c, ...)
     c:close()
     return res, err

@@ -17,7 +17,7 @@ local function validation_error(props)
 end
 
 function M.prepare(payload)
-  if type(payload) ~= "table" then error("bizreg: payload must be a table", 3) end
+  if type(payload) ~= "table" then errors.raise("bizreg: payload must be a table") end
   local json, props = core.encode_visitor_images(payload)
   if not json then return nil, validation_error(props) end
   return { method = "POST", path = M.PATH, headers = { ["Content-Type"] = "application/json" }, body = json }
@@ -65,7 +65,7 @@ end
 
 
 local function check_payload(payload)
-  if type(payload) ~= "table" then error("bizreg: payload must be a table", 3) end
+  if type(payload) ~= "table" then errors.raise("bizreg: payload must be a table") end
 end
 
 M.ops = {}
@@ -104,11 +104,9 @@ local Kos = client.class("bizreg.kos", M.ops)
 
 local HEADER_NAME = "^[!#$%%&'*+%-.^_`|~%w]+$"
 
--- depth: stack levels between the user's call and this function (bizreg's one-shot forms).
-function M.new(opts, depth)
-  depth = depth or 0
-  client.check_options(opts, EXTRA_OPTS, depth)
-  local function raise(msg) error("bizreg: " .. msg, 3 + depth) end
+function M.new(opts)
+  client.check_options(opts, EXTRA_OPTS)
+  local function raise(msg) errors.raise("bizreg: " .. msg) end
   if opts.token and opts.api_key then raise("give either token or api_key, not both") end
   if opts.token == nil and opts.api_key == nil then raise("a credential is required: token or api_key") end
   if opts.token == "" or opts.api_key == "" then raise("token and api_key must not be empty") end

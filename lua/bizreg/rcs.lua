@@ -57,7 +57,7 @@ end
 -- opts: boundary (fixed, for reproducible bodies), json_content_type (Content-Type of the
 -- JSON parts: undocumented by RCS [G], so none by default, like the documented curl sample).
 local function encode(payload, opts)
-  if type(payload) ~= "table" then error("bizreg: payload must be a table", 4) end
+  if type(payload) ~= "table" then errors.raise("bizreg: payload must be a table") end
   local body, props = core.encode_brand(payload, opts)
   if not body then return nil, validation_error(props) end
   return body
@@ -124,8 +124,8 @@ local function brand_request(self, ctx, method, path, payload)
   return self:finish(res, cerr, M.map_response)
 end
 
-local function check_payload(payload, level)
-  if type(payload) ~= "table" then error("bizreg: payload must be a table", level or 3) end
+local function check_payload(payload)
+  if type(payload) ~= "table" then errors.raise("bizreg: payload must be a table") end
 end
 
 M.ops = {}
@@ -137,8 +137,8 @@ end }
 -- brandId goes into the URL path: only the documented shape (<= 13 chars) is accepted.
 M.ops.resubmit_brand = {
   check = function(brand_id, payload)
-    if type(brand_id) ~= "string" then error("bizreg: brandId must be a string", 3) end
-    check_payload(payload, 4)
+    if type(brand_id) ~= "string" then errors.raise("bizreg: brandId must be a string") end
+    check_payload(payload)
   end,
   run = function(self, ctx, brand_id, payload)
     if #brand_id == 0 or #brand_id > 13 or brand_id:find("[^%w%.%-_]") then
@@ -188,11 +188,9 @@ end
 
 local Rcs = client.class("bizreg.rcs", M.ops)
 
--- depth: stack levels between the user's call and this function (bizreg's one-shot forms).
-function M.new(opts, depth)
-  depth = depth or 0
-  client.check_options(opts, EXTRA_OPTS, depth)
-  local function raise(msg) error("bizreg: " .. msg, 3 + depth) end
+function M.new(opts)
+  client.check_options(opts, EXTRA_OPTS)
+  local function raise(msg) errors.raise("bizreg: " .. msg) end
   local provider
   if opts.client_id or opts.client_secret then
     if not (opts.client_id and opts.client_secret) then raise("client_id needs client_secret") end

@@ -2,7 +2,7 @@
 -- specs mutations consult to know whether a change must make a payload invalid.
 -- Everything is drawn from math.random, seeded per payload by the runner, and never
 -- iterates with pairs() (order would differ between runs and break replay).
-local images = require "bizreg.sandbox.images"
+local images = require "spec.helpers.images"
 
 local G = {}
 

@@ -8,7 +8,6 @@
 -- and a one-line description for the report. nil when the mutation does not apply.
 local cjson = require "cjson.safe"
 local G = require "spec.property.gen"
-local F = require "spec.property.oddfiles"
 local R = G.R
 
 local M = {}

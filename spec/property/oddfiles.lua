@@ -5,7 +5,7 @@
 -- do: /proc/sys/vm/compact_memory is write-only even for root (open gives EACCES) and
 -- /proc/self/mem opens but its first read fails (EIO). Never /proc/kmsg: reading it
 -- blocks and consumes the kernel log.
-local images = require "bizreg.sandbox.images"
+local images = require "spec.helpers.images"
 
 local F = {}
 

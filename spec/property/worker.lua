@@ -277,7 +277,7 @@ function W.run(opts)
     results:write(table.concat({ "R", i, ctx.api, ctx.mode or "-", ctx.expect, outcome, field(code), ans and 1 or 0, units,
       field(verdict), field(detail), field(table.concat(ctx.descr, " | ")), field(ctx.culprits ~= "" and ctx.culprits or nil),
       seed .. ":" .. index }, "\t"), "\n")
-    ctx = nil
+    ctx = nil  -- luacheck: ignore 311 (drops the payload before the next one is built)
     results:flush()
     if (outcome == "transport" or outcome == "hang") and not alive(opts.url) then
       results:write("W\t", i, "\n")
