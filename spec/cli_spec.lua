@@ -154,7 +154,7 @@ describe("bizreg command", function()
       local r = cli.run { "check", "brand", dir .. "/brand.json" }
       assert.equal(1, r.code)
       local lines = cli.lines(r.out)
-      assert.truthy(r.out:find("regBrand.menus[2].weblink  Required  64336  required value: [", 1, true))
+      assert.truthy(r.out:find("regBrand.menus[2].weblink  Required  64336  required value: [weblink]", 1, true), r.out)
       assert.is_true(has(r.out, "regBrand.colour  UnknownField  64397  "))
       assert.is_true(has(r.out, "chatbots[1].mdn  InvalidFormat  64308  Invalid MDN format"))
       assert.is_true(has(r.out, "chatbots[1].subTitle  Required  64309  Missing chatbot name"))

@@ -9,8 +9,9 @@ local M = {}
 
 local EXTRA_OPTS = { token = "string", client_id = "string", client_secret = "string", json_content_type = "string" }
 
--- Server-style messages by RCS code (shared/api-notes.md); %s is the field path
--- relative to regBrand (as the server prints it: "required value: [name]").
+-- Server-style messages by RCS code (shared/api-notes.md); %s is the attribute's own
+-- name, as the server prints it ("required value: [name]", "[weblink]" for
+-- regBrand.menus[2].weblink); the full path is err.errorProperties[i].key.
 M.MESSAGES = {
   ["64302"] = "Invalid JSON format",
   ["64303"] = "Invalid type of Attribute (%s)",
@@ -43,7 +44,7 @@ M.MESSAGES = {
 
 local function message_for(p)
   local fmt = M.MESSAGES[p.code] or ("error " .. tostring(p.code) .. " (%s)")
-  local arg = p.value or (p.key:gsub("^regBrand%.", ""))
+  local arg = p.value or p.key:match("([^%.%[%]]+)[%[%]%d]*$") or p.key
   local msg = fmt:gsub("%%s", function() return arg end)
   if p.reason == "Unreadable" and p.value then msg = msg .. ": " .. p.key .. ": " .. p.value end
   return msg
