@@ -83,7 +83,7 @@ function Rep.summary(o)
       .. "(spec/property/sandbox_abort.lua reproduces it); later payloads went to a new sandbox", o.label(w.index), what))
   end
   local st = o.stats
-  local by = st.by_endpoint or {}
+  local by = st.received or {}  -- complete bodies, not heads (an aborted upload sends a head)
   local bodies = (by["kos.register_visitor_images"] or 0) + (by["rcs.register_brand"] or 0)
   local reg = st.registered or {}
   if bodies ~= sent then add("sandbox-count-mismatch", string.format("whole run: bizreg sent %d, the sandbox received %d", sent, bodies)) end

@@ -217,7 +217,8 @@ local function api_requests(url)
   local body, code = http.request(url .. "/_sandbox/stats")
   local s = code == 200 and cjson.decode(body)
   if type(s) ~= "table" then error("sandbox stats failed: " .. tostring(code)) end
-  local by = s.by_endpoint or {}
+  -- complete bodies (a head whose body was aborted, BODY_READ_ERROR, is not one)
+  local by = s.received or {}
   return (by["kos.register_visitor_images"] or 0) + (by["rcs.register_brand"] or 0)
 end
 
