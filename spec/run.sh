@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 LUAS=${BIZREG_LUAS-"lua5.4 lua5.3 lua5.2 lua5.1 luajit"}
-EXTRA=${BIZREG_EXTRA-"lint asan c docs luarocks nginx embed distros"}
+EXTRA=${BIZREG_EXTRA-"lint asan soak property c docs luarocks nginx embed distros"}
 mkdir -p build/logs
 PASS=0
 FAIL=0
@@ -54,6 +54,12 @@ for x in $EXTRA; do
         cat build/logs/build-asan.log; FAIL=$((FAIL + 1)); echo "asan: build failed"
       fi ;;
     lint) check lint make -s lint ;;
+    soak)  # 1,000 calls with random faults: at most once, no duplicate, no secret (issue 7's soak)
+      check soak lua5.4 spec/soak.lua ;;
+    property)  # 10,000 hostile payloads on the ASan+UBSan core (make build-asan ran in "asan")
+      make -s build-asan >/dev/null 2>&1
+      check property-asan env LD_PRELOAD="$(cc -print-file-name=libasan.so) $PWD/build/nodlclose.so" \
+        ASAN_OPTIONS=detect_leaks=1 lua5.4 spec/property/hostile.lua --count 10000 --cpath './build/asan/?.so' ;;
     c) check c-media make -s test-c ;;
     docs) check docs make -s docs ;;  # the LDoc reference; fails on any LDoc warning
     luarocks) check luarocks sh spec/checks/luarocks.sh ;;
