@@ -154,120 +154,146 @@ local function summary(ui, counts, lists, file, jpath)
   end
 end
 
-function M.register(ui, file, o)
-  local size = o.batch or M.DEFAULT_BATCH
-  local prior
+-- The batches to send (a resumed run keeps the journal's batch size) and what an earlier
+-- run recorded: data, batches, count, done | nil, exit code.
+local function plan(ui, file, o)
+  local size, prior = o.batch or M.DEFAULT_BATCH, nil
   if o.resume then
     local err
     prior, err = journal.read(o.resume)
-    if not prior then ui:err("bizreg: " .. err) return outcome.USAGE end
+    if not prior then ui:err("bizreg: " .. err) return nil, outcome.USAGE end
     for _, w in ipairs(prior.warnings) do ui:err("bizreg: " .. w) end
     size = prior.header.batch
   end
   local data, batches, count = prepare(ui, file, size)
-  if not data then return batches end
+  if not data then return nil, batches end
   for _, b in ipairs(batches) do
     b.items = {}
     for i = b.first, b.last do b.items[#b.items + 1] = data.items[i] end
   end
   if prior then
     local ok, why = check_journal(prior, o, function() return batches end)
-    if not ok then ui:err("bizreg: " .. why) return outcome.USAGE end
+    if not ok then ui:err("bizreg: " .. why) return nil, outcome.USAGE end
   end
-  local done = prior and prior.batches or {}
+  return data, batches, count, prior and prior.batches or {}, size
+end
 
+local function dry_run(ui, o, batches, count, done, copts)
+  for _, b in ipairs(batches) do
+    local r = dryrun.request(copts.base_url, b.req)
+    local state = done[b.n] and done[b.n].state
+    if state == "registered" or (o.skip and o.skip[b.n]) then
+      ui:result("# " .. label(b, count) .. ": registered, would be skipped", batch_json(b, "skipped"), json.encode)
+    elseif state == "unknown" and not (o.resend and o.resend[b.n]) then
+      ui:result("# " .. label(b, count) .. ": unknown outcome earlier, would be held back", batch_json(b, "held"), json.encode)
+    else
+      dryrun.print(ui, r, { label(b, count), dryrun.auth_note("kos", copts) })
+      ui:result(nil, json.obj("batch", b.n, "first", b.first, "last", b.last, "request", dryrun.json(r)), json.encode)
+    end
+  end
+  return outcome.OK
+end
+
+-- The journal, opened (and headed, for a new run): j | nil.
+local function open_journal(ui, file, o, jpath, nitems, size)
+  local j, open_err = journal.open(jpath, not o.resume, function(s) return ui:scrub(s) end)
+  if not j then ui:err("bizreg: " .. open_err) return nil end
+  if not o.resume then
+    local ok, herr = j:header(file, nitems, size)
+    if not ok then ui:err("bizreg: " .. herr) j:close() return nil end
+  end
+  return j
+end
+
+-- Sends batch b (recorded as sending first): state, text, extra, jok, jerr | nil when the
+-- journal cannot be written before sending (nothing was sent).
+local function send_batch(run, b)
+  local ok, jwerr = run.j:sending(b)
+  if not ok then
+    run.ui:err("bizreg: cannot write the journal: " .. jwerr)
+    run.code = outcome.worst(run.code, outcome.FAILED)
+    return nil
+  end
+  local st, serr, elapsed = send(run.ui, run.client, b, run.count)
+  local extra = { elapsed = elapsed }
+  local jok, jerr, text
+  if st == "registered" then
+    jok, jerr = run.j:outcome(b, "registered")
+    text = "registered  " .. fmt.seconds(elapsed)
+  else
+    extra.error, extra.err = outcome.error_json(serr), serr
+    jok, jerr = run.j:outcome(b, st, extra.error)
+    run.code = outcome.worst(run.code, select(2, outcome.classify(serr)))
+    text = (st == "unknown" and "UNKNOWN OUTCOME  " or "failed  ") .. outcome.describe(serr)
+    if outcome.stops(serr) then run.stopped = b.n end
+  end
+  run.processed = run.processed + b.last - b.first + 1
+  return st, text, extra, jok, jerr
+end
+
+-- One batch: skipped, held back, not sent, or sent. false: stop the run.
+local function one_batch(run, b)
+  local o, prev = run.o, run.done[b.n] and run.done[b.n].state
+  local text, state, extra, jok, jerr
+  run.current = b.n
+  if prev == "registered" then
+    state, text = "skipped", "skipped (registered in an earlier run)"
+  elseif o.skip and o.skip[b.n] then
+    state, text = "skipped", "skipped (--skip: recorded as registered)"
+    jok, jerr = run.j:outcome(b, "registered", nil, "operator")
+    run.processed = run.processed + b.last - b.first + 1
+  elseif prev == "unknown" and not (o.resend and o.resend[b.n]) then
+    state, text = "held", "held back: unknown outcome in an earlier run (--skip or --resend it)"
+    run.code = outcome.worst(run.code, outcome.UNKNOWN)
+  elseif run.stopped then
+    state, text = "not_sent", "not sent (stopped after batch " .. run.stopped .. ")"
+  else
+    state, text, extra, jok, jerr = send_batch(run, b)
+    if not state then return false end
+  end
+  note(run.counts, run.lists, state, b)
+  run.ui:result(label(b, run.count) .. "  " .. text, batch_json(b, state, extra), json.encode)
+  if extra and extra.err then error_lines(run.ui, b, extra.err, run.data.lines) end
+  run.ui:progress(run.processed)
+  if jok == nil and jerr then  -- the outcome happened but is not on disk: the operator must know
+    run.ui:err("bizreg: cannot write the journal: " .. jerr .. "; batch " .. b.n .. " was " .. state)
+    run.code = outcome.worst(run.code, outcome.UNKNOWN)
+    return false
+  end
+  return true
+end
+
+function M.register(ui, file, o)
+  local data, batches, count, done, size = plan(ui, file, o)
+  if not data then return batches end
   local copts, err = env.kos(os.getenv, { timeout = o.timeout }, o["dry-run"])
   if not copts then ui:err("bizreg: " .. err) return outcome.USAGE end
-
-  if o["dry-run"] then
-    for _, b in ipairs(batches) do
-      local r = dryrun.request(copts.base_url, b.req)
-      local state = done[b.n] and done[b.n].state
-      if state == "registered" or (o.skip and o.skip[b.n]) then
-        ui:result("# " .. label(b, count) .. ": registered, would be skipped", batch_json(b, "skipped"), json.encode)
-      elseif state == "unknown" and not (o.resend and o.resend[b.n]) then
-        ui:result("# " .. label(b, count) .. ": unknown outcome earlier, would be held back", batch_json(b, "held"), json.encode)
-      else
-        dryrun.print(ui, r, { label(b, count), dryrun.auth_note("kos", copts) })
-        ui:result(nil, json.obj("batch", b.n, "first", b.first, "last", b.last, "request", dryrun.json(r)), json.encode)
-      end
-    end
-    return outcome.OK
-  end
+  if o["dry-run"] then return dry_run(ui, o, batches, count, done, copts) end
 
   local jpath = o.resume or o.journal or (file .. ".journal")
-  local j, open_err = journal.open(jpath, not o.resume, function(s) return ui:scrub(s) end)
-  if not j then ui:err("bizreg: " .. open_err) return outcome.USAGE end
-  if not o.resume then
-    local ok, herr = j:header(file, #data.items, size)
-    if not ok then ui:err("bizreg: " .. herr) return outcome.USAGE end
-  end
-
+  local j = open_journal(ui, file, o, jpath, #data.items, size)
+  if not j then return outcome.USAGE end
   if ui.verbose_on then copts.on_event = function(ev) ui:event(ev) end end
   local client, cerr = env.client(bizreg.kos, copts, ui)
   if not client then ui:err("bizreg: " .. cerr) j:close() return outcome.USAGE end
 
-  local counts, lists = {}, { registered = {}, skipped = {}, failed = {}, unknown = {}, held = {}, not_sent = {} }
-  local code, stopped, current = outcome.OK, nil, 0
-  local processed = 0  -- images of batches registered earlier: the rate counts this run only
+  local run = { ui = ui, o = o, j = j, client = client, data = data, done = done, count = count,
+    counts = {}, lists = { registered = {}, skipped = {}, failed = {}, unknown = {}, held = {}, not_sent = {} },
+    code = outcome.OK, current = 0, processed = 0 }  -- processed: images this run (and earlier ones)
   for _, b in ipairs(batches) do
-    if done[b.n] and done[b.n].state == "registered" then processed = processed + b.last - b.first + 1 end
+    if done[b.n] and done[b.n].state == "registered" then run.processed = run.processed + b.last - b.first + 1 end
   end
-  ui:progress_start { unit = "images", total = #data.items, label = "images", done = processed,
-    detail = function() return string.format("batch %d/%d", current, count) end }
-
+  ui:progress_start { unit = "images", total = #data.items, label = "images", done = run.processed,
+    detail = function() return string.format("batch %d/%d", run.current, count) end }
   for _, b in ipairs(batches) do
-    current = b.n
-    local prev = done[b.n] and done[b.n].state
-    local text, state, extra, jok, jerr
-    if prev == "registered" then
-      state, text = "skipped", "skipped (registered in an earlier run)"
-    elseif o.skip and o.skip[b.n] then
-      state, text = "skipped", "skipped (--skip: recorded as registered)"
-      jok, jerr = j:outcome(b, "registered", nil, "operator")
-      processed = processed + b.last - b.first + 1
-    elseif prev == "unknown" and not (o.resend and o.resend[b.n]) then
-      state, text = "held", "held back: unknown outcome in an earlier run (--skip or --resend it)"
-      code = outcome.worst(code, outcome.UNKNOWN)
-    elseif stopped then
-      state, text = "not_sent", "not sent (stopped after batch " .. stopped .. ")"
-    else
-      local ok, jwerr = j:sending(b)
-      if not ok then  -- nothing was sent: stop, the journal cannot vouch for anything else
-        ui:err("bizreg: cannot write the journal: " .. jwerr)
-        code = outcome.worst(code, outcome.FAILED)
-        break
-      end
-      local st, serr, elapsed = send(ui, client, b, count)
-      state, extra = st, { elapsed = elapsed }
-      if st == "registered" then
-        jok, jerr = j:outcome(b, "registered")
-        text = "registered  " .. fmt.seconds(elapsed)
-      else
-        extra.error, extra.err = outcome.error_json(serr), serr
-        jok, jerr = j:outcome(b, st, extra.error)
-        code = outcome.worst(code, select(2, outcome.classify(serr)))
-        text = (st == "unknown" and "UNKNOWN OUTCOME  " or "failed  ") .. outcome.describe(serr)
-        if outcome.stops(serr) then stopped = b.n end
-      end
-      processed = processed + b.last - b.first + 1
-    end
-    note(counts, lists, state, b)
-    ui:result(label(b, count) .. "  " .. text, batch_json(b, state, extra), json.encode)
-    if extra and extra.err then error_lines(ui, b, extra.err, data.lines) end
-    ui:progress(processed)
-    if jok == nil and jerr then  -- the outcome happened but is not on disk: the operator must know
-      ui:err("bizreg: cannot write the journal: " .. jerr .. "; batch " .. b.n .. " was " .. state)
-      code = outcome.worst(code, outcome.UNKNOWN)
-      break
-    end
+    if not one_batch(run, b) then break end
   end
   ui:progress_end()
   client:close()
   j:close()
-  summary(ui, counts, lists, file, jpath)
-  if #lists.not_sent > 0 then code = outcome.worst(code, outcome.FAILED) end
-  return code
+  summary(ui, run.counts, run.lists, file, jpath)
+  if #run.lists.not_sent > 0 then run.code = outcome.worst(run.code, outcome.FAILED) end
+  return run.code
 end
 
 return M
