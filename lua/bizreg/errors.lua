@@ -28,7 +28,7 @@
 --   `{ key = "memo", reason = "TooLong", index = 3 }` (KOS: index is the image's position),
 --   `{ key = "regBrand.menus[2].weblink", reason = "Required", code = "64336" }` (RCS)
 -- @field retryable true when sending the same request again is safe and may succeed
---   (connect-phase failures; HTTP 429, 502, 503, 504)
+--   (connect-phase failures; HTTP 429, 503)
 -- @field sent true when some byte of the request may have reached the server: the request
 --   may have been registered (README: "Reliability: at most once")
 -- @field body http and decode: the raw answer, first 4 KiB, secrets masked
@@ -291,7 +291,10 @@ function M.finish(v, list)
   return scrub_with(v, list)
 end
 
-local RETRYABLE_STATUS = { [429] = true, [502] = true, [503] = true, [504] = true }
+-- Answers that say the request was not processed: 429 (rate limited) and 503 (unavailable).
+-- Not 502/504: a gateway answers them after the upstream may have taken the request, and
+-- neither API has an idempotency key, so sending it again is not known to be safe.
+local RETRYABLE_STATUS = { [429] = true, [503] = true }
 
 -- Connect-phase failures: nothing reached the server and trying again may work, so even a
 -- POST may be resent. (A failed certificate check was not sent either, but will fail again.)
