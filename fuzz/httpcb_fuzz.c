@@ -6,14 +6,17 @@
  * libcurl calls them, through function pointers), and driving them through a real transfer
  * would test libcurl's framing instead of ours. Including the files reaches them without
  * changing them; the rest of the transport is linked (Makefile TRANSPORT_REST). The harness
- * relies only on the three callback signatures, the bz_http fields hdrs/resp/max_body/fail,
- * and the public http.h functions (bz_http_new/prepare/begin/end) used to set up read_cb.
+ * relies only on the three callback signatures, the bz_http fields hdrs/resp/max_body/fail/
+ * send_kind/up_total, and the public http.h functions (bz_http_new/prepare/begin/end) used to
+ * set up read_cb: req = {method=, url=, body=} with body a bz_body (BZ_SEND_STREAM) or the same
+ * bytes as a Lua string (BZ_SEND_STRING, h->str).
  *
  * Input: first byte = mode. 0: header lines; 1: body chunks into write_cb; 2: a request
  * body (memory and file segments) read through read_cb in fuzzed sizes.
  *   make fuzz-httpcb FUZZ_SECONDS=60 */
 #include "../src/callbacks.c"
 #include "../src/response.c"
+#include <stdlib.h>  /* getenv: undeclared, its pointer was cut to an int (SEGV in strcmp) */
 #include <unistd.h>
 #include <lualib.h>
 
@@ -184,7 +187,8 @@ static void fuzz_upload(src *s) {
   bz_http *h;
   char *ref;
   size_t reflen = 0, pos = 0, guard;
-  unsigned nsegs = next(s) % 6;
+  unsigned first = next(s), nsegs = first % 6;
+  int as_string = (first & 0x80) != 0;  /* send the reference bytes as a Lua string body */
   memset(&ref_body, 0, sizeof ref_body);
   for (i = 0; i < (int)nsegs; i++) {
     size_t n = next(s) * 9, avail;
@@ -225,9 +229,16 @@ static void fuzz_upload(src *s) {
   lua_setfield(L, -2, "method");
   lua_pushliteral(L, "http://127.0.0.1:9/");
   lua_setfield(L, -2, "url");
-  lua_pushvalue(L, top + 1);
+  if (as_string) {
+    lua_pushlstring(L, ref, reflen);
+    changed = 0;  /* a string body does not see the file change */
+  } else {
+    lua_pushvalue(L, top + 1);
+  }
   lua_setfield(L, -2, "body");
   if (bz_http_prepare(L, h, lua_gettop(L)) != 0) FAIL();
+  if (h->up_total != (int64_t)reflen) FAIL();  /* Content-Length is the body's size */
+  if (h->send_kind != (reflen == 0 ? BZ_SEND_NONE : as_string ? BZ_SEND_STRING : BZ_SEND_STREAM)) FAIL();
   bz_http_begin(h);
   for (guard = 0; guard < 100000; guard++) {
     unsigned op = next(s);

@@ -1,5 +1,5 @@
-/* libFuzzer harness for the Lua side of a response: kos.lua/rcs.lua map_response and
- * map_error, the token providers (auth.lua), errors.lua scrub and __tostring, driven
+/* libFuzzer harness for the Lua side of a response: response/error mapping, the token
+ * flows (KOS exchange-token, RCS /token; kos.lua/rcs.lua), errors.lua scrub and __tostring, driven
  * through an embedded Lua 5.4 state that loads the real modules (run from the
  * repository root: package.path ./lua/?.lua).
  *
@@ -10,7 +10,10 @@
  * JSON-escaped (\uXXXX, \/), nor cut in half at the end of a clipped body. Body bytes
  * 0xFE <v> plant the secret (v: 0 raw, 1 "\/"-escaped, 2 all \u-escaped, 3 first half,
  * 4 second half); 0xFD <k> pads the body so the next byte lands k bytes before 4 KiB.
- * The map_* functions are also called directly (they must not raise on any response).
+ * The flows go through the public API only (bizreg.kos/bizreg.rcs with a custom transport);
+ * a run whose valid payload never reaches the transport fails (a stale harness checks nothing).
+ * kos/rcs map_response/map_error/error_code, when the modules export them, are also called
+ * directly on every response (they must not raise).
  * Leak classes listed in the file named by BZ_FUZZ_KNOWN (fuzz/regress/luaresp/KNOWN) were
  * reported already and do not stop the fuzzing; BZ_FUZZ_STRICT=1 makes them fatal again.
  *   make fuzz-luaresp FUZZ_SECONDS=60 */
@@ -25,15 +28,17 @@
 int luaopen_bizreg_core(lua_State *L);
 
 static const char DRIVER[] =
-  "package.path = './lua/?.lua;./lua/?/init.lua;' .. package.path\n"
+  "package.path = './lua/?.lua;./lua/?/init.lua;./?.lua;' .. package.path\n"
   "local bizreg, kos, rcs = require 'bizreg', require 'bizreg.kos', require 'bizreg.rcs'\n"
   "local images = require 'spec.helpers.images'\n"
   "SECRETS = { 'eyJhbGciOi.SECRET/tok+en_9Zq', 'Q#9', 'SK.atIs4g04r6PJepf' }\n"
   "local payloads = { kos = { images = { { fileName = 'a.jpg', visitorId = '65a1b2c3d4e5f6a7b8c9d0e1' } } },\n"
   "  rcs = { regBrand = { name = 'n', description = 'd', categoryId = 'EDU', subCategoryId = 'EDU007' },\n"
   "          brandProfile = { data = images.png(400, 400) } } }\n"
-  "local queue\n"
-  "local function transport() local r = table.remove(queue, 1)\n"
+  "local queue, calls\n"
+  "local function transport(req) calls = calls + 1\n"
+  "  assert(type(req) == 'table' and type(req.url) == 'string' and type(req.method) == 'string', 'transport got no request')\n"
+  "  local r = table.remove(queue, 1)\n"
   "  if not r then return nil, { code = 'COULDNT_CONNECT', message = 'no more responses', sent = false } end\n"
   "  return r end\n"
   "local function unescape(s)\n"
@@ -65,9 +70,10 @@ static const char DRIVER[] =
   "function RUN(responses, flow, secret)\n"
   "  local all = { table.unpack(responses) }\n"
   "  for _, r in ipairs(responses) do\n"  /* the mappers alone must never raise */
-  "    kos.map_response(r); kos.map_error(r); rcs.map_response(r); rcs.map_error(r); rcs.error_code(r)\n"
+  "    for _, m in ipairs { kos, rcs } do for _, f in ipairs { 'map_response', 'map_error', 'error_code' } do\n"
+  "      if type(m[f]) == 'function' then m[f](r) end end end\n"
   "  end\n"
-  "  queue = responses\n"
+  "  queue, calls = responses, 0\n"
   "  local o = { base_url = 'http://127.0.0.1:9', transport = transport, retries = 0 }\n"
   "  local c\n"
   "  if flow == 0 then o.token = secret; c = bizreg.kos(o)\n"
@@ -76,6 +82,8 @@ static const char DRIVER[] =
   "  else o.client_id = 'cid'; o.client_secret = secret; c = bizreg.rcs(o) end\n"
   "  local res, err\n"
   "  if flow <= 1 then res, err = c:register_visitor_images(payloads.kos) else res, err = c:register_brand(payloads.rcs) end\n"
+  /* a harness gone stale (payload or options refused) would check nothing: make it loud */
+  "  if calls == 0 then error('the valid payload never reached the transport: ' .. tostring(err)) end\n"
   "  local where, class = leak(res, secret, {}, 'result')\n"
   "  if where then class = class:gsub('^result%.[^ ]*', 'result') end\n"  /* any field of a success */
   "  if not where then where, class = cut(err, all, secret) end\n"

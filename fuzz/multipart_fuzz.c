@@ -5,7 +5,9 @@
  * sizes and rewinds (bz_reader_close + bz_reader_init, what a resend would do).
  *
  * Checked against a rendering written here from multipart.h's byte-exact description:
- * every writer's return code (0 / -2) and the body bytes; a failed call leaves the body
+ * every writer's return code (0 / -2) and the body bytes (name/filename: "\"" CR LF "\\"
+ * become "_", nothing percent-encoded); bz_mp_filename (stem + detected extension) with every
+ * cap; bz_mp_boundary_ok; a failed call leaves the body
  * as it was; the reader yields exactly the reference bytes in any chunking and after
  * any rewind, never more than body.total, 0 at the end; a file that changed size or
  * disappeared makes it fail (sticky (size_t)-1 with an error text) and never yields a
@@ -68,14 +70,40 @@ static int ref_has_delim(const char *d, size_t n, const char *b) {
     if ((i == 0 || d[i - 1] == '\n') && d[i] == '-' && d[i + 1] == '-' && memcmp(d + i + 2, b, bl) == 0) return 1;
   return 0;
 }
+/* multipart.h: bytes kept, '"' CR LF '\\' become '_', nothing percent-encoded. */
+static char ref_safe(char c) { return c == '"' || c == '\r' || c == '\n' || c == '\\' ? '_' : c; }
 static void ref_param(vec *v, const char *s) {
-  for (; *s; s++) {
-    if (*s == '"') puts_(v, "%22");
-    else if (*s == '\r') puts_(v, "%0D");
-    else if (*s == '\n') puts_(v, "%0A");
-    else if (*s == '\\') puts_(v, "%5C");
-    else put(v, s, 1);
+  for (; *s; s++) { char c = ref_safe(*s); put(v, &c, 1); }
+}
+/* bz_mp_filename (multipart.h, README "file names sent"): stem of the last '/'
+ * component (before its last '.'), or fallback ("file" if NULL) when empty; "." ext. */
+static void ref_filename(vec *v, const char *given, const char *fallback, const char *ext) {
+  const char *base = given ? strrchr(given, '/') : NULL, *dot;
+  size_t stem, i;
+  base = base ? base + 1 : (given ? given : "");
+  dot = strrchr(base, '.');
+  stem = dot ? (size_t)(dot - base) : strlen(base);
+  if (stem == 0) { base = fallback ? fallback : "file"; stem = strlen(base); }
+  for (i = 0; i < stem; i++) { char c = ref_safe(base[i]); put(v, &c, 1); }
+  puts_(v, ".");
+  for (; *ext; ext++) { char c = ref_safe(*ext); put(v, &c, 1); }
+}
+/* bz_mp_filename against the reference, with every cap from 0 to past the end. */
+static void check_filename(const char *given, const char *fallback, const char *ext) {
+  vec want = { NULL, 0, 0 };
+  char out[160];
+  size_t cap, n;
+  ref_filename(&want, given, fallback, ext);
+  for (cap = 0; cap <= want.len + 1 && cap <= sizeof out; cap++) {
+    memset(out, 0x7f, sizeof out);
+    n = bz_mp_filename(cap ? out : NULL, cap, given, fallback, ext);
+    if (n != want.len) FAIL();                                  /* length of the whole name */
+    if (cap == 0) continue;
+    if (strlen(out) != (n < cap ? n : cap - 1)) FAIL();         /* NUL-terminated at the cut */
+    if (memcmp(out, want.p, strlen(out)) != 0) FAIL();          /* the documented bytes */
+    if (cap < sizeof out && out[cap] != 0x7f) FAIL();           /* wrote past cap */
   }
+  free(want.p);
 }
 static void ref_head(vec *v, const char *b, const char *name, const char *fn, const char *ct) {
   puts_(v, "--"); puts_(v, b); puts_(v, "\r\nContent-Disposition: form-data; name=\""); ref_param(v, name); puts_(v, "\"");
@@ -125,6 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 1: if (bz_mp_boundary(bnd_buf) != 0 || !ref_boundary_ok(bnd_buf) || strlen(bnd_buf) != BZ_BOUNDARY_LEN) FAIL(); break;
     default: take_str(&s, 80, bnd_buf);
   }
+  if (bz_mp_boundary_ok(bnd) != ref_boundary_ok(bnd)) FAIL();  /* the RFC 2046 rule */
   nparts = (int)(next(&s) % 8);
   for (i = 0; i < nparts; i++) {
     unsigned kind = next(&s) % 3, flags = next(&s);
@@ -135,6 +164,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int rc, exp;
     const char *d;
     if (n > avail) n = avail;
+    if (kind > 0) {  /* the name a file part is sent with: its filename, the part name, the type's ext */
+      static const char *exts[] = { "png", "jpg", "pdf", "tif", "zip", "a\"b", "", "\r\n" };
+      check_filename(f, (flags & 16) ? NULL : nm, exts[flags >> 5]);
+    }
     d = (const char *)s.p;
     s.p += n;
     exp = ref_boundary_ok(bnd) && nm != NULL && ref_ctype_ok(c) ? 0 : -2;

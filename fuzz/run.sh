@@ -2,7 +2,7 @@
 # fuzz/run.sh SECONDS NAME...: for each harness build/fuzz/NAME_fuzz (built by make),
 #  1. runs every input of fuzz/regress/NAME/ once, strictly (BZ_FUZZ_STRICT=1): inputs of
 #     findings not fixed yet fail here, and are reported, never skipped;
-#  2. fuzzes for SECONDS at nice 10 in fork mode (a crash is saved and fuzzing goes on),
+#  2. (SECONDS > 0) fuzzes for SECONDS at nice 10 in fork mode (a crash is saved and fuzzing goes on),
 #     new inputs in build/fuzz/NAME/corpus, seeds from fuzz/corpus/NAME (never written),
 #     known findings from fuzz/regress/NAME/KNOWN tolerated;
 #  3. prints one line per harness (executions, corpus, failing regressions, new findings
@@ -24,6 +24,11 @@ for name in "$@"; do
       echo "  $name: regression ${f##*/} FAILS: $(grep -a -m1 -E 'SUMMARY: [A-Za-z]+Sanitizer|secret leaked|raised|check failed|ERROR: libFuzzer: (timeout|out-of-memory)' "$work/regress.log" | cut -c1-160)"
     fi
   done
+  if [ "$secs" -le 0 ]; then  # regressions only (libFuzzer reads -max_total_time=0 as "no limit")
+    echo "$name: regressions failing $rfail/$rtotal (no fuzzing)"
+    [ "$rfail" -gt 0 ] && status=1
+    continue
+  fi
   dict=""; [ -f "fuzz/$name.dict" ] && dict="-dict=fuzz/$name.dict"
   known=""; [ -f "$reg/KNOWN" ] && known="$PWD/$reg/KNOWN"
   stamp="$work/.stamp"; : >"$stamp"
