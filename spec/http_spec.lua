@@ -283,10 +283,11 @@ describe("bizreg.core http transport", function()
       local h = core.http { timeout = 10 }
       local res = assert(h:request { url = BASE .. "/repeat?count=3" })
       assert.are.equal("1, 2, 3", res.headers["x-r"])
-      res = assert(h:request { url = BASE .. "/repeat?count=20000" })  -- 20,000 copies: one join
+      -- 4,000 copies (libcurl 8.x refuses more than 5,000 header lines): one join
+      res = assert(h:request { url = BASE .. "/repeat?count=4000" })
       local n = 0
       for v in res.headers["x-r"]:gmatch("[^, ]+") do n = n + 1 assert.are.equal(tostring(n), v) end
-      assert.are.equal(20000, n)
+      assert.are.equal(4000, n)
       h:close()
     end)
 

@@ -119,7 +119,8 @@ void bz_http_push_outcome(lua_State *L, bz_http *h, CURLcode rc) {
     code = "RESPONSE_TOO_LARGE";
     if (h->msg[0]) snprintf(msg, sizeof msg, "%s", h->msg);
     else if (h->fail == BZ_FAIL_NONE && rc != CURLE_FILESIZE_EXCEEDED)
-      snprintf(msg, sizeof msg, "a response header line exceeds libcurl's limit (%d bytes)", CURL_MAX_HTTP_HEADER);
+      snprintf(msg, sizeof msg, "response headers exceed libcurl's limits (%d bytes a line; a total and a count)",
+               CURL_MAX_HTTP_HEADER);
     else snprintf(msg, sizeof msg, "response body exceeds max_response_bytes (%lu)", (unsigned long)h->max_body);
   } else if (h->fail == BZ_FAIL_BODY) {
     code = "BODY_READ_ERROR";
