@@ -141,7 +141,9 @@ def("unknown_key", 4, function(ctx)
     for _, f in ipairs(o.spec.fields) do if f[1] == k then return end end
   end
   rawset(o.tbl, k, R.pick { 1, "v", true, {} })
-  return "invalid", (o.path == "" and "<top>" or o.path) .. " gets unknown key " .. (type(k) == "string" and string.format("%q", k:sub(1, 20)) or tostring(k))
+  -- the object's path: a later mutation replacing the object takes the key away with it
+  return "invalid", (o.path == "" and "<top>" or o.path) .. " gets unknown key " .. (type(k) == "string" and string.format("%q", k:sub(1, 20)) or tostring(k)),
+    o.path ~= "" and o.path or nil
 end)
 
 def("nul_in_key", 3, function(ctx)
@@ -149,7 +151,7 @@ def("nul_in_key", 3, function(ctx)
   local f = R.pick(o.spec.fields)
   local k = f[1] .. "\0" .. R.pick { "", "x", f[1] }
   rawset(o.tbl, k, rawget(o.tbl, f[1]) or "v")
-  return "invalid", (o.path == "" and "<top>" or o.path) .. " gets key " .. string.format("%q", k)
+  return "invalid", (o.path == "" and "<top>" or o.path) .. " gets key " .. string.format("%q", k), o.path ~= "" and o.path or nil
 end)
 
 def("self_reference", 3, function(ctx)

@@ -166,8 +166,9 @@ def("huge_value", 1, function(ctx)
     put(s, string.rep(R.pick { "a", "가", "\0" }, n))
     return s.spec.max and "invalid" or "valid", s.path .. " of " .. n .. " code points", s.path
   end
-  rawset(R.pick(ctx.objects).tbl, string.rep("k", 1048576), 1)
-  return "invalid", "an unknown key of 1 MiB"
+  local o = R.pick(ctx.objects)
+  rawset(o.tbl, string.rep("k", 1048576), 1)
+  return "invalid", "an unknown key of 1 MiB", o.path ~= "" and o.path or nil  -- gone if the object is replaced
 end)
 
 def("huge_array", 0.5, function(ctx)
