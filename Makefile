@@ -103,9 +103,10 @@ valgrind: build build/nodlclose.so
 # FUZZ_SECONDS from fuzz/corpus/NAME/ (see fuzz/run.sh). `make fuzz` runs them all, one at a time.
 FUZZ_SECONDS ?= 60
 FUZZ_NAMES   := media encode multipart httpcb datetime luaresp
-FUZZ_CC      := clang -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
+# "=" (not ":="): pkg-config runs only when a fuzz target is built, after bin/deps installed it
+FUZZ_CC       = clang -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all -Isrc $(shell pkg-config --cflags lua5.4 libcurl)
-FUZZ_LIBS    := $(shell pkg-config --libs lua5.4 libcurl) -lm
+FUZZ_LIBS     = $(shell pkg-config --libs lua5.4 libcurl) -lm
 
 # the transport but the two files httpcb_fuzz.c includes (callbacks.c, response.c)
 TRANSPORT_REST := src/easy.c src/request.c src/curlerr.c src/multi.c src/body.c src/buf.c

@@ -12,7 +12,7 @@ SRC=$PWD
 ROOTS=${BIZREG_ROOTS:-/var/tmp/bizreg-roots}
 DISTROS=${BIZREG_DISTROS:-"bullseye:lua5.1 trixie:lua5.4"}
 PKGS="gcc libc6-dev make pkg-config libcurl4-openssl-dev lua-cjson lua-busted ca-certificates
-      lua5.1 lua-http lua-cqueues lua-socket nodejs curl"
+      lua5.1 lua-http lua-cqueues lua-socket nodejs curl procps"
 
 [ "$(id -u)" = 0 ] || { echo "distros: needs root (debootstrap, chroot)"; exit 1; }
 command -v debootstrap >/dev/null 2>&1 || {
