@@ -1,35 +1,16 @@
 -- File arguments at validation: only regular files are opened for reading (no FIFO,
 -- device or directory can block or feed the validator), and PNG/JPEG files must carry
 -- the structure a decoder needs, not just a header.
-local bizreg = require "bizreg"
 local core = require "bizreg.core"
 local fx = require "spec.helpers.fixtures"
 local shell = require "spec.helpers.shell"
 
-local function props(payload)
-  local req, err = bizreg.prepare_brand(payload)
-  if req then return {} end
-  assert.equal("validation", err.kind)
-  local out = {}
-  for i, p in ipairs(err.errorProperties) do out[i] = p.key .. "|" .. p.reason .. "|" .. tostring(p.code) end
-  return out, err
-end
+local props = fx.brand_props  -- "key|reason|code" for each violation
 
 local dir = fx.dir .. "/file-args"
 shell.execute("rm -rf '" .. dir .. "' && mkdir -p '" .. dir .. "'")
 
--- Opens the FIFO read-write after `after` seconds, releasing a reader blocked in
--- open() (the old behaviour) so that a failing run ends instead of hanging the suite.
-local function unblocker(fifo, after)
-  local pidfile = os.tmpname()
-  shell.execute(string.format("(sleep %d; [ -p '%s' ] && exec 3<>'%s' && sleep 1) >/dev/null 2>&1 & echo $! >'%s'",
-    after, fifo, fifo, pidfile))
-  local f = io.open(pidfile)
-  local pid = f and tonumber(f:read("*a"):match("%d+"))
-  if f then f:close() end
-  os.remove(pidfile)
-  return pid
-end
+local unblocker = shell.unblocker
 
 local function unreadable(spec, want_msg)
   local t0 = core.now()

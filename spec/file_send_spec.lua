@@ -14,17 +14,7 @@ shell.execute("rm -rf '" .. dir .. "' && mkdir -p '" .. dir .. "'")
 
 local function write(path, bytes) fx.images.write(path, bytes) end
 
--- See file_args_spec: releases a reader blocked in open() so a failing run ends.
-local function unblocker(fifo, after)
-  local pidfile = os.tmpname()
-  shell.execute(string.format("(sleep %d; [ -p '%s' ] && exec 3<>'%s' && sleep 1) >/dev/null 2>&1 & echo $! >'%s'",
-    after, fifo, fifo, pidfile))
-  local f = io.open(pidfile)
-  local pid = f and tonumber(f:read("*a"):match("%d+"))
-  if f then f:close() end
-  os.remove(pidfile)
-  return pid
-end
+local unblocker = shell.unblocker
 
 describe("files between validation and sending", function()
   local sb

@@ -5,15 +5,7 @@ local bizreg = require "bizreg"
 local core = require "bizreg.core"
 local fx = require "spec.helpers.fixtures"
 
--- "key|reason|code" for each violation of an RCS payload ({} when it passes)
-local function props(payload)
-  local req, err = bizreg.prepare_brand(payload)
-  if req then return {} end
-  assert.equal("validation", err.kind)
-  local out = {}
-  for i, p in ipairs(err.errorProperties) do out[i] = p.key .. "|" .. p.reason .. "|" .. tostring(p.code) end
-  return out
-end
+local props = fx.brand_props  -- "key|reason|code" for each violation
 
 local function kos_props(payload)
   local req, err = bizreg.prepare_visitor_images(payload)

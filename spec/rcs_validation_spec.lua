@@ -12,15 +12,7 @@ local function brand(reg_over, top)
   return p
 end
 
--- "key|reason|code" for each violation
-local function props(payload)
-  local req, err = bizreg.prepare_brand(payload)
-  if req then return {} end
-  assert.equal("validation", err.kind)
-  local out = {}
-  for i, p in ipairs(err.errorProperties) do out[i] = p.key .. "|" .. p.reason .. "|" .. tostring(p.code) end
-  return out
-end
+local props = fx.brand_props  -- "key|reason|code" for each violation
 
 local function passes(payload)
   local req, err = bizreg.prepare_brand(payload, { boundary = "b0undary" })

@@ -35,4 +35,14 @@ function M.brand(over)
   return p
 end
 
+-- "key|reason|code" for each violation of an RCS payload ({} when it passes), and the error.
+function M.brand_props(payload)
+  local req, err = require("bizreg").prepare_brand(payload)
+  if req then return {} end
+  assert(err.kind == "validation", "not a validation error: " .. tostring(err))
+  local out = {}
+  for i, p in ipairs(err.errorProperties) do out[i] = p.key .. "|" .. p.reason .. "|" .. tostring(p.code) end
+  return out, err
+end
+
 return M

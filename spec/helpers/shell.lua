@@ -15,4 +15,17 @@ function M.popen(cmd, mode)
   return io.popen(PREFIX .. "sh -c '" .. cmd:gsub("'", "'\\''") .. "'", mode)
 end
 
+-- Opens a FIFO read-write after `after` seconds, releasing a reader blocked in open()
+-- (the old behaviour) so that a failing run ends instead of hanging the suite: its pid.
+function M.unblocker(fifo, after)
+  local pidfile = os.tmpname()
+  M.execute(string.format("(sleep %d; [ -p '%s' ] && exec 3<>'%s' && sleep 1) >/dev/null 2>&1 & echo $! >'%s'",
+    after, fifo, fifo, pidfile))
+  local f = io.open(pidfile)
+  local pid = f and tonumber(f:read("*a"):match("%d+"))
+  if f then f:close() end
+  os.remove(pidfile)
+  return pid
+end
+
 return M

@@ -35,15 +35,23 @@ end
 
 -- Client options for bizreg.kos{} (opts: extra options such as timeout), or nil, message.
 -- dry: a dry run only needs the URL, and takes a placeholder when even that is missing.
-function M.kos(getenv, opts, dry)
-  getenv = getenv or os.getenv
+-- The options both APIs start from: a copy of opts and base_url from var | nil, message.
+local function with_base_url(getenv, opts, dry, var, example)
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
-  local err
-  o.base_url, err = base_url(getenv, "BIZREG_KOS_BASE_URL", "http://127.0.0.1:8089")
-  if not o.base_url then
-    if dry then o.base_url = "$BIZREG_KOS_BASE_URL" else return nil, err end
+  local url, err = base_url(getenv, var, example)
+  if not url then
+    if not dry then return nil, err end
+    url = "$" .. var
   end
+  o.base_url = url
+  return o
+end
+
+function M.kos(getenv, opts, dry)
+  getenv = getenv or os.getenv
+  local o, err = with_base_url(getenv, opts, dry, "BIZREG_KOS_BASE_URL", "http://127.0.0.1:8089")
+  if not o then return nil, err end
   o.api_key, o.token, err = one_of(getenv, "BIZREG_KOS_API_KEY", "BIZREG_KOS_TOKEN")
   if err and not dry then return nil, err end
   return o
@@ -51,13 +59,8 @@ end
 
 function M.rcs(getenv, opts, dry)
   getenv = getenv or os.getenv
-  local o = {}
-  for k, v in pairs(opts or {}) do o[k] = v end
-  local err
-  o.base_url, err = base_url(getenv, "BIZREG_RCS_BASE_URL", "http://127.0.0.1:8089/api/1.1")
-  if not o.base_url then
-    if dry then o.base_url = "$BIZREG_RCS_BASE_URL" else return nil, err end
-  end
+  local o, err = with_base_url(getenv, opts, dry, "BIZREG_RCS_BASE_URL", "http://127.0.0.1:8089/api/1.1")
+  if not o then return nil, err end
   local id, secret, token = get(getenv, "BIZREG_RCS_CLIENT_ID"), get(getenv, "BIZREG_RCS_CLIENT_SECRET"), get(getenv, "BIZREG_RCS_TOKEN")
   if dry then
     o.client_id, o.client_secret, o.token = id, secret, token
