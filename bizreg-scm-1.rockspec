@@ -48,6 +48,7 @@ build = {
     ["bizreg.jobs"] = "lua/bizreg/jobs.lua",
     ["bizreg.kos"] = "lua/bizreg/kos.lua",
     ["bizreg.rcs"] = "lua/bizreg/rcs.lua",
+    ["bizreg.rcs_chatbots"] = "lua/bizreg/rcs_chatbots.lua",
     ["bizreg.transport.http1"] = "lua/bizreg/transport/http1.lua",
     ["bizreg.transport.ngx"] = "lua/bizreg/transport/ngx.lua",
   },

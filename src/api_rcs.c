@@ -1,6 +1,7 @@
 /* RCS Biz Center, everything the C core knows of it: the brand form of POST/PUT
- * /corp/brand (its JSON parts' rows, text part, file parts), the cross-field rules,
- * and the error codes. Limits and codes from shared/api-notes.md (spec
+ * /corp/brand (its JSON parts' rows, text part, file parts), the chatbot form of POST
+ * /brand/{brandId}/chatbot (the same chatbots rows and certificate rule), the
+ * cross-field rules, and the error codes. Limits and codes from shared/api-notes.md (spec
  * 1.1.12/1.1.15). Row order = the order we emit = the documented order. */
 #include <stddef.h>
 #include <string.h>
@@ -177,6 +178,13 @@ static const bz_codes codes = {
   .invalid_value = "64337", .not_allowed = "64338", .unknown_field = "64397" };
 
 #define MiB (1024 * 1024)
+/* The certificate of the sender numbers: one rule for both forms. Required with
+ * chatbots (the brand form's are optional, the chatbot form's are not). */
+#define SUBNUM_CERTIFICATE(fl)                                                            \
+  { .name = "subNumCertificate", .flags = (fl), .required_with = "chatbots",                \
+    .types = BZ_MT(BZ_MEDIA_JPEG) | BZ_MT(BZ_MEDIA_PNG) | BZ_MT(BZ_MEDIA_PDF) |             \
+             BZ_MT(BZ_MEDIA_TIFF) | BZ_MT(BZ_MEDIA_ZIP),                                     \
+    .max_bytes = 20 * MiB, .code_missing = "64305", .code_type = "64355", .code_size = "64354" }
 static const bz_filerule files[] = {
   { .name = "brandProfile", .flags = BZ_REQUIRED, .types = BZ_MT(BZ_MEDIA_PNG),
     .max_bytes = 1 * MiB, .min_side = 388, .max_side = 1080, .square = 1,
@@ -185,10 +193,7 @@ static const bz_filerule files[] = {
   { .name = "brandBackground", .types = BZ_MT(BZ_MEDIA_PNG) | BZ_MT(BZ_MEDIA_JPEG),
     .max_bytes = 1 * MiB, .min_side = 388, .max_side = 1080, .square = 1,
     .code_type = "64333", .code_size = "64331", .code_ratio = "64394", .code_dims = "64335" },
-  { .name = "subNumCertificate", .required_with = "chatbots",
-    .types = BZ_MT(BZ_MEDIA_JPEG) | BZ_MT(BZ_MEDIA_PNG) | BZ_MT(BZ_MEDIA_PDF) |
-             BZ_MT(BZ_MEDIA_TIFF) | BZ_MT(BZ_MEDIA_ZIP),
-    .max_bytes = 20 * MiB, .code_missing = "64305", .code_type = "64355", .code_size = "64354" },
+  SUBNUM_CERTIFICATE(0),
   { .name = NULL } };
 
 /* Deprecated but still accepted plain form field. */
@@ -196,12 +201,29 @@ static const bz_field text_parts[] = {
   { .name = "mainMdn", .type = BZ_T_STRING, .max = 40 },
   { .name = NULL } };
 
-/* ---- the form ------------------------------------------------------------------ */
+/* ---- the brand form ------------------------------------------------------------ */
+
+/* The chatbots JSON part (1..1000 items, each mdn once): one row for both forms. */
+#define CHATBOTS_PART(fl, req_code)                                                       \
+  { BZ_ROW("chatbots"), .type = BZ_T_ARRAY, .flags = (fl), .min = 1, .max = 1000,          \
+    .item = &chatbot_item, .code_req = (req_code), .code_bad = "64343", .check = check_unique_mdn }
 
 static const bz_field json_parts[] = {
   { BZ_ROW("regBrand"), .type = BZ_T_OBJECT, .flags = BZ_REQUIRED, .child = &reg_brand },
-  { BZ_ROW("chatbots"), .type = BZ_T_ARRAY, .min = 1, .max = 1000,
-    .item = &chatbot_item, .code_bad = "64343", .check = check_unique_mdn },
+  CHATBOTS_PART(0, NULL),
   { .name = NULL } };
 
 const bz_form bz_rcs_brand_form = { json_parts, text_parts, files, &codes };
+
+/* ---- the chatbot form: sender numbers added to an existing brand ----------------- */
+
+/* {"chatbots": [...]}: required here; an empty list answers 64343 as in the brand form. */
+static const bz_field chatbot_json_parts[] = {
+  CHATBOTS_PART(BZ_REQUIRED, "64343"),
+  { .name = NULL } };
+static const bz_field no_text_parts[] = { { .name = NULL } };
+static const bz_filerule chatbot_files[] = {
+  SUBNUM_CERTIFICATE(BZ_REQUIRED),
+  { .name = NULL } };
+
+const bz_form bz_rcs_chatbot_form = { chatbot_json_parts, no_text_parts, chatbot_files, &codes };

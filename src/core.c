@@ -34,6 +34,9 @@ static int l_encode_visitor_images(lua_State *L) {
 /* encode_brand(payload [, opts]) -> body | nil, violations (see form.h) */
 static int l_encode_brand(lua_State *L) { return bz_form_encode(L, &bz_rcs_brand_form); }
 
+/* encode_chatbots(payload [, opts]) -> body | nil, violations: {chatbots=, subNumCertificate=} */
+static int l_encode_chatbots(lua_State *L) { return bz_form_encode(L, &bz_rcs_chatbot_form); }
+
 /* sniff(data) / sniff_file(path) -> type, width, height, size  (tests, diagnostics) */
 static int push_media(lua_State *L, const bz_media_info *m) {
   static const char *const names[] = { "unknown", "png", "jpeg", "pdf", "tiff", "zip" };
@@ -90,6 +93,7 @@ int bz_cli_open(lua_State *L);  /* cli.c: OS helpers for bin/bizreg */
 static const luaL_Reg funcs[] = {
   { "encode_visitor_images", l_encode_visitor_images },
   { "encode_brand", l_encode_brand },
+  { "encode_chatbots", l_encode_chatbots },
   { "sniff", l_sniff },
   { "now", l_now },
   { "sleep", l_sleep },

@@ -1,4 +1,5 @@
--- RCS Biz Center: register_brand (POST /corp/brand) and resubmit_brand (PUT /corp/brand/{id}).
+-- RCS Biz Center: register_brand (POST /corp/brand) and resubmit_brand (PUT /corp/brand/{id});
+-- register_chatbots (POST /brand/{id}/chatbot) is in rcs_chatbots.lua, on the same helpers.
 local core = require "bizreg.core"
 local cjson = require "cjson.safe"
 local errors = require "bizreg.errors"
@@ -54,25 +55,35 @@ local function validation_error(props)
   for _, p in ipairs(props) do p.message = message_for(p) end
   return errors.validation { code = props[1].code, message = props[1].message, errorProperties = props }
 end
+M.validation_error = validation_error
 
 -- opts: boundary (fixed, for reproducible bodies), json_content_type (Content-Type of the
 -- JSON parts: undocumented by RCS [G], so none by default, like the documented curl sample).
-local function encode(payload, opts)
+-- encoder: the form's binding (default core.encode_brand; core.encode_chatbots).
+local function encode(payload, opts, encoder)
   if type(payload) ~= "table" then errors.raise("bizreg: payload must be a table") end
-  local body, props = core.encode_brand(payload, opts)
+  local body, props = (encoder or core.encode_brand)(payload, opts)
   if not body then return nil, validation_error(props) end
   return body
 end
 
-function M.prepare(payload, opts)
-  local body, err = encode(payload, opts)
+-- The request headers of every form call (prepared or sent), built in this one place.
+local function form_headers(body)
+  return { ["Content-Type"] = body:content_type() }
+end
+
+-- The exact request of a form call, the whole body as a string.
+function M.prepare_form(payload, opts, encoder, method, path)
+  local body, err = encode(payload, opts, encoder)
   if not body then return nil, err end
   local s, msg = body:tostring()
   if not s then
     return nil, errors.validation { message = msg }
   end
-  return { method = "POST", path = "/corp/brand", headers = { ["Content-Type"] = body:content_type() }, body = s }
+  return { method = method, path = path, headers = form_headers(body), body = s }
 end
+
+function M.prepare(payload, opts) return M.prepare_form(payload, opts, core.encode_brand, "POST", "/corp/brand") end
 
 function M.error_code(res)
   local body = cjson.decode(res.body or "")
@@ -94,18 +105,26 @@ end
 
 local function to_int(v) return type(v) == "number" and math.floor(v) or v end
 
--- Success is the documented envelope only: a JSON object whose result is a list whose
--- first entry is an object with a non-empty string brandId.
-function M.map_response(res)
+-- The documented success envelope: a JSON object whose result is a list. Returns
+-- { code, status, result, desc } or nil, err (an error answer, or not the envelope).
+function M.envelope(res)
   if res.status < 200 or res.status > 299 then return nil, M.map_error(res) end
   local body = res.body:match("^[ \t\r\n]*{") and cjson.decode(res.body)
   if type(body) ~= "table" or type(body.result) ~= "table" then
     return nil, errors.decode(res.status, "response is not the RCS success envelope", res.body)
   end
-  local first = body.result[1]
   local out = { code = body.code, status = type(body.status) == "number" and to_int(body.status) or res.status,
     result = body.result, desc = body.desc }
   if body.desc == cjson.null then out.desc = nil end
+  return out
+end
+
+-- Success is the envelope whose result's first entry is an object with a non-empty
+-- string brandId.
+function M.map_response(res)
+  local out, err = M.envelope(res)
+  if not out then return nil, err end
+  local first = out.result[1]
   out.brandId = type(first) == "table" and first.brandId or nil
   if type(out.brandId) ~= "string" or out.brandId == "" then
     return nil, errors.decode(res.status, "response carries no brandId", res.body)
@@ -116,14 +135,17 @@ end
 -- ---- client ----------------------------------------------------------------
 
 
-local function brand_request(self, ctx, method, path, payload)
-  local body, err = encode(payload, self.encode_opts)
+-- One multipart call: encode (encoder: the form's binding, default the brand form), send
+-- through the client's one request path (at most once), map (default map_response).
+function M.form_request(self, ctx, method, path, payload, encoder, mapper)
+  local body, err = encode(payload, self.encode_opts, encoder)
   if not body then return nil, err end
   local res, cerr = self:call(ctx, {
-    method = method, path = path, headers = { ["Content-Type"] = body:content_type() }, body = body, progress = true,
+    method = method, path = path, headers = form_headers(body), body = body, progress = true,
   })
-  return self:finish(res, cerr, M.map_response)
+  return self:finish(res, cerr, mapper or M.map_response)
 end
+local brand_request = M.form_request
 
 local function check_payload(payload)
   if type(payload) ~= "table" then errors.raise("bizreg: payload must be a table") end
@@ -135,19 +157,29 @@ M.ops.register_brand = { check = check_payload, run = function(self, ctx, payloa
   return brand_request(self, ctx, "POST", "/corp/brand", payload)
 end }
 
+-- (brandId, payload) of a brand-scoped call: wrong types raise.
+function M.check_brand_args(brand_id, payload)
+  if type(brand_id) ~= "string" then errors.raise("bizreg: brandId must be a string") end
+  check_payload(payload)
+end
+
 -- brandId goes into the URL path: only the documented shape (<= 13 chars) is accepted.
+function M.brand_id_error(brand_id)
+  if #brand_id == 0 or #brand_id > 13 or brand_id:find("[^%w%.%-_]") then
+    return validation_error { { key = "brandId", reason = "InvalidFormat", code = "64316" } }
+  end
+end
+
 M.ops.resubmit_brand = {
-  check = function(brand_id, payload)
-    if type(brand_id) ~= "string" then errors.raise("bizreg: brandId must be a string") end
-    check_payload(payload)
-  end,
+  check = M.check_brand_args,
   run = function(self, ctx, brand_id, payload)
-    if #brand_id == 0 or #brand_id > 13 or brand_id:find("[^%w%.%-_]") then
-      return nil, validation_error { { key = "brandId", reason = "InvalidFormat", code = "64316" } }
-    end
+    local err = M.brand_id_error(brand_id)
+    if err then return nil, err end
     return brand_request(self, ctx, "PUT", "/corp/brand/" .. brand_id, payload)
   end,
 }
+
+require("bizreg.rcs_chatbots").install(M)
 
 -- ---- token -------------------------------------------------------------------
 

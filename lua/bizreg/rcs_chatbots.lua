@@ -1,0 +1,52 @@
+-- RCS Biz Center: sender numbers (chatbots) added to an existing brand, POST
+-- /brand/{brandId}/chatbot (multipart: the `chatbots` JSON part and `subNumCertificate`).
+-- Nothing here is new machinery: the chatbot rows, the certificate rule, the duplicate-mdn
+-- rule and the codes are the brand form's (src/api_rcs.c, bz_rcs_chatbot_form); the
+-- brandId rule is resubmit_brand's; the request goes through rcs.lua's form_request (one
+-- header builder, the client's one request path: at most once, streamed files).
+local core = require "bizreg.core"
+local errors = require "bizreg.errors"
+
+local M = {}
+
+local function path_of(brand_id) return "/brand/" .. brand_id .. "/chatbot" end
+
+-- Success is the envelope whose result lists Chatbot objects, each with a non-empty
+-- string chatbotId; brandId is the brand the numbers were added to.
+local function mapper(rcs, brand_id)
+  return function(res)
+    local out, err = rcs.envelope(res)
+    if not out then return nil, err end
+    local n = #out.result
+    for i = 1, n do
+      local c = out.result[i]
+      if type(c) ~= "table" or type(c.chatbotId) ~= "string" or c.chatbotId == "" then n = 0 break end
+    end
+    if n == 0 then return nil, errors.decode(res.status, "response lists no chatbots", res.body) end
+    out.brandId = brand_id
+    return out
+  end
+end
+
+-- Adds register_chatbots (an op: blocking method and start()) and prepare_chatbots to
+-- rcs.lua's module table (called by rcs.lua before it builds its client class).
+function M.install(rcs)
+  rcs.ops.register_chatbots = {
+    check = rcs.check_brand_args,
+    run = function(self, ctx, brand_id, payload)
+      local err = rcs.brand_id_error(brand_id)
+      if err then return nil, err end
+      return rcs.form_request(self, ctx, "POST", path_of(brand_id), payload, core.encode_chatbots,
+        mapper(rcs, brand_id))
+    end,
+  }
+
+  function rcs.prepare_chatbots(brand_id, payload, opts)
+    rcs.check_brand_args(brand_id, payload)
+    local err = rcs.brand_id_error(brand_id)
+    if err then return nil, err end
+    return rcs.prepare_form(payload, opts, core.encode_chatbots, "POST", path_of(brand_id))
+  end
+end
+
+return M
