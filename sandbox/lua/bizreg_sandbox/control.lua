@@ -12,7 +12,7 @@ local unpack_ = unpack or table.unpack -- luacheck: ignore
 
 control.ENDPOINTS = {
   "kos.exchange_token", "kos.register_visitor_images",
-  "rcs.token", "rcs.register_brand", "rcs.resubmit_brand",
+  "rcs.token", "rcs.register_brand", "rcs.resubmit_brand", "rcs.register_chatbots",
 }
 local ENDPOINT_SET = {}
 for _, e in ipairs(control.ENDPOINTS) do ENDPOINT_SET[e] = true end
@@ -61,12 +61,14 @@ function control.reset(state)
   for _, e in ipairs(control.ENDPOINTS) do
     state.by_endpoint[e], state.received[e], state.duplicates[e], state.body_hashes[e] = 0, 0, 0, {}
   end
-  state.registered = { images = 0, brands = 0 }
+  state.registered = { images = 0, brands = 0, chatbots = 0 }
   state.records = {} -- list of the last MAX_RECORDS requests; record.n is the sequence number
   state.kos_tokens = {} -- token -> { expired = bool }
   state.rcs_tokens = {} -- token -> { expires_at = monotonic seconds, expired = bool }
   state.expired_static = {} -- "kos:"..token / "rcs:"..token -> true
   state.brands = {} -- brandId -> true
+  state.foreign_brands = {} -- brandId -> true: brands of another account (403 63001)
+  state.chatbots = {} -- brandId -> its sender numbers (rcs_chatbots.lua)
   -- armed faults, oldest first: { mode, point, act, endpoint, remaining, params };
   -- config fail_next is the entry with slot = "fail_next" (mode "status")
   state.faults = {}
@@ -273,7 +275,8 @@ local function stats_json(state)
     "received", per_endpoint(state.received),
     "duplicates", per_endpoint(state.duplicates),
     "by_endpoint", per_endpoint(state.by_endpoint),
-    "registered", json.obj("images", state.registered.images, "brands", state.registered.brands),
+    "registered", json.obj("images", state.registered.images, "brands", state.registered.brands,
+      "chatbots", state.registered.chatbots),
     "faults_pending", #state.faults)
 end
 
@@ -370,6 +373,8 @@ function control.handle(state, method, path, body)
     if not rec.body then return reply(404, json.obj("error", "the body of request " .. which .. " was not read")) end
     return 200, { ["content-type"] = "application/octet-stream" }, rec.body
   end
+  local status, headers, out = require("bizreg_sandbox.rcs_chatbots").control(state, method, path, body)
+  if status then return status, headers, out end
   return reply(404, json.obj("error", "unknown control endpoint " .. method .. " " .. path))
 end
 

@@ -1,4 +1,5 @@
--- RCS Biz Center emulation: /token, POST /corp/brand, PUT /corp/brand/{brandId}.
+-- RCS Biz Center emulation: /token, POST /corp/brand, PUT /corp/brand/{brandId}
+-- (POST /brand/{brandId}/chatbot: rcs_chatbots.lua, on the helpers exported below).
 --
 -- Unlike KOS, RCS answers only the FIRST violation. The order is: auth, brandId
 -- (PUT), body framing, part names, regBrand (unknown keys, then fields in the
@@ -121,25 +122,32 @@ end
 local PART_NAMES = rules.set_of {
   "regBrand", "chatbots", "brandProfile", "brandBackground", "subNumCertificate", "mainMdn" }
 
-local function brand(state, req, brand_id)
-  check_auth(state, req.headers)
-  if brand_id and (#brand_id > 13 or not state.brands[brand_id]) then bad("64316", "Invalid brandId") end
-
+-- The parts of a multipart body by name; each name known (names: a set) and given once.
+local function form_parts(req, names)
   local boundary = multipart.boundary(req.headers["content-type"])
   local list = boundary and multipart.parse(req.body, boundary)
   if not list then bad("64301", "Missing Body data") end
   local parts = {}
   for _, part in ipairs(list) do
-    if not PART_NAMES[part.name] or parts[part.name] then bad("64397", "invalid body " .. part.name) end
+    if not names[part.name] or parts[part.name] then bad("64397", "invalid body " .. part.name) end
     parts[part.name] = part
   end
+  return parts
+end
+
+local function brand(state, req, brand_id)
+  check_auth(state, req.headers)
+  if brand_id and (#brand_id > 13 or not state.brands[brand_id]) then bad("64316", "Invalid brandId") end
+
+  local parts = form_parts(req, PART_NAMES)
 
   if not parts.regBrand then rules.required_error("regBrand") end
   local rb = rules.json_part(parts.regBrand, "regBrand")
   if json.type(rb) ~= "object" then rules.type_error("regBrand") end
   rules.check_reg_brand(rb)
 
-  if parts.chatbots then rules.check_chatbots(rules.json_part(parts.chatbots, "chatbots")) end
+  local chatbots = parts.chatbots and rules.json_part(parts.chatbots, "chatbots")
+  if chatbots then rules.check_chatbots(chatbots) end
   -- mainMdn is deprecated and ignored, but still limited to 40 characters
   if parts.mainMdn and rules.chars(parts.mainMdn.data) > 40 then rules.size_error("mainMdn") end
 
@@ -153,6 +161,8 @@ local function brand(state, req, brand_id)
     repeat brand_id = "BR." .. random_alnum(10) until not state.brands[brand_id]
     state.brands[brand_id] = true
     state.registered.brands = state.registered.brands + 1
+    -- the brand's first sender numbers: a later POST .../chatbot of one of them is a duplicate
+    if chatbots then require("bizreg_sandbox.rcs_chatbots").record(state, brand_id, chatbots) end
   end
   return ok_reply({ json.obj("brandId", brand_id) })
 end
@@ -164,5 +174,8 @@ end
 function rcs.resubmit_brand(state, req, brand_id)
   return run(brand, state, req, brand_id)
 end
+
+-- for rcs_chatbots.lua: the same auth, answers, ids and form reading
+rcs.run, rcs.check_auth, rcs.ok_reply, rcs.form_parts, rcs.random_alnum = run, check_auth, ok_reply, form_parts, random_alnum
 
 return rcs

@@ -16,6 +16,7 @@ local json = require "bizreg_sandbox.json"
 local control = require "bizreg_sandbox.control"
 local kos = require "bizreg_sandbox.kos"
 local rcs = require "bizreg_sandbox.rcs"
+local rcs_chatbots = require "bizreg_sandbox.rcs_chatbots"
 local faults = require "bizreg_sandbox.faults"
 
 local server = {}
@@ -33,6 +34,7 @@ local ROUTES = {
   { "POST", "^/api/1%.1/token$", "rcs.token", rcs.token, rcs },
   { "POST", "^/api/1%.1/corp/brand$", "rcs.register_brand", rcs.register_brand, rcs },
   { "PUT", "^/api/1%.1/corp/brand/([^/]+)$", "rcs.resubmit_brand", rcs.resubmit_brand, rcs },
+  { "POST", "^/api/1%.1/brand/([^/]+)/chatbot$", "rcs.register_chatbots", rcs_chatbots.register, rcs },
 }
 
 local function route(method, path)
@@ -42,8 +44,8 @@ local function route(method, path)
     if #m > 0 then
       path_matched = true
       if r[1] == method then
-        -- a pattern without captures yields the whole match; only PUT captures an id
-        return r, (r[1] == "PUT") and m[1] or nil
+        -- a pattern without captures yields the whole match; the others capture an id
+        return r, r[2]:find("(", 1, true) and m[1] or nil
       end
     end
   end

@@ -1,0 +1,141 @@
+-- RCS Biz Center emulation: POST /brand/{brandId}/chatbot (sender numbers added to an
+-- existing brand), the chatbots each brand holds, and the control endpoints tests use:
+--   GET  /_sandbox/rcs/brands/{brandId}/chatbots  -> { brandId, count, chatbots = [Chatbot] }
+--   POST /_sandbox/rcs/brands { brandId?, foreign?, max_chatbots? } -> { brandId }
+--        a brand made without a brand POST: of this account, or (foreign = true) of
+--        another one (403 63001); max_chatbots caps its sender numbers (64306).
+-- Like rcs.lua it answers the FIRST violation, in the order: auth, brandId (foreign 403
+-- 63001, unknown 400 64316), body framing, part names, chatbots (the brand POST's rules,
+-- rcs_rules.lua), subNumCertificate, then what only the server knows: an mdn the brand
+-- already has (64319), more numbers than the brand may hold (64306).
+-- [G] No per-brand quantity is documented: there is none unless a test sets max_chatbots.
+local json = require "bizreg_sandbox.json"
+local rules = require "bizreg_sandbox.rcs_rules"
+local rcs = require "bizreg_sandbox.rcs"
+
+local M = {}
+
+local bad, violation = rules.bad, rules.violation
+local PART_NAMES = rules.set_of { "chatbots", "subNumCertificate" }
+local JSON_HEADERS = { ["content-type"] = "application/json" }
+
+-- The brand's sender numbers: { list = {Chatbot...}, by_mdn = {}, max = n | nil }.
+local function store(state, brand_id)
+  local s = state.chatbots[brand_id]
+  if not s then
+    s = { list = {}, by_mdn = {} }
+    state.chatbots[brand_id] = s
+  end
+  return s
+end
+
+local function given(v)
+  if v == nil or v == json.null then return nil end
+  return v
+end
+
+-- Registration time as the spec's example writes it: 2020-03-12T06:22:55.418+09.
+local function kst_now()
+  return os.date("!%Y-%m-%dT%H:%M:%S", os.time() + 9 * 3600) .. ".000+09"
+end
+
+-- The Chatbot the server keeps for a RegChatbotInfo (the spec's defaults filled in).
+local function chatbot(brand_id, cb, group_id, now)
+  local args = { "chatbotId", cb.mdn }
+  if group_id then args[#args + 1], args[#args + 2] = "groupId", group_id end
+  for _, kv in ipairs {
+    { "brandId", brand_id }, { "subNum", cb.mdn }, { "isMainNum", false }, { "subTitle", cb.subTitle },
+    { "service", "a2p" }, { "display", given(cb.display) or "01" }, { "inputField", given(cb.inputField) or 1 },
+    { "subDescr", given(cb.subDescr) }, { "saftyStatusYn", given(cb.saftyStatusYn) or "Y" },
+    { "psMenuUse", false }, { "approvalResult", "승인대기" }, { "registerDate", now },
+  } do
+    if kv[2] ~= nil then args[#args + 1], args[#args + 2] = kv[1], kv[2] end
+  end
+  return json.obj((unpack or table.unpack)(args)) -- luacheck: ignore
+end
+
+-- Keeps the (valid) chatbots as the brand's; returns the Chatbot list. Several at once
+-- share a groupId (the spec: "대량등록된 경우 그룹ID", at most 10 characters).
+function M.record(state, brand_id, list)
+  local s, now = store(state, brand_id), kst_now()
+  local group_id = #list > 1 and rcs.random_alnum(10) or nil
+  local out = json.array()
+  for i, cb in ipairs(list) do
+    out[i] = chatbot(brand_id, cb, group_id, now)
+    s.list[#s.list + 1] = out[i]
+    s.by_mdn[cb.mdn] = true
+  end
+  state.registered.chatbots = state.registered.chatbots + #list
+  return out
+end
+
+local function register(state, req, brand_id)
+  rcs.check_auth(state, req.headers)
+  if state.foreign_brands[brand_id] then violation(403, "63001", "No Brand Permission") end
+  if #brand_id > 13 or not state.brands[brand_id] then bad("64316", "Invalid brandId") end
+
+  local parts = rcs.form_parts(req, PART_NAMES)
+  if not parts.chatbots then rules.required_error("chatbots") end
+  local list = rules.json_part(parts.chatbots, "chatbots")
+  rules.check_chatbots(list)
+  if not parts.subNumCertificate then bad("64305", "Missing Certification document") end
+  rules.check_certificate(parts.subNumCertificate.data)
+
+  local s = store(state, brand_id)
+  for _, cb in ipairs(list) do
+    if s.by_mdn[cb.mdn] then bad("64319", "Duplicate MDN") end
+  end
+  if s.max and #s.list + #list > s.max then bad("64306", "Exceed MDN registration quantity") end
+  return rcs.ok_reply(M.record(state, brand_id, list))
+end
+
+function M.register(state, req, brand_id)
+  return rcs.run(register, state, req, brand_id)
+end
+
+---------------------------------------------------------------- control
+
+local function reply(status, value)
+  return status, JSON_HEADERS, json.encode(value)
+end
+
+-- POST /_sandbox/rcs/brands: a brand of this account or (foreign) of another one.
+local function make_brand(state, body)
+  local doc = json.decode(body)
+  if json.type(doc) ~= "object" then return reply(400, json.obj("error", "brand must be a JSON object")) end
+  for _, k in ipairs(json.keys(doc)) do
+    if k ~= "brandId" and k ~= "foreign" and k ~= "max_chatbots" then
+      return reply(400, json.obj("error", "unknown key " .. k))
+    end
+  end
+  local id, max = doc.brandId, doc.max_chatbots
+  if id ~= nil and (type(id) ~= "string" or id == "" or #id > 13) then
+    return reply(400, json.obj("error", "brandId must be a string of 1..13 characters"))
+  end
+  if max ~= nil and not (type(max) == "number" and max >= 0 and max == math.floor(max)) then
+    return reply(400, json.obj("error", "max_chatbots must be an integer >= 0"))
+  end
+  if id == nil then
+    repeat id = "BR." .. rcs.random_alnum(10) until not state.brands[id] and not state.foreign_brands[id]
+  end
+  if doc.foreign == true then state.foreign_brands[id] = true else state.brands[id] = true end
+  store(state, id).max = max
+  return reply(200, json.obj("brandId", id))
+end
+
+-- The /_sandbox/rcs/* control endpoints: status, headers, body; nil for another path.
+function M.control(state, method, path, body)
+  if path == "/_sandbox/rcs/brands" and method == "POST" then return make_brand(state, body) end
+  local id = path:match("^/_sandbox/rcs/brands/([^/]+)/chatbots$")
+  if id and method == "GET" then
+    if not state.brands[id] and not state.foreign_brands[id] then
+      return reply(404, json.obj("error", "no brand " .. id))
+    end
+    local list, out = store(state, id).list, json.array()
+    for i, c in ipairs(list) do out[i] = c end
+    return reply(200, json.obj("brandId", id, "count", #list, "chatbots", out))
+  end
+  return nil
+end
+
+return M
