@@ -31,6 +31,7 @@ build = {
     ["bizreg.cli.args"] = "lua/bizreg/cli/args.lua",
     ["bizreg.cli.batches"] = "lua/bizreg/cli/batches.lua",
     ["bizreg.cli.brand"] = "lua/bizreg/cli/brand.lua",
+    ["bizreg.cli.chatbots"] = "lua/bizreg/cli/chatbots.lua",
     ["bizreg.cli.dryrun"] = "lua/bizreg/cli/dryrun.lua",
     ["bizreg.cli.env"] = "lua/bizreg/cli/env.lua",
     ["bizreg.cli.fmt"] = "lua/bizreg/cli/fmt.lua",

@@ -85,7 +85,7 @@ bizreg.kos = kos.new
 -- @tparam[opt] string opts.token a bearer token to send as is
 -- @tparam[opt] string opts.json_content_type a `Content-Type` line for the JSON parts
 --   (`regBrand`, `chatbots`); none by default, like the documented curl sample
--- @treturn client a client with `register_brand` and `resubmit_brand`
+-- @treturn client a client with `register_brand`, `resubmit_brand` and `register_chatbots`
 -- @raise on a wrong option or credential, or a `json_content_type` with control characters
 -- @usage local rcs = bizreg.rcs { base_url = "https://api.rcsbizcenter.com/api/1.1",
 --   client_id = "myaccount", client_secret = os.getenv("RBC_API_KEY") }
@@ -118,6 +118,20 @@ function bizreg.prepare_visitor_images(payload) return kos.prepare(payload) end
 -- @usage local req = assert(bizreg.prepare_brand(payload, { boundary = "test-0001" }))
 -- assert(req.body:find('filename="profile.png"', 1, true))
 function bizreg.prepare_brand(payload, opts) return rcs.prepare(payload, opts) end
+
+--- The exact request `register_chatbots` would send, without sending it: as `prepare_brand`,
+-- for the chatbot form.
+-- @string brandId the brand (≤ 13 characters of letters, digits, `.`, `-`, `_`; else `nil, err`
+--   with code 64316)
+-- @tparam table payload `{ chatbots = { {...}, ... }, subNumCertificate = … }`
+-- @tparam[opt] table opts as for `prepare_brand` (`boundary`, `json_content_type`)
+-- @treturn table `{ method = "POST", path = "/brand/{brandId}/chatbot", headers = { ["Content-Type"] =
+--   "multipart/form-data; boundary=…" }, body = "<the multipart body>" }`
+-- @return or nil and a validation error listing every violation (with RCS codes)
+-- @raise when brandId is not a string, payload is not a table, or the boundary is invalid
+-- @usage local req = assert(bizreg.prepare_chatbots("BR.abc123", { chatbots = { { mdn = "0212345678",
+--   subTitle = "대표번호" } }, subNumCertificate = "cert.pdf" }, { boundary = "test-0001" }))
+function bizreg.prepare_chatbots(brandId, payload, opts) return rcs.prepare_chatbots(brandId, payload, opts) end
 
 -- Programmer errors point at the caller of the one-shot function (errors.raise).
 local function one_shot(new, method)
@@ -156,6 +170,16 @@ bizreg.register_brand = one_shot(rcs.new, "register_brand")
 -- @return err
 -- @usage local res, err = bizreg.resubmit_brand({ base_url = url, token = t }, "BR.abc123", payload)
 bizreg.resubmit_brand = one_shot(rcs.new, "resubmit_brand")
+
+--- One-shot: an RCS client, one `register_chatbots` call, `close()`.
+-- @function register_chatbots
+-- @tparam table opts as for `rcs`
+-- @string brandId the brand to add the sender numbers to
+-- @tparam table payload as for `client:register_chatbots`
+-- @return res or nil
+-- @return err
+-- @usage local res, err = bizreg.register_chatbots({ base_url = url, token = t }, "BR.abc123", payload)
+bizreg.register_chatbots = one_shot(rcs.new, "register_chatbots")
 
 --- Drives every job of this Lua state (see `job`), waiting at most `max_wait` seconds.
 -- @function poll
@@ -211,11 +235,32 @@ bizreg.poll = jobs.poll
 -- @return or nil and an error
 -- @usage local res, err = rcs:resubmit_brand("BR.abc123", payload)
 
+--- RCS (`bizreg.rcs`): add sender numbers (chatbots) to an existing brand (`POST
+-- /brand/{brandId}/chatbot`, multipart: the `chatbots` JSON part and the certificate). The
+-- chatbot rows, the certificate rule (JPEG/PNG/PDF/TIFF/ZIP ≤ 20 MiB, required), the
+-- duplicate-mdn rule (64341), the codes, streaming and at-most-once are `register_brand`'s;
+-- `chatbots` is required here (1–1,000 items; an empty list is 64343). Each number is reviewed
+-- by an RBC operator: `approvalResult` starts as `승인대기`. The server answers 400 64316 for
+-- an unknown brand, 403 63001 for another account's, 400 64319 for an mdn the brand already has.
+-- @function client:register_chatbots
+-- @string brandId the brand's ID (≤ 13 characters of letters, digits, `.`, `-`, `_`; else
+--   `nil, err` with code 64316, nothing sent)
+-- @tparam table payload `{ chatbots = { { mdn =, subTitle =, rcsReply =, display =, inputField =,
+--   subDescr =, saftyStatusYn =, subNum = }, … }, subNumCertificate = "cert.pdf" }`
+-- @treturn table `{ brandId = "BR.…", code = "20000000", status = 200, result = { { chatbotId =,
+--   brandId =, approvalResult =, … }, … } }` (`result`: the spec's `Chatbot` objects)
+-- @return or nil and an error (`bizreg.errors`)
+-- @raise when brandId is not a string, payload is not a table, or the client is closed
+-- @usage local res, err = rcs:register_chatbots("BR.abc123", { chatbots = { { mdn = "0212345678",
+--   subTitle = "대표번호" } }, subNumCertificate = "cert.pdf" })
+-- if not res and err.sent then print("unknown outcome: look at the brand's chatbots first") end
+
 --- The non-blocking form of any method above: returns a `job` at once.
 -- Wrong argument types raise here, like the blocking call; validation errors finish the job
 -- at once. Not with a custom `transport` (call the method directly there).
 -- @function client:start
--- @string name `"register_visitor_images"`, `"register_brand"` or `"resubmit_brand"`
+-- @string name `"register_visitor_images"`, `"register_brand"`, `"resubmit_brand"` or
+--   `"register_chatbots"`
 -- @param ... the method's arguments
 -- @treturn job
 -- @usage local job = rcs:start("register_brand", payload)

@@ -1,4 +1,5 @@
--- bizreg check brand FILE / bizreg register brand FILE: one RCS brand package.
+-- bizreg check brand FILE / bizreg register brand FILE: one RCS brand package. M.send
+-- sends any RCS multipart package (register chatbots too: cli/chatbots.lua).
 local bizreg = require "bizreg"
 local core = require "bizreg.core"
 local json = require "bizreg.cli.json"
@@ -29,13 +30,14 @@ local function violations_json(props)
 end
 
 -- Loads and validates. Returns payload, req, paths or nil, exit code (after printing).
-local function prepare(ui, file)
+-- prep: payload -> req | nil, err (default bizreg.prepare_brand).
+local function prepare(ui, file, prep)
   local payload, paths = load.brand(file)
   if not payload then
     ui:err("bizreg: " .. paths)
     return nil, paths:find("No such file", 1, true) and outcome.USAGE or outcome.FAILED
   end
-  local req, err = bizreg.prepare_brand(payload)
+  local req, err = (prep or bizreg.prepare_brand)(payload)
   if not req then
     local props = err.errorProperties or {}
     if #props == 0 then props = { { key = "(body)", reason = "Invalid", message = err.message } } end
@@ -75,17 +77,18 @@ local function error_lines(ui, err)
   for _, p in ipairs(err.errorProperties or {}) do ui:result("    " .. violation_line(p, {})) end
 end
 
-function M.register(ui, file, o)
-  local payload, req = prepare(ui, file)
+-- Sends one package FILE. op: { label (dry-run note), method, path, prepare (as for
+-- prepare()), call = fn(client, payload) -> res | nil, err, done = fn(res, elapsed, file) -> the
+-- result line and its JSON object, unknown = what to check before sending again }.
+function M.send(ui, file, o, op)
+  local payload, req = prepare(ui, file, op.prepare)
   if not payload then return req end
   local copts, err = env.rcs(os.getenv, { timeout = o.timeout }, o["dry-run"])
   if not copts then ui:err("bizreg: " .. err) return outcome.USAGE end
-  local method, path = "POST", "/corp/brand"
-  if o.resubmit then method, path = "PUT", "/corp/brand/" .. o.resubmit end
 
   if o["dry-run"] then
-    local r = dryrun.request(copts.base_url, req, method, path)
-    dryrun.print(ui, r, { "brand " .. file, dryrun.auth_note("rcs", copts) })
+    local r = dryrun.request(copts.base_url, req, op.method, op.path)
+    dryrun.print(ui, r, { op.label .. " " .. file, dryrun.auth_note("rcs", copts) })
     ui:result(nil, json.obj("file", file, "request", dryrun.json(r)), json.encode)
     return outcome.OK
   end
@@ -98,17 +101,12 @@ function M.register(ui, file, o)
   if not client then ui:progress_end() ui:err("bizreg: " .. cerr) return outcome.USAGE end
 
   local t0 = core.now()
-  local res, rerr
-  if o.resubmit then res, rerr = client:resubmit_brand(o.resubmit, payload)
-  else res, rerr = client:register_brand(payload) end
+  local res, rerr = op.call(client, payload)
   local elapsed = math.floor((core.now() - t0) * 1000 + 0.5) / 1000
   client:close()
   ui:progress_end()
   if res then
-    ui:result(string.format("registered  brandId %s  (status %s, code %s, %s)", tostring(res.brandId),
-      tostring(res.status), tostring(res.code), fmt.seconds(elapsed)),
-      json.obj("file", file, "state", "registered", "brandId", res.brandId, "status", res.status, "code", res.code,
-        "elapsed", elapsed), json.encode)
+    ui:result(op.done(res, elapsed, file))
     return outcome.OK
   end
   if outcome.interrupted(rerr) then error("interrupted!", 0) end
@@ -116,10 +114,25 @@ function M.register(ui, file, o)
   ui:result((state == "unknown" and "UNKNOWN OUTCOME  " or "failed  ") .. outcome.describe(rerr),
     json.obj("file", file, "state", state, "elapsed", elapsed, "error", outcome.error_json(rerr)), json.encode)
   error_lines(ui, rerr)
-  if state == "unknown" then
-    ui:err("bizreg: the brand may have been created. Check the brand list in RCS Biz Center before registering again.")
-  end
+  if state == "unknown" then ui:err("bizreg: " .. op.unknown) end
   return code
+end
+
+function M.register(ui, file, o)
+  local op = { label = "brand", method = "POST", path = "/corp/brand",
+    call = function(client, payload) return client:register_brand(payload) end,
+    unknown = "the brand may have been created. Check the brand list in RCS Biz Center before registering again." }
+  if o.resubmit then
+    op.method, op.path = "PUT", "/corp/brand/" .. o.resubmit
+    op.call = function(client, payload) return client:resubmit_brand(o.resubmit, payload) end
+  end
+  function op.done(res, elapsed, file)
+    return string.format("registered  brandId %s  (status %s, code %s, %s)", tostring(res.brandId),
+      tostring(res.status), tostring(res.code), fmt.seconds(elapsed)),
+      json.obj("file", file, "state", "registered", "brandId", res.brandId, "status", res.status, "code", res.code,
+        "elapsed", elapsed), json.encode
+  end
+  return M.send(ui, file, o, op)
 end
 
 return M

@@ -12,6 +12,8 @@ usage: bizreg check brand FILE          validate a brand package offline (no cre
        bizreg check images FILE         validate visitor images offline
        bizreg register brand FILE       register a brand with RCS Biz Center
        bizreg register images FILE      register visitor images with the KOS CRM, in batches
+       bizreg register chatbots BRANDID FILE
+                                        add sender numbers (chatbots) to a registered brand
        bizreg sandbox [--port N]        run the local emulator of both APIs (default port 8089)
        bizreg --help | --version
 
@@ -19,6 +21,8 @@ FILE (brand): JSON, or a Lua file returning a table, with regBrand, chatbots and
   brandProfile, brandBackground, subNumCertificate (paths relative to FILE's directory).
 FILE (images): {"images": [...]} JSON, a JSON array of images, or JSON Lines (.jsonl) with
   one image per line.
+FILE (chatbots): JSON, or a Lua file returning a table, with chatbots (1 to 1,000) and the
+  file subNumCertificate (a path relative to FILE's directory).
 
 options:
   --json            one JSON object per batch / brand on stdout (check: one per file)
@@ -70,6 +74,7 @@ local COMMANDS = {
   ["register brand"] = merge(COMMON, SEND, { resubmit = "string" }),
   ["register images"] = merge(COMMON, SEND, { batch = "count", journal = "string", resume = "string",
     skip = "list", resend = "list" }),
+  ["register chatbots"] = merge(COMMON, SEND),
   ["sandbox"] = { help = "flag", port = "port" },
 }
 
@@ -90,6 +95,10 @@ local function dispatch(ui, cmd, p, script_dir)
   if cmd == "sandbox" then
     if #words > 1 then return usage(ui, "sandbox takes no FILE") end
     return require("bizreg.cli.sandbox").run(ui, o, script_dir)
+  end
+  if cmd == "register chatbots" then  -- BRANDID FILE
+    if #words ~= 4 then return usage(ui, cmd .. " needs a BRANDID and a FILE") end
+    return require("bizreg.cli.chatbots").register(ui, words[3], words[4], o)
   end
   local file = words[3]
   if not file then return usage(ui, cmd .. " needs a FILE") end
@@ -121,7 +130,8 @@ function M.main(argv, script_dir)
   end
   if not COMMANDS[cmd] then
     if words[1] == "check" or words[1] == "register" then
-      return usage(ui, words[1] .. " needs 'brand' or 'images'" .. (words[2] and (", not '" .. words[2] .. "'") or ""))
+      local what = words[1] == "register" and "'brand', 'images' or 'chatbots'" or "'brand' or 'images'"
+      return usage(ui, words[1] .. " needs " .. what .. (words[2] and (", not '" .. words[2] .. "'") or ""))
     end
     return usage(ui, "unknown command '" .. tostring(words[1]) .. "'")
   end
