@@ -126,7 +126,7 @@ function M.register(ui, file, o)
     op.method, op.path = "PUT", "/corp/brand/" .. o.resubmit
     op.call = function(client, payload) return client:resubmit_brand(o.resubmit, payload) end
   end
-  function op.done(res, elapsed, file)
+  function op.done(res, elapsed)
     return string.format("registered  brandId %s  (status %s, code %s, %s)", tostring(res.brandId),
       tostring(res.status), tostring(res.code), fmt.seconds(elapsed)),
       json.obj("file", file, "state", "registered", "brandId", res.brandId, "status", res.status, "code", res.code,
