@@ -892,8 +892,8 @@ describe("sandbox server", function()
       assert.equal(3, s.requests)
       assert.equal(3, s.connections) -- luasocket's http closes every connection
       assert.same({ ["kos.exchange_token"] = 1, ["kos.register_visitor_images"] = 0, ["rcs.token"] = 1,
-        ["rcs.register_brand"] = 0, ["rcs.resubmit_brand"] = 0 }, s.by_endpoint)
-      assert.same({ images = 0, brands = 0 }, s.registered)
+        ["rcs.register_brand"] = 0, ["rcs.resubmit_brand"] = 0, ["rcs.register_chatbots"] = 0 }, s.by_endpoint)
+      assert.same({ images = 0, brands = 0, chatbots = 0 }, s.registered)
     end)
 
     it("records requests with their exact body bytes", function()
