@@ -5,9 +5,10 @@
 local bizreg = require "bizreg"
 local sandbox = require "spec.helpers.sandbox"
 local fx = require "spec.helpers.fixtures"
+local calls = require "spec.helpers.calls"
 
 local json = sandbox.json
-local ID, SECRET, STATIC = "sandbox", "SK.sandboxsecret1", "sandbox-rcs-token"
+local STATIC = "sandbox-rcs-token"
 local EP = "rcs.register_chatbots"
 local CERT_PATH = fx.file("chatbots-cert.pdf", function() return fx.images.pdf(4096) end)
 
@@ -30,11 +31,11 @@ describe("RCS register_chatbots end to end", function()
   teardown(function() sb:stop() end)
   before_each(function() sb:reset() end)
 
+  -- token fetched (client_id + client_secret) unless extra.auth = "static"
   local function client(extra)
-    local o = { base_url = sb.rcs_url, client_id = ID, client_secret = SECRET, retries = 0 }
+    local o = { auth = "fetch", retries = 0 }
     for k, v in pairs(extra or {}) do o[k] = v end
-    if o.token then o.client_id, o.client_secret = nil, nil end
-    return bizreg.rcs(o)
+    return calls.client(sb, "rcs", o)
   end
 
   -- control: a brand without a brand POST (foreign: another account's), its chatbots
@@ -122,7 +123,7 @@ describe("RCS register_chatbots end to end", function()
   end)
 
   it("is sent at most once: a body that arrived is never sent again, whatever the fault", function()
-    local rcs = client { retries = 2, timeout = 2, token = STATIC }  -- no token call: each case on a fresh connection
+    local rcs = client { retries = 2, timeout = 2, auth = "static" }  -- no token call: each case on a fresh connection
     local brand_id = make_brand()
     for _, case in ipairs {
       { fault = { mode = "reset_after_body", commit = true }, code = "RECV_ERROR", registered = 2 },

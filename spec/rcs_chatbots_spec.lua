@@ -8,14 +8,7 @@ local MiB = 1024 * 1024
 local ID = "BR.0a81DDlZjz"
 local CERT = { data = fx.images.pdf(), filename = "cert.pdf" }
 
-local function chatbots(n, over)
-  local list = {}
-  for i = 1, n do
-    list[i] = { mdn = string.format("02%08d", i), subTitle = "방" .. i }
-    for k, v in pairs(over or {}) do list[i][k] = v end
-  end
-  return list
-end
+local chatbots = fx.chatbots
 
 -- A valid payload; override (or remove, with false) top-level keys.
 local function payload(over)

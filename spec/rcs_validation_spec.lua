@@ -20,14 +20,7 @@ local function passes(payload)
   return req
 end
 
-local function chatbots(n, over)
-  local list = {}
-  for i = 1, n do
-    list[i] = { mdn = string.format("02%08d", i), subTitle = "방" .. i }
-    for k, v in pairs(over or {}) do list[i][k] = v end
-  end
-  return list
-end
+local chatbots = fx.chatbots
 
 local CERT = { data = fx.images.pdf(), filename = "cert.pdf" }
 

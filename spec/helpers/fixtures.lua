@@ -35,6 +35,16 @@ function M.brand(over)
   return p
 end
 
+-- n valid chatbots (mdn 0200000001, ...), each with the fields of over.
+function M.chatbots(n, over)
+  local list = {}
+  for i = 1, n do
+    list[i] = { mdn = string.format("02%08d", i), subTitle = "방" .. i }
+    for k, v in pairs(over or {}) do list[i][k] = v end
+  end
+  return list
+end
+
 -- "key|reason|code" for each violation of an RCS payload ({} when it passes), and the error.
 function M.brand_props(payload)
   local req, err = require("bizreg").prepare_brand(payload)
