@@ -11,7 +11,7 @@ local MAX_RECORDS = 200
 local unpack_ = unpack or table.unpack -- luacheck: ignore
 
 control.ENDPOINTS = {
-  "kos.exchange_token", "kos.register_visitor_images",
+  "kos.exchange_token", "kos.register_visitor_images", "kos.search_visitors",
   "rcs.token", "rcs.register_brand", "rcs.resubmit_brand",
 }
 local ENDPOINT_SET = {}
@@ -67,6 +67,7 @@ function control.reset(state)
   state.rcs_tokens = {} -- token -> { expires_at = monotonic seconds, expired = bool }
   state.expired_static = {} -- "kos:"..token / "rcs:"..token -> true
   state.brands = {} -- brandId -> true
+  state.visitors = nil -- KOS visitors: kos_visitors.lua seeds them on first use
   -- armed faults, oldest first: { mode, point, act, endpoint, remaining, params };
   -- config fail_next is the entry with slot = "fail_next" (mode "status")
   state.faults = {}
@@ -362,6 +363,7 @@ function control.handle(state, method, path, body)
     state.config.fail_next = json.null
     return reply(200, faults_json(state))
   end
+  if path == "/_sandbox/visitors" then return require("bizreg_sandbox.kos_visitors").control(state, method, body) end
   local which, part = path:match("^/_sandbox/requests/([%w]+)/(%w+)$")
   if which and method == "GET" and (part == "body" or part == "headers") then
     local rec = find_record(state, which)
