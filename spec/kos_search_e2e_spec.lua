@@ -269,3 +269,38 @@ describe("KOS search_visitors end to end", function()
     assert.equal(5, #json.decode(text).visitors)
   end)
 end)
+
+describe("examples/kos_search.lua", function()
+  local shell = require "spec.helpers.shell"
+  local sb
+  setup(function()
+    -- the example runs under lua5.4 whatever Lua runs this spec
+    local core = io.open("build/lua5.4/bizreg/core.so")
+    if core then core:close() else assert(shell.execute("make -s LUA=lua5.4 build >/dev/null")) end
+    sb = sandbox.start {}
+  end)
+  teardown(function() sb:stop() end)
+
+  local function run(...)
+    local out = os.tmpname()
+    local cmd = "KOS_BASE_URL=" .. sb.url .. " lua5.4 examples/kos_search.lua"
+    for _, a in ipairs { ... } do cmd = cmd .. " '" .. a .. "'" end
+    local ok = shell.execute(cmd .. " >" .. out .. " 2>&1")
+    local f = io.open(out, "rb")
+    local text = f:read("*a")
+    f:close()
+    os.remove(out)
+    return ok, text
+  end
+
+  it("goes from a chart number to a registered image against the sandbox", function()
+    local ok, text = run("12345", "2026/11/27/before.jpg")
+    assert.is_true(ok, text)
+    assert.equal("chart 12345 is 김민지 (visitorId 65a1b2c3d4e5f6a7b8c9d0e1)\n"
+      .. "registered 2026/11/27/before.jpg for visitor 65a1b2c3d4e5f6a7b8c9d0e1\n", text)
+    assert.equal(1, sb:stats().registered.images)
+    ok, text = run("99999", "a.jpg")
+    assert.is_false(ok)
+    assert.equal("chart 99999: 0 visitors found, expected exactly one\n", text)
+  end)
+end)
