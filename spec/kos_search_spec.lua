@@ -122,6 +122,47 @@ describe("KOS search_visitors: request", function()
     assert.same({ "dateOfBirth|InvalidType" }, props { dateOfBirth = 641520000 })  -- no Unix seconds for a day
   end)
 
+  it("judges 20,000 generated dates like a plain reference (calendar, leap years, forms)", function()
+    local MDAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
+    local function ref(s)
+      if #s ~= 10 and #s ~= 24 then return nil end
+      local y, mo, d = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)")
+      if not y or (#s == 24 and not s:sub(11):match("^[ T]00:00:00%.000Z$")) then return nil end
+      y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+      if y < 1 or mo < 1 or mo > 12 or d < 1 then return nil end
+      local leap = mo == 2 and ((y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0)
+      if d > MDAYS[mo] + (leap and 1 or 0) then return nil end
+      return s:sub(1, 10) .. " 00:00:00.000Z"
+    end
+    local CHARS = "0123456789-: TZ.tz+x\0"
+    local YEARS = { 0, 1, 4, 100, 400, 1900, 2000, 2023, 2024, 9999 }
+    math.randomseed(20261127)
+    local accepted = 0
+    for _ = 1, 20000 do
+      local y = math.random(2) == 1 and YEARS[math.random(#YEARS)] or math.random(0, 9999)
+      local s = string.format("%04d-%02d-%02d", y, math.random(0, 13), math.random(0, 32))
+      local form = math.random(3)
+      if form == 2 then s = s .. " 00:00:00.000Z" elseif form == 3 then s = s .. "T00:00:00.000Z" end
+      if math.random(3) == 1 then  -- one character replaced, dropped or added
+        local i, k = math.random(#s), math.random(#CHARS)
+        local c = CHARS:sub(k, k)
+        local how = math.random(3)
+        if how == 1 then s = s:sub(1, i - 1) .. c .. s:sub(i + 1)
+        elseif how == 2 then s = s:sub(1, i - 1) .. s:sub(i + 1)
+        else s = s:sub(1, i) .. c .. s:sub(i + 1) end
+      end
+      local req = bizreg.prepare_search_visitors { dateOfBirth = s }
+      local want = ref(s)
+      if want then
+        accepted = accepted + 1
+        assert.equal('{"dateOfBirth":"' .. want .. '"}', req and req.body, s)
+      else
+        assert.is_nil(req, s)
+      end
+    end
+    assert.is_true(accepted > 5000 and accepted < 15000, "accepted " .. accepted)
+  end)
+
   it("reports every violation at once", function()
     assert.same({ "offset|NotAvailable", "limit|InvalidType", "dateOfBirth|NotAvailable", "chartNumber|TooLong",
       "phone.phoneNumber|InvalidFormat", "mail|UnknownField" },
