@@ -3,6 +3,7 @@
 -- Control requests are never counted or recorded as API traffic.
 local json = require "bizreg_sandbox.json"
 local faults = require "bizreg_sandbox.faults"
+local kos_visitors = require "bizreg_sandbox.kos_visitors"  -- GET/POST /_sandbox/visitors
 local digest = require "openssl.digest"
 
 local control = {}
@@ -363,7 +364,7 @@ function control.handle(state, method, path, body)
     state.config.fail_next = json.null
     return reply(200, faults_json(state))
   end
-  if path == "/_sandbox/visitors" then return require("bizreg_sandbox.kos_visitors").control(state, method, body) end
+  if path == "/_sandbox/visitors" then return kos_visitors.control(state, method, body) end
   local which, part = path:match("^/_sandbox/requests/([%w]+)/(%w+)$")
   if which and method == "GET" and (part == "body" or part == "headers") then
     local rec = find_record(state, which)
