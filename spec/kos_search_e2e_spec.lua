@@ -202,6 +202,14 @@ describe("KOS search_visitors end to end", function()
     assert.equal("http", err.kind)
     assert.equal(500, err.status)
     assert.equal(1, sb:stats().by_endpoint["kos.search_visitors"])
+    -- a query could be resent safely, but one policy for every call: a body that may have
+    -- arrived is not sent again
+    sb:reset()
+    sb:fault { endpoint = "kos.search_visitors", mode = "reset_after_body" }
+    _, err = client { retries = 2 }:search_visitors { chartNumber = "12345" }
+    assert.equal("transport", err.kind)
+    assert.is_true(err.sent)
+    assert.equal(1, sb:stats().received["kos.search_visitors"])
   end)
 
   it("reports a connection refused as a transport error, nothing sent", function()
