@@ -27,6 +27,7 @@ build = {
     ["bizreg_sandbox.imageinfo"] = "sandbox/lua/bizreg_sandbox/imageinfo.lua",
     ["bizreg_sandbox.json"] = "sandbox/lua/bizreg_sandbox/json.lua",
     ["bizreg_sandbox.kos"] = "sandbox/lua/bizreg_sandbox/kos.lua",
+    ["bizreg_sandbox.kos_visitors"] = "sandbox/lua/bizreg_sandbox/kos_visitors.lua",
     ["bizreg_sandbox.multipart"] = "sandbox/lua/bizreg_sandbox/multipart.lua",
     ["bizreg_sandbox.rcs"] = "sandbox/lua/bizreg_sandbox/rcs.lua",
     ["bizreg_sandbox.rcs_chatbots"] = "sandbox/lua/bizreg_sandbox/rcs_chatbots.lua",

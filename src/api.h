@@ -8,6 +8,7 @@
 #include "validate.h"
 
 extern const bz_schema bz_kos_visitor_images;  /* KOS: {images=[...]} */
+extern const bz_schema bz_kos_search_visitors; /* KOS: {chartNumber=, phone={...}, ...} */
 extern const bz_form bz_rcs_brand_form;        /* RCS: the brand form (register/resubmit) */
 extern const bz_form bz_rcs_chatbot_form;      /* RCS: chatbots added to a brand */
 

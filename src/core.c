@@ -13,15 +13,15 @@
 #include "form.h"
 #include "api.h"
 
-/* payload -> json | nil, violations.  Raises only when payload is not a table. */
-static int l_encode_visitor_images(lua_State *L) {
+/* payload -> json | nil, violations for one JSON API schema.  Raises only when payload is not a table. */
+static int encode_json(lua_State *L, const bz_schema *schema) {
   bz_walk w;
   bz_buf *out;
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   out = bz_buf_push(L);  /* index 2: owns the JSON while we walk */
   bz_walk_init(&w, L, out, NULL);
-  bz_walk_object(&w, &bz_kos_visitor_images, 1);  /* {images=[...]} */
+  bz_walk_object(&w, schema, 1);
   if (w.nerr > 0) {
     lua_pushnil(L);
     lua_pushvalue(L, w.errs);
@@ -30,6 +30,9 @@ static int l_encode_visitor_images(lua_State *L) {
   lua_pushlstring(L, out->p, out->len);
   return 1;
 }
+
+static int l_encode_visitor_images(lua_State *L) { return encode_json(L, &bz_kos_visitor_images); }
+static int l_encode_search_visitors(lua_State *L) { return encode_json(L, &bz_kos_search_visitors); }
 
 /* encode_brand(payload [, opts]) -> body | nil, violations (see form.h) */
 static int l_encode_brand(lua_State *L) { return bz_form_encode(L, &bz_rcs_brand_form); }
@@ -92,6 +95,7 @@ static int l_sleep(lua_State *L) {
 int bz_cli_open(lua_State *L);  /* cli.c: OS helpers for bin/bizreg */
 static const luaL_Reg funcs[] = {
   { "encode_visitor_images", l_encode_visitor_images },
+  { "encode_search_visitors", l_encode_search_visitors },
   { "encode_brand", l_encode_brand },
   { "encode_chatbots", l_encode_chatbots },
   { "sniff", l_sniff },

@@ -65,6 +65,7 @@ int bz_rule_ok(bz_rule r, const char *s, size_t n) {
       return 1;
     case BZ_R_HTTP_URL: return iprefix(s, n, "http://") || iprefix(s, n, "https://");
     case BZ_R_LANDLINE: return all_digits(s, n) && !(n >= 3 && memcmp(s, "010", 3) == 0);
+    case BZ_R_DIGITS_NZ: return all_digits(s, n) && s[0] != '0';
     default: return 1;
   }
 }
@@ -118,6 +119,11 @@ static int format_ms(long long ms, char *out) {
   return 1;
 }
 
+/* validate.c writes dates into its date-time buffer */
+typedef char bz_date_fits_datetime_buffer[BZ_DATE_LEN <= BZ_DATETIME_LEN ? 1 : -1];
+
+static const unsigned days_in_month[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
 static int num(const char *s, int k) {
   int v = 0, i;
   for (i = 0; i < k; i++) {
@@ -128,7 +134,6 @@ static int num(const char *s, int k) {
 }
 
 int bz_datetime_parse(const char *s, size_t n, char *out) {
-  static const unsigned mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
   int y, mo, d, h, mi, se, ms = 0, off = 0;
   size_t i = 19;
   if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
@@ -138,7 +143,7 @@ int bz_datetime_parse(const char *s, size_t n, char *out) {
   h = num(s + 11, 2); mi = num(s + 14, 2); se = num(s + 17, 2);
   if (y < 1 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
     return 0;
-  if (d > (int)mdays[mo - 1] + (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) return 0;
+  if (d > (int)days_in_month[mo - 1] + (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) return 0;
   /* already canonical (UTC, milliseconds, 'Z'): nothing to convert */
   if (n == BZ_DATETIME_LEN && s[19] == '.' && s[23] == 'Z' && s[10] == 'T' && num(s + 20, 3) >= 0) {
     memcpy(out, s, BZ_DATETIME_LEN);
@@ -163,6 +168,24 @@ int bz_datetime_parse(const char *s, size_t n, char *out) {
   }
   return format_ms(((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400LL + h * 3600 + mi * 60 + se)
                     - off * 60LL) * 1000 + ms, out);
+}
+
+/* A date only: a time other than midnight UTC (or an offset, which would move the day)
+ * is refused rather than converted, so the day sent is the day the caller wrote. */
+int bz_date_parse(const char *s, size_t n, char *out) {
+  static const char midnight[] = "00:00:00.000Z";
+  int y, mo, d, feb29;
+  if ((n != 10 && n != BZ_DATE_LEN) || s[4] != '-' || s[7] != '-') return 0;
+  if (n == BZ_DATE_LEN && ((s[10] != ' ' && s[10] != 'T') || memcmp(s + 11, midnight, sizeof midnight - 1) != 0))
+    return 0;
+  y = num(s, 4); mo = num(s + 5, 2); d = num(s + 8, 2);
+  if (y < 1 || mo < 1 || mo > 12 || d < 1) return 0;
+  feb29 = mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0);
+  if (d > (int)days_in_month[mo - 1] + feb29) return 0;
+  memcpy(out, s, 10);
+  out[10] = ' ';
+  memcpy(out + 11, midnight, sizeof midnight);  /* with its NUL */
+  return 1;
 }
 
 int bz_datetime_from_unix(double secs, char *out) {

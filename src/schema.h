@@ -15,7 +15,9 @@ typedef enum {
   BZ_R_DIGITS5,   /* postal code */
   BZ_R_HEXCOLOR,  /* #RGB or #RRGGBB */
   BZ_R_HTTP_URL,  /* starts with http:// or https:// */
-  BZ_R_LANDLINE   /* Korean phone number: digits only, and not an 010 mobile number */
+  BZ_R_LANDLINE,  /* Korean phone number: digits only, and not an 010 mobile number */
+  BZ_R_DIGITS_NZ, /* digits, the first not 0: a phone country code, a number without its trunk 0 */
+  BZ_R_DATE       /* a calendar date; sent normalised to YYYY-MM-DD 00:00:00.000Z (rules.h) */
 } bz_rule;
 
 /* Row flags */

@@ -132,6 +132,11 @@ static void walk_string(bz_walk *w, const bz_field *f, int idx, int type) {
     return;
   }
   s = lua_tolstring(L, idx, &n);
+  if (f->rule == BZ_R_DATE) {  /* like DATETIME: what is sent is the normalised form */
+    if (!bz_date_parse(s, n, dt)) bz_violation(w, f, BZ_NOT_AVAILABLE, NULL, NULL);
+    else bz_json_string(L, w->out, dt, BZ_DATE_LEN);
+    return;
+  }
   if (f->rule == BZ_R_DATETIME) {
     /* checked before writing: what is sent is the normalised form */
     if (!bz_datetime_parse(s, n, dt)) bz_violation(w, f, BZ_NOT_AVAILABLE, NULL, NULL);

@@ -66,7 +66,7 @@ bizreg.errors = errors
 -- @tparam[opt] string opts.api_key the API key (a UUID) to exchange for tokens
 -- @tparam[opt="Authorization"] string opts.auth_header the header the token goes in
 -- @tparam[opt="Bearer"] string opts.auth_scheme the scheme before the token (`""`: the bare token)
--- @treturn client a client with `register_visitor_images`
+-- @treturn client a client with `register_visitor_images` and `search_visitors`
 -- @raise on a wrong option, no credential, both credentials, or an empty one
 -- @usage local kos = bizreg.kos { base_url = "https://crm.example", api_key = os.getenv("KOS_API_KEY"),
 --   timeout = 10, on_event = function(ev) io.stderr:write(ev.type, "\n") end }
@@ -100,6 +100,18 @@ bizreg.rcs = rcs.new
 -- @usage local req, err = bizreg.prepare_visitor_images { images = { { fileName = "a.jpg", visitorId = "v1" } } }
 -- print(req.body)   --> {"images":[{"fileName":"a.jpg","visitorId":"v1"}]}
 function bizreg.prepare_visitor_images(payload) return kos.prepare(payload) end
+
+--- The exact request `search_visitors` would send, without sending it.
+-- `dateOfBirth` is sent in the API's documented form (`1990-05-01 00:00:00.000Z`, see
+-- `client:search_visitors`), the fields in the schema's order.
+-- @tparam table payload as for `client:search_visitors`
+-- @treturn table `{ method = "POST", path = "/visitor/open/v1/queries/search-visitors",
+--   headers = { ["Content-Type"] = "application/json" }, body = "<the JSON>" }`
+-- @return or nil and a validation error listing every violation
+-- @raise when payload is not a table
+-- @usage local req = assert(bizreg.prepare_search_visitors { chartNumber = "12345", dateOfBirth = "1990-05-01" })
+-- print(req.body)   --> {"dateOfBirth":"1990-05-01 00:00:00.000Z","chartNumber":"12345"}
+function bizreg.prepare_search_visitors(payload) return kos.prepare_search(payload) end
 
 --- The exact request `register_brand` would send, without sending it.
 -- `body` is the whole multipart body as a string (files read into it). File parts are named
@@ -151,6 +163,15 @@ end
 -- @return err
 -- @usage local res, err = bizreg.register_visitor_images({ base_url = url, token = t }, { images = list })
 bizreg.register_visitor_images = one_shot(kos.new, "register_visitor_images")
+
+--- One-shot: a KOS client, one `search_visitors` call, `close()`.
+-- @function search_visitors
+-- @tparam table opts as for `kos`
+-- @tparam table payload as for `client:search_visitors`
+-- @return res or nil
+-- @return err
+-- @usage local res, err = bizreg.search_visitors({ base_url = url, token = t }, { chartNumber = "12345" })
+bizreg.search_visitors = one_shot(kos.new, "search_visitors")
 
 --- One-shot: an RCS client, one `register_brand` call, `close()`.
 -- @function register_brand
@@ -213,6 +234,32 @@ bizreg.poll = jobs.poll
 -- @usage local res, err = kos:register_visitor_images { images = { {
 --   fileName = "2026/11/22/a.jpg", visitorId = "65a1b2c3d4e5f6a7b8c9d0e1", source = "HOSPITAL" } } }
 
+--- KOS (`bizreg.kos`): search visitors (`POST /visitor/open/v1/queries/search-visitors`), e.g.
+-- to find the `visitorId` of a chart number before `register_visitor_images`. Every criterion
+-- is optional; the server returns the visitors matching all of those given. A query changes
+-- nothing, but follows the same retry policy as every call.
+--
+-- Rules (the schema gives only types; the limits are bizreg's guards): `offset` an int32 ≥ 0,
+-- `limit` an int32 ≥ 1 (`NotAvailable` below, `InvalidType` outside int32);
+-- `partOfVisitorName` ≤ 100 characters, `chartNumber` ≤ 50, `email` ≤ 254;
+-- `phone` needs both parts: `countryCode` 1–3 digits, `phoneNumber` digits **without the
+-- trunk 0** (`010-1234-5678` is `"1012345678"`), ≤ 15 digits together (E.164);
+-- `dateOfBirth` a date `"1990-05-01"`, or the documented form `"1990-05-01 00:00:00.000Z"`
+-- (also with `T`): it is **sent in the documented form**; another time of day, an offset or an
+-- impossible date is `NotAvailable` (the API's reason for a bad date); unknown keys `UnknownField`.
+-- @function client:search_visitors
+-- @tparam table payload `{ chartNumber =, phone = { countryCode = "82", phoneNumber = "1012345678" },
+--   partOfVisitorName =, dateOfBirth =, email =, offset =, limit = }`
+-- @treturn table `{ visitors = { { id =, chartNumber =, name =, phoneNumber = { countryCode =,
+--   phoneNumber = }, dateOfBirth =, gender = }, … }, data = <the answer's data list as decoded> }`
+--   (`visitors` holds the documented fields of each entry; `{}` when none matched)
+-- @return or nil and an error (`bizreg.errors`; `decode` when an entry has no `id`)
+-- @raise when payload is not a table, or the client is closed
+-- @usage local res = assert(kos:search_visitors { chartNumber = "12345" })
+-- if #res.visitors == 1 then
+--   kos:register_visitor_images { images = { { fileName = "a.jpg", visitorId = res.visitors[1].id } } }
+-- end
+
 --- RCS (`bizreg.rcs`): register a brand (`POST /corp/brand`, multipart). Files are judged by
 -- their bytes (`brandProfile` PNG; `brandBackground` PNG/JPEG; square, 388–1080 px, ≤ 1 MiB;
 -- `subNumCertificate` JPEG/PNG/PDF/TIFF/ZIP ≤ 20 MiB, required with `chatbots`), streamed from
@@ -259,8 +306,8 @@ bizreg.poll = jobs.poll
 -- Wrong argument types raise here, like the blocking call; validation errors finish the job
 -- at once. Not with a custom `transport` (call the method directly there).
 -- @function client:start
--- @string name `"register_visitor_images"`, `"register_brand"`, `"resubmit_brand"` or
---   `"register_chatbots"`
+-- @string name `"register_visitor_images"`, `"search_visitors"`, `"register_brand"`,
+--   `"resubmit_brand"` or `"register_chatbots"`
 -- @param ... the method's arguments
 -- @treturn job
 -- @usage local job = rcs:start("register_brand", payload)

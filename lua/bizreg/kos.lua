@@ -1,9 +1,10 @@
--- KOS clinic CRM Open API: register_visitor_images.
+-- KOS clinic CRM Open API: register_visitor_images, search_visitors (kos_search.lua).
 local core = require "bizreg.core"
 local cjson = require "cjson.safe"
 local errors = require "bizreg.errors"
 local client = require "bizreg.client"
 local auth = require "bizreg.auth"
+local search = require "bizreg.kos_search"
 
 local M = {}
 
@@ -16,12 +17,16 @@ local function validation_error(props)
   }
 end
 
-function M.prepare(payload)
+-- One JSON POST: encode validates the payload against its rows (src/api_kos.c).
+local function prepare_json(encode, path, payload)
   if type(payload) ~= "table" then errors.raise("bizreg: payload must be a table") end
-  local json, props = core.encode_visitor_images(payload)
+  local json, props = encode(payload)
   if not json then return nil, validation_error(props) end
-  return { method = "POST", path = M.PATH, headers = { ["Content-Type"] = "application/json" }, body = json }
+  return { method = "POST", path = path, headers = { ["Content-Type"] = "application/json" }, body = json }
 end
+
+function M.prepare(payload) return prepare_json(core.encode_visitor_images, M.PATH, payload) end
+function M.prepare_search(payload) return prepare_json(core.encode_search_visitors, search.PATH, payload) end
 
 -- Server keys may be indexed ("images[0].memo", 0-based) or bare ("memo"): both
 -- map to { key = "memo", index = 1-based position or nil }.
@@ -61,6 +66,12 @@ function M.map_response(res)
   return body
 end
 
+function M.map_search(res)
+  local body, err = M.map_response(res)
+  if not body then return nil, err end
+  return search.map(body, res)
+end
+
 -- ---- client ----------------------------------------------------------------
 
 
@@ -76,6 +87,13 @@ M.ops.register_visitor_images = { check = check_payload, run = function(self, ct
   req.progress = true
   local res, cerr = self:call(ctx, req)
   return self:finish(res, cerr, M.map_response)
+end }
+
+M.ops.search_visitors = { check = check_payload, run = function(self, ctx, payload)
+  local req, err = M.prepare_search(payload)
+  if not req then return nil, err end
+  local res, cerr = self:call(ctx, req)
+  return self:finish(res, cerr, M.map_search)
 end }
 
 -- ---- token -------------------------------------------------------------------

@@ -14,6 +14,9 @@ usage: bizreg check brand FILE          validate a brand package offline (no cre
        bizreg register images FILE      register visitor images with the KOS CRM, in batches
        bizreg register chatbots BRANDID FILE
                                         add sender numbers (chatbots) to a registered brand
+       bizreg visitors search [--chart-number N] [--phone 010-1234-5678] [--name TEXT]
+                              [--birth-date YYYY-MM-DD] [--email E] [--offset N] [--limit N]
+                                        find KOS visitors (their visitorId); any criteria, all must match
        bizreg sandbox [--port N]        run the local emulator of both APIs (default port 8089)
        bizreg --help | --version
 
@@ -40,6 +43,8 @@ options:
   --resend LIST     send these unknown-outcome batches again (you checked: they are not)
   --resubmit ID     register brand: resubmit the rejected or saved brand ID (PUT)
   --port N          sandbox: port on 127.0.0.1 (0 = any free port)
+  --phone P         visitors search: 010-1234-5678 (Korea), or +81 90-1234-5678 (country code
+                    first, set apart); sent without separators and the leading 0
 
 environment (credentials and URLs are never taken from arguments, which show in `ps`):
   BIZREG_KOS_BASE_URL   and BIZREG_KOS_API_KEY or BIZREG_KOS_TOKEN
@@ -56,6 +61,7 @@ exit codes:
   3  transport error: nothing reached the server (safe to run again)
   4  unknown outcome: a request may have reached the server but no answer came back;
      check before sending it again (register images: see --resume, --skip, --resend)
+     (visitors search changes nothing: its transport failures are always 3)
   130 interrupted (Ctrl-C); the journal keeps every batch recorded before it
 ]]
 
@@ -75,6 +81,8 @@ local COMMANDS = {
   ["register images"] = merge(COMMON, SEND, { batch = "count", journal = "string", resume = "string",
     skip = "list", resend = "list" }),
   ["register chatbots"] = merge(COMMON, SEND),
+  ["visitors search"] = merge(COMMON, SEND, { ["chart-number"] = "string", phone = "string", name = "string",
+    ["birth-date"] = "string", email = "string", offset = "string", limit = "string" }),
   ["sandbox"] = { help = "flag", port = "port" },
 }
 
@@ -99,6 +107,11 @@ local function dispatch(ui, cmd, p, script_dir)
   if cmd == "register chatbots" then  -- BRANDID FILE
     if #words ~= 4 then return usage(ui, cmd .. " needs a BRANDID and a FILE") end
     return require("bizreg.cli.chatbots").register(ui, words[3], words[4], o)
+  end
+  if cmd == "visitors search" then
+    if #words > 2 then return usage(ui, "unexpected argument '" .. words[3] .. "'") end
+    local code, msg = require("bizreg.cli.visitors").search(ui, o)
+    return code or usage(ui, msg)
   end
   local file = words[3]
   if not file then return usage(ui, cmd .. " needs a FILE") end
@@ -129,6 +142,7 @@ function M.main(argv, script_dir)
     return outcome.USAGE
   end
   if not COMMANDS[cmd] then
+    if words[1] == "visitors" then return usage(ui, "visitors needs 'search'") end
     if words[1] == "check" or words[1] == "register" then
       local what = words[1] == "register" and "'brand', 'images' or 'chatbots'" or "'brand' or 'images'"
       return usage(ui, words[1] .. " needs " .. what .. (words[2] and (", not '" .. words[2] .. "'") or ""))

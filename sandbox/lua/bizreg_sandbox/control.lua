@@ -3,6 +3,7 @@
 -- Control requests are never counted or recorded as API traffic.
 local json = require "bizreg_sandbox.json"
 local faults = require "bizreg_sandbox.faults"
+local kos_visitors = require "bizreg_sandbox.kos_visitors"  -- GET/POST /_sandbox/visitors
 local digest = require "openssl.digest"
 
 local control = {}
@@ -11,7 +12,7 @@ local MAX_RECORDS = 200
 local unpack_ = unpack or table.unpack -- luacheck: ignore
 
 control.ENDPOINTS = {
-  "kos.exchange_token", "kos.register_visitor_images",
+  "kos.exchange_token", "kos.register_visitor_images", "kos.search_visitors",
   "rcs.token", "rcs.register_brand", "rcs.resubmit_brand", "rcs.register_chatbots",
 }
 local ENDPOINT_SET = {}
@@ -69,6 +70,7 @@ function control.reset(state)
   state.brands = {} -- brandId -> true
   state.foreign_brands = {} -- brandId -> true: brands of another account (403 63001)
   state.chatbots = {} -- brandId -> its sender numbers (rcs_chatbots.lua)
+  state.visitors = nil -- KOS visitors: kos_visitors.lua seeds them on first use
   -- armed faults, oldest first: { mode, point, act, endpoint, remaining, params };
   -- config fail_next is the entry with slot = "fail_next" (mode "status")
   state.faults = {}
@@ -365,6 +367,7 @@ function control.handle(state, method, path, body)
     state.config.fail_next = json.null
     return reply(200, faults_json(state))
   end
+  if path == "/_sandbox/visitors" then return kos_visitors.control(state, method, body) end
   local which, part = path:match("^/_sandbox/requests/([%w]+)/(%w+)$")
   if which and method == "GET" and (part == "body" or part == "headers") then
     local rec = find_record(state, which)

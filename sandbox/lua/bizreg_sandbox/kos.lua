@@ -246,4 +246,7 @@ function kos.register_visitor_images(state, req)
   return 200, JSON_HEADERS, "{}"
 end
 
+-- For kos_visitors.lua (search-visitors): the same envelope, auth and field checker.
+kos.err_reply, kos.authorized, kos.checker = err_reply, authorized, checker
+
 return kos

@@ -15,6 +15,7 @@ local cqueues = require "cqueues"
 local json = require "bizreg_sandbox.json"
 local control = require "bizreg_sandbox.control"
 local kos = require "bizreg_sandbox.kos"
+local kos_visitors = require "bizreg_sandbox.kos_visitors"
 local rcs = require "bizreg_sandbox.rcs"
 local rcs_chatbots = require "bizreg_sandbox.rcs_chatbots"
 local faults = require "bizreg_sandbox.faults"
@@ -31,6 +32,7 @@ local ALLOWED_HOSTS = { ["127.0.0.1"] = "127.0.0.1", localhost = "127.0.0.1", ["
 local ROUTES = {
   { "POST", "^/open/authorization/commands/exchange%-token$", "kos.exchange_token", kos.exchange_token, kos },
   { "POST", "^/image/open/v1/commands/register%-visitor%-images$", "kos.register_visitor_images", kos.register_visitor_images, kos },
+  { "POST", "^/visitor/open/v1/queries/search%-visitors$", "kos.search_visitors", kos_visitors.search, kos },
   { "POST", "^/api/1%.1/token$", "rcs.token", rcs.token, rcs },
   { "POST", "^/api/1%.1/corp/brand$", "rcs.register_brand", rcs.register_brand, rcs },
   { "PUT", "^/api/1%.1/corp/brand/([^/]+)$", "rcs.resubmit_brand", rcs.resubmit_brand, rcs },

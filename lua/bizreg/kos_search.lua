@@ -1,0 +1,65 @@
+-- KOS search-visitors: the answer's mapping (POST /visitor/open/v1/queries/search-visitors).
+-- The request's rows are in src/api_kos.c (core.encode_search_visitors); kos.lua registers
+-- the operation. A query changes nothing on the server, but it follows the same retry policy
+-- as every call (connect-phase failures and 429 only): one policy, nothing to reason about.
+local cjson = require "cjson.safe"
+local errors = require "bizreg.errors"
+
+local M = {}
+
+M.PATH = "/visitor/open/v1/queries/search-visitors"
+
+-- The string fields of a data[] entry the API documents (phoneNumber is an object).
+local STRINGS = { "id", "chartNumber", "name", "dateOfBirth", "gender" }
+
+local function absent(v) return v == nil or v == cjson.null end
+
+-- A proper list (cjson decodes [] and {} alike: an empty one is fine either way).
+local function is_list(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n == #t
+end
+
+-- One data[] entry -> { id, chartNumber, name, phoneNumber = { countryCode, phoneNumber },
+-- dateOfBirth, gender }, or nil and what is wrong. id is what register_visitor_images needs.
+local function visitor(entry)
+  if type(entry) ~= "table" then return nil, "not an object" end
+  if type(entry.id) ~= "string" or entry.id == "" then return nil, "no id" end
+  local v = {}
+  for _, k in ipairs(STRINGS) do
+    local x = entry[k]
+    if not absent(x) then
+      if type(x) ~= "string" then return nil, k .. " is not a string" end
+      v[k] = x
+    end
+  end
+  local p = entry.phoneNumber
+  if not absent(p) then
+    if type(p) ~= "table" or type(p.countryCode) ~= "string" or type(p.phoneNumber) ~= "string" then
+      return nil, "phoneNumber is not { countryCode, phoneNumber }"
+    end
+    v.phoneNumber = { countryCode = p.countryCode, phoneNumber = p.phoneNumber }
+  end
+  return v
+end
+
+-- body: the decoded 2xx answer (kos.map_response). Returns { visitors = {...}, data = raw list }.
+function M.map(body, res)
+  local data = body.data
+  if absent(data) then data = {} end  -- proto3 JSON may leave an empty list out
+  if type(data) ~= "table" or not is_list(data) then
+    return nil, errors.decode(res.status, "search-visitors answered without a data list", res.body)
+  end
+  local out = {}
+  for i, entry in ipairs(data) do
+    local v, why = visitor(entry)
+    if not v then
+      return nil, errors.decode(res.status, string.format("search-visitors data[%d]: %s", i - 1, why), res.body)
+    end
+    out[i] = v
+  end
+  return { visitors = out, data = data }
+end
+
+return M
