@@ -48,6 +48,7 @@ build = {
     ["bizreg.jobs"] = "lua/bizreg/jobs.lua",
     ["bizreg.kos"] = "lua/bizreg/kos.lua",
     ["bizreg.rcs"] = "lua/bizreg/rcs.lua",
+    ["bizreg.token_store"] = "lua/bizreg/token_store.lua",
     ["bizreg.transport.http1"] = "lua/bizreg/transport/http1.lua",
     ["bizreg.transport.ngx"] = "lua/bizreg/transport/ngx.lua",
   },
