@@ -237,6 +237,35 @@ describe("token_store option", function()
     assert.equal(0, srv.api_calls)
   end)
 
+  it("the main thread does not wait for its own client's fetch in a coroutine (as without a store)", function()
+    local srv, store = server("rcs"), table_store()
+    srv.hold_token = true
+    local c = rcs_worker(srv, store, { timeout = 30, connect_timeout = 10 })
+    workers({ c }).resume(1)  -- a job of c holds the lock, inside its token call
+    srv.hold_token = false
+    local t0 = core.now()
+    local res, err = call(c)
+    assert.equal("BR.s1", res and res.brandId, tostring(err))
+    assert.is_true(core.now() - t0 < 5, "waited for its own coroutine")
+    assert.equal(2, srv.token_calls)
+  end)
+
+  it("a waiting client that is closed ends CLIENT_CLOSED, nothing sent", function()
+    local srv, store = server("rcs"), table_store()
+    srv.hold_token = true
+    local a, b = rcs_worker(srv, store), rcs_worker(srv, store)
+    local w = workers { a, b }
+    w.resume(1)
+    w.resume(2)  -- b waits for a's token
+    b:close()
+    w.resume(2)
+    assert.equal("dead", coroutine.status(w.co[2]))
+    assert.equal("CLIENT_CLOSED", w.err[2] and w.err[2].code)
+    assert.is_false(w.err[2].sent)
+    assert.equal(1, srv.token_calls)
+    assert.equal(0, srv.api_calls)
+  end)
+
   it("a fetch that fails releases the lock: the next client tries at once", function()
     local srv, store = server("rcs"), table_store()
     srv.crash_token = true

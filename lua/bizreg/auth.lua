@@ -112,7 +112,30 @@ function M.cached(header, scheme, fetch, renewable, secrets, shared)
     return t
   end
 
-  -- The store's token, or this client takes the store's lock and fetches one, or waits
+  local function use(t, at)
+    token, expires_at = t, at
+    remember(t)
+    return t
+  end
+
+  -- This client fetches for the store. Under the lock (mine) it reads once more (the last
+  -- holder may have written just before it let go) and ends its fetch before the lock does.
+  local function fetch_shared(client, ctx, mine, ttl)
+    if mine then
+      local t, at = shared:read(refused)
+      if t then
+        shared:unlock(mine)
+        return use(t, at)
+      end
+      ctx = { send = ctx.send, sleep = ctx.sleep, deadline = math.min(ctx.deadline, core.now() + ttl) }
+    end
+    local ok, t, e = fetch_now(client, ctx)
+    if ok and t then shared:write(t, expires_at) end
+    if mine then shared:unlock(mine) end
+    return finish(ok, t, e)
+  end
+
+  -- The store's token; or this client takes the store's lock and fetches one; or it waits
   -- (small growing steps through ctx.sleep: ngx.sleep in nginx) for the holder to write
   -- it. A holder that died leaves a lock that expires after fetch_wait: then a waiter
   -- takes it. A call whose deadline passes while waiting ends DEADLINE_EXCEEDED (sent=false).
@@ -120,31 +143,12 @@ function M.cached(header, scheme, fetch, renewable, secrets, shared)
     local step = POLL
     while true do
       local t, at = shared:read(refused)
-      if t then
-        token, expires_at = t, at
-        remember(t)
-        return t
-      end
+      if t then return use(t, at) end
       local ttl = fetch_wait(client)
       local mine, why = shared:lock(ttl)
-      -- a store that cannot lock, or this client's own fetch (another coroutine: the main
-      -- thread must not wait for it), does not make this one wait
-      if mine or why ~= "exists" or fetching then
-        t, at = nil, nil
-        if mine then t, at = shared:read(refused) end  -- written just before the lock was free
-        if t then
-          shared:unlock(mine)
-          token, expires_at = t, at
-          remember(t)
-          return t
-        end
-        -- the holder's fetch ends before its lock does
-        local sub = mine and { send = ctx.send, sleep = ctx.sleep, deadline = math.min(ctx.deadline, core.now() + ttl) }
-        local ok, ft, e = fetch_now(client, sub or ctx)
-        if ok and ft then shared:write(ft, expires_at) end
-        if mine then shared:unlock(mine) end
-        return finish(ok, ft, e)
-      end
+      -- a store that cannot lock, or this client's own fetch (in another coroutine: the
+      -- main thread must not wait for it), does not make this one wait
+      if mine or why ~= "exists" or fetching then return fetch_shared(client, ctx, mine, ttl) end
       if client.closed then return nil, client:closed_error(false) end
       if core.now() + step >= ctx.deadline then return nil, client:deadline_error(0, false) end
       ctx.sleep(step)
