@@ -292,6 +292,7 @@ tail -n 1 "$B/faults.log" | grep -q 'passed' || tail -n 20 "$B/faults.log"
 echo "$(tail -n 1 "$B/faults.log")"
 
 # ---- token_store: one token for 4 workers (spec/checks/nginx_tokens.sh) -------
+# shellcheck source=spec/checks/nginx_tokens.sh
 . "$ROOT/spec/checks/nginx_tokens.sh"
 token_check
 

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # The token_store check, sourced by spec/checks/nginx.sh (it uses that file's fail,
 # jcheck, start_nginx, $B, $SB, $ROOT and $CJSON_CPATH). An nginx with 4 workers
 # (spec/checks/nginx_tokens.conf, handlers in nginx_tokens_app.lua), one RCS client per
