@@ -83,8 +83,9 @@ function Shared:write(token, renew_at)
 end
 
 -- Takes the fetch lock for ttl seconds: the lock's value (give it to unlock), or nil and
--- "exists" (another holds it) or the store's error. A lock past its own expiry (a store
--- that ignores exptime) is removed first.
+-- "exists" (another holds it) or the store's error. A lock past its own expiry is removed
+-- first: only a store that ignores exptime keeps one (in ngx.shared.DICT it is gone and add
+-- succeeds); there two waiters may, rarely, both take it over: two fetches, never none.
 function Shared:lock(ttl)
   local value = math.ceil(os.time() + ttl) .. " " .. owner_name(self)
   local ok, err = self.store:add(self.lkey, value, ttl)
