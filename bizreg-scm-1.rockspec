@@ -52,6 +52,7 @@ build = {
     ["bizreg.kos_search"] = "lua/bizreg/kos_search.lua",
     ["bizreg.rcs"] = "lua/bizreg/rcs.lua",
     ["bizreg.rcs_chatbots"] = "lua/bizreg/rcs_chatbots.lua",
+    ["bizreg.token_store"] = "lua/bizreg/token_store.lua",
     ["bizreg.transport.http1"] = "lua/bizreg/transport/http1.lua",
     ["bizreg.transport.ngx"] = "lua/bizreg/transport/ngx.lua",
   },

@@ -92,6 +92,19 @@ static int l_sleep(lua_State *L) {
   return 0;
 }
 
+/* sha256(s) -> the 32-byte digest (body.c's SHA-256): token_store keys hash credentials */
+static int l_sha256(lua_State *L) {
+  size_t n;
+  const char *p = luaL_checklstring(L, 1, &n);
+  bz_sha256 c;
+  unsigned char d[BZ_SHA256_LEN];
+  bz_sha256_init(&c);
+  bz_sha256_update(&c, p, n);
+  bz_sha256_final(&c, d);
+  lua_pushlstring(L, (const char *)d, sizeof d);
+  return 1;
+}
+
 int bz_cli_open(lua_State *L);  /* cli.c: OS helpers for bin/bizreg */
 static const luaL_Reg funcs[] = {
   { "encode_visitor_images", l_encode_visitor_images },
@@ -101,6 +114,7 @@ static const luaL_Reg funcs[] = {
   { "sniff", l_sniff },
   { "now", l_now },
   { "sleep", l_sleep },
+  { "sha256", l_sha256 },
   { "sniff_file", l_sniff_file },
   { "http", bz_http_new },
   { "multi", bz_multi_new },

@@ -12,6 +12,8 @@ local core = require "bizreg.core"
 
 M.SKEW = 60  -- renew this many seconds before the announced expiry
 local POLL = 0.005  -- how often a waiter looks at another coroutine's fetch
+local STORE_STEP = 0.1  -- the longest step between two looks at a token_store's lock
+local DROP_LOCK = 2  -- seconds the lock is held to compare and delete a rejected token
 local KEEP = 4  -- tokens remembered for scrubbing (an older one may still be echoed)
 local WEAK_V = { __mode = "v" }
 local unpack_ = table.unpack or unpack
@@ -53,11 +55,14 @@ end
 -- Shared shape of the "fetch a token, cache it, renew on 401" providers.
 -- fetch(client, ctx) -> token, renew_at, announced expiry | nil, err (times: epoch seconds or nil)
 -- secrets: the provider's fixed secrets (api_key, client_secret).
-function M.cached(header, scheme, fetch, renewable, secrets)
+-- shared: a token_store.lua handle (option token_store) or nil: then the token lives in the
+-- store, and one fetch at a time runs across every client sharing it (see shared_get).
+function M.cached(header, scheme, fetch, renewable, secrets, shared)
   local token, expires_at
   local fetched_once, rejected = false, false  -- for the token event's action and reason
+  local refused  -- the token the last renewable 401 answered: never taken from the store again
   local fetching  -- { co = owner (weak: nil once collected), started = core.now() }
-  local list = {}  -- secrets, then the last KEEP tokens fetched
+  local list = {}  -- secrets, then the last KEEP tokens seen
   for i = 1, #secrets do list[i] = secrets[i] end
   local p = { header = header, scheme = scheme, renewable = renewable }
 
@@ -71,12 +76,16 @@ function M.cached(header, scheme, fetch, renewable, secrets)
     return core.now() - f.started < fetch_wait(client)
   end
 
-  function p.get(client, ctx)
-    while in_progress(client) do
-      if core.now() + POLL >= ctx.deadline then return nil, client:deadline_error(0, false) end
-      ctx.sleep(POLL)
-    end
-    if token and (not expires_at or os.time() < expires_at) then return token end
+  local function remember(t)
+    if list[#list] == t then return end
+    list = { unpack_(list) }  -- a new list: one handed out earlier stays as it was
+    list[#list + 1] = t
+    if #list > #secrets + KEEP then table.remove(list, #secrets + 1) end
+  end
+
+  -- One token call. Returns true, token | true, nil, err | false, what the fetch raised
+  -- (the caller re-raises it once it has released what it holds).
+  local function fetch_now(client, ctx)
     local mine = setmetatable({ co = current_co(), started = core.now() }, WEAK_V)
     fetching = mine
     local ok, t, e, announced
@@ -86,22 +95,84 @@ function M.cached(header, scheme, fetch, renewable, secrets)
       ok, t, e, announced = true, fetch(client, ctx)
     end
     if fetching == mine then fetching = nil end
-    if not ok then error(t, 0) end  -- a raising transport is the caller's to see
-    if not t then return nil, e end
+    if not ok or not t then return ok, t, e end
     token, expires_at = t, e
     if client.on_event then
       events.token(client, fetched_once and "renewed" or "fetched",
         fetched_once and (rejected and "rejected" or "expired") or nil, announced, os.time())
     end
     fetched_once, rejected = true, false
-    list = { unpack_(list) }  -- a new list: one handed out earlier stays as it was
-    list[#list + 1] = t
-    if #list > #secrets + KEEP then table.remove(list, #secrets + 1) end
-    return token
+    remember(t)
+    return true, t
   end
-  -- failed: the token the 401 answered; a newer one (another job renewed) is kept.
+
+  local function finish(ok, t, e)
+    if not ok then error(t, 0) end  -- a raising transport is the caller's to see
+    if not t then return nil, e end
+    return t
+  end
+
+  local function use(t, at)
+    token, expires_at = t, at
+    remember(t)
+    return t
+  end
+
+  -- This client fetches for the store. Under the lock (mine) it reads once more (the last
+  -- holder may have written just before it let go) and ends its fetch before the lock does.
+  local function fetch_shared(client, ctx, mine, ttl)
+    if mine then
+      local t, at = shared:read(refused)
+      if t then
+        shared:unlock(mine)
+        return use(t, at)
+      end
+      ctx = { send = ctx.send, sleep = ctx.sleep, deadline = math.min(ctx.deadline, core.now() + ttl) }
+    end
+    local ok, t, e = fetch_now(client, ctx)
+    if ok and t then shared:write(t, expires_at) end
+    if mine then shared:unlock(mine) end
+    return finish(ok, t, e)
+  end
+
+  -- The store's token; or this client takes the store's lock and fetches one; or it waits
+  -- (small growing steps through ctx.sleep: ngx.sleep in nginx) for the holder to write
+  -- it. A holder that died leaves a lock that expires after fetch_wait: then a waiter
+  -- takes it. A call whose deadline passes while waiting ends DEADLINE_EXCEEDED (sent=false).
+  local function shared_get(client, ctx)
+    local step = POLL
+    while true do
+      local t, at = shared:read(refused)
+      if t then return use(t, at) end
+      local ttl = fetch_wait(client)
+      local mine, why = shared:lock(ttl)
+      -- a store that cannot lock, or this client's own fetch (in another coroutine: the
+      -- main thread must not wait for it), does not make this one wait
+      if mine or why ~= "exists" or fetching then return fetch_shared(client, ctx, mine, ttl) end
+      if client.closed then return nil, client:closed_error(false) end
+      if core.now() + step >= ctx.deadline then return nil, client:deadline_error(0, false) end
+      ctx.sleep(step)
+      step = math.min(step * 2, STORE_STEP)
+    end
+  end
+
+  function p.get(client, ctx)
+    while in_progress(client) do
+      if core.now() + POLL >= ctx.deadline then return nil, client:deadline_error(0, false) end
+      ctx.sleep(POLL)
+    end
+    if shared then return shared_get(client, ctx) end
+    if token and (not expires_at or os.time() < expires_at) then return token end
+    return finish(fetch_now(client, ctx))
+  end
+  -- failed: the token the 401 answered; a newer one (another job renewed) is kept. In the
+  -- store too: it is deleted only while it still holds the failed token.
   function p.invalidate(failed)
     if failed == nil or failed == token then token, expires_at, rejected = nil, nil, true end
+    if shared and failed then
+      refused = failed
+      shared:drop_if(failed, DROP_LOCK)
+    end
   end
   function p.secrets() return list end
   return p

@@ -42,6 +42,18 @@
 --   `req = { method, url, headers, body, timeout, connect_timeout, verify_tls, ca_file, proxy, max_response_bytes }`
 --   (`body` a string) and returns `{ status, headers, body }`, or `nil, message`,
 --   or `nil, { code, message, sent = false }` when nothing reached the server (only then may the call retry)
+-- @field token_store a store that clients fetching tokens (RCS `client_id` + `client_secret`,
+--   KOS `api_key`; refused with a fixed `token`) share, so that clients with the same base URL and
+--   credentials use **one** token, e.g. the nginx workers: an `ngx.shared.DICT`, or any table with
+--   its methods `get(key)`, `set(key, value, exptime)`, `add(key, value, exptime)` (`true`, or
+--   `false, "exists"`) and `delete(key)`. One client fetches at a time (a lock key taken with
+--   `add`, expiring after `timeout + connect_timeout`, which also bounds its token call); the
+--   others wait in steps of 5 to 100 ms (`ngx.sleep` in nginx) and read its token; when a lock
+--   expires (its holder died) a waiter takes it. A wait past the `deadline` ends `DEADLINE_EXCEEDED`
+--   (`sent = false`). After a 401 that a new token fixes, the stored token is deleted only if it
+--   is still the one that failed. Stored: the token and its renewal time under
+--   `bizreg:token:<SHA-256 of API, base URL, credentials>`, never a secret. Only the client
+--   that fetched emits the `token` event
 -- @usage local rcs = bizreg.rcs { base_url = "https://api.rcsbizcenter.com/api/1.1",
 --   client_id = "acct", client_secret = secret, timeout = 20, deadline = 60, retries = 1,
 --   on_progress = function(sent, total) io.write(sent, "/", total, "\r") end }

@@ -5,11 +5,13 @@ local errors = require "bizreg.errors"
 local client = require "bizreg.client"
 local auth = require "bizreg.auth"
 local search = require "bizreg.kos_search"
+local token_store = require "bizreg.token_store"
 
 local M = {}
 
 M.PATH = "/image/open/v1/commands/register-visitor-images"
-local EXTRA_OPTS = { token = "string", api_key = "string", auth_header = "string", auth_scheme = "string" }
+local EXTRA_OPTS = { token = "string", api_key = "string", auth_header = "string", auth_scheme = "string",
+  token_store = "table" }
 
 local function validation_error(props)
   return errors.validation {
@@ -100,7 +102,7 @@ end }
 
 -- KOS: POST /open/authorization/commands/exchange-token {"key": api_key} -> {"token": ...}.
 -- No lifetime is documented: cache until a 401, then exchange once more.
-local function exchange_token(api_key, header, scheme)
+local function exchange_token(api_key, header, scheme, shared)
   local function fetch(c, ctx)
     local res, err = c:send(ctx, {
       method = "POST", path = "/open/authorization/commands/exchange-token",
@@ -115,7 +117,7 @@ local function exchange_token(api_key, header, scheme)
     end
     return token, nil
   end
-  return auth.cached(header, scheme, fetch, function() return true end, { api_key })
+  return auth.cached(header, scheme, fetch, function() return true end, { api_key }, shared)
 end
 
 local Kos = client.class("bizreg.kos", M.ops)
@@ -134,8 +136,12 @@ function M.new(opts)
   end
   local header, scheme = opts.auth_header or "Authorization", opts.auth_scheme or "Bearer"
   local provider
-  if opts.api_key then provider = exchange_token(opts.api_key, header, scheme)
-  else provider = auth.static(opts.token, header, scheme) end
+  if opts.api_key then
+    provider = exchange_token(opts.api_key, header, scheme, token_store.from_options(opts, "kos", opts.api_key))
+  else
+    if opts.token_store then raise("token_store shares exchanged tokens: it needs api_key") end
+    provider = auth.static(opts.token, header, scheme)
+  end
   return client.new(Kos, opts, provider)
 end
 

@@ -5,10 +5,12 @@ local cjson = require "cjson.safe"
 local errors = require "bizreg.errors"
 local client = require "bizreg.client"
 local auth = require "bizreg.auth"
+local token_store = require "bizreg.token_store"
 
 local M = {}
 
-local EXTRA_OPTS = { token = "string", client_id = "string", client_secret = "string", json_content_type = "string" }
+local EXTRA_OPTS = { token = "string", client_id = "string", client_secret = "string", json_content_type = "string",
+  token_store = "table" }
 
 -- Server-style messages by RCS code (shared/api-notes.md); %s is the attribute's own
 -- name, as the server prints it ("required value: [name]", "[weblink]" for
@@ -195,7 +197,7 @@ function M.token_expiry(expires_in, now)
 end
 
 -- RCS: POST /token {clientId, clientSecret} -> TokenInfo (bare or enveloped, both seen [G]).
-local function credentials(client_id, client_secret)
+local function credentials(client_id, client_secret, shared)
   local function fetch(c, ctx)
     local res, err = c:send(ctx, {
       method = "POST", path = "/token", headers = { ["Content-Type"] = "application/json" },
@@ -216,7 +218,7 @@ local function credentials(client_id, client_secret)
     local code = M.error_code(res)
     return code == "61003" or code == "61004"
   end
-  return auth.cached("Authorization", "Bearer", fetch, renewable, { client_secret })
+  return auth.cached("Authorization", "Bearer", fetch, renewable, { client_secret }, shared)
 end
 
 local Rcs = client.class("bizreg.rcs", M.ops)
@@ -229,10 +231,12 @@ function M.new(opts)
     if not (opts.client_id and opts.client_secret) then raise("client_id needs client_secret") end
     if opts.token then raise("give either token or client_id/client_secret") end
     if opts.client_id == "" or opts.client_secret == "" then raise("client_id and client_secret must not be empty") end
-    provider = credentials(opts.client_id, opts.client_secret)
+    provider = credentials(opts.client_id, opts.client_secret,
+      token_store.from_options(opts, "rcs", opts.client_id, opts.client_secret))
   else
     if opts.token == nil then raise("a credential is required: token or client_id + client_secret") end
     if opts.token == "" then raise("token must not be empty") end
+    if opts.token_store then raise("token_store shares fetched tokens: it needs client_id + client_secret") end
     provider = auth.static(opts.token, "Authorization", "Bearer")
   end
   local jct = opts.json_content_type

@@ -14,7 +14,9 @@
 # must reuse a pooled keep-alive connection. Last, the fault matrix for the ngx
 # transport (spec/checks/nginx_faults.lua, through a test-only /fault location added
 # to the rendered config): every fault class x KOS/RCS x fresh/reused pooled
-# connection. nginx and the sandbox are always stopped. stdout is short and ends with the figures line. Each run works in
+# connection. Then the token_store check (spec/checks/nginx_tokens.sh): a second nginx with
+# 4 workers sharing one RCS token, one token call for 200 requests, one renewal after the
+# sandbox expires it. nginx and the sandbox are always stopped. stdout is short and ends with the figures line. Each run works in
 # build/nginx/run-<pid>/ (concurrent runs do not collide); it is removed after a
 # pass and kept (logs/, conf/, out/) after a failure.
 set -u
@@ -26,25 +28,26 @@ DELAY_MS=300
 LIMIT_MS=3000
 CJSON_CPATH="/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;;"
 
-nginx_pid=
 sb_pid=
 
 passed=
+# stop_nginx PREFIX: stops the nginx whose pid file is PREFIX/logs/nginx.pid, if any
+stop_nginx() {
+  pid=$(cat "$1/logs/nginx.pid" 2>/dev/null)
+  [ -n "$pid" ] || return 0
+  kill -QUIT "$pid" 2>/dev/null
+  i=0
+  while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  if kill -0 "$pid" 2>/dev/null; then # a worker stuck in a blocking call
+    workers=$(ps -o pid= --ppid "$pid" 2>/dev/null)
+    # shellcheck disable=SC2086
+    kill -KILL "$pid" $workers 2>/dev/null
+  fi
+  rm -f "$1/logs/nginx.pid"
+}
 stop_all() {
-  if [ -z "$nginx_pid" ] && [ -f "$B/logs/nginx.pid" ]; then
-    nginx_pid=$(cat "$B/logs/nginx.pid" 2>/dev/null)
-  fi
-  if [ -n "$nginx_pid" ]; then
-    kill -QUIT "$nginx_pid" 2>/dev/null
-    i=0
-    while kill -0 "$nginx_pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-    if kill -0 "$nginx_pid" 2>/dev/null; then # a worker stuck in a blocking call
-      workers=$(ps -o pid= --ppid "$nginx_pid" 2>/dev/null)
-      # shellcheck disable=SC2086
-      kill -KILL "$nginx_pid" $workers 2>/dev/null
-    fi
-    nginx_pid=
-  fi
+  stop_nginx "$B"
+  stop_nginx "$B/tokens"
   if [ -n "$sb_pid" ]; then
     kill "$sb_pid" 2>/dev/null
     wait "$sb_pid" 2>/dev/null
@@ -59,10 +62,11 @@ trap 'exit 143' TERM
 fail() {
   echo "nginx: FAIL: $*"
   echo "(files kept in ${B#"$ROOT"/})"
-  if [ -s "$B/logs/error.log" ]; then
-    echo "--- error.log (last lines)"
-    grep -v '^\s*$' "$B/logs/error.log" | tail -n 12
-  fi
+  for log in "$B/logs/error.log" "$B/tokens/logs/error.log"; do
+    [ -s "$log" ] || continue
+    echo "--- ${log#"$B"/} (last lines)"
+    grep -v '^\s*$' "$log" | tail -n 12
+  done
   if [ -s "$B/logs/sandbox.log" ]; then
     echo "--- sandbox.log (last lines)"
     tail -n 5 "$B/logs/sandbox.log"
@@ -153,39 +157,48 @@ free_port() {
 }
 [ "$(id -u)" = 0 ] && run_as=root || run_as=$(id -un)
 
-started=
-for _ in 1 2 3; do
-  PORT=$(free_port) || fail "no free port (luasocket for LuaJIT missing?)"
-  sed -e "s|__ROOT__|$(sed_escape "$ROOT")|g" -e "s|__PORT__|$PORT|g" \
-    -e "s|__SANDBOX__|$(sed_escape "$SB")|g" -e "s|__USER__|$run_as|g" \
-    examples/openresty/nginx.conf >"$B/conf/nginx.conf"
-  grep -q '__[A-Z]*__' "$B/conf/nginx.conf" && fail "unreplaced placeholder in the rendered config"
-  # the fault matrix's /fault location goes into the example's server block
-  grep -q '^ *location = /healthz {' "$B/conf/nginx.conf" || fail "no 'location = /healthz' in the example config"
-  sed -i "s|^\( *\)location = /healthz {|\1include $(sed_escape "$B")/conf/faults.conf;\n&|" "$B/conf/nginx.conf"
-  : >"$B/logs/error.log"
-  if env KOS_TOKEN=sandbox-kos-token nginx -p "$B/" -c conf/nginx.conf -e "$B/logs/error.log" \
-    >"$B/logs/start.log" 2>&1; then
-    started=1
-    break
-  fi
-  grep -q 'in use' "$B/logs/start.log" "$B/logs/error.log" || { cat "$B/logs/start.log"; fail "nginx did not start"; }
-done
-[ -n "$started" ] || fail "nginx did not start (ports in use)"
+# start_nginx PREFIX TEMPLATE [EDIT]: renders TEMPLATE into PREFIX/conf/nginx.conf on a
+# free port (EDIT, a function, may change the rendered file), starts nginx there and
+# waits for its /healthz; sets PORT.
+start_nginx() {
+  mkdir -p "$1/conf" "$1/logs" "$1/tmp"
+  started=
+  for _ in 1 2 3; do
+    PORT=$(free_port) || fail "no free port (luasocket for LuaJIT missing?)"
+    sed -e "s|__ROOT__|$(sed_escape "$ROOT")|g" -e "s|__PORT__|$PORT|g" \
+      -e "s|__SANDBOX__|$(sed_escape "$SB")|g" -e "s|__USER__|$run_as|g" "$2" >"$1/conf/nginx.conf"
+    grep -q '__[A-Z]*__' "$1/conf/nginx.conf" && fail "unreplaced placeholder in the rendered config"
+    [ -n "${3:-}" ] && "$3" "$1/conf/nginx.conf"
+    : >"$1/logs/error.log"
+    if env KOS_TOKEN=sandbox-kos-token nginx -p "$1/" -c conf/nginx.conf -e "$1/logs/error.log" \
+      >"$1/logs/start.log" 2>&1; then
+      started=1
+      break
+    fi
+    grep -q 'in use' "$1/logs/start.log" "$1/logs/error.log" || { cat "$1/logs/start.log"; fail "nginx did not start"; }
+  done
+  [ -n "$started" ] || fail "nginx did not start (ports in use)"
+  i=0
+  until [ -s "$1/logs/nginx.pid" ]; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || fail "nginx wrote no pid file within 10 s"
+    sleep 0.1
+  done
+  i=0
+  until curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz"; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || fail "nginx did not answer /healthz within 10 s"
+    sleep 0.1
+  done
+}
+
+# the fault matrix's /fault location goes into the example's server block
+add_faults() {
+  grep -q '^ *location = /healthz {' "$1" || fail "no 'location = /healthz' in the example config"
+  sed -i "s|^\( *\)location = /healthz {|\1include $(sed_escape "$B")/conf/faults.conf;\n&|" "$1"
+}
+start_nginx "$B" examples/openresty/nginx.conf add_faults
 URL=http://127.0.0.1:$PORT
-i=0
-until [ -s "$B/logs/nginx.pid" ]; do
-  i=$((i + 1))
-  [ $i -lt 100 ] || fail "nginx wrote no pid file within 10 s"
-  sleep 0.1
-done
-nginx_pid=$(cat "$B/logs/nginx.pid")
-i=0
-until curl -sf -o /dev/null "$URL/healthz"; do
-  i=$((i + 1))
-  [ $i -lt 100 ] || fail "nginx did not answer /healthz within 10 s"
-  sleep 0.1
-done
 
 # ---- 20 concurrent registrations ---------------------------------------------
 payload() {
@@ -277,6 +290,11 @@ grep '^not ok' "$B/faults.log" | head -n 40
 tail -n 1 "$B/faults.log" | grep -q 'passed' || tail -n 20 "$B/faults.log"
 [ "$frc" -eq 0 ] || fail "fault matrix: $(tail -n 1 "$B/faults.log")"
 echo "$(tail -n 1 "$B/faults.log")"
+
+# ---- token_store: one token for 4 workers (spec/checks/nginx_tokens.sh) -------
+# shellcheck source=spec/checks/nginx_tokens.sh
+. "$ROOT/spec/checks/nginx_tokens.sh"
+token_check
 
 passed=1
 echo "nginx: $N concurrent register_visitor_images, $DELAY_MS ms upstream delay each, all done in $elapsed ms in one worker (serial would take >= $((N * DELAY_MS)) ms)"
