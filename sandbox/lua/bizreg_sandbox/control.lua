@@ -13,6 +13,7 @@ local unpack_ = unpack or table.unpack -- luacheck: ignore
 control.ENDPOINTS = {
   "kos.exchange_token", "kos.register_visitor_images",
   "rcs.token", "rcs.register_brand", "rcs.resubmit_brand",
+  "rcs.get_brand", "rcs.list_brands", "rcs.brand_categories",
 }
 local ENDPOINT_SET = {}
 for _, e in ipairs(control.ENDPOINTS) do ENDPOINT_SET[e] = true end
@@ -66,7 +67,7 @@ function control.reset(state)
   state.kos_tokens = {} -- token -> { expired = bool }
   state.rcs_tokens = {} -- token -> { expires_at = monotonic seconds, expired = bool }
   state.expired_static = {} -- "kos:"..token / "rcs:"..token -> true
-  state.brands = {} -- brandId -> true
+  state.brands = {} -- brandId -> record (rcs_brands.lua)
   -- armed faults, oldest first: { mode, point, act, endpoint, remaining, params };
   -- config fail_next is the entry with slot = "fail_next" (mode "status")
   state.faults = {}
@@ -362,6 +363,8 @@ function control.handle(state, method, path, body)
     state.config.fail_next = json.null
     return reply(200, faults_json(state))
   end
+  local bs, bh, bb = require("bizreg_sandbox.rcs_brands").control(state, method, path, body)
+  if bs then return bs, bh, bb end
   local which, part = path:match("^/_sandbox/requests/([%w]+)/(%w+)$")
   if which and method == "GET" and (part == "body" or part == "headers") then
     local rec = find_record(state, which)
