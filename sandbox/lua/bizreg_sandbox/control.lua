@@ -68,6 +68,7 @@ function control.reset(state)
   state.rcs_tokens = {} -- token -> { expires_at = monotonic seconds, expired = bool }
   state.expired_static = {} -- "kos:"..token / "rcs:"..token -> true
   state.brands = {} -- brandId -> record (rcs_brands.lua)
+  state.brand_seq = 0 -- records made so far (their order in brand lists)
   -- armed faults, oldest first: { mode, point, act, endpoint, remaining, params };
   -- config fail_next is the entry with slot = "fail_next" (mode "status")
   state.faults = {}

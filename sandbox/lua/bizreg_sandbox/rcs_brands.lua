@@ -48,7 +48,7 @@ end
 
 -- A new brand of `owner` (state.brands[id] = record; truthy, like the plain flag it replaced).
 function brands.record(state, id, rb, owner, key)
-  state.brand_seq = (state.brand_seq or 0) + 1
+  state.brand_seq = state.brand_seq + 1
   local now = kst()
   local rec = { brandId = id, brandKey = key, name = rb.name, owner = owner, status = "승인대기", reg = rb,
     seq = state.brand_seq, registerDate = now, updateDate = now, reads = 0 }
@@ -202,7 +202,7 @@ local function seed(state, doc)
   if not brands.STATUSES[status] then return refuse("status must be a BrandInfo.status value") end
   local ids = json.array()
   for i = 1, count do
-    local n = (state.brand_seq or 0) + 1
+    local n = state.brand_seq + 1
     local id = string.format("BR.sb%08d", n)
     local rec = brands.record(state, id, { name = doc.name or ("sandbox brand " .. i), description = "seeded",
       categoryId = "EDU", subCategoryId = "EDU007" }, doc.owner or state.config.rcs_client_id,
