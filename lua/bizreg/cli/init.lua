@@ -12,6 +12,8 @@ usage: bizreg check brand FILE          validate a brand package offline (no cre
        bizreg check images FILE         validate visitor images offline
        bizreg register brand FILE       register a brand with RCS Biz Center
        bizreg register images FILE      register visitor images with the KOS CRM, in batches
+       bizreg brand status BRAND_ID     an RCS brand's review status (and rejection reason)
+       bizreg brand list                every RCS brand of the account, one per line
        bizreg sandbox [--port N]        run the local emulator of both APIs (default port 8089)
        bizreg --help | --version
 
@@ -40,6 +42,8 @@ options:
 environment (credentials and URLs are never taken from arguments, which show in `ps`):
   BIZREG_KOS_BASE_URL   and BIZREG_KOS_API_KEY or BIZREG_KOS_TOKEN
   BIZREG_RCS_BASE_URL   and BIZREG_RCS_CLIENT_ID + BIZREG_RCS_CLIENT_SECRET, or BIZREG_RCS_TOKEN
+  BIZREG_RCS_PERSON_ID  the RBC account ID for brand status/list (default: BIZREG_RCS_CLIENT_ID;
+                        needed with BIZREG_RCS_TOKEN); BIZREG_RCS_BRAND_KEY: an agency's X-RCS-Brandkey
   (for `bizreg sandbox`: BIZREG_KOS_BASE_URL=http://127.0.0.1:8089
    BIZREG_KOS_API_KEY=11111111-2222-4333-8444-555555555555
    BIZREG_RCS_BASE_URL=http://127.0.0.1:8089/api/1.1
@@ -71,6 +75,8 @@ local COMMANDS = {
   ["register images"] = merge(COMMON, SEND, { batch = "count", journal = "string", resume = "string",
     skip = "list", resend = "list" }),
   ["sandbox"] = { help = "flag", port = "port" },
+  ["brand status"] = merge(COMMON, { verbose = "flag", timeout = "seconds" }),
+  ["brand list"] = merge(COMMON, { verbose = "flag", timeout = "seconds" }),
 }
 
 local function usage(ui, msg)
@@ -91,6 +97,7 @@ local function dispatch(ui, cmd, p, script_dir)
     if #words > 1 then return usage(ui, "sandbox takes no FILE") end
     return require("bizreg.cli.sandbox").run(ui, o, script_dir)
   end
+  if cmd == "brand list" or cmd == "brand status" then return require("bizreg.cli.brands").dispatch(ui, cmd, p, usage) end
   local file = words[3]
   if not file then return usage(ui, cmd .. " needs a FILE") end
   if #words > 3 then return usage(ui, "unexpected argument '" .. words[4] .. "'") end
@@ -120,6 +127,9 @@ function M.main(argv, script_dir)
     return outcome.USAGE
   end
   if not COMMANDS[cmd] then
+    if words[1] == "brand" then
+      return usage(ui, "brand needs 'status' or 'list'" .. (words[2] and (", not '" .. words[2] .. "'") or ""))
+    end
     if words[1] == "check" or words[1] == "register" then
       return usage(ui, words[1] .. " needs 'brand' or 'images'" .. (words[2] and (", not '" .. words[2] .. "'") or ""))
     end
