@@ -14,6 +14,9 @@ local R  -- bizreg.rcs (install): messages, validation errors, brand headers
 --- RCS brands
 -- @module bizreg
 
+--- RCS client methods (see `client`).
+-- @type client
+
 -- ---- response rows: field -> Lua type (BrandInfo; BrandDetail adds the rest) ---------
 
 local INFO_FIELDS = {
@@ -269,6 +272,23 @@ local BRAND_OPTS = { brand_key = true }
 
 local ops = {}
 
+--- RCS (`bizreg.rcs`): a brand's details and review status (`GET /corp/{personId}/brand/{brandId}`;
+-- personId is the `person_id` option, by default `client_id`). Sends `X-RCS-Brandkey` when the call
+-- or the client has a `brand_key`.
+-- @function client:get_brand
+-- @string brandId the brand (≤ 13 characters of letters, digits, `.`, `-`, `_`; else a validation
+--   error 64316, nothing sent)
+-- @tparam[opt] table opts `{ brand_key = "BK.…" }` for this call
+-- @treturn table `{ code = "20000000", status = 200, brand = BrandDetail }`: `brand` holds the
+--   fields of the spec's `BrandDetail` that the answer has (`brandId`, `name`, `brandKey`, `status`
+--   — 저장, 승인대기, 검수시작, 승인, 반려, 검수완료 or a `(수정)` variant —, `approvalReason`,
+--   `registerDate`, `approvalDate`, `updateDate`, `description`, `tel`, `menus`, `categoryId`,
+--   `categoryName`, `subCategoryId`, `subCategoryName`, … `mediaUrl`)
+-- @return or nil and an error: 400 `64316` "Invalid brandId" (unknown), 403 `63001` "No Brand
+--   Permission" (another account's brand), `decode` when a field has the wrong type
+-- @raise on a wrong argument type or call option, without `person_id` (static token), on a closed client
+-- @usage local res, err = rcs:get_brand("BR.0a81DDlZjz")
+-- if res then print(res.brand.status, res.brand.approvalReason) end
 ops.get_brand = {
   needs = needs_person,
   check = function(brand_id, o) check_brand_id(brand_id) R.check_call_opts(o, BRAND_OPTS) end,
@@ -278,6 +298,18 @@ ops.get_brand = {
   end,
 }
 
+--- RCS (`bizreg.rcs`): one page of the account's brands (`GET /corp/{personId}/brand?offset=&limit=`).
+-- @function client:list_brands
+-- @tparam[opt] table query `{ offset = 0, limit = 100 }`: offset an integer ≥ 0, limit 100–1000;
+--   a value out of range is a validation error (`64202` "Invalid query parameter value (limit:99)"),
+--   a non-number raises
+-- @treturn table `{ code, status, brands = { BrandInfo, … }, pagination = { total, offset, limit },
+--   links = { prev, next } }`; each `BrandInfo` has `brandId`, `name`, `brandKey`, `status`,
+--   `registerDate`, `approvalDate`, `updateDate`, … (204 "No Content": `brands = {}`)
+-- @return or nil and an error
+-- @raise on a wrong query type or field, without `person_id`, on a closed client
+-- @usage local page = assert(rcs:list_brands { offset = 0, limit = 1000 })
+-- print(#page.brands, page.pagination.total)
 ops.list_brands = {
   needs = needs_person,
   check = function(q) check_query(q) end,
@@ -288,6 +320,17 @@ ops.list_brands = {
   end,
 }
 
+--- RCS (`bizreg.rcs`): every brand of the account whose `name` is exactly `name`, all pages
+-- walked (each brand once). The check to make after `register_brand` failed with `err.sent`
+-- (the brand may exist): README "Reliability: at most once".
+-- @function client:find_brands
+-- @tparam table query `{ name = "…", offset = 0, limit = 100 }` (name 1–20 characters: else a
+--   validation error; offset / limit as `list_brands`)
+-- @treturn table `{ brands = { BrandInfo, … }, pages = n }` (`brands` empty: none has that name)
+-- @return or nil and an error (of any page)
+-- @raise when query is not a table or name not a string, without `person_id`, on a closed client
+-- @usage local found = assert(rcs:find_brands { name = "바른치과" })
+-- if #found.brands == 0 then --[[ not there: register again ]] end
 local FIND_KEYS = { name = true }
 ops.find_brands = {
   needs = needs_person,
@@ -312,6 +355,14 @@ ops.find_brands = {
   end,
 }
 
+--- RCS (`bizreg.rcs`): the brand categories (`GET /corp/brand/categories`), cached per client
+-- for `categories_ttl` seconds (default 3600; 0: no cache). `register_brand` with
+-- `check_categories` checks `categoryId` / `subCategoryId` against this list.
+-- @function client:brand_categories
+-- @treturn table `{ code, status, categories = { { categoryId, categoryName, updateDate,
+--   subCategories = { { subCategoryId, subCategoryName }, … } }, … } }` (a copy: yours to change)
+-- @return or nil and an error
+-- @usage for _, c in ipairs(assert(rcs:brand_categories()).categories) do print(c.categoryId, c.categoryName) end
 ops.brand_categories = {
   check = function() end,
   run = function(self, ctx)

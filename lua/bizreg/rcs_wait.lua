@@ -10,6 +10,9 @@ local M = {}
 --- RCS approval
 -- @module bizreg
 
+--- RCS client methods (see `client`).
+-- @type client
+
 -- The verdicts among BrandInfo.status (rcs-openapi-1.1.12.yaml); every other value,
 -- known or not, is still pending.
 M.APPROVED = { ["승인"] = true }
