@@ -379,6 +379,21 @@ describe("RCS brands", function()
     end)
   end)
 
+  it("examples/rcs_reconcile.lua: a lost answer, find_brands, one brand, approved", function()
+    local cli = require "spec.cli.run"
+    cli.setup()
+    local out = cli.dir .. "/reconcile.out"
+    local ok = require("spec.helpers.shell").execute(string.format("%s examples/rcs_reconcile.lua %s >%s 2>&1",
+      cli.lua, cli.q(sb.url), out))
+    local text = cli.read(out)
+    assert.is_true(ok, text)
+    assert.truthy(text:find("register_brand: bizreg transport error [CONNECTION_DIED]", 1, true), text)
+    assert.truthy(text:find("find_brands: 1 brand(s) named 다시보기치과", 1, true), text)
+    assert.truthy(text:find("wait_for_approval: approved (승인 after 3 reads)", 1, true), text)
+    assert.equal(1, sb:stats().registered.brands)
+    assert.equal(1, count("rcs.register_brand"))
+  end)
+
   describe("brand_categories and check_categories", function()
     it("lists the categories and caches them per client", function()
       local rcs = client()
