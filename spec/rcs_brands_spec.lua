@@ -431,7 +431,7 @@ describe("RCS brands", function()
       assert.same({ key = "regBrand.categoryId", reason = "InvalidEnum", code = "64337",
         message = "Brand Creation Property Value Error (categoryId)" }, err.errorProperties[1])
       p.regBrand.categoryId, p.regBrand.subCategoryId = "EDU", "FIN001"
-      _, err = rcs:register_brand(p)
+      res, err = rcs:register_brand(p)
       assert.equal("regBrand.subCategoryId", err.errorProperties[1].key)
       assert.equal(0, count("rcs.register_brand"))
       assert(rcs:register_brand(fx.brand()))
