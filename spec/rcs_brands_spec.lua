@@ -432,6 +432,7 @@ describe("RCS brands", function()
         message = "Brand Creation Property Value Error (categoryId)" }, err.errorProperties[1])
       p.regBrand.categoryId, p.regBrand.subCategoryId = "EDU", "FIN001"
       res, err = rcs:register_brand(p)
+      assert.is_nil(res)
       assert.equal("regBrand.subCategoryId", err.errorProperties[1].key)
       assert.equal(0, count("rcs.register_brand"))
       assert(rcs:register_brand(fx.brand()))
