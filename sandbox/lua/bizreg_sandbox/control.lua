@@ -285,6 +285,7 @@ local function add_present(obj, key, value)
   obj[key] = value
   obj[json.ORDER][#obj[json.ORDER] + 1] = key
 end
+control.add_present = add_present -- (rcs_brands.lua builds its answers with it too)
 
 local function requests_json(state)
   local list = json.array()

@@ -38,11 +38,7 @@ local function kst(t)
   return os.date("!%Y-%m-%dT%H:%M:%S", (t or os.time()) + 9 * 3600) .. ".000+09"
 end
 
-local function add(obj, key, value)
-  if value == nil then return end
-  obj[key] = value
-  obj[json.ORDER][#obj[json.ORDER] + 1] = key
-end
+local add = require("bizreg_sandbox.control").add_present  -- key = value when value is not nil
 
 ---------------------------------------------------------------- records
 
