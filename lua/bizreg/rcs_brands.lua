@@ -1,8 +1,8 @@
--- RCS Biz Center brand reads: get_brand, list_brands / each_brand, find_brands and
--- brand_categories (with the check_categories rule of register_brand). Installed into
--- rcs.lua's ops (install); wait_for_approval lives in rcs_wait.lua.
+-- RCS Biz Center brand reads: get_brand, list_brands / each_brand, find_brands. Installed
+-- into rcs.lua's ops (install); wait_for_approval lives in rcs_wait.lua, brand_categories
+-- and register_brand's check_categories in rcs_categories.lua.
 -- Shapes from ../shared/reference/rcs-openapi-1.1.12.yaml (BrandInfo, BrandDetail,
--- Pagination, Links, Category) and api-notes.md (offset >= 0, limit 100..1000).
+-- Pagination, Links) and api-notes.md (offset >= 0, limit 100..1000).
 -- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
 local cjson = require "cjson.safe"
 local core = require "bizreg.core"
@@ -32,8 +32,6 @@ local DETAIL_FIELDS = {
   bizInfoContent = "string",
 }
 for k, v in pairs(INFO_FIELDS) do DETAIL_FIELDS[k] = v end
-local CATEGORY_FIELDS = { categoryId = "string", categoryName = "string", subCategories = "table", updateDate = "string" }
-local SUB_FIELDS = { subCategoryId = "string", subCategoryName = "string" }
 local PAGINATION_FIELDS = { total = "number", offset = "number", limit = "number" }
 local LINKS_FIELDS = { prev = "string", next = "string" }
 
@@ -79,6 +77,8 @@ local function pick_list(res, list, fields, required)
   return out
 end
 
+M.envelope, M.pick_list = envelope, pick_list  -- (rcs_categories.lua)
+
 function M.map_detail(res)
   local body, out, err = envelope(res)
   if not body then return nil, err end
@@ -101,19 +101,6 @@ function M.map_page(res, offset, limit)
   out.pagination = pick(type(body.pagination) == "table" and body.pagination or {}, PAGINATION_FIELDS)
     or { offset = offset, limit = limit }
   out.links = pick(type(body.links) == "table" and body.links or {}, LINKS_FIELDS) or {}
-  return out
-end
-
-function M.map_categories(res)
-  local body, out, err = envelope(res)
-  if not body then return nil, err end
-  out.categories, err = pick_list(res, body.result, CATEGORY_FIELDS, "categoryId")
-  if not out.categories then return nil, err end
-  for _, c in ipairs(out.categories) do
-    local subs = pick_list(res, c.subCategories or {}, SUB_FIELDS, "subCategoryId")
-    if not subs then return nil, errors.decode(res.status, "category " .. c.categoryId .. ": bad subCategories", res.body) end
-    c.subCategories = subs
-  end
   return out
 end
 
@@ -212,49 +199,6 @@ end
 
 -- UTF-8 code points (brand names are limited in characters, not bytes).
 local function chars(s) local _, n = s:gsub("[^\128-\191]", "") return n end
-
--- ---- categories ----------------------------------------------------------------------
-
-local function copy(v)
-  if type(v) ~= "table" then return v end
-  local t = {}
-  for k, x in pairs(v) do t[k] = copy(x) end
-  return t
-end
-
--- The cached answer while it is younger than categories_ttl, else a fresh one.
-local function categories(self, ctx)
-  local c = self.categories_cache
-  if c and core.now() - c.at < self.categories_ttl then return c.res end
-  local res, err = self:call(ctx, { method = "GET", path = "/corp/brand/categories" })
-  if not res then return nil, err end
-  local out, merr = M.map_categories(res)
-  if not out then return nil, merr end
-  if self.categories_ttl > 0 then self.categories_cache = { at = core.now(), res = out } end
-  return out
-end
-
--- register_brand's check_categories: categoryId / subCategoryId must be in the list
--- (64337 InvalidEnum). A failed fetch fails the call with nothing of the brand sent.
-function M.check_categories(self, ctx, payload)
-  local list, err = categories(self, ctx)
-  if not list then
-    err.sent, err.retryable = false, err.retryable or false
-    err.message = "brand categories could not be fetched, so the brand was not sent: " .. tostring(err.message)
-    return nil, err
-  end
-  local rb = payload.regBrand
-  local cat, sub = rb.categoryId, rb.subCategoryId
-  for _, c in ipairs(list.categories) do
-    if c.categoryId == cat then
-      for _, s in ipairs(c.subCategories) do
-        if s.subCategoryId == sub then return true end
-      end
-      return nil, R.validation_error { { key = "regBrand.subCategoryId", reason = "InvalidEnum", code = "64337" } }
-    end
-  end
-  return nil, R.validation_error { { key = "regBrand.categoryId", reason = "InvalidEnum", code = "64337" } }
-end
 
 -- ---- ops ---------------------------------------------------------------------------
 
@@ -355,23 +299,6 @@ ops.find_brands = {
   end,
 }
 
---- RCS (`bizreg.rcs`): the brand categories (`GET /corp/brand/categories`), cached per client
--- for `categories_ttl` seconds (default 3600; 0: no cache). `register_brand` with
--- `check_categories` checks `categoryId` / `subCategoryId` against this list.
--- @function client:brand_categories
--- @treturn table `{ code, status, categories = { { categoryId, categoryName, updateDate,
---   subCategories = { { subCategoryId, subCategoryName }, … } }, … } }` (a copy: yours to change)
--- @return or nil and an error
--- @usage for _, c in ipairs(assert(rcs:brand_categories()).categories) do print(c.categoryId, c.categoryName) end
-ops.brand_categories = {
-  check = function() end,
-  run = function(self, ctx)
-    local res, err = categories(self, ctx)
-    if not res then return nil, err end
-    return copy(res)  -- the caller may change it; the cache stays as fetched
-  end,
-}
-
 -- ---- each_brand (a method: an iterator over pages of blocking calls) ---------------------
 
 --- RCS (`bizreg.rcs`): every brand of the account, page after page, for a generic `for`.
@@ -411,9 +338,9 @@ end
 
 function M.install(rcs)
   R = rcs
-  rcs.check_categories = M.check_categories
   for name, op in pairs(ops) do rcs.ops[name] = op end
   require("bizreg.rcs_wait").install(rcs, M)
+  require("bizreg.rcs_categories").install(rcs, M)
 end
 
 -- The client's share of the options (rcs.new checked their types).
