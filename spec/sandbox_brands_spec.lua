@@ -31,6 +31,7 @@ describe("sandbox brands", function()
     assert.equal(200, st)
     assert.same({ "BR.sb00000001", "BR.sb00000002" }, doc.brandIds)
     st, doc = sb:request("GET", "/_sandbox/brands")
+    assert.equal(200, st)
     doc = json.decode(doc)
     assert.equal(2, #doc)
     assert.same({ "BR.sb00000001", "둘", "sandbox", "검수시작", 0 },
@@ -93,6 +94,7 @@ describe("sandbox brands", function()
     assert.equal("/api/1.1/corp/sandbox/brand?limit=100&offset=0", doc.links.prev)
     assert.is_nil(doc.links.next)  -- null
     st, doc = get("/corp/sandbox/brand")
+    assert.equal(200, st)
     assert.equal(100, #doc.result)
     for _, q in ipairs { "limit=99", "limit=1001", "limit=abc", "offset=-1", "offset=1.5" } do
       st, doc = get("/corp/sandbox/brand?" .. q)
