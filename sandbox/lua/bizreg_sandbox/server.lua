@@ -75,7 +75,7 @@ local function api_answer(state, r, capture, req)
 end
 
 -- Answers one API (non-control) request whose body was read: status, headers, body, chunked.
--- r = nil: no route; path_matched then says whether another method would have matched.
+-- r = nil: no route; path_matched then lists the methods the path allows (nil: none).
 local function handle_api(state, r, capture, path_matched, fault, method, path, headers, body, query)
   local delay = state.config.delay_ms
   if delay > 0 then cqueues.sleep(delay / 1000) end
