@@ -85,8 +85,19 @@ bizreg.kos = kos.new
 -- @tparam[opt] string opts.token a bearer token to send as is
 -- @tparam[opt] string opts.json_content_type a `Content-Type` line for the JSON parts
 --   (`regBrand`, `chatbots`); none by default, like the documented curl sample
--- @treturn client a client with `register_brand`, `resubmit_brand` and `register_chatbots`
--- @raise on a wrong option or credential, or a `json_content_type` with control characters
+-- @tparam[opt] string opts.person_id the RBC account ID in the brand paths (`/corp/{personId}/brand`):
+--   1–20 characters; default `client_id`; **needed with a static `token`** for `get_brand`,
+--   `list_brands`, `each_brand`, `find_brands`, `wait_for_approval`
+-- @tparam[opt] string opts.brand_key agency accounts: the `X-RCS-Brandkey` sent on brand-scoped calls
+--   (`get_brand`, `resubmit_brand`, `wait_for_approval`, `register_chatbots`), 1–18 visible ASCII
+--   characters (a call's own `brand_key` wins)
+-- @tparam[opt=false] boolean opts.check_categories `register_brand` checks `categoryId` /
+--   `subCategoryId` against `brand_categories()` before sending (64337 `InvalidEnum`)
+-- @tparam[opt=3600] number opts.categories_ttl seconds the categories list is cached (0: never)
+-- @treturn client a client with `register_brand`, `resubmit_brand`, `get_brand`, `list_brands`,
+--   `each_brand`, `find_brands`, `wait_for_approval`, `brand_categories`, `register_chatbots`
+-- @raise on a wrong option or credential, a `json_content_type` with control characters, a
+--   `brand_key` or `person_id` out of shape
 -- @usage local rcs = bizreg.rcs { base_url = "https://api.rcsbizcenter.com/api/1.1",
 --   client_id = "myaccount", client_secret = os.getenv("RBC_API_KEY") }
 bizreg.rcs = rcs.new
@@ -267,6 +278,9 @@ bizreg.poll = jobs.poll
 -- @function client:register_brand
 -- @tparam table payload `{ regBrand = {...}, chatbots = {...}, brandProfile = "profile.png",
 --   brandBackground = { path = "bg.jpg" }, subNumCertificate = { data = bytes, filename = "cert.pdf" } }`
+-- @tparam[opt] table opts `{ check_categories = true|false }` (overrides the client option): check the
+--   categories first (fetched once per client, see `brand_categories`); a failed fetch fails the call
+--   with `sent = false` (nothing of the brand was sent)
 -- @treturn table `{ brandId = "BR.…", code = "20000000", status = 200, result = {...} }`
 -- @return or nil and an error (`bizreg.errors`)
 -- @raise when payload is not a table, or the client is closed
@@ -278,6 +292,7 @@ bizreg.poll = jobs.poll
 -- @function client:resubmit_brand
 -- @string brandId the brand's ID (≤ 13 characters of letters, digits, `.`, `-`, `_`)
 -- @tparam table payload as for `register_brand`
+-- @tparam[opt] table opts `{ brand_key = "BK.…" }` (`X-RCS-Brandkey` for this call)
 -- @treturn table as `register_brand`
 -- @return or nil and an error
 -- @usage local res, err = rcs:resubmit_brand("BR.abc123", payload)
@@ -306,8 +321,9 @@ bizreg.poll = jobs.poll
 -- Wrong argument types raise here, like the blocking call; validation errors finish the job
 -- at once. Not with a custom `transport` (call the method directly there).
 -- @function client:start
--- @string name `"register_visitor_images"`, `"search_visitors"`, `"register_brand"`,
---   `"resubmit_brand"` or `"register_chatbots"`
+-- @string name `"register_visitor_images"`, `"search_visitors"`, `"register_brand"`, `"resubmit_brand"`,
+--   `"register_chatbots"`, `"get_brand"`, `"list_brands"`, `"find_brands"`, `"brand_categories"` or
+--   `"wait_for_approval"` (not `each_brand`)
 -- @param ... the method's arguments
 -- @treturn job
 -- @usage local job = rcs:start("register_brand", payload)

@@ -10,7 +10,8 @@ local token_store = require "bizreg.token_store"
 local M = {}
 
 local EXTRA_OPTS = { token = "string", client_id = "string", client_secret = "string", json_content_type = "string",
-  token_store = "table" }
+  token_store = "table", brand_key = "string", person_id = "string", check_categories = "boolean",
+  categories_ttl = "number" }
 
 -- Server-style messages by RCS code (shared/api-notes.md); %s is the attribute's own
 -- name, as the server prints it ("required value: [name]", "[weblink]" for
@@ -25,6 +26,7 @@ M.MESSAGES = {
   ["64309"] = "Missing chatbot name",
   ["64310"] = "Invalid display format",
   ["64311"] = "Invalid rcsReply format",
+  ["64202"] = "Invalid query parameter value (%s)",
   ["64316"] = "Invalid brandId",
   ["64329"] = "Missing profile image",
   ["64331"] = "brand Image File Capacity Overflow",
@@ -58,6 +60,49 @@ local function validation_error(props)
   return errors.validation { code = props[1].code, message = props[1].message, errorProperties = props }
 end
 M.validation_error = validation_error
+
+-- brandId goes into the URL path: only the documented shape (<= 13 chars) is accepted.
+function M.brand_id_error(brand_id)
+  if #brand_id == 0 or #brand_id > 13 or brand_id:find("[^%w%.%-_]") then
+    return validation_error { { key = "brandId", reason = "InvalidFormat", code = "64316" } }
+  end
+end
+
+local function raise(msg) errors.raise("bizreg: " .. msg) end
+
+-- X-RCS-Brandkey (agency accounts, api-notes): 1..18 visible ASCII characters, so a header
+-- value can never carry CR, LF or NUL. A bad one is the programmer's: it raises.
+function M.check_brand_key(v, what)
+  if v == nil then return end
+  if type(v) ~= "string" then raise(what .. " 'brand_key' must be a string") end
+  if v:find("[\r\n%z]") then raise(what .. " 'brand_key' contains CR, LF or NUL") end
+  if #v > 18 or not v:match("^[!-~]+$") then
+    raise(what .. " 'brand_key' must be 1 to 18 visible ASCII characters (e.g. BK.SD8X63r9uJaApN9)")
+  end
+end
+
+-- Per-call options (the last argument of a call): a table of known names, checked like the
+-- client's options. allowed: name -> true.
+function M.check_call_opts(o, allowed)
+  if o == nil then return end
+  if type(o) ~= "table" then raise("call options must be a table") end
+  for k in pairs(o) do
+    if not allowed[k] then raise("unknown call option '" .. tostring(k) .. "'") end
+  end
+  M.check_brand_key(o.brand_key, "call option")
+  if o.check_categories ~= nil and type(o.check_categories) ~= "boolean" then
+    raise("call option 'check_categories' must be a boolean")
+  end
+end
+
+-- The headers of a brand-scoped call (get_brand, resubmit_brand, register_chatbots, ...):
+-- `X-RCS-Brandkey` from the call's `brand_key`, else the client's; `{}` without one.
+function M.brand_headers(self, o)
+  local key = o and o.brand_key or self.brand_key
+  if key == nil then return {} end
+  M.check_brand_key(key, "call option")
+  return { ["X-RCS-Brandkey"] = key }
+end
 
 -- opts: boundary (fixed, for reproducible bodies), json_content_type (Content-Type of the
 -- JSON parts: undocumented by RCS [G], so none by default, like the documented curl sample).
@@ -137,15 +182,22 @@ end
 -- ---- client ----------------------------------------------------------------
 
 
--- One multipart call: encode (encoder: the form's binding, default the brand form), send
--- through the client's one request path (at most once), map (default map_response).
-function M.form_request(self, ctx, method, path, payload, encoder, mapper)
-  local body, err = encode(payload, self.encode_opts, encoder)
+-- One multipart call: encode (f.encoder: the form's binding, default the brand form), run
+-- f.check(self, ctx, payload) after the local validation and before anything is sent
+-- (categories, rcs_brands.lua), send through the client's one request path (at most once)
+-- with f.headers (the brand-scoped ones, M.brand_headers) and map (f.mapper, default map_response).
+function M.form_request(self, ctx, method, path, payload, f)
+  f = f or {}
+  local body, err = encode(payload, self.encode_opts, f.encoder)
   if not body then return nil, err end
-  local res, cerr = self:call(ctx, {
-    method = method, path = path, headers = form_headers(body), body = body, progress = true,
-  })
-  return self:finish(res, cerr, mapper or M.map_response)
+  if f.check then
+    local ok, cerr = f.check(self, ctx, payload)
+    if not ok then return nil, cerr end
+  end
+  local headers = form_headers(body)
+  for k, v in pairs(f.headers or {}) do headers[k] = v end
+  local res, cerr = self:call(ctx, { method = method, path = path, headers = headers, body = body, progress = true })
+  return self:finish(res, cerr, f.mapper or M.map_response)
 end
 local brand_request = M.form_request
 
@@ -155,33 +207,37 @@ end
 
 M.ops = {}
 
-M.ops.register_brand = { check = check_payload, run = function(self, ctx, payload)
-  return brand_request(self, ctx, "POST", "/corp/brand", payload)
-end }
+local REGISTER_OPTS = { check_categories = true }
+M.ops.register_brand = {
+  check = function(payload, o) check_payload(payload) M.check_call_opts(o, REGISTER_OPTS) end,
+  run = function(self, ctx, payload, o)
+    local want = self.check_categories
+    if o and o.check_categories ~= nil then want = o.check_categories end
+    return brand_request(self, ctx, "POST", "/corp/brand", payload, { check = want and M.check_categories or nil })
+  end,
+}
 
--- (brandId, payload) of a brand-scoped call: wrong types raise.
-function M.check_brand_args(brand_id, payload)
+-- (brandId, payload [, call options]) of a brand-scoped call: wrong types raise.
+local BRAND_OPTS = { brand_key = true }
+function M.check_brand_args(brand_id, payload, o)
   if type(brand_id) ~= "string" then errors.raise("bizreg: brandId must be a string") end
   check_payload(payload)
-end
-
--- brandId goes into the URL path: only the documented shape (<= 13 chars) is accepted.
-function M.brand_id_error(brand_id)
-  if #brand_id == 0 or #brand_id > 13 or brand_id:find("[^%w%.%-_]") then
-    return validation_error { { key = "brandId", reason = "InvalidFormat", code = "64316" } }
-  end
+  M.check_call_opts(o, BRAND_OPTS)
 end
 
 M.ops.resubmit_brand = {
   check = M.check_brand_args,
-  run = function(self, ctx, brand_id, payload)
-    local err = M.brand_id_error(brand_id)
-    if err then return nil, err end
-    return brand_request(self, ctx, "PUT", "/corp/brand/" .. brand_id, payload)
+  run = function(self, ctx, brand_id, payload, o)
+    local bad = M.brand_id_error(brand_id)
+    if bad then return nil, bad end
+    return brand_request(self, ctx, "PUT", "/corp/brand/" .. brand_id, payload, { headers = M.brand_headers(self, o) })
   end,
 }
 
 require("bizreg.rcs_chatbots").install(M)
+-- get_brand, list_brands, find_brands, wait_for_approval, brand_categories (+ M.check_categories)
+local brands = require "bizreg.rcs_brands"
+brands.install(M)
 
 -- ---- token -------------------------------------------------------------------
 
@@ -222,10 +278,10 @@ local function credentials(client_id, client_secret, shared)
 end
 
 local Rcs = client.class("bizreg.rcs", M.ops)
+Rcs.each_brand = brands.each_brand  -- an iterator, not one call: no job form
 
 function M.new(opts)
   client.check_options(opts, EXTRA_OPTS)
-  local function raise(msg) errors.raise("bizreg: " .. msg) end
   local provider
   if opts.client_id or opts.client_secret then
     if not (opts.client_id and opts.client_secret) then raise("client_id needs client_secret") end
@@ -243,8 +299,10 @@ function M.new(opts)
   if jct and (jct == "" or jct:find("%c")) then
     raise("option 'json_content_type' must be a media type (no control characters), e.g. \"application/json\"")
   end
+  M.check_brand_key(opts.brand_key, "option")
   local c = client.new(Rcs, opts, provider)
   c.encode_opts = jct and { json_content_type = jct } or nil  -- as prepare_brand's opts
+  brands.configure(c, opts)
   return c
 end
 

@@ -33,16 +33,16 @@ end
 function M.install(rcs)
   rcs.ops.register_chatbots = {
     check = rcs.check_brand_args,
-    run = function(self, ctx, brand_id, payload)
+    run = function(self, ctx, brand_id, payload, o)
       local err = rcs.brand_id_error(brand_id)
       if err then return nil, err end
-      return rcs.form_request(self, ctx, "POST", path_of(brand_id), payload, core.encode_chatbots,
-        mapper(rcs, brand_id))
+      return rcs.form_request(self, ctx, "POST", path_of(brand_id), payload,
+        { encoder = core.encode_chatbots, mapper = mapper(rcs, brand_id), headers = rcs.brand_headers(self, o) })
     end,
   }
 
   function rcs.prepare_chatbots(brand_id, payload, opts)
-    rcs.check_brand_args(brand_id, payload)
+    rcs.check_brand_args(brand_id, payload)  -- opts here are prepare_brand's (boundary, ...)
     local err = rcs.brand_id_error(brand_id)
     if err then return nil, err end
     return rcs.prepare_form(payload, opts, core.encode_chatbots, "POST", path_of(brand_id))

@@ -17,6 +17,8 @@ usage: bizreg check brand FILE          validate a brand package offline (no cre
        bizreg visitors search [--chart-number N] [--phone 010-1234-5678] [--name TEXT]
                               [--birth-date YYYY-MM-DD] [--email E] [--offset N] [--limit N]
                                         find KOS visitors (their visitorId); any criteria, all must match
+       bizreg brand status BRAND_ID     an RCS brand's review status (and rejection reason)
+       bizreg brand list                every RCS brand of the account, one per line
        bizreg sandbox [--port N]        run the local emulator of both APIs (default port 8089)
        bizreg --help | --version
 
@@ -49,6 +51,8 @@ options:
 environment (credentials and URLs are never taken from arguments, which show in `ps`):
   BIZREG_KOS_BASE_URL   and BIZREG_KOS_API_KEY or BIZREG_KOS_TOKEN
   BIZREG_RCS_BASE_URL   and BIZREG_RCS_CLIENT_ID + BIZREG_RCS_CLIENT_SECRET, or BIZREG_RCS_TOKEN
+  BIZREG_RCS_PERSON_ID  the RBC account ID for brand status/list (default: BIZREG_RCS_CLIENT_ID;
+                        needed with BIZREG_RCS_TOKEN); BIZREG_RCS_BRAND_KEY: an agency's X-RCS-Brandkey
   (for `bizreg sandbox`: BIZREG_KOS_BASE_URL=http://127.0.0.1:8089
    BIZREG_KOS_API_KEY=11111111-2222-4333-8444-555555555555
    BIZREG_RCS_BASE_URL=http://127.0.0.1:8089/api/1.1
@@ -84,6 +88,8 @@ local COMMANDS = {
   ["visitors search"] = merge(COMMON, SEND, { ["chart-number"] = "string", phone = "string", name = "string",
     ["birth-date"] = "string", email = "string", offset = "string", limit = "string" }),
   ["sandbox"] = { help = "flag", port = "port" },
+  ["brand status"] = merge(COMMON, { verbose = "flag", timeout = "seconds" }),
+  ["brand list"] = merge(COMMON, { verbose = "flag", timeout = "seconds" }),
 }
 
 local function usage(ui, msg)
@@ -113,6 +119,7 @@ local function dispatch(ui, cmd, p, script_dir)
     local code, msg = require("bizreg.cli.visitors").search(ui, o)
     return code or usage(ui, msg)
   end
+  if cmd == "brand list" or cmd == "brand status" then return require("bizreg.cli.brands").dispatch(ui, cmd, p, usage) end
   local file = words[3]
   if not file then return usage(ui, cmd .. " needs a FILE") end
   if #words > 3 then return usage(ui, "unexpected argument '" .. words[4] .. "'") end
@@ -143,6 +150,9 @@ function M.main(argv, script_dir)
   end
   if not COMMANDS[cmd] then
     if words[1] == "visitors" then return usage(ui, "visitors needs 'search'") end
+    if words[1] == "brand" then
+      return usage(ui, "brand needs 'status' or 'list'" .. (words[2] and (", not '" .. words[2] .. "'") or ""))
+    end
     if words[1] == "check" or words[1] == "register" then
       local what = words[1] == "register" and "'brand', 'images' or 'chatbots'" or "'brand' or 'images'"
       return usage(ui, words[1] .. " needs " .. what .. (words[2] and (", not '" .. words[2] .. "'") or ""))

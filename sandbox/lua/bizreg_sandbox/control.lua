@@ -14,6 +14,7 @@ local unpack_ = unpack or table.unpack -- luacheck: ignore
 control.ENDPOINTS = {
   "kos.exchange_token", "kos.register_visitor_images", "kos.search_visitors",
   "rcs.token", "rcs.register_brand", "rcs.resubmit_brand", "rcs.register_chatbots",
+  "rcs.get_brand", "rcs.list_brands", "rcs.brand_categories",
 }
 local ENDPOINT_SET = {}
 for _, e in ipairs(control.ENDPOINTS) do ENDPOINT_SET[e] = true end
@@ -67,8 +68,8 @@ function control.reset(state)
   state.kos_tokens = {} -- token -> { expired = bool }
   state.rcs_tokens = {} -- token -> { expires_at = monotonic seconds, expired = bool }
   state.expired_static = {} -- "kos:"..token / "rcs:"..token -> true
-  state.brands = {} -- brandId -> true
-  state.foreign_brands = {} -- brandId -> true: brands of another account (403 63001)
+  state.brands = {} -- brandId -> record (rcs_brands.lua)
+  state.brand_seq = 0 -- records made so far (their order in brand lists)
   state.chatbots = {} -- brandId -> its sender numbers (rcs_chatbots.lua)
   state.visitors = nil -- KOS visitors: kos_visitors.lua seeds them on first use
   -- armed faults, oldest first: { mode, point, act, endpoint, remaining, params };
@@ -288,6 +289,7 @@ local function add_present(obj, key, value)
   obj[key] = value
   obj[json.ORDER][#obj[json.ORDER] + 1] = key
 end
+control.add_present = add_present -- (rcs_brands.lua builds its answers with it too)
 
 local function requests_json(state)
   local list = json.array()
@@ -368,6 +370,8 @@ function control.handle(state, method, path, body)
     return reply(200, faults_json(state))
   end
   if path == "/_sandbox/visitors" then return kos_visitors.control(state, method, body) end
+  local bs, bh, bb = require("bizreg_sandbox.rcs_brands").control(state, method, path, body)
+  if bs then return bs, bh, bb end
   local which, part = path:match("^/_sandbox/requests/([%w]+)/(%w+)$")
   if which and method == "GET" and (part == "body" or part == "headers") then
     local rec = find_record(state, which)

@@ -11,6 +11,7 @@ local multipart = require "bizreg_sandbox.multipart"
 local rules = require "bizreg_sandbox.rcs_rules"
 local rand = require "openssl.rand"
 local cqueues = require "cqueues"
+local brands = require "bizreg_sandbox.rcs_brands"
 
 local rcs = {}
 
@@ -90,7 +91,7 @@ function rcs.token(state, req)
       b64url(json.encode(json.obj("sub", doc.clientId, "iat", now, "exp", now + ttl, "jti", random_alnum(16)))),
       b64url(rand.bytes(32)),
     }, ".")
-    state.rcs_tokens[token] = { expires_at = cqueues.monotime() + ttl, expired = false }
+    state.rcs_tokens[token] = { expires_at = cqueues.monotime() + ttl, expired = false, account = doc.clientId }
     local info = json.obj(
       "accessToken", token,
       "expiresIn", tostring(cfg.rcs_expires_in == "relative" and ttl or now + ttl),
@@ -103,6 +104,7 @@ end
 
 ---------------------------------------------------------------- auth
 
+-- Returns the caller's account: the clientId a token was issued to (static token: rcs_client_id).
 local function check_auth(state, headers)
   local value = headers["authorization"]
   if value == nil then violation(401, "61001", "Missing Authorization header") end
@@ -110,11 +112,12 @@ local function check_auth(state, headers)
   if not token then violation(401, "61002", "Missing Token") end
   if token == state.config.rcs_token then
     if state.expired_static["rcs:" .. token] then violation(401, "61004", "Token has expired") end
-    return
+    return state.config.rcs_client_id
   end
   local t = state.rcs_tokens[token]
   if not t then violation(401, "61003", "Invalid token") end
   if t.expired or cqueues.monotime() >= t.expires_at then violation(401, "61004", "Token has expired") end
+  return t.account
 end
 
 ---------------------------------------------------------------- brand POST / PUT
@@ -136,8 +139,8 @@ local function form_parts(req, names)
 end
 
 local function brand(state, req, brand_id)
-  check_auth(state, req.headers)
-  if brand_id and (#brand_id > 13 or not state.brands[brand_id]) then bad("64316", "Invalid brandId") end
+  local account = check_auth(state, req.headers)
+  if brand_id then brands.check_access(state, req.headers, brand_id, account) end
 
   local parts = form_parts(req, PART_NAMES)
 
@@ -159,10 +162,12 @@ local function brand(state, req, brand_id)
 
   if not brand_id then
     repeat brand_id = "BR." .. random_alnum(10) until not state.brands[brand_id]
-    state.brands[brand_id] = true
+    brands.record(state, brand_id, rb, account, "BK." .. random_alnum(15))
     state.registered.brands = state.registered.brands + 1
     -- the brand's first sender numbers: a later POST .../chatbot of one of them is a duplicate
     if chatbots then require("bizreg_sandbox.rcs_chatbots").record(state, brand_id, chatbots) end
+  else
+    brands.resubmitted(state.brands[brand_id], rb)
   end
   return ok_reply({ json.obj("brandId", brand_id) })
 end
@@ -177,5 +182,12 @@ end
 
 -- for rcs_chatbots.lua: the same auth, answers, ids and form reading
 rcs.run, rcs.check_auth, rcs.ok_reply, rcs.form_parts, rcs.random_alnum = run, check_auth, ok_reply, form_parts, random_alnum
+
+-- Brand reads (rcs_brands.lua): the same auth and first-violation answers.
+for name, fn in pairs { get_brand = brands.get, list_brands = brands.list, brand_categories = brands.categories } do
+  rcs[name] = function(state, req)
+    return run(function() return fn(state, req, check_auth(state, req.headers)) end)
+  end
+end
 
 return rcs

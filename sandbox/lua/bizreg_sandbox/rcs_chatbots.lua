@@ -12,10 +12,11 @@
 local json = require "bizreg_sandbox.json"
 local rules = require "bizreg_sandbox.rcs_rules"
 local rcs = require "bizreg_sandbox.rcs"
+local brands = require "bizreg_sandbox.rcs_brands"
 
 local M = {}
 
-local bad, violation = rules.bad, rules.violation
+local bad = rules.bad
 local PART_NAMES = rules.set_of { "chatbots", "subNumCertificate" }
 local JSON_HEADERS = { ["content-type"] = "application/json" }
 
@@ -70,9 +71,8 @@ function M.record(state, brand_id, list)
 end
 
 local function register(state, req, brand_id)
-  rcs.check_auth(state, req.headers)
-  if state.foreign_brands[brand_id] then violation(403, "63001", "No Brand Permission") end
-  if #brand_id > 13 or not state.brands[brand_id] then bad("64316", "Invalid brandId") end
+  -- unknown 64316, a wrong X-RCS-Brandkey 64002, another account's 403 63001
+  brands.check_access(state, req.headers, brand_id, rcs.check_auth(state, req.headers))
 
   local parts = rcs.form_parts(req, PART_NAMES)
   if not parts.chatbots then rules.required_error("chatbots") end
@@ -116,9 +116,10 @@ local function make_brand(state, body)
     return reply(400, json.obj("error", "max_chatbots must be an integer >= 0"))
   end
   if id == nil then
-    repeat id = "BR." .. rcs.random_alnum(10) until not state.brands[id] and not state.foreign_brands[id]
+    repeat id = "BR." .. rcs.random_alnum(10) until not state.brands[id]
   end
-  if doc.foreign == true then state.foreign_brands[id] = true else state.brands[id] = true end
+  local owner = doc.foreign == true and "another-account" or state.config.rcs_client_id
+  brands.record(state, id, { name = id }, owner, "BK." .. rcs.random_alnum(15))
   store(state, id).max = max
   return reply(200, json.obj("brandId", id))
 end
@@ -128,7 +129,7 @@ function M.control(state, method, path, body)
   if path == "/_sandbox/rcs/brands" and method == "POST" then return make_brand(state, body) end
   local id = path:match("^/_sandbox/rcs/brands/([^/]+)/chatbots$")
   if id and method == "GET" then
-    if not state.brands[id] and not state.foreign_brands[id] then
+    if not state.brands[id] then
       return reply(404, json.obj("error", "no brand " .. id))
     end
     local list, out = store(state, id).list, json.array()

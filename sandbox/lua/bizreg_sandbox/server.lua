@@ -37,21 +37,25 @@ local ROUTES = {
   { "POST", "^/api/1%.1/corp/brand$", "rcs.register_brand", rcs.register_brand, rcs },
   { "PUT", "^/api/1%.1/corp/brand/([^/]+)$", "rcs.resubmit_brand", rcs.resubmit_brand, rcs },
   { "POST", "^/api/1%.1/brand/([^/]+)/chatbot$", "rcs.register_chatbots", rcs_chatbots.register, rcs },
+  { "GET", "^/api/1%.1/corp/brand/categories$", "rcs.brand_categories", rcs.brand_categories, rcs },
+  { "GET", "^/api/1%.1/corp/[^/]+/brand$", "rcs.list_brands", rcs.list_brands, rcs },
+  { "GET", "^/api/1%.1/corp/[^/]+/brand/[^/]+$", "rcs.get_brand", rcs.get_brand, rcs },
 }
 
+-- The route, its capture (only PUT captures an id), and else the methods the path allows.
 local function route(method, path)
-  local path_matched = false
+  local allowed = nil
   for _, r in ipairs(ROUTES) do
     local m = { path:match(r[2]) }
     if #m > 0 then
-      path_matched = true
       if r[1] == method then
         -- a pattern without captures yields the whole match; the others capture an id
         return r, r[2]:find("(", 1, true) and m[1] or nil
       end
+      allowed = allowed and (allowed .. ", " .. r[1]) or r[1]
     end
   end
-  return nil, nil, path_matched
+  return nil, nil, allowed
 end
 
 local function not_found(path, status, allow)
@@ -75,17 +79,16 @@ local function api_answer(state, r, capture, req)
 end
 
 -- Answers one API (non-control) request whose body was read: status, headers, body, chunked.
--- r = nil: no route; path_matched then says whether another method would have matched.
-local function handle_api(state, r, capture, path_matched, fault, method, path, headers, body)
+-- r = nil: no route; path_matched then lists the methods the path allows (nil: none).
+local function handle_api(state, r, capture, path_matched, fault, method, path, headers, body, query)
   local delay = state.config.delay_ms
   if delay > 0 then cqueues.sleep(delay / 1000) end
   if not r then
-    local allow = nil
-    if path_matched then allow = path:match("^/api/1%.1/corp/brand/") and "PUT" or "POST" end
-    return not_found(path, path_matched and 405 or 404, allow)
+    -- path_matched: the methods the path allows (the Allow header of a 405)
+    return not_found(path, path_matched and 405 or 404, path_matched or nil)
   end
   local endpoint, module = r[3], r[5]
-  local req = { method = method, path = path, headers = headers, body = body }
+  local req = { method = method, path = path, headers = headers, body = body, query = query }
   if fault and fault.act == "status" then -- config fail_next
     local status, out_headers, out = module.failure(fault.status)
     if fault.status == 429 then
@@ -197,7 +200,7 @@ local function onstream(state, stream)
   if fault_at("after_body", fault, stream, rec) then return end
   if fault then rec.fault = fault.mode end
   local status, out_headers, out, chunked = handle_api(state, r, capture, path_matched, fault,
-    method, path, headers, body)
+    method, path, headers, body, full_path:match("%?([^#]*)"))
   rec.status = status
   write_response(stream, status, out_headers, out, chunked)
   if fault and fault.point == "after_answer" then

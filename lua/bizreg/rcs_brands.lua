@@ -1,0 +1,362 @@
+-- RCS Biz Center brand reads: get_brand, list_brands / each_brand, find_brands. Installed
+-- into rcs.lua's ops (install); wait_for_approval lives in rcs_wait.lua, brand_categories
+-- and register_brand's check_categories in rcs_categories.lua.
+-- Shapes from ../shared/reference/rcs-openapi-1.1.12.yaml (BrandInfo, BrandDetail,
+-- Pagination, Links) and api-notes.md (offset >= 0, limit 100..1000).
+-- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
+local cjson = require "cjson.safe"
+local core = require "bizreg.core"
+local errors = require "bizreg.errors"
+
+local M = {}
+local R  -- bizreg.rcs (install): messages, validation errors, brand headers
+
+--- RCS brands
+-- @module bizreg
+
+--- RCS client methods (see `client`).
+-- @type client
+
+-- ---- response rows: field -> Lua type (BrandInfo; BrandDetail adds the rest) ---------
+
+local INFO_FIELDS = {
+  brandId = "string", name = "string", brandKey = "string", registerDate = "string", approvalDate = "string",
+  updateDate = "string", status = "string", mediaUrl = "table", chatbotDate = "string", messagebaseDate = "string",
+}
+local DETAIL_FIELDS = {
+  description = "string", tel = "string", menus = "table", categoryId = "string", categoryName = "string",
+  subCategoryId = "string", subCategoryName = "string", categoryOpt = "string", zipCode = "string",
+  roadAddress = "string", detailAddress = "string", email = "string", webSiteUrl = "string",
+  approvalReason = "string", brandFeedUrl = "string", initTab = "string", initFeedItem = "string",
+  initFeedItems = "table", templateColor = "string", bizInfoYn = "string", bizInfoTitle = "string",
+  bizInfoContent = "string",
+}
+for k, v in pairs(INFO_FIELDS) do DETAIL_FIELDS[k] = v end
+local PAGINATION_FIELDS = { total = "number", offset = "number", limit = "number" }
+local LINKS_FIELDS = { prev = "string", next = "string" }
+
+-- The documented fields of obj (null = absent), or nil and the first field of a wrong type.
+-- required: the one field that must be a non-empty string.
+local function pick(obj, fields, required)
+  if type(obj) ~= "table" then return nil, "an entry is not an object" end
+  local out = {}
+  for k, want in pairs(fields) do
+    local v = obj[k]
+    if v ~= nil and v ~= cjson.null then
+      if type(v) ~= want then return nil, "field " .. k .. " is not a " .. want end
+      out[k] = want == "number" and math.floor(v) or v
+    end
+  end
+  if required and (type(out[required]) ~= "string" or out[required] == "") then
+    return nil, "an entry has no " .. required
+  end
+  return out
+end
+
+-- The success envelope { code, status, desc, result = [...] }: body, envelope fields, or nil, err.
+local function envelope(res)
+  if res.status < 200 or res.status > 299 then return nil, nil, R.map_error(res) end
+  local body = res.body:match("^[ \t\r\n]*{") and cjson.decode(res.body)
+  if type(body) ~= "table" or type(body.result) ~= "table" then
+    return nil, nil, errors.decode(res.status, "response is not the RCS success envelope", res.body)
+  end
+  local out = { code = body.code ~= cjson.null and body.code or nil,
+    status = type(body.status) == "number" and math.floor(body.status) or res.status,
+    desc = body.desc ~= cjson.null and body.desc or nil }
+  return body, out
+end
+
+-- A list of entries, each picked by fields (nil, err on the first bad one).
+local function pick_list(res, list, fields, required)
+  local out = {}
+  for i, e in ipairs(list) do
+    local v, why = pick(e, fields, required)
+    if not v then return nil, errors.decode(res.status, "result[" .. i .. "]: " .. why, res.body) end
+    out[i] = v
+  end
+  return out
+end
+
+M.envelope, M.pick_list = envelope, pick_list  -- (rcs_categories.lua)
+
+function M.map_detail(res)
+  local body, out, err = envelope(res)
+  if not body then return nil, err end
+  local list
+  list, err = pick_list(res, { body.result[1] }, DETAIL_FIELDS, "brandId")
+  if not list then return nil, err end
+  out.brand = list[1]
+  return out
+end
+
+-- 204 with 60004 "No Content" is an empty page (api-notes: error table).
+function M.map_page(res, offset, limit)
+  if res.status == 204 then
+    return { code = "60004", status = 204, brands = {}, pagination = { offset = offset, limit = limit }, links = {} }
+  end
+  local body, out, err = envelope(res)
+  if not body then return nil, err end
+  out.brands, err = pick_list(res, body.result, INFO_FIELDS, "brandId")
+  if not out.brands then return nil, err end
+  out.pagination = pick(type(body.pagination) == "table" and body.pagination or {}, PAGINATION_FIELDS)
+    or { offset = offset, limit = limit }
+  out.links = pick(type(body.links) == "table" and body.links or {}, LINKS_FIELDS) or {}
+  return out
+end
+
+-- ---- request rows ------------------------------------------------------------------
+
+-- Query rows of GET /corp/{personId}/brand, one per field: wrong types raise (programmer
+-- errors); values out of range are validation errors (64202, as the server would say).
+M.LIST_ROWS = {
+  { key = "offset", min = 0, max = 2 ^ 31 - 1, default = 0 },
+  { key = "limit", min = 100, max = 1000, default = 100 },
+}
+local LIST_KEYS = { offset = true, limit = true }
+
+local function raise(msg) errors.raise("bizreg: " .. msg) end
+
+-- Raises on anything but a table of known numeric fields.
+local function check_query(q, extra)
+  if q == nil then return end
+  if type(q) ~= "table" then raise("the query must be a table, e.g. { offset = 0, limit = 100 }") end
+  for k, v in pairs(q) do
+    if not LIST_KEYS[k] and not (extra and extra[k]) then raise("unknown query field '" .. tostring(k) .. "'") end
+    if LIST_KEYS[k] and type(v) ~= "number" then raise("query field '" .. k .. "' must be a number") end
+  end
+end
+M.check_query = check_query
+
+-- offset, limit | nil, validation error.
+local function query_values(q)
+  local vals, props = {}, {}
+  for _, row in ipairs(M.LIST_ROWS) do
+    local v = q and q[row.key]
+    if v == nil then v = row.default end
+    if v ~= v or v ~= math.floor(v) or v < row.min or v > row.max then
+      props[#props + 1] = { key = row.key, reason = "InvalidType", code = "64202",
+        value = row.key .. ":" .. tostring(v) }
+    end
+    vals[row.key] = v
+  end
+  if #props > 0 then return nil, R.validation_error(props) end
+  return math.floor(vals.offset), math.floor(vals.limit)
+end
+
+-- RFC 3986 unreserved characters stay; everything else in a path segment is %XX.
+local function segment(s)
+  return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+local function person_path(self) return "/corp/" .. segment(self.person_id) end
+
+-- ---- calls -----------------------------------------------------------------------
+
+-- One brand: mapped result, err, and the raw answer (its Retry-After, for waits).
+function M.fetch_brand(self, ctx, brand_id, o)
+  local bad = R.brand_id_error(brand_id)
+  if bad then return nil, bad end
+  local res, err = self:call(ctx, { method = "GET", path = person_path(self) .. "/brand/" .. brand_id,
+    headers = R.brand_headers(self, o) })
+  if not res then return nil, err end
+  local out, merr = M.map_detail(res)
+  return out, merr, res
+end
+
+local function fetch_page(self, ctx, offset, limit)
+  local res, err = self:call(ctx, { method = "GET",
+    path = string.format("%s/brand?offset=%d&limit=%d", person_path(self), offset, limit) })
+  if not res then return nil, err end
+  return M.map_page(res, offset, limit)
+end
+
+-- Where the next page starts, or nil after the last one (no entries, fewer than asked,
+-- or the total reached): a page of n entries always moves on by n, so the walk ends.
+local function next_offset(page, offset, limit)
+  local n = #page.brands
+  local total = page.pagination.total
+  if n == 0 or (total and offset + n >= total) or (not total and n < limit) then return nil end
+  return offset + n
+end
+M.next_offset = next_offset
+
+-- Every page from offset: calls visit(brand) once per brandId (a brand that moves across
+-- pages while the walk runs is not seen twice). Each page gets the client's whole deadline.
+local function walk(self, ctx, offset, limit, visit)
+  local seen, pages = {}, 0
+  while offset do
+    ctx.deadline = core.now() + self.deadline
+    local page, err = fetch_page(self, ctx, offset, limit)
+    if not page then return nil, err end
+    pages = pages + 1
+    for _, b in ipairs(page.brands) do
+      if not seen[b.brandId] then seen[b.brandId] = true visit(b) end
+    end
+    offset = next_offset(page, offset, limit)
+  end
+  return pages
+end
+
+-- UTF-8 code points (brand names are limited in characters, not bytes).
+local function chars(s) local _, n = s:gsub("[^\128-\191]", "") return n end
+
+-- ---- ops ---------------------------------------------------------------------------
+
+local function needs_person(self)
+  if not self.person_id then
+    raise("this call needs the RBC account ID: give the option person_id (a static token does not name its account)")
+  end
+end
+
+local function check_brand_id(brand_id)
+  if type(brand_id) ~= "string" then raise("brandId must be a string") end
+end
+
+local BRAND_OPTS = { brand_key = true }
+
+local ops = {}
+
+--- RCS (`bizreg.rcs`): a brand's details and review status (`GET /corp/{personId}/brand/{brandId}`;
+-- personId is the `person_id` option, by default `client_id`). Sends `X-RCS-Brandkey` when the call
+-- or the client has a `brand_key`.
+-- @function client:get_brand
+-- @string brandId the brand (≤ 13 characters of letters, digits, `.`, `-`, `_`; else a validation
+--   error 64316, nothing sent)
+-- @tparam[opt] table opts `{ brand_key = "BK.…" }` for this call
+-- @treturn table `{ code = "20000000", status = 200, brand = BrandDetail }`: `brand` holds the
+--   fields of the spec's `BrandDetail` that the answer has (`brandId`, `name`, `brandKey`, `status`
+--   — 저장, 승인대기, 검수시작, 승인, 반려, 검수완료 or a `(수정)` variant —, `approvalReason`,
+--   `registerDate`, `approvalDate`, `updateDate`, `description`, `tel`, `menus`, `categoryId`,
+--   `categoryName`, `subCategoryId`, `subCategoryName`, … `mediaUrl`)
+-- @return or nil and an error: 400 `64316` "Invalid brandId" (unknown), 403 `63001` "No Brand
+--   Permission" (another account's brand), `decode` when a field has the wrong type
+-- @raise on a wrong argument type or call option, without `person_id` (static token), on a closed client
+-- @usage local res, err = rcs:get_brand("BR.0a81DDlZjz")
+-- if res then print(res.brand.status, res.brand.approvalReason) end
+ops.get_brand = {
+  needs = needs_person,
+  check = function(brand_id, o) check_brand_id(brand_id) R.check_call_opts(o, BRAND_OPTS) end,
+  run = function(self, ctx, brand_id, o)
+    local res, err = M.fetch_brand(self, ctx, brand_id, o)
+    return res, err
+  end,
+}
+
+--- RCS (`bizreg.rcs`): one page of the account's brands (`GET /corp/{personId}/brand?offset=&limit=`).
+-- @function client:list_brands
+-- @tparam[opt] table query `{ offset = 0, limit = 100 }`: offset an integer ≥ 0, limit 100–1000;
+--   a value out of range is a validation error (`64202` "Invalid query parameter value (limit:99)"),
+--   a non-number raises
+-- @treturn table `{ code, status, brands = { BrandInfo, … }, pagination = { total, offset, limit },
+--   links = { prev, next } }`; each `BrandInfo` has `brandId`, `name`, `brandKey`, `status`,
+--   `registerDate`, `approvalDate`, `updateDate`, … (204 "No Content": `brands = {}`)
+-- @return or nil and an error
+-- @raise on a wrong query type or field, without `person_id`, on a closed client
+-- @usage local page = assert(rcs:list_brands { offset = 0, limit = 1000 })
+-- print(#page.brands, page.pagination.total)
+ops.list_brands = {
+  needs = needs_person,
+  check = function(q) check_query(q) end,
+  run = function(self, ctx, q)
+    local offset, limit = query_values(q)
+    if not offset then return nil, limit end
+    return fetch_page(self, ctx, offset, limit)
+  end,
+}
+
+--- RCS (`bizreg.rcs`): every brand of the account whose `name` is exactly `name`, all pages
+-- walked (each brand once). The check to make after `register_brand` failed with `err.sent`
+-- (the brand may exist): README "Reliability: at most once".
+-- @function client:find_brands
+-- @tparam table query `{ name = "…", offset = 0, limit = 100 }` (name 1–20 characters: else a
+--   validation error; offset / limit as `list_brands`)
+-- @treturn table `{ brands = { BrandInfo, … }, pages = n }` (`brands` empty: none has that name)
+-- @return or nil and an error (of any page)
+-- @raise when query is not a table or name not a string, without `person_id`, on a closed client
+-- @usage local found = assert(rcs:find_brands { name = "바른치과" })
+-- if #found.brands == 0 then --[[ not there: register again ]] end
+local FIND_KEYS = { name = true }
+ops.find_brands = {
+  needs = needs_person,
+  check = function(q)
+    if type(q) ~= "table" then raise("find_brands needs a table: { name = \"...\" }") end
+    check_query(q, FIND_KEYS)
+    if type(q.name) ~= "string" then raise("find_brands: name must be a string") end
+  end,
+  run = function(self, ctx, q)
+    if q.name == "" or chars(q.name) > 20 then
+      local reason, code = q.name == "" and "Required" or "TooLong", q.name == "" and "64336" or "64304"
+      return nil, R.validation_error { { key = "name", reason = reason, code = code } }
+    end
+    local offset, limit = query_values(q)
+    if not offset then return nil, limit end
+    local found = {}
+    local pages, err = walk(self, ctx, offset, limit, function(b)
+      if b.name == q.name then found[#found + 1] = b end
+    end)
+    if not pages then return nil, err end
+    return { brands = found, pages = pages }
+  end,
+}
+
+-- ---- each_brand (a method: an iterator over pages of blocking calls) ---------------------
+
+--- RCS (`bizreg.rcs`): every brand of the account, page after page, for a generic `for`.
+-- Each step yields one `BrandInfo` (as `list_brands` gives them); each brandId once. An
+-- error (of any page, or a bad `offset`/`limit`) is yielded once as `false, err`, then the
+-- loop ends: check `brand` in the loop body.
+-- @function client:each_brand
+-- @tparam[opt] table query `{ offset = 0, limit = 100 }` (limit 100–1000: the page size)
+-- @treturn function an iterator yielding `brand`, or `false, err` once
+-- @raise on a wrong query type, without `person_id` (static token), or on a closed client
+-- @usage for brand, err in rcs:each_brand { limit = 1000 } do
+--   if not brand then print(err) break end
+--   print(brand.brandId, brand.status, brand.name)
+-- end
+function M.each_brand(self, q)
+  self:check_open()
+  needs_person(self)
+  check_query(q)
+  local offset, limit = q and q.offset or 0, q and q.limit or 100
+  local page, i, seen = nil, 0, {}
+  return function()
+    while offset or (page and i < #page.brands) do
+      if page and i < #page.brands then
+        i = i + 1
+        local b = page.brands[i]
+        if not seen[b.brandId] then seen[b.brandId] = true return b end
+      else
+        local err
+        page, err = self:list_brands { offset = offset, limit = limit }
+        if not page then offset = nil return false, err end
+        i, offset = 0, next_offset(page, offset, limit)
+      end
+    end
+    return nil
+  end
+end
+
+function M.install(rcs)
+  R = rcs
+  for name, op in pairs(ops) do rcs.ops[name] = op end
+  require("bizreg.rcs_wait").install(rcs, M)
+  require("bizreg.rcs_categories").install(rcs, M)
+end
+
+-- The client's share of the options (rcs.new checked their types).
+function M.configure(c, opts)
+  local ttl = opts.categories_ttl
+  if ttl ~= nil and not (ttl >= 0 and ttl < math.huge) then
+    raise("option 'categories_ttl' must be a number of seconds >= 0 (0: no cache)")
+  end
+  local pid = opts.person_id
+  if pid ~= nil and (pid == "" or #pid > 20 or pid:find("[%c]")) then
+    raise("option 'person_id' must be the RBC account ID: 1 to 20 characters, no control characters")
+  end
+  c.categories_ttl = ttl or 3600
+  c.person_id = pid or opts.client_id
+  c.brand_key = opts.brand_key
+  c.check_categories = opts.check_categories or false
+end
+
+return M

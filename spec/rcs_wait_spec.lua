@@ -1,0 +1,178 @@
+-- wait_for_approval against the sandbox: approved, rejected (with the reason), timeout,
+-- transient errors, Retry-After, as a blocking call and as a job (start/poll).
+-- The sandbox's brand-status control call moves a brand after N more reads (after_reads),
+-- so a blocking wait sees "pending" first without any timing.
+local bizreg = require "bizreg"
+local sandbox = require "spec.helpers.sandbox"
+
+local json = sandbox.json
+
+describe("RCS wait_for_approval", function()
+  local sb
+  setup(function() sb = sandbox.start {} end)
+  teardown(function() sb:stop() end)
+  before_each(function() sb:reset() end)
+
+  local function client(extra)
+    local o = { base_url = sb.rcs_url, client_id = "sandbox", client_secret = "SK.sandboxsecret1", retries = 0 }
+    for k, v in pairs(extra or {}) do o[k] = v end
+    return bizreg.rcs(o)
+  end
+
+  local function new_brand(status)
+    local _, body = sb:request("POST", "/_sandbox/brands", { body = json.encode { count = 1, status = status } })
+    return json.decode(body).brandIds[1]
+  end
+
+  local function move(id, status, reason, after)
+    local st, body = sb:request("POST", "/_sandbox/brand-status",
+      { body = json.encode { brandId = id, status = status, reason = reason, after_reads = after } })
+    assert.equal(200, st, body)
+  end
+
+  local function reads() return sb:stats().by_endpoint["rcs.get_brand"] end
+
+  it("returns approved once the brand reaches 승인, reading it every interval", function()
+    local id = new_brand()
+    move(id, "승인", nil, 2)  -- two reads see 승인대기, the third 승인
+    local rcs = client()
+    local res, err = rcs:wait_for_approval(id, { interval = 0.05, timeout = 60 })
+    assert.is_nil(err and tostring(err))
+    assert.is_true(res.approved)
+    assert.equal("승인", res.brand_status)
+    assert.equal("승인", res.brand.status)
+    assert.is_nil(res.reason)
+    assert.equal(3, res.reads)
+    assert.equal(3, reads())
+    rcs:close()
+  end)
+
+  it("returns rejected with the server's reason for 반려 and 반려(수정)", function()
+    local rcs = client()
+    for _, status in ipairs { "반려", "반려(수정)" } do
+      local id = new_brand("검수시작")
+      move(id, status, "브랜드명과 사업자명 불일치", 1)
+      local res = assert(rcs:wait_for_approval(id, { interval = 0.05 }))
+      assert.is_false(res.approved)
+      assert.equal(status, res.brand_status)
+      assert.equal("브랜드명과 사업자명 불일치", res.reason)
+      assert.equal(2, res.reads)
+    end
+    rcs:close()
+  end)
+
+  it("treats every other status as pending and ends with WAIT_TIMEOUT, without busy-looping", function()
+    for _, status in ipairs { "저장", "승인대기", "검수시작", "검수완료", "승인대기(수정)", "검수시작(수정)", "검수완료(수정)" } do
+      local id = new_brand(status)
+      local rcs = client()
+      local before = reads()
+      local res, err = rcs:wait_for_approval(id, { interval = 0.1, timeout = 0.35 })
+      assert.is_nil(res)
+      assert.equal("transport", err.kind)
+      assert.equal("WAIT_TIMEOUT", err.code)
+      assert.is_false(err.sent)
+      assert.is_true(err.retryable)
+      assert.equal(status, err.brand_status)
+      assert.matches("still " .. status:gsub("[%(%)]", "%%%0"), err.message)
+      local n = reads() - before
+      assert.is_true(n >= 2 and n <= 6, "reads: " .. n)  -- about timeout / interval, never a spin
+      rcs:close()
+    end
+  end)
+
+  it("ends at once on an error that is not transient (64316, 63001), as get_brand returns it", function()
+    local rcs = client()
+    local _, err = rcs:wait_for_approval("BR.nosuch", { interval = 0.05, timeout = 30 })
+    assert.equal("64316", err.code)
+    assert.equal(1, reads())
+    local _, body = sb:request("POST", "/_sandbox/brands", { body = json.encode { count = 1, owner = "other" } })
+    _, err = rcs:wait_for_approval(json.decode(body).brandIds[1], { interval = 0.05, timeout = 30 })
+    assert.equal("63001", err.code)
+    _, err = rcs:wait_for_approval("BR.12345678901", { interval = 0.05 })
+    assert.equal("validation", err.kind)
+    rcs:close()
+  end)
+
+  it("keeps waiting through 429 and 503 answers", function()
+    local id = new_brand()
+    move(id, "승인", nil, 1)
+    sb:config { fail_next = { status = 429, count = 2, endpoint = "rcs.get_brand" } }
+    local rcs = client()
+    local res = assert(rcs:wait_for_approval(id, { interval = 0.05, timeout = 60 }))
+    assert.is_true(res.approved)
+    assert.equal(4, reads())  -- 429, 429, 승인대기, 승인
+    sb:config { fail_next = { status = 503, count = 1, endpoint = "rcs.get_brand" } }
+    assert.is_true(assert(rcs:wait_for_approval(id, { interval = 0.05 })).approved)
+    rcs:close()
+  end)
+
+  it("sleeps max(interval, Retry-After) after a 429, through the flow's sleep", function()
+    local answers = {
+      { status = 429, headers = { ["Retry-After"] = "7" }, body = '{"error":{"code":"42900","message":"slow down"},"status":429}' },
+      { status = 200, headers = {}, body = '{"code":"20000000","status":200,"result":[{"brandId":"BR.x","name":"n","status":"승인대기"}]}' },
+      { status = 200, headers = {}, body = '{"code":"20000000","status":200,"result":[{"brandId":"BR.x","name":"n","status":"승인"}]}' },
+    }
+    local slept = {}
+    local saved = rawget(_G, "ngx")
+    rawset(_G, "ngx", { sleep = function(s) slept[#slept + 1] = s end })  -- the ctx's sleep (client.lua sleeper)
+    local ok, res = pcall(function()
+      local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
+        retries = 0, transport = function() return table.remove(answers, 1) end }
+      return rcs:wait_for_approval("BR.x", { interval = 2, timeout = 100 })
+    end)
+    rawset(_G, "ngx", saved)
+    assert.is_true(ok, tostring(res))
+    assert.is_true(res.approved)
+    assert.same({ 7, 2 }, slept)
+  end)
+
+  it("runs as a job through start() and bizreg.poll", function()
+    local id = new_brand()
+    local rcs = client()
+    local job = rcs:start("wait_for_approval", id, { interval = 0.05, timeout = 60 })
+    local polls = 0
+    while reads() < 2 do
+      bizreg.poll(0.05)
+      polls = polls + 1
+      assert.is_true(polls < 400, "no hang")
+    end
+    assert.is_false(job.done)
+    move(id, "반려", "사유", 0)
+    while not job.done do
+      bizreg.poll(0.05)
+      polls = polls + 1
+      assert.is_true(polls < 400, "no hang")
+    end
+    local res, err = job:result()
+    assert.is_nil(err and tostring(err))
+    assert.is_false(res.approved)
+    assert.equal("사유", res.reason)
+    rcs:close()
+  end)
+
+  it("a job times out with WAIT_TIMEOUT too, and another job runs meanwhile", function()
+    local id = new_brand()
+    local rcs = client()
+    local slow = rcs:start("wait_for_approval", id, { interval = 0.1, timeout = 0.3 })
+    local other = rcs:start("get_brand", id)
+    local res, err = slow:wait(30)
+    assert.is_nil(res)
+    assert.equal("WAIT_TIMEOUT", err.code)
+    assert.is_true(other.done)
+    assert.equal("승인대기", (other:result()).brand.status)
+    rcs:close()
+  end)
+
+  it("raises on wrong options", function()
+    local rcs = client()
+    for _, bad in ipairs { { interval = 0 }, { interval = -1 }, { timeout = 0 }, { interval = "60" },
+      { timeout = math.huge }, { interval = 0 / 0 }, { intervall = 5 }, { brand_key = "BK.\r" } } do
+      assert.has_error(function() rcs:wait_for_approval("BR.x", bad) end)
+      assert.has_error(function() rcs:start("wait_for_approval", "BR.x", bad) end)
+    end
+    assert.has_error(function() rcs:wait_for_approval(5) end, "bizreg: brandId must be a string")
+    assert.has_error(function() rcs:wait_for_approval("BR.x", 60) end)
+    assert.equal(0, sb:stats().requests)
+    rcs:close()
+  end)
+end)
