@@ -68,6 +68,7 @@ function M.prepare(payload, opts)
   local body, err = encode(payload, opts)
   if not body then return nil, err end
   local s, msg = body:tostring()
+  body:free()  -- its buffers now, not at the next collection
   if not s then
     return nil, errors.validation { message = msg }
   end
@@ -122,6 +123,7 @@ local function brand_request(self, ctx, method, path, payload)
   local res, cerr = self:call(ctx, {
     method = method, path = path, headers = { ["Content-Type"] = body:content_type() }, body = body, progress = true,
   })
+  body:free()  -- the call is over: its buffers (and the files given as data) go now, not at the next GC
   return self:finish(res, cerr, M.map_response)
 end
 
