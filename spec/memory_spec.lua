@@ -61,6 +61,7 @@ describe("a multipart body", function()
     collectgarbage("collect")
     local junk = {}  -- reuse freed memory of that size, should the string have been collected
     for i = 1, 16 do junk[i] = string.rep(string.char(i), n) end
+    assert.equal(16, #junk)
     assert.equal(#expected, body:size())
     assert.is_true(assert(body:tostring()) == expected, "the body's bytes differ from prepare_brand's")
   end)
