@@ -173,7 +173,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     exp = ref_boundary_ok(bnd) && nm != NULL && ref_ctype_ok(c) ? 0 : -2;
     if (kind < 2) {
       if (exp == 0 && ref_has_delim(d, n, bnd)) exp = -2;
-      rc = kind == 0 ? bz_mp_field(&body, bnd, nm, c, d, n) : bz_mp_file_mem(&body, bnd, nm, f, c, d, n);
+      if (kind == 0) rc = bz_mp_field(&body, bnd, nm, c, d, n);
+      else if ((flags ^ (unsigned)n) & 1) rc = bz_mp_file_ref(&body, bnd, nm, f, c, d, n, 0);  /* d: the input, alive */
+      else rc = bz_mp_file_mem(&body, bnd, nm, f, c, d, n);
       if (rc == 0) { ref_head(&ref, bnd, nm, kind == 0 ? NULL : f, c); put(&ref, d, n); puts_(&ref, "\r\n"); }
     } else {
       if (nfiles == MAX_FILES || make_file(&files[nfiles], d, n) != 0) continue;

@@ -1,7 +1,5 @@
-/* Request body made of memory and file segments (see body.h).
- * Everything here is non-raising C except bz_body_push, bz_body_open and the
- * metamethods, which raise only for a wrong self or out-of-memory, and only
- * at points where no resource is held outside a GC-owned userdata. */
+/* Request body made of memory, string and file segments (see body.h): building and
+ * reading, all non-raising C. The Lua side (userdata, methods) is body_lua.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -108,12 +106,38 @@ int bz_body_add_mem(bz_body *b, const void *p, size_t n) {
     if (seg_reserve(b) != 0) return -1;
     if (bz_buf_append(&b->mem, p, n) != 0) return -1;
     s = &b->segs[b->nsegs++];
+    memset(s, 0, sizeof *s);
     s->kind = BZ_SEG_MEM;
     s->off = off;
     s->len = n;
-    s->path = NULL;
-    s->size = 0;
   }
+  b->total += (int64_t)n;
+  return 0;
+}
+
+int bz_body_reserve_mem(bz_body *b, size_t n) {
+  char *np;
+  if (n > (size_t)-1 - b->mem.len) return -1;
+  if (b->mem.len + n <= b->mem.cap) return 0;
+  np = (char *)realloc(b->mem.p, b->mem.len + n);
+  if (np == NULL) return -1;
+  b->mem.p = np;
+  b->mem.cap = b->mem.len + n;
+  return 0;
+}
+
+int bz_body_add_ref(bz_body *b, const char *p, size_t n, int anchor) {
+  bz_seg *s;
+  if (n == 0) return 0;
+  if (p == NULL) return -1;
+  if ((uint64_t)n > (uint64_t)(INT64_MAX - b->total)) return -1;
+  if (seg_reserve(b) != 0) return -1;
+  s = &b->segs[b->nsegs++];
+  memset(s, 0, sizeof *s);
+  s->kind = BZ_SEG_REF;
+  s->ref = p;
+  s->len = n;
+  s->anchor = anchor;
   b->total += (int64_t)n;
   return 0;
 }
@@ -133,8 +157,8 @@ int bz_body_add_file_checked(bz_body *b, const char *path, int64_t size, const u
   if (copy == NULL) return -1;
   memcpy(copy, path, plen + 1);
   s = &b->segs[b->nsegs++];
+  memset(s, 0, sizeof *s);
   s->kind = BZ_SEG_FILE;
-  s->off = s->len = 0;
   s->path = copy;
   s->size = size;
   s->checked = sha256 != NULL;
@@ -152,7 +176,7 @@ void bz_body_free(bz_body *b) {
   b->nsegs = b->cap = 0;
   bz_buf_free(&b->mem);
   b->total = 0;
-}
+}  /* the anchored strings go with the userdata, or with :free() (body_lua.c) */
 
 /* ---- reading ------------------------------------------------------------- */
 
@@ -237,10 +261,11 @@ size_t bz_reader_read(bz_body_reader *r, char *dst, size_t n) {
   if (n == (size_t)-1) n--; /* keep the error value out of the result range */
   while (out < n && r->seg < b->nsegs) {
     const bz_seg *s = &b->segs[r->seg];
-    if (s->kind == BZ_SEG_MEM) {
+    if (s->kind != BZ_SEG_FILE) {
+      const char *src = s->kind == BZ_SEG_REF ? s->ref : b->mem.p + s->off;
       size_t avail = s->len - (size_t)r->pos, take = n - out;
       if (take > avail) take = avail;
-      if (take > 0) memcpy(dst + out, b->mem.p + s->off + (size_t)r->pos, take);
+      if (take > 0) memcpy(dst + out, src + (size_t)r->pos, take);
       out += take;
       r->pos += (int64_t)take;
       if ((size_t)r->pos >= s->len) {
@@ -279,110 +304,4 @@ size_t bz_reader_read(bz_body_reader *r, char *dst, size_t n) {
   }
   r->sent += (int64_t)out;
   return out;
-}
-
-/* ---- Lua ----------------------------------------------------------------- */
-
-static bz_body *check_body(lua_State *L) { return (bz_body *)luaL_checkudata(L, 1, BZ_BODY_MT); }
-
-static void push_int64(lua_State *L, int64_t v) {
-#if LUA_VERSION_NUM >= 503
-  lua_pushinteger(L, (lua_Integer)v);
-#else
-  lua_pushnumber(L, (lua_Number)v);
-#endif
-}
-
-static int body_gc(lua_State *L) {
-  bz_body_free((bz_body *)bz_testudata(L, 1, BZ_BODY_MT)); /* NULL-safe, idempotent */
-  return 0;
-}
-
-static int body_size(lua_State *L) {
-  push_int64(L, check_body(L)->total);
-  return 1;
-}
-
-static int body_content_type(lua_State *L) {
-  bz_body *b = check_body(L);
-  size_t n = strnlen(b->content_type, sizeof b->content_type);
-  if (n == 0)
-    lua_pushnil(L);
-  else
-    lua_pushlstring(L, b->content_type, n);
-  return 1;
-}
-
-/* Whole body as one string. Bytes go into a userdata-owned bz_buf with
- * non-raising calls while a file may be open; raising calls happen only
- * once the reader is closed. */
-static int body_tostring(lua_State *L) {
-  bz_body *b = check_body(L);
-  bz_body_reader r;
-  bz_buf *buf;
-  size_t want, got;
-  char extra;
-
-  if ((uint64_t)b->total >= (uint64_t)((size_t)-1) / 2) {
-    lua_pushnil(L);
-    lua_pushliteral(L, "body too large for a string");
-    return 2;
-  }
-  buf = bz_buf_push(L);
-  if (bz_buf_reserve(buf, (size_t)b->total + 1) != 0) return luaL_error(L, "bizreg: out of memory");
-  bz_reader_init(&r, b);
-  while (buf->len < (size_t)b->total) {
-    want = (size_t)b->total - buf->len;
-    if (want > 1u << 20) want = 1u << 20;
-    got = bz_reader_read(&r, buf->p + buf->len, want);
-    if (got == (size_t)-1 || got == 0) break;
-    buf->len += got;
-  }
-  if (r.err[0] == '\0' && buf->len == (size_t)b->total) {
-    got = bz_reader_read(&r, &extra, 1); /* must be at the end now */
-    if (got != 0 && r.err[0] == '\0') snprintf(r.err, sizeof r.err, "body longer than its size");
-  } else if (r.err[0] == '\0') {
-    snprintf(r.err, sizeof r.err, "body shorter than its size");
-  }
-  bz_reader_close(&r);
-  if (r.err[0] != '\0') {
-    lua_pushnil(L);
-    lua_pushstring(L, r.err);
-    return 2;
-  }
-  lua_pushlstring(L, buf->len ? buf->p : "", buf->len);
-  return 1;
-}
-
-static const luaL_Reg body_methods[] = {
-    {"size", body_size},
-    {"content_type", body_content_type},
-    {"tostring", body_tostring},
-    {NULL, NULL},
-};
-
-/* Pushes the metatable, creating it on first use. */
-static void push_metatable(lua_State *L) {
-  if (luaL_newmetatable(L, BZ_BODY_MT)) {
-    lua_pushcfunction(L, body_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, body_size);
-    lua_setfield(L, -2, "__len");
-    lua_newtable(L);
-    bz_setfuncs(L, body_methods, 0);
-    lua_setfield(L, -2, "__index");
-  }
-}
-
-bz_body *bz_body_push(lua_State *L) {
-  bz_body *b = (bz_body *)bz_newuserdata(L, sizeof *b);
-  memset(b, 0, sizeof *b);
-  push_metatable(L);
-  lua_setmetatable(L, -2);
-  return b;
-}
-
-void bz_body_open(lua_State *L) {
-  push_metatable(L);
-  lua_pop(L, 1);
 }

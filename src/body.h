@@ -1,7 +1,10 @@
-/* A request body made of segments: bytes held in memory, or whole files read
- * from disk at send time. The multipart writer produces one; the transport
- * streams it (flat memory for large files) or flattens it to a string.
- * Lua sees it as a userdata with metatable BZ_BODY_MT. */
+/* A request body made of segments: bytes held in memory, bytes of a Lua string the
+ * body keeps alive (a file given as data: never copied), or whole files read from
+ * disk at send time. The multipart writer produces one; the transport streams it
+ * (flat memory for large files) or flattens it to a string (one copy of each
+ * string's bytes). Lua sees it as a userdata with metatable BZ_BODY_MT whose user
+ * value is the table anchoring those strings; :free() releases everything at once,
+ * when the call that built it ends, instead of at the next GC. */
 #ifndef BZ_BODY_H
 #define BZ_BODY_H
 
@@ -11,7 +14,7 @@
 
 #define BZ_BODY_MT "bizreg.body"
 
-typedef enum { BZ_SEG_MEM = 0, BZ_SEG_FILE = 1 } bz_seg_kind;
+typedef enum { BZ_SEG_MEM = 0, BZ_SEG_FILE = 1, BZ_SEG_REF = 2 } bz_seg_kind;
 
 /* SHA-256 (FIPS 180-4) of a file's bytes: recorded while validation reads the file
  * (bz_sha256_feed is a bz_media_feed), verified while the reader streams it. */
@@ -28,7 +31,9 @@ void bz_sha256_feed(void *ctx, const unsigned char *p, size_t n);  /* ctx: a bz_
 
 typedef struct bz_seg {
   bz_seg_kind kind;
-  size_t off, len;  /* BZ_SEG_MEM: byte range inside body->mem */
+  size_t off, len;  /* BZ_SEG_MEM: byte range inside body->mem; BZ_SEG_REF: len */
+  const char *ref;  /* BZ_SEG_REF: bytes the body does not own (see bz_body_add_ref) */
+  int anchor;       /* BZ_SEG_REF: index of their string in the anchor table, 0: none */
   char *path;       /* BZ_SEG_FILE: malloc'd path */
   int64_t size;     /* BZ_SEG_FILE: size seen at validation; the file must still have it */
   int checked;      /* BZ_SEG_FILE: sha256 holds the digest of the validated bytes */
@@ -41,12 +46,26 @@ typedef struct bz_body {
   size_t nsegs, cap;
   int64_t total;      /* Content-Length */
   char content_type[128];  /* e.g. "multipart/form-data; boundary=..." */
+  int nanchors;       /* strings in the user value table (bz_body_anchor) */
+  int freed;          /* :free() ran: no bytes left to send or flatten */
 } bz_body;
 
-/* Pushes a new empty body userdata (metatable BZ_BODY_MT, __gc frees all). */
+/* Pushes a new empty body userdata (metatable BZ_BODY_MT, __gc frees all) with its
+ * (empty) anchor table. Raises only on out-of-memory. */
 bz_body *bz_body_push(lua_State *L);
+/* Stores the string at index str in the anchor table of the body at index body, so
+ * its bytes live as long as the body (or until :free()); returns its anchor number,
+ * for bz_body_add_ref. Raises only on out-of-memory. */
+int bz_body_anchor(lua_State *L, int body, int str);
 /* Append bytes as (part of) a memory segment. 0 ok, -1 out of memory. */
 int bz_body_add_mem(bz_body *b, const void *p, size_t n);
+/* Reserve room for exactly n more in-memory bytes (one allocation of the size the
+ * caller computed, no doubling). 0 ok, -1 out of memory. */
+int bz_body_reserve_mem(bz_body *b, size_t n);
+/* Append a segment made of n bytes at p that the body does not copy: p must stay valid
+ * as long as the body is read (anchor = bz_body_anchor's number for a Lua string;
+ * 0 when the caller keeps p alive by other means). 0 ok, -1 out of memory. */
+int bz_body_add_ref(bz_body *b, const char *p, size_t n, int anchor);
 /* Append a file segment of the given size. 0 ok, -1 out of memory. sha256 (NULL: size
  * check only) is the digest of the file's bytes at validation: the reader then
  * withholds the segment's last bytes unless what it read has that digest. */
@@ -77,7 +96,8 @@ size_t bz_reader_read(bz_body_reader *r, char *dst, size_t n);
 void bz_reader_close(bz_body_reader *r);
 
 /* Registers the body metatable with methods: __len / :size() -> total,
- * :content_type(), :tostring() -> whole body as a Lua string (files read now). */
+ * :content_type(), :tostring() -> whole body as a Lua string (files read now),
+ * :free() -> releases its memory and strings now (idempotent; also __gc, __close). */
 void bz_body_open(lua_State *L);
 
 #endif

@@ -1,6 +1,6 @@
 /* bizreg.core: Lua bindings only (argument checks, pushing results).
  * Validation + encoding: validate.c (JSON) and form.c (multipart forms) over each
- * API's tables (api_kos.c, api_rcs.c); files: media.c + multipart.c + body.c; transport: easy.c, request.c, callbacks.c, response.c, curlerr.c, multi.c (see http.h). */
+ * API's tables (api_kos.c, api_rcs.c); files: media.c + multipart.c + body.c (+ body_lua.c); transport: easy.c, request.c, callbacks.c, response.c, curlerr.c, multi.c (see http.h). */
 #include <string.h>
 #include <errno.h>
 #include <time.h>

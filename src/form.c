@@ -20,8 +20,9 @@ typedef struct file_arg {
   int present;
   const char *path;      /* by path (streamed) ... */
   size_t path_len;
-  const char *data;      /* ... or in memory */
+  const char *data;      /* ... or in memory: a string the body will anchor */
   size_t len;
+  int data_idx;          /* its stack index */
   const char *filename;
   bz_media_info info;
   unsigned char sha256[BZ_SHA256_LEN];  /* of the bytes the probe judged (path only) */
@@ -54,6 +55,7 @@ static void read_file_arg(bz_walk *w, file_arg *fa, int idx) {
   } else if (lua_type(L, idx) == LUA_TTABLE) {
     fa->path = anchored_string(L, idx, "path", &fa->path_len);
     fa->data = anchored_string(L, idx, "data", &fa->len);
+    fa->data_idx = lua_gettop(L);
     fa->filename = anchored_string(L, idx, "filename", &flen);
   }
   fa->present = 0;
@@ -115,10 +117,9 @@ static int mp_check(lua_State *L, int rc) {
   return 0;
 }
 
-/* Encodes one JSON part {"<name>": <value>} of row f into out (cleared first). */
+/* Appends one JSON part {"<name>": <value>} of row f to out. */
 static void json_part(bz_walk *w, const bz_field *f, int idx) {
   int saved;
-  w->out->len = 0;
   bz_buf_addc(w->L, w->out, '{');
   bz_json_key(w->L, w->out, f->name, f->nlen);
   saved = bz_path_push(w, f->name, f->nlen);
@@ -176,6 +177,91 @@ static int read_files(bz_walk *w, const bz_form *form, file_arg *files) {
   return nfiles;
 }
 
+/* A JSON or text part, validated, waiting to be written once the body is sized. */
+typedef struct field_part {
+  const char *name, *ctype;  /* ctype: the JSON parts' Content-Type line, or NULL */
+  const char *data;          /* a text part's string (on the stack); NULL: JSON at off in out */
+  size_t off, len;
+} field_part;
+
+#define FORM_MAX_FIELDS 16
+
+static void add_field(lua_State *L, field_part *parts, int *n, const char *name, const char *ctype,
+                      const char *data, size_t off, size_t len) {
+  field_part *p;
+  if (*n >= FORM_MAX_FIELDS) luaL_error(L, "bizreg: form layout has more than %d fields", FORM_MAX_FIELDS);
+  p = &parts[(*n)++];
+  p->name = name;
+  p->ctype = ctype;
+  p->data = data;
+  p->off = off;
+  p->len = len;
+}
+
+/* Validates the JSON parts (encoded one after the other into out), then the plain text
+ * parts (their strings stay on the stack), in the form's order. */
+static int read_fields(bz_walk *w, const bz_form *form, const char *jct, field_part *parts) {
+  lua_State *L = w->L;
+  const bz_field *f;
+  int n = 0;
+  w->out->len = 0;
+  for (f = form->json_parts; f->name; f++) {
+    raw_field(L, 1, f->name, f->nlen);
+    if (!bz_is_absent(L, -1)) {
+      size_t off = w->out->len;
+      json_part(w, f, lua_gettop(L));
+      add_field(L, parts, &n, f->name, jct, NULL, off, w->out->len - off);
+    } else if (f->flags & BZ_REQUIRED) {
+      int saved = bz_path_push(w, f->name, f->nlen);
+      bz_violation(w, NULL, BZ_REQUIRED_R, NULL, NULL);
+      bz_path_pop(w, saved);
+    }
+    lua_pop(L, 1);
+  }
+  for (f = form->text_parts; f->name; f++) {
+    luaL_checkstack(L, 4, "bizreg: too many text parts");
+    raw_field(L, 1, f->name, strlen(f->name));
+    if (!bz_is_absent(L, -1)) {
+      int saved = bz_path_push(w, f->name, strlen(f->name));
+      size_t keep = w->out->len, len;
+      bz_walk_value(w, f, lua_gettop(L));  /* validates; its JSON form is not kept */
+      w->out->len = keep;
+      bz_path_pop(w, saved);
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        const char *s = lua_tolstring(L, -1, &len);
+        add_field(L, parts, &n, f->name, NULL, s, 0, len);
+        continue;  /* the string stays on the stack */
+      }
+    }
+    lua_pop(L, 1);
+  }
+  return n;
+}
+
+/* The body's own bytes (heads, JSON and text parts, the closing delimiter; not the
+ * files, which it references), counted exactly so that they are allocated once. */
+static size_t mem_size(const char *bnd, const field_part *parts, int nparts, const file_arg *files, int nfiles) {
+  size_t need = bz_mp_finish_len(bnd);
+  int i;
+  for (i = 0; i < nparts; i++) need += bz_mp_head_len(bnd, parts[i].name, 0, 0, parts[i].ctype) + parts[i].len + 2;
+  for (i = 0; i < nfiles; i++) {
+    const file_arg *fa = &files[i];
+    size_t fn = bz_mp_filename(NULL, 0, fa->filename, fa->rule->name, bz_media_ext(fa->info.type));
+    if (fa->present) need += bz_mp_head_len(bnd, fa->rule->name, 1, fn, bz_media_mime(fa->info.type)) + 2;
+  }
+  return need;
+}
+
+static void write_fields(lua_State *L, bz_body *body, const char *bnd, const bz_buf *out,
+                         const field_part *parts, int nparts) {
+  int i;
+  for (i = 0; i < nparts; i++) {
+    const field_part *p = &parts[i];
+    mp_check(L, bz_mp_field(body, bnd, p->name, p->ctype, p->data ? p->data : out->p + p->off, p->len));
+  }
+}
+
+/* File parts: data is referenced (anchored by the body, never copied), paths streamed. */
 static void write_files(lua_State *L, bz_body *body, const char *bnd, file_arg *files, int nfiles) {
   int i;
   for (i = 0; i < nfiles; i++) {
@@ -186,8 +272,12 @@ static void write_files(lua_State *L, bz_body *body, const char *bnd, file_arg *
     if (!fa->present) continue;
     fn = (char *)lua_newuserdata(L, n + 1);  /* the part header copies it; popped below */
     bz_mp_filename(fn, n + 1, fa->filename, fa->rule->name, ext);
-    if (fa->data) mp_check(L, bz_mp_file_mem(body, bnd, fa->rule->name, fn, ct, fa->data, fa->len));
-    else mp_check(L, bz_mp_file_path_checked(body, bnd, fa->rule->name, fn, ct, fa->path, fa->info.size, fa->sha256));
+    if (fa->data) {
+      int anchor = bz_body_anchor(L, 5, fa->data_idx);
+      mp_check(L, bz_mp_file_ref(body, bnd, fa->rule->name, fn, ct, fa->data, fa->len, anchor));
+    } else {
+      mp_check(L, bz_mp_file_path_checked(body, bnd, fa->rule->name, fn, ct, fa->path, fa->info.size, fa->sha256));
+    }
     lua_pop(L, 1);
   }
 }
@@ -211,39 +301,7 @@ static const char *read_opts(lua_State *L, char *boundary, const char **jct) {
   return bnd;
 }
 
-/* The JSON parts, then the plain text parts, in the form's order. */
-static void write_fields(bz_walk *w, const bz_form *form, bz_body *body, const char *bnd, const char *jct) {
-  lua_State *L = w->L;
-  const bz_field *f;
-  for (f = form->json_parts; f->name; f++) {
-    raw_field(L, 1, f->name, f->nlen);
-    if (!bz_is_absent(L, -1)) {
-      json_part(w, f, lua_gettop(L));
-      mp_check(L, bz_mp_field(body, bnd, f->name, jct, w->out->p, w->out->len));
-    } else if (f->flags & BZ_REQUIRED) {
-      int saved = bz_path_push(w, f->name, f->nlen);
-      bz_violation(w, NULL, BZ_REQUIRED_R, NULL, NULL);
-      bz_path_pop(w, saved);
-    }
-    lua_pop(L, 1);
-  }
-  for (f = form->text_parts; f->name; f++) {
-    raw_field(L, 1, f->name, strlen(f->name));
-    if (!bz_is_absent(L, -1)) {
-      int saved = bz_path_push(w, f->name, strlen(f->name));
-      w->out->len = 0;
-      bz_walk_value(w, f, lua_gettop(L));  /* validates; plain text part below */
-      bz_path_pop(w, saved);
-      if (lua_type(L, -1) == LUA_TSTRING) {
-        size_t len;
-        const char *s = lua_tolstring(L, -1, &len);
-        mp_check(L, bz_mp_field(body, bnd, f->name, NULL, s, len));
-      }
-    }
-    lua_pop(L, 1);
-  }
-}
-
+/* Validate everything first, then size the body's memory once and write it. */
 int bz_form_encode(lua_State *L, const bz_form *form) {
   bz_walk w;
   bz_buf *out;
@@ -251,22 +309,27 @@ int bz_form_encode(lua_State *L, const bz_form *form) {
   char boundary[BZ_BOUNDARY_LEN + 1];
   const char *bnd, *jct;
   file_arg files[BZ_FORM_MAX_FILES];
-  int nfiles;
+  field_part parts[FORM_MAX_FIELDS];
+  int nfiles, nparts;
   luaL_checktype(L, 1, LUA_TTABLE);
   bnd = read_opts(L, boundary, &jct);  /* 3, 4: anchors for the option strings */
   body = bz_body_push(L);  /* 5 */
   out = bz_buf_push(L);    /* 6 */
   bz_walk_init(&w, L, out, form->codes);  /* 7 = violations */
-  write_fields(&w, form, body, bnd, jct);
+  nparts = read_fields(&w, form, jct, parts);  /* leaves the text parts' strings on the stack */
   nfiles = read_files(&w, form, files);  /* leaves its anchors on the stack */
   bz_report_unknown_keys(&w, 1, is_known_key, form);
   if (w.nerr > 0) {
+    bz_buf_free(out);
     lua_pushnil(L);
     lua_pushvalue(L, w.errs);
     return 2;
   }
+  if (bz_body_reserve_mem(body, mem_size(bnd, parts, nparts, files, nfiles)) != 0) mp_check(L, -1);
+  write_fields(L, body, bnd, out, parts, nparts);
   write_files(L, body, bnd, files, nfiles);
   mp_check(L, bz_mp_finish(body, bnd));
+  bz_buf_free(out);  /* now, not at the next collection */
   lua_pushvalue(L, 5);
   return 1;
 }

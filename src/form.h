@@ -19,8 +19,10 @@ typedef struct bz_form {
 /* encode(payload [, opts]) -> body | nil, violations. opts.boundary: a fixed boundary
  * (tests, reproducible bodies); opts.json_content_type: Content-Type line of the JSON
  * parts (none by default). Payload tables are read raw; every string whose pointer is
- * kept stays on the Lua stack until the body is built. Raises only for wrong argument
- * types. */
+ * kept stays on the Lua stack until the body is built, and a file given as data is then
+ * anchored by the body itself (referenced, not copied). Everything is validated first;
+ * the body's own memory is then allocated once, at its exact size. Raises only for
+ * wrong argument types. */
 int bz_form_encode(lua_State *L, const bz_form *form);
 
 #endif

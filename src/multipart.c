@@ -181,41 +181,64 @@ static int check_common(const char *boundary, const char *name, const char *ctyp
 
 /* ---- parts ----------------------------------------------------------------- */
 
+/* The fixed bytes of a part head, shared by part_head and bz_mp_head_len. */
+static const char DISPOSITION[] = "\r\nContent-Disposition: form-data; name=\"";
+static const char FILENAME[] = "; filename=\"";
+static const char CTYPE[] = "Content-Type: ";
+
 static int part_head(bz_body *b, const char *boundary, const char *name, const char *filename,
                      const char *ctype) {
-  if (add(b, "--", 2) || adds(b, boundary) ||
-      adds(b, "\r\nContent-Disposition: form-data; name=\"") || add_param(b, name) ||
-      add(b, "\"", 1))
+  if (add(b, "--", 2) || adds(b, boundary) || adds(b, DISPOSITION) || add_param(b, name) || add(b, "\"", 1))
     return -1;
-  if (filename != NULL && (adds(b, "; filename=\"") || add_param(b, filename) || add(b, "\"", 1)))
+  if (filename != NULL && (adds(b, FILENAME) || add_param(b, filename) || add(b, "\"", 1)))
     return -1;
   if (add(b, "\r\n", 2)) return -1;
-  if (ctype != NULL && (adds(b, "Content-Type: ") || adds(b, ctype) || add(b, "\r\n", 2)))
+  if (ctype != NULL && (adds(b, CTYPE) || adds(b, ctype) || add(b, "\r\n", 2)))
     return -1;
   return add(b, "\r\n", 2);
 }
 
+/* What part_head writes, counted: parameters keep their length (bytes are replaced 1:1). */
+size_t bz_mp_head_len(const char *boundary, const char *name, int has_filename, size_t filename_len,
+                      const char *ctype) {
+  size_t n = 2 + strlen(boundary) + (sizeof DISPOSITION - 1) + strlen(name) + 1;
+  if (has_filename) n += (sizeof FILENAME - 1) + filename_len + 1;
+  n += 2;
+  if (ctype != NULL) n += (sizeof CTYPE - 1) + strlen(ctype) + 2;
+  return n + 2;
+}
+
+/* anchor < 0: data is copied into the body; else it becomes a BZ_SEG_REF segment
+ * (bz_body_add_ref) and must outlive the body. */
 static int part_mem(bz_body *b, const char *boundary, const char *name, const char *filename,
-                    const char *ctype, const char *data, size_t len) {
+                    const char *ctype, const char *data, size_t len, int anchor) {
   mp_mark m;
   if (b == NULL || !check_common(boundary, name, ctype) || (data == NULL && len > 0) ||
       has_delimiter(data, len, boundary))
     return MP_INVALID;
   mark(b, &m);
-  if (part_head(b, boundary, name, filename, ctype) || add(b, data, len) || add(b, "\r\n", 2))
+  if (part_head(b, boundary, name, filename, ctype) ||
+      (anchor < 0 ? add(b, data, len) : bz_body_add_ref(b, data, len, anchor)) || add(b, "\r\n", 2))
     return rollback(b, &m, MP_NOMEM);
   return MP_OK;
 }
 
 int bz_mp_field(bz_body *b, const char *boundary, const char *name, const char *ctype,
                 const char *data, size_t len) {
-  return part_mem(b, boundary, name, NULL, ctype, data, len);
+  return part_mem(b, boundary, name, NULL, ctype, data, len, -1);
 }
 
 int bz_mp_file_mem(bz_body *b, const char *boundary, const char *name, const char *filename,
                    const char *ctype, const char *data, size_t len) {
-  return part_mem(b, boundary, name, filename, ctype, data, len);
+  return part_mem(b, boundary, name, filename, ctype, data, len, -1);
 }
+
+int bz_mp_file_ref(bz_body *b, const char *boundary, const char *name, const char *filename,
+                   const char *ctype, const char *data, size_t len, int anchor) {
+  return part_mem(b, boundary, name, filename, ctype, data, len, anchor < 0 ? 0 : anchor);
+}
+
+size_t bz_mp_finish_len(const char *boundary) { return 2 + strlen(boundary) + 4; }
 
 int bz_mp_file_path(bz_body *b, const char *boundary, const char *name, const char *filename,
                     const char *ctype, const char *path, int64_t size) {

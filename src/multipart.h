@@ -48,6 +48,19 @@ int bz_mp_field(bz_body *b, const char *boundary, const char *name, const char *
 int bz_mp_file_mem(bz_body *b, const char *boundary, const char *name, const char *filename,
                    const char *ctype, const char *data, size_t len);
 
+/* A file part from memory the body does not copy: data must stay valid while the body
+ * is read (anchor: bz_body_anchor's number of the Lua string holding it; 0 when the
+ * caller keeps it alive otherwise). */
+int bz_mp_file_ref(bz_body *b, const char *boundary, const char *name, const char *filename,
+                   const char *ctype, const char *data, size_t len, int anchor);
+
+/* Exact sizes, for reserving a body's memory once: the head of a part (from its
+ * "--<boundary>" to the blank line; has_filename 0: no filename parameter), and the
+ * closing delimiter. A part is head + data + 2 (CRLF) bytes. */
+size_t bz_mp_head_len(const char *boundary, const char *name, int has_filename, size_t filename_len,
+                      const char *ctype);
+size_t bz_mp_finish_len(const char *boundary);
+
 /* A file part whose content is read from path at send time. size is the size seen
  * at validation; the reader fails if the file no longer has exactly that size.
  * The file content is not scanned for the delimiter (use a random boundary). */

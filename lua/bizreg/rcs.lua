@@ -124,6 +124,7 @@ function M.prepare_form(payload, opts, encoder, method, path)
   local body, err = encode(payload, opts, encoder)
   if not body then return nil, err end
   local s, msg = body:tostring()
+  body:free()  -- its buffers now, not at the next collection
   if not s then
     return nil, errors.validation { message = msg }
   end
@@ -192,11 +193,12 @@ function M.form_request(self, ctx, method, path, payload, f)
   if not body then return nil, err end
   if f.check then
     local ok, cerr = f.check(self, ctx, payload)
-    if not ok then return nil, cerr end
+    if not ok then body:free() return nil, cerr end
   end
   local headers = form_headers(body)
   for k, v in pairs(f.headers or {}) do headers[k] = v end
   local res, cerr = self:call(ctx, { method = method, path = path, headers = headers, body = body, progress = true })
+  body:free()  -- the call is over: its buffers (and the files given as data) go now, not at the next GC
   return self:finish(res, cerr, f.mapper or M.map_response)
 end
 local brand_request = M.form_request
