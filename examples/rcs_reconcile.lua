@@ -1,5 +1,6 @@
 -- After register_brand fails with err.sent = true, look before registering again:
--- find_brands finds the brand if the server got it; then wait_for_approval follows it.
+-- find_brands finds the brand if the server got it; register_chatbots adds 10 sender
+-- numbers to it; then wait_for_approval follows it.
 -- Runs against the sandbox, whose fault mode loses the answer to the brand POST (the brand is
 -- created, the connection is reset) and whose control call approves the brand:
 --   bin/bizreg-sandbox --port 8089 &
@@ -47,7 +48,14 @@ if not brand_id then
 end
 print("brand " .. brand_id .. " is registered once")
 
--- 3. Follow the review (the sandbox approves it after two more reads).
+-- 3. Add 10 sender numbers (chatbots) to it, with their number certificate.
+local chatbots = {}
+for i = 1, 10 do chatbots[i] = { mdn = string.format("02155500%02d", i), subTitle = name .. " " .. i .. "번" } end
+local added = assert(rcs:register_chatbots(brand_id, { chatbots = chatbots,
+  subNumCertificate = "examples/brand/certificate.pdf" }))
+print(string.format("register_chatbots: %d sender numbers added to %s", #added.result, brand_id))
+
+-- 4. Follow the review (the sandbox approves it after two more reads).
 control("/_sandbox/brand-status", '{"brandId":"' .. brand_id .. '","status":"승인","after_reads":2}')
 local verdict = assert(rcs:wait_for_approval(brand_id, { interval = 0.2, timeout = 60 }))
 print(string.format("wait_for_approval: %s (%s after %d reads)", verdict.approved and "approved" or "rejected",

@@ -145,6 +145,13 @@ describe("RCS brands", function()
       assert.equal(key, sb:headers()["x-rcs-brandkey"])
       assert(rcs:resubmit_brand(reg.brandId, fx.brand()))
       assert.equal(key, sb:headers()["x-rcs-brandkey"])
+      local bots = { chatbots = { { mdn = "0215447000", subTitle = "키 확인" } }, subNumCertificate = "examples/brand/certificate.pdf" }
+      assert(rcs:register_chatbots(reg.brandId, bots))
+      assert.equal(key, sb:headers()["x-rcs-brandkey"])
+      bots.chatbots[1].mdn = "0215447001"
+      local _, err = rcs:register_chatbots(reg.brandId, bots, { brand_key = "BK.wrongwrongwrong" })
+      assert.equal("64002", err.code)  -- the call's key wins, and the server judged it
+      assert.equal("BK.wrongwrongwrong", sb:headers()["x-rcs-brandkey"])
       assert(rcs:list_brands())
       assert.is_nil(sb:headers()["x-rcs-brandkey"])
       assert(rcs:register_brand(fx.brand()))
@@ -379,7 +386,7 @@ describe("RCS brands", function()
     end)
   end)
 
-  it("examples/rcs_reconcile.lua: a lost answer, find_brands, one brand, approved", function()
+  it("examples/rcs_reconcile.lua: a lost answer, find_brands, one brand, 10 sender numbers, approved", function()
     local cli = require "spec.cli.run"
     cli.setup()
     local out = cli.dir .. "/reconcile.out"
@@ -389,8 +396,11 @@ describe("RCS brands", function()
     assert.is_true(ok, text)
     assert.truthy(text:find("register_brand: bizreg transport error [CONNECTION_DIED]", 1, true), text)
     assert.truthy(text:find("find_brands: 1 brand(s) named 다시보기치과", 1, true), text)
+    assert.truthy(text:find("register_chatbots: 10 sender numbers added to BR.", 1, true), text)
     assert.truthy(text:find("wait_for_approval: approved (승인 after 3 reads)", 1, true), text)
     assert.equal(1, sb:stats().registered.brands)
+    assert.equal(10, sb:stats().registered.chatbots)
+    assert.equal(1, count("rcs.register_chatbots"))
     assert.equal(1, count("rcs.register_brand"))
   end)
 
