@@ -21,12 +21,12 @@ describe("bizreg register chatbots", function()
   before_each(function() sb:reset() end)
 
   local function make_brand(doc)
-    local status, body = sb:request("POST", "/_sandbox/rcs/brands", { body = doc or "{}" })
+    local status, body = sb:request("POST", "/_sandbox/brands", { body = doc or "{}" })
     assert.equal(200, status, body)
-    return json.decode(body).brandId
+    return json.decode(body).brandIds[1]
   end
   local function held(brand_id)
-    local _, body = sb:request("GET", "/_sandbox/rcs/brands/" .. brand_id .. "/chatbots")
+    local _, body = sb:request("GET", "/_sandbox/brands/" .. brand_id .. "/chatbots")
     return json.decode(body).count
   end
 

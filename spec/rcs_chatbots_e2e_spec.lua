@@ -40,12 +40,14 @@ describe("RCS register_chatbots end to end", function()
 
   -- control: a brand without a brand POST (foreign: another account's), its chatbots
   local function make_brand(doc)
-    local status, body = sb:request("POST", "/_sandbox/rcs/brands", { body = doc and json.encode(doc) or "{}" })
+    doc = doc or {}
+    if doc.foreign then doc.owner, doc.foreign = "another-account", nil end
+    local status, body = sb:request("POST", "/_sandbox/brands", { body = next(doc) and json.encode(doc) or "{}" })
     assert.equal(200, status, body)
-    return json.decode(body).brandId
+    return json.decode(body).brandIds[1]
   end
   local function server_chatbots(brand_id)
-    local status, body = sb:request("GET", "/_sandbox/rcs/brands/" .. brand_id .. "/chatbots")
+    local status, body = sb:request("GET", "/_sandbox/brands/" .. brand_id .. "/chatbots")
     assert.equal(200, status, body)
     return json.decode(body)
   end
@@ -225,7 +227,7 @@ describe("RCS register_chatbots end to end", function()
       assert.equal(2, server_chatbots(id).count)
       local status = sb:request("GET", "/api/1.1/brand/" .. id .. "/chatbot")
       assert.equal(405, status)
-      assert.equal(404, (sb:request("GET", "/_sandbox/rcs/brands/BR.none/chatbots")))
+      assert.equal(404, (sb:request("GET", "/_sandbox/brands/BR.none/chatbots")))
     end)
   end)
 end)

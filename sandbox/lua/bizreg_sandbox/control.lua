@@ -380,7 +380,7 @@ function control.handle(state, method, path, body)
     if not rec.body then return reply(404, json.obj("error", "the body of request " .. which .. " was not read")) end
     return 200, { ["content-type"] = "application/octet-stream" }, rec.body
   end
-  local status, headers, out = require("bizreg_sandbox.rcs_chatbots").control(state, method, path, body)
+  local status, headers, out = require("bizreg_sandbox.rcs_chatbots").control(state, method, path)
   if status then return status, headers, out end
   return reply(404, json.obj("error", "unknown control endpoint " .. method .. " " .. path))
 end

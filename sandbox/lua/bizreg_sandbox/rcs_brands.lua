@@ -188,7 +188,8 @@ local function refuse(why) return reply(400, json.obj("error", why)) end
 
 local function is_count(v, min) return type(v) == "number" and v == math.floor(v) and v >= min end
 
--- POST /_sandbox/brands { count = 1, name, owner = rcs_client_id, status = "승인대기" }
+-- POST /_sandbox/brands { count = 1, name, owner = rcs_client_id, status = "승인대기", max_chatbots }
+-- (max_chatbots caps each brand's sender numbers: rcs_chatbots.lua answers 64306 beyond it)
 local function seed(state, doc)
   local count = doc.count == nil and 1 or doc.count
   if not is_count(count, 1) or count > 5000 then return refuse("count must be an integer 1..5000") end
@@ -196,6 +197,7 @@ local function seed(state, doc)
   if doc.owner ~= nil and type(doc.owner) ~= "string" then return refuse("owner must be a string") end
   local status = doc.status == nil and "승인대기" or doc.status
   if not brands.STATUSES[status] then return refuse("status must be a BrandInfo.status value") end
+  if doc.max_chatbots ~= nil and not is_count(doc.max_chatbots, 0) then return refuse("max_chatbots must be an integer >= 0") end
   local ids = json.array()
   for i = 1, count do
     local n = state.brand_seq + 1
@@ -204,6 +206,7 @@ local function seed(state, doc)
       categoryId = "EDU", subCategoryId = "EDU007" }, doc.owner or state.config.rcs_client_id,
       string.format("BK.sb%013d", n))
     brands.move(rec, status, nil)
+    rec.max_chatbots = doc.max_chatbots
     ids[i] = id
   end
   return reply(200, json.obj("brandIds", ids))

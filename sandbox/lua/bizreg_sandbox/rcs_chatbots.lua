@@ -1,14 +1,14 @@
 -- RCS Biz Center emulation: POST /brand/{brandId}/chatbot (sender numbers added to an
--- existing brand), the chatbots each brand holds, and the control endpoints tests use:
---   GET  /_sandbox/rcs/brands/{brandId}/chatbots  -> { brandId, count, chatbots = [Chatbot] }
---   POST /_sandbox/rcs/brands { brandId?, foreign?, max_chatbots? } -> { brandId }
---        a brand made without a brand POST: of this account, or (foreign = true) of
---        another one (403 63001); max_chatbots caps its sender numbers (64306).
--- Like rcs.lua it answers the FIRST violation, in the order: auth, brandId (foreign 403
--- 63001, unknown 400 64316), body framing, part names, chatbots (the brand POST's rules,
+-- existing brand), the chatbots each brand holds, and the control endpoint tests use:
+--   GET  /_sandbox/brands/{brandId}/chatbots  -> { brandId, count, chatbots = [Chatbot] }
+-- (brands without a brand POST, of any account, with a max_chatbots cap: POST /_sandbox/brands,
+-- rcs_brands.lua). Like rcs.lua it answers the FIRST violation, in the order: auth, brandId
+-- (rcs_brands.check_access: unknown 400 64316, wrong key 64002, another account's 403 63001),
+-- body framing, part names, chatbots (the brand POST's rules,
 -- rcs_rules.lua), subNumCertificate, then what only the server knows: an mdn the brand
 -- already has (64319), more numbers than the brand may hold (64306).
 -- [G] No per-brand quantity is documented: there is none unless a test sets max_chatbots.
+
 local json = require "bizreg_sandbox.json"
 local rules = require "bizreg_sandbox.rcs_rules"
 local rcs = require "bizreg_sandbox.rcs"
@@ -20,7 +20,7 @@ local bad = rules.bad
 local PART_NAMES = rules.set_of { "chatbots", "subNumCertificate" }
 local JSON_HEADERS = { ["content-type"] = "application/json" }
 
--- The brand's sender numbers: { list = {Chatbot...}, by_mdn = {}, max = n | nil }.
+-- The brand's sender numbers: { list = {Chatbot...}, by_mdn = {} }.
 local function store(state, brand_id)
   local s = state.chatbots[brand_id]
   if not s then
@@ -85,7 +85,8 @@ local function register(state, req, brand_id)
   for _, cb in ipairs(list) do
     if s.by_mdn[cb.mdn] then bad("64319", "Duplicate MDN") end
   end
-  if s.max and #s.list + #list > s.max then bad("64306", "Exceed MDN registration quantity") end
+  local max = state.brands[brand_id].max_chatbots
+  if max and #s.list + #list > max then bad("64306", "Exceed MDN registration quantity") end
   return rcs.ok_reply(M.record(state, brand_id, list))
 end
 
@@ -99,35 +100,9 @@ local function reply(status, value)
   return status, JSON_HEADERS, json.encode(value)
 end
 
--- POST /_sandbox/rcs/brands: a brand of this account or (foreign) of another one.
-local function make_brand(state, body)
-  local doc = json.decode(body)
-  if json.type(doc) ~= "object" then return reply(400, json.obj("error", "brand must be a JSON object")) end
-  for _, k in ipairs(json.keys(doc)) do
-    if k ~= "brandId" and k ~= "foreign" and k ~= "max_chatbots" then
-      return reply(400, json.obj("error", "unknown key " .. k))
-    end
-  end
-  local id, max = doc.brandId, doc.max_chatbots
-  if id ~= nil and (type(id) ~= "string" or id == "" or #id > 13) then
-    return reply(400, json.obj("error", "brandId must be a string of 1..13 characters"))
-  end
-  if max ~= nil and not (type(max) == "number" and max >= 0 and max == math.floor(max)) then
-    return reply(400, json.obj("error", "max_chatbots must be an integer >= 0"))
-  end
-  if id == nil then
-    repeat id = "BR." .. rcs.random_alnum(10) until not state.brands[id]
-  end
-  local owner = doc.foreign == true and "another-account" or state.config.rcs_client_id
-  brands.record(state, id, { name = id }, owner, "BK." .. rcs.random_alnum(15))
-  store(state, id).max = max
-  return reply(200, json.obj("brandId", id))
-end
-
--- The /_sandbox/rcs/* control endpoints: status, headers, body; nil for another path.
-function M.control(state, method, path, body)
-  if path == "/_sandbox/rcs/brands" and method == "POST" then return make_brand(state, body) end
-  local id = path:match("^/_sandbox/rcs/brands/([^/]+)/chatbots$")
+-- GET /_sandbox/brands/{id}/chatbots: status, headers, body; nil for another path.
+function M.control(state, method, path)
+  local id = path:match("^/_sandbox/brands/([^/]+)/chatbots$")
   if id and method == "GET" then
     if not state.brands[id] then
       return reply(404, json.obj("error", "no brand " .. id))
