@@ -61,4 +61,21 @@ describe("layering of the C core", function()
     p:close()
     assert.are.same({}, long)
   end)
+
+  -- A new .c file that only the Makefile knows builds here and fails in every LuaRocks install.
+  it("lists every C source and Lua module in its rockspec (the sandbox's in its own)", function()
+    local missing = {}
+    for rockspec, files in pairs {
+      ["bizreg-scm-1.rockspec"] = "src/*.c lua/bizreg/*.lua lua/bizreg/*/*.lua",
+      ["bizreg-sandbox-scm-1.rockspec"] = "sandbox/lua/bizreg_sandbox/*.lua",
+    } do
+      local spec = read(rockspec)
+      local p = io.popen("ls " .. files)
+      for path in p:lines() do
+        if not spec:find('"' .. path .. '"', 1, true) then missing[#missing + 1] = rockspec .. ": " .. path end
+      end
+      p:close()
+    end
+    assert.are.same({}, missing)
+  end)
 end)
