@@ -20,6 +20,15 @@ void bz_buf_free(bz_buf *b);
 
 /* Pushes a new userdata owning an empty buffer; its __gc frees it. */
 bz_buf *bz_buf_push(lua_State *L);
+/* A buffer reused across calls, kept in the stack slot `cache` (an upvalue of the
+ * encoding function; false when empty). take: pushes the cached buffer, emptied (the slot
+ * is cleared while in use: a nested call, e.g. from a finalizer run mid-walk, or any call
+ * after an error left it out, makes a new one), or a new one. keep: puts the buffer at idx
+ * back, unless it grew past BZ_BUF_KEEP: that memory is released at once instead. */
+#define BZ_BUF_KEEP (64 * 1024)
+bz_buf *bz_buf_take(lua_State *L, int cache);
+void bz_buf_keep(lua_State *L, int idx, int cache);
+
 /* Raising variants for use while walking Lua values (memory owned by userdata). */
 void bz_buf_grow(lua_State *L, bz_buf *b, size_t extra);  /* raises on out-of-memory */
 

@@ -13,22 +13,33 @@
 #include "form.h"
 #include "api.h"
 
-/* payload -> json | nil, violations.  Raises only when payload is not a table. */
+/* payload -> json | nil, violations.  Raises only when payload is not a table.
+ * Upvalues, made once per Lua state (push_encode_visitor_images): 1 the key index of the
+ * KOS rows, 2 the table anchoring its strings, 3 the reusable output buffer (or false). */
 static int l_encode_visitor_images(lua_State *L) {
   bz_walk w;
   bz_buf *out;
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  out = bz_buf_push(L);  /* index 2: owns the JSON while we walk */
-  bz_walk_init(&w, L, out, NULL);
+  out = bz_buf_take(L, lua_upvalueindex(3));  /* index 2: owns the JSON while we walk */
+  bz_walk_init_indexed(&w, L, out, NULL, (const bz_keyindex *)lua_touserdata(L, lua_upvalueindex(1)));
   bz_walk_object(&w, &bz_kos_visitor_images, 1);  /* {images=[...]} */
   if (w.nerr > 0) {
     lua_pushnil(L);
     lua_pushvalue(L, w.errs);
-    return 2;
+  } else {
+    lua_pushlstring(L, out->p, out->len);
   }
-  lua_pushlstring(L, out->p, out->len);
-  return 1;
+  bz_buf_keep(L, 2, lua_upvalueindex(3));
+  return w.nerr > 0 ? 2 : 1;
+}
+
+static void push_encode_visitor_images(lua_State *L) {
+  bz_keyindex *x = (bz_keyindex *)bz_newuserdata(L, sizeof *x);
+  lua_newtable(L);
+  bz_keyindex_build(L, x, &bz_kos_visitor_images, lua_gettop(L));
+  lua_pushboolean(L, 0);
+  lua_pushcclosure(L, l_encode_visitor_images, 3);
 }
 
 /* encode_brand(payload [, opts]) -> body | nil, violations (see form.h) */
@@ -88,7 +99,6 @@ static int l_sleep(lua_State *L) {
 
 int bz_cli_open(lua_State *L);  /* cli.c: OS helpers for bin/bizreg */
 static const luaL_Reg funcs[] = {
-  { "encode_visitor_images", l_encode_visitor_images },
   { "encode_brand", l_encode_brand },
   { "sniff", l_sniff },
   { "now", l_now },
@@ -120,6 +130,8 @@ LUALIB_API int luaopen_bizreg_core(lua_State *L) {
   bz_http_open(L);
   lua_newtable(L);
   bz_setfuncs(L, funcs, 0);
+  push_encode_visitor_images(L);
+  lua_setfield(L, -2, "encode_visitor_images");
   push_defaults(L);
   lua_setfield(L, -2, "DEFAULTS");
   return 1;

@@ -5,13 +5,23 @@
 #include "rules.h"
 #include "validate.h"
 
-void bz_walk_init(bz_walk *w, lua_State *L, bz_buf *out, const bz_codes *codes) {
-  memset(w, 0, sizeof *w);
+/* The violations table is created by the first violation: a valid payload (the common
+ * case) allocates nothing for it. The frames need no clearing (written before read). */
+void bz_walk_init_indexed(bz_walk *w, lua_State *L, bz_buf *out, const bz_codes *codes, const bz_keyindex *index) {
   w->L = L;
   w->out = out;
   w->codes = codes;
-  lua_newtable(L);
+  w->nerr = 0;
+  w->parent = 0;
+  w->depth = 0;
+  w->index = index;
+  lua_pushnil(L);
   w->errs = lua_gettop(L);
+}
+
+void bz_walk_init(bz_walk *w, lua_State *L, bz_buf *out, const bz_codes *codes) {
+  bz_walk_init_indexed(w, L, out, codes, NULL);
+  memset(w->keys, 0, sizeof w->keys);
 }
 
 int bz_is_absent(lua_State *L, int idx) {
@@ -105,6 +115,10 @@ void bz_violation(bz_walk *w, const bz_field *f, const char *reason, const char 
   if (value) {
     lua_pushstring(L, value);
     lua_setfield(L, -2, "value");
+  }
+  if (w->nerr == 0) {
+    lua_newtable(L);
+    lua_replace(L, w->errs);
   }
   lua_rawseti(L, w->errs, ++w->nerr);
 }
@@ -235,13 +249,6 @@ void bz_walk_value(bz_walk *w, const bz_field *f, int idx) { walk_typed(w, f, id
 
 /* ---- objects ---------------------------------------------------------- */
 
-static int find_row(const bz_schema *s, const char *name, size_t len) {
-  const bz_field *r;
-  for (r = s->rows; r->name; r++)
-    if (r->nlen == len && r->name[0] == name[0] && memcmp(r->name, name, len) == 0) return (int)(r - s->rows);
-  return -1;
-}
-
 /* Required rows; a conditional one only when the sibling it depends on holds a
  * valid value (an invalid one is reported once, not again as a missing dependant). */
 static int row_required(lua_State *L, const bz_schema *s, const bz_field *f, int slots) {
@@ -250,7 +257,7 @@ static int row_required(lua_State *L, const bz_schema *s, const bz_field *f, int
   const char *v;
   if (f->flags & BZ_REQUIRED) return 1;
   if (f->req_unless_key == NULL) return 0;
-  dep = find_row(s, f->req_unless_key, strlen(f->req_unless_key));
+  dep = bz_find_row(s, f->req_unless_key, strlen(f->req_unless_key));
   if (dep < 0 || lua_type(L, slots + dep) != LUA_TSTRING) return 0;
   v = lua_tolstring(L, slots + dep, &n);  /* compared with its length: "call\0x" is not "call" */
   return !(strlen(f->req_unless_val) == n && memcmp(v, f->req_unless_val, n) == 0) &&
@@ -282,37 +289,19 @@ void bz_report_unknown_keys(bz_walk *w, int idx, bz_known_fn known, const void *
 }
 
 static int is_row(const void *schema, const char *k, size_t len) {
-  return find_row((const bz_schema *)schema, k, len) >= 0;
-}
-
-/* A hit is confirmed against the row's name (cheap: short names), so a key string
- * freed and another allocated at its address (a finalizer emptying the payload
- * mid-walk) can never be taken for the row cached before. Misses are not cached. */
-static int lookup_key(bz_walk *w, const bz_schema *s, const char *k, size_t len) {
-  bz_keyhit *hit = &w->keys[((uintptr_t)k >> 4) % BZ_KEY_CACHE];
-  const bz_field *f;
-  int r;
-  if (hit->key == k && hit->schema == s) {
-    f = &s->rows[hit->row];
-    if (f->nlen == len && memcmp(f->name, k, len) == 0) return hit->row;
-  }
-  r = len ? find_row(s, k, len) : -1;
-  if (r >= 0) {
-    hit->key = k;
-    hit->schema = s;
-    hit->row = r;
-  }
-  return r;
+  return bz_find_row((const bz_schema *)schema, k, len) >= 0;
 }
 
 /* One lua_next pass drops every value into the stack slot of its row (unknown keys
  * are only noted); then rows are emitted in schema order from the slots. */
 void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
   lua_State *L = w->L;
+  const bz_keyset *ks = bz_keyset_of(w->index, s);
   const bz_field *f;
   int nrows = 0, slots, i, first = 1, unknown = 0, saved_parent = w->parent;
   idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
-  while (s->rows[nrows].name) nrows++;
+  if (ks) nrows = ks->nrows;
+  else while (s->rows[nrows].name) nrows++;
   luaL_checkstack(L, nrows + 8, "bizreg: payload nested too deeply");
   slots = lua_gettop(L) + 1;
   lua_settop(L, slots + nrows);  /* one nil slot per row, plus the lua_next key */
@@ -321,7 +310,8 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
     if (lua_type(L, -2) == LUA_TSTRING) {
       size_t len;
       const char *k = lua_tolstring(L, -2, &len);
-      r = lookup_key(w, s, k, len);
+      r = ks ? bz_keyset_row(ks, k) : -1;
+      if (r < 0) r = bz_row_by_name(w, s, k, len);
     }
     if (r >= 0) lua_replace(L, slots + r);
     else {
@@ -339,7 +329,7 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
         first = 0;
         bz_json_string(L, w->out, f->dflt, strlen(f->dflt));
       } else if (row_required(L, s, f, slots)) {
-        saved = bz_path_push(w, f->name, f->nlen);
+        saved = push_frame(w, f->name, f->nlen, 0, 0);
         bz_violation(w, f, BZ_REQUIRED_R, NULL, NULL);
         bz_path_pop(w, saved);
       }
@@ -347,9 +337,9 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
     }
     bz_buf_add(L, w->out, f->jkey + first, f->nlen + 4 - (size_t)first);
     first = 0;
-    saved = bz_path_push(w, f->name, f->nlen);
+    saved = push_frame(w, f->name, f->nlen, 0, 0);
     walk_typed(w, f, slot, t);
-    bz_path_pop(w, saved);
+    w->depth = saved;
   }
   if (unknown) bz_report_unknown_keys(w, idx, is_row, s);
   if (s->check) s->check(w, NULL, idx);
@@ -357,4 +347,3 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
   lua_settop(L, slots - 1);
   w->parent = saved_parent;
 }
-

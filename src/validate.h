@@ -48,6 +48,27 @@ typedef struct bz_keyhit {
   int row;
 } bz_keyhit;
 
+/* Row names of every schema below a root, interned once per Lua state (bz_keyindex_build):
+ * Lua interns short strings (row names are), so a payload key is a row name exactly when
+ * its address is that row's. The strings stay anchored in a table the caller keeps alive
+ * (an upvalue of the encode function); the addresses are only compared, never read. */
+#define BZ_INDEX_SCHEMAS 16
+#define BZ_INDEX_ROWS 32
+typedef struct bz_keyset {
+  const bz_schema *s;
+  int nrows;
+  const char *key[BZ_INDEX_ROWS];
+} bz_keyset;
+typedef struct bz_keyindex {
+  int n;
+  bz_keyset set[BZ_INDEX_SCHEMAS];
+} bz_keyindex;
+
+/* Fills x for root and every schema below it (at most BZ_INDEX_SCHEMAS; schemas with more
+ * rows, or beyond that many, are walked without the index), interning the names into the
+ * table at stack index anchors. */
+void bz_keyindex_build(lua_State *L, bz_keyindex *x, const bz_schema *root, int anchors);
+
 typedef struct bz_walk {
   lua_State *L;
   bz_buf *out;            /* JSON being written (userdata-owned) */
@@ -56,12 +77,16 @@ typedef struct bz_walk {
   const bz_codes *codes;  /* NULL: the API has no error codes */
   int parent;             /* stack index of the object whose rows are being walked */
   int depth;
+  const bz_keyindex *index;  /* NULL: keys are matched by name through the cache below */
   bz_frame frames[BZ_MAX_DEPTH];
   bz_keyhit keys[BZ_KEY_CACHE];
 } bz_walk;
 
-/* Starts a walk: pushes the violations table (keep it on the stack). */
+/* Starts a walk: pushes the stack slot of the violations table (keep it on the stack;
+ * it holds the table once a violation is recorded, i.e. when nerr > 0). */
 void bz_walk_init(bz_walk *w, lua_State *L, bz_buf *out, const bz_codes *codes);
+/* Same, matching keys through index (its anchors alive for the whole walk). */
+void bz_walk_init_indexed(bz_walk *w, lua_State *L, bz_buf *out, const bz_codes *codes, const bz_keyindex *index);
 /* Walk the object at stack index idx against schema s, writing JSON. */
 void bz_walk_object(bz_walk *w, const bz_schema *s, int idx);
 /* Walk any value at idx against row f (writes its JSON value, no key). */
@@ -72,6 +97,18 @@ void bz_walk_value(bz_walk *w, const bz_field *f, int idx);
 int bz_path_push(bz_walk *w, const char *name, size_t len);
 int bz_path_push_index(bz_walk *w, long long i);
 void bz_path_pop(bz_walk *w, int saved);
+
+/* keyindex.c: the row of key k in schema s (-1: not a row). bz_keyset_of: the index entry
+ * of s (NULL: none); bz_keyset_row: by address only; bz_row_by_name: by name (exact). */
+int bz_find_row(const bz_schema *s, const char *name, size_t len);
+const bz_keyset *bz_keyset_of(const bz_keyindex *x, const bz_schema *s);
+int bz_row_by_name(bz_walk *w, const bz_schema *s, const char *k, size_t len);
+static inline int bz_keyset_row(const bz_keyset *ks, const char *k) {
+  int r;
+  for (r = 0; r < ks->nrows; r++)
+    if (ks->key[r] == k) return r;
+  return -1;
+}
 
 /* Record a violation at the current path. code NULL: derived from f and the family. */
 void bz_violation(bz_walk *w, const bz_field *f, const char *reason, const char *code, const char *value);

@@ -1,0 +1,82 @@
+/* Matching payload keys to schema rows: the per-state key index (by address) and the
+ * by-name path with its per-walk cache (walks without an index, and keys the index does
+ * not know). */
+#include <stdint.h>
+#include <string.h>
+#include "validate.h"
+
+int bz_find_row(const bz_schema *s, const char *name, size_t len) {
+  const bz_field *r;
+  for (r = s->rows; r->name; r++)
+    if (r->nlen == len && r->name[0] == name[0] && memcmp(r->name, name, len) == 0) return (int)(r - s->rows);
+  return -1;
+}
+
+/* A hit is confirmed against the row's name (cheap: short names), so a key string
+ * freed and another allocated at its address (a finalizer emptying the payload
+ * mid-walk) can never be taken for the row cached before. Misses are not cached. */
+static int lookup_key(bz_walk *w, const bz_schema *s, const char *k, size_t len) {
+  bz_keyhit *hit = &w->keys[((uintptr_t)k >> 4) % BZ_KEY_CACHE];
+  const bz_field *f;
+  int r;
+  if (hit->key == k && hit->schema == s) {
+    f = &s->rows[hit->row];
+    if (f->nlen == len && memcmp(f->name, k, len) == 0) return hit->row;
+  }
+  r = len ? bz_find_row(s, k, len) : -1;
+  if (r >= 0) {
+    hit->key = k;
+    hit->schema = s;
+    hit->row = r;
+  }
+  return r;
+}
+
+/* ---- the key index ------------------------------------------------------ */
+
+static void index_schema(lua_State *L, bz_keyindex *x, const bz_schema *s, int anchors);
+
+static void index_field(lua_State *L, bz_keyindex *x, const bz_field *f, int anchors) {
+  for (; f; f = f->type == BZ_T_ARRAY ? f->item : NULL)
+    if (f->type == BZ_T_OBJECT && f->child) index_schema(L, x, f->child, anchors);
+}
+
+static void index_schema(lua_State *L, bz_keyindex *x, const bz_schema *s, int anchors) {
+  bz_keyset *ks;
+  const bz_field *f;
+  int i;
+  for (i = 0; i < x->n; i++)
+    if (x->set[i].s == s) return;
+  for (i = 0; s->rows[i].name; i++) {}
+  if (x->n == BZ_INDEX_SCHEMAS || i > BZ_INDEX_ROWS) return;  /* walked by name instead */
+  ks = &x->set[x->n++];
+  ks->s = s;
+  ks->nrows = i;
+  for (i = 0, f = s->rows; f->name; i++, f++) {
+    lua_pushlstring(L, f->name, f->nlen);
+    ks->key[i] = lua_tostring(L, -1);
+    lua_rawseti(L, anchors, (int)bz_rawlen(L, anchors) + 1);
+  }
+  for (f = s->rows; f->name; f++) index_field(L, x, f, anchors);
+}
+
+void bz_keyindex_build(lua_State *L, bz_keyindex *x, const bz_schema *root, int anchors) {
+  x->n = 0;
+  index_schema(L, x, root, anchors);
+}
+
+const bz_keyset *bz_keyset_of(const bz_keyindex *x, const bz_schema *s) {
+  int i;
+  if (x)
+    for (i = 0; i < x->n; i++)
+      if (x->set[i].s == s) return &x->set[i];
+  return NULL;
+}
+
+/* By name: a key the index did not match is unknown unless the Lua at hand did not
+ * intern it (long names, other builds); the name check says which, so a miss costs
+ * a scan only for keys that are then reported. */
+int bz_row_by_name(bz_walk *w, const bz_schema *s, const char *k, size_t len) {
+  if (w->index) return len ? bz_find_row(s, k, len) : -1;
+  return lookup_key(w, s, k, len);
+}
