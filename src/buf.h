@@ -5,6 +5,7 @@
 #define BZ_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include "compat.h"
 
@@ -32,10 +33,34 @@ void bz_buf_keep(lua_State *L, int idx, int cache);
 /* Raising variants for use while walking Lua values (memory owned by userdata). */
 void bz_buf_grow(lua_State *L, bz_buf *b, size_t extra);  /* raises on out-of-memory */
 
+/* Copies n bytes; up to 16 without a call (the walk appends many tiny pieces: keys,
+ * short values): two overlapping moves, never reading or writing outside [0, n). */
+static inline void bz_copy(char *d, const void *src, size_t n) {
+  const char *s = (const char *)src;
+  if (n >= 8 && n <= 16) {
+    uint64_t a, b;
+    memcpy(&a, s, 8);
+    memcpy(&b, s + n - 8, 8);
+    memcpy(d, &a, 8);
+    memcpy(d + n - 8, &b, 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t a, b;
+    memcpy(&a, s, 4);
+    memcpy(&b, s + n - 4, 4);
+    memcpy(d, &a, 4);
+    memcpy(d + n - 4, &b, 4);
+  } else if (n < 4) {
+    size_t i;
+    for (i = 0; i < n; i++) d[i] = s[i];
+  } else {
+    memcpy(d, s, n);
+  }
+}
+
 /* Inline fast paths: the walk appends many tiny pieces. */
 static inline void bz_buf_add(lua_State *L, bz_buf *b, const void *s, size_t n) {
   if (b->cap - b->len < n) bz_buf_grow(L, b, n);
-  if (n) memcpy(b->p + b->len, s, n);
+  bz_copy(b->p + b->len, s, n);
   b->len += n;
 }
 static inline void bz_buf_addc(lua_State *L, bz_buf *b, char c) {

@@ -125,10 +125,21 @@ void bz_violation(bz_walk *w, const bz_field *f, const char *reason, const char 
 
 /* ---- values ----------------------------------------------------------- */
 
+/* Compared in place (no strlen per entry): an entry is read only up to its terminator. */
 int bz_in_list(const char *const *list, const char *s, size_t n) {
-  for (; *list; list++)
-    if ((*list)[0] == s[0] && strlen(*list) == n && memcmp(*list, s, n) == 0) return 1;
+  for (; *list; list++) {
+    const char *e = *list;
+    size_t j = 0;
+    while (j < n && e[j] != '\0' && e[j] == s[j]) j++;
+    if (j == n && e[j] == '\0') return 1;
+  }
   return 0;
+}
+
+/* The rules a well-formed, non-empty string within its length is checked against. */
+static void string_rules(bz_walk *w, const bz_field *f, const char *s, size_t n) {
+  if (f->deny && bz_in_list(f->deny, s, n)) bz_violation(w, f, BZ_NOT_ALLOWED, NULL, NULL);
+  else if (f->rule != BZ_R_NONE && !bz_rule_ok(f->rule, s, n)) bz_violation(w, f, BZ_INVALID_FORMAT, NULL, NULL);
 }
 
 static void walk_string(bz_walk *w, const bz_field *f, int idx, int type) {
@@ -138,7 +149,7 @@ static void walk_string(bz_walk *w, const bz_field *f, int idx, int type) {
   const char *s;
   if (f->rule == BZ_R_DATETIME && type == LUA_TNUMBER) {
     if (!bz_datetime_from_unix((double)lua_tonumber(L, idx), dt)) bz_violation(w, f, BZ_NOT_AVAILABLE, NULL, NULL);
-    else bz_json_string(L, w->out, dt, BZ_DATETIME_LEN);
+    else bz_json_plain(L, w->out, dt, BZ_DATETIME_LEN);
     return;
   }
   if (type != LUA_TSTRING) {
@@ -149,7 +160,14 @@ static void walk_string(bz_walk *w, const bz_field *f, int idx, int type) {
   if (f->rule == BZ_R_DATETIME) {
     /* checked before writing: what is sent is the normalised form */
     if (!bz_datetime_parse(s, n, dt)) bz_violation(w, f, BZ_NOT_AVAILABLE, NULL, NULL);
-    else bz_json_string(L, w->out, dt, BZ_DATETIME_LEN);
+    else bz_json_plain(L, w->out, dt, BZ_DATETIME_LEN);
+    return;
+  }
+  /* One of the enumeration: well-formed, non-empty and plain (schema.h), so written as is;
+   * the checks below would all pass but deny and the format rule. */
+  if (f->enums && n > 0 && (f->max == 0 || n <= f->max) && bz_in_list(f->enums, s, n)) {
+    bz_json_plain(L, w->out, s, n);
+    string_rules(w, f, s, n);
     return;
   }
   /* written while validating; the output is discarded if anything was violated */
@@ -164,8 +182,7 @@ static void walk_string(bz_walk *w, const bz_field *f, int idx, int type) {
   }
   if (f->max && cps > f->max) bz_violation(w, f, BZ_TOO_LONG, NULL, NULL);
   else if (f->enums && !bz_in_list(f->enums, s, n)) bz_violation(w, f, BZ_INVALID_ENUM, NULL, NULL);
-  else if (f->deny && bz_in_list(f->deny, s, n)) bz_violation(w, f, BZ_NOT_ALLOWED, NULL, NULL);
-  else if (f->rule != BZ_R_NONE && !bz_rule_ok(f->rule, s, n)) bz_violation(w, f, BZ_INVALID_FORMAT, NULL, NULL);
+  else string_rules(w, f, s, n);
 }
 
 static void walk_int(bz_walk *w, const bz_field *f, int idx) {
