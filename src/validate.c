@@ -268,15 +268,15 @@ void bz_walk_value(bz_walk *w, const bz_field *f, int idx) { walk_typed(w, f, id
 
 /* Required rows; a conditional one only when the sibling it depends on holds a
  * valid value (an invalid one is reported once, not again as a missing dependant). */
-static int row_required(lua_State *L, const bz_schema *s, const bz_field *f, int slots) {
+static int row_required(lua_State *L, const bz_schema *s, const bz_field *f, const int *at) {
   int dep;
   size_t n;
   const char *v;
   if (f->flags & BZ_REQUIRED) return 1;
   if (f->req_unless_key == NULL) return 0;
   dep = bz_find_row(s, f->req_unless_key, strlen(f->req_unless_key));
-  if (dep < 0 || lua_type(L, slots + dep) != LUA_TSTRING) return 0;
-  v = lua_tolstring(L, slots + dep, &n);  /* compared with its length: "call\0x" is not "call" */
+  if (dep < 0 || at[dep] == 0 || lua_type(L, at[dep]) != LUA_TSTRING) return 0;
+  v = lua_tolstring(L, at[dep], &n);  /* compared with its length: "call\0x" is not "call" */
   return !(strlen(f->req_unless_val) == n && memcmp(v, f->req_unless_val, n) == 0) &&
          (s->rows[dep].enums == NULL || bz_in_list(s->rows[dep].enums, v, n));
 }
@@ -309,20 +309,16 @@ static int is_row(const void *schema, const char *k, size_t len) {
   return bz_find_row((const bz_schema *)schema, k, len) >= 0;
 }
 
-/* One lua_next pass drops every value into the stack slot of its row (unknown keys
- * are only noted); then rows are emitted in schema order from the slots. */
-void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
+/* One lua_next pass over the table at idx: the value of each row's key stays on the stack
+ * where lua_next left it (at[row] = its index; the key is copied above it to go on), a value
+ * of an unknown key is dropped and only noted. Then rows are emitted in schema order. */
+static int collect_rows(bz_walk *w, const bz_schema *s, int idx, int nrows, int *at) {
   lua_State *L = w->L;
   const bz_keyset *ks = bz_keyset_of(w->index, s);
-  const bz_field *f;
-  int nrows = 0, slots, i, first = 1, unknown = 0, saved_parent = w->parent;
-  idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
-  if (ks) nrows = ks->nrows;
-  else while (s->rows[nrows].name) nrows++;
-  luaL_checkstack(L, nrows + 8, "bizreg: payload nested too deeply");
-  slots = lua_gettop(L) + 1;
-  lua_settop(L, slots + nrows);  /* one nil slot per row, plus the lua_next key */
-  while (lua_next(L, idx)) {
+  int top = lua_gettop(L) + 1, room = 0, unknown = 0;
+  memset(at, 0, (size_t)nrows * sizeof *at);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {  /* key at top, value at top + 1 */
     int r = -1;
     if (lua_type(L, -2) == LUA_TSTRING) {
       size_t len;
@@ -330,22 +326,41 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
       r = ks ? bz_keyset_row(ks, k) : -1;
       if (r < 0) r = bz_row_by_name(w, s, k, len);
     }
-    if (r >= 0) lua_replace(L, slots + r);
-    else {
+    if (r < 0) {
       lua_pop(L, 1);
       unknown = 1;
+      continue;
     }
+    if (room-- == 0) {  /* two slots per row found, plus lua_next's own */
+      luaL_checkstack(L, 2 * 8 + 4, "bizreg: payload nested too deeply");
+      room = 7;
+    }
+    at[r] = top + 1;
+    lua_pushvalue(L, -2);
+    top += 2;
   }
+  return unknown;
+}
+
+void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
+  lua_State *L = w->L;
+  const bz_field *f;
+  int at[BZ_MAX_ROWS];
+  int nrows = 0, base = lua_gettop(L), i, first = 1, unknown, saved_parent = w->parent;
+  idx = idx < 0 ? base + idx + 1 : idx;
+  while (s->rows[nrows].name) nrows++;
+  if (nrows > BZ_MAX_ROWS) luaL_error(L, "bizreg: schema %s has more than %d rows", s->name, BZ_MAX_ROWS);
+  unknown = collect_rows(w, s, idx, nrows, at);
   w->parent = idx;
   bz_buf_addc(L, w->out, '{');
   for (i = 0, f = s->rows; i < nrows; i++, f++) {
-    int slot = slots + i, saved, t = lua_type(L, slot);
+    int slot = at[i], saved, t = slot ? lua_type(L, slot) : LUA_TNIL;
     if (t == LUA_TNIL || (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, slot) == NULL)) {
       if (f->dflt) {
         bz_buf_add(L, w->out, f->jkey + first, f->nlen + 4 - (size_t)first);
         first = 0;
         bz_json_string(L, w->out, f->dflt, strlen(f->dflt));
-      } else if (row_required(L, s, f, slots)) {
+      } else if (row_required(L, s, f, at)) {
         saved = push_frame(w, f->name, f->nlen, 0, 0);
         bz_violation(w, f, BZ_REQUIRED_R, NULL, NULL);
         bz_path_pop(w, saved);
@@ -361,6 +376,6 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
   if (unknown) bz_report_unknown_keys(w, idx, is_row, s);
   if (s->check) s->check(w, NULL, idx);
   bz_buf_addc(L, w->out, '}');
-  lua_settop(L, slots - 1);
+  lua_settop(L, base);
   w->parent = saved_parent;
 }

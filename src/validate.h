@@ -37,6 +37,7 @@ typedef struct bz_frame {
 } bz_frame;
 
 #define BZ_MAX_DEPTH 32
+#define BZ_MAX_ROWS 32   /* rows of one schema (the walk keeps one stack index per row) */
 #define BZ_KEY_CACHE 64
 
 /* Key string address -> row, for one walk: Lua interns short strings, so the same key
