@@ -41,6 +41,25 @@ static void index_field(lua_State *L, bz_keyindex *x, const bz_field *f, int anc
     if (f->type == BZ_T_OBJECT && f->child) index_schema(L, x, f->child, anchors);
 }
 
+/* Interns s into the anchors table; returns its address (kept alive by the table). */
+static const char *intern(lua_State *L, const char *s, size_t n, int anchors) {
+  const char *p;
+  lua_pushlstring(L, s, n);
+  p = lua_tostring(L, -1);
+  lua_rawseti(L, anchors, (int)bz_rawlen(L, anchors) + 1);
+  return p;
+}
+
+static const char *const *intern_enums(lua_State *L, bz_keyindex *x, const char *const *list, int anchors) {
+  int n = 0, start = x->npool;
+  if (list == NULL) return NULL;
+  while (list[n]) n++;
+  if (n + 1 > BZ_INDEX_ENUMS - x->npool) return NULL;  /* compared by content instead */
+  for (n = 0; list[n]; n++) x->pool[x->npool++] = intern(L, list[n], strlen(list[n]), anchors);
+  x->pool[x->npool++] = NULL;
+  return &x->pool[start];
+}
+
 static void index_schema(lua_State *L, bz_keyindex *x, const bz_schema *s, int anchors) {
   bz_keyset *ks;
   const bz_field *f;
@@ -50,18 +69,23 @@ static void index_schema(lua_State *L, bz_keyindex *x, const bz_schema *s, int a
   for (i = 0; s->rows[i].name; i++) {}
   if (x->n == BZ_INDEX_SCHEMAS || i > BZ_INDEX_ROWS) return;  /* walked by name instead */
   ks = &x->set[x->n++];
+  memset(ks, 0, sizeof *ks);
   ks->s = s;
   ks->nrows = i;
   for (i = 0, f = s->rows; f->name; i++, f++) {
-    lua_pushlstring(L, f->name, f->nlen);
-    ks->key[i] = lua_tostring(L, -1);
-    lua_rawseti(L, anchors, (int)bz_rawlen(L, anchors) + 1);
+    const char *k = intern(L, f->name, f->nlen, anchors);
+    unsigned h = bz_keyslot_of(k);
+    while (ks->slot[h].key) h = (h + 1) % BZ_INDEX_SLOTS;
+    ks->slot[h].key = k;
+    ks->slot[h].row = i;
+    ks->enums[i] = intern_enums(L, x, f->enums, anchors);
   }
   for (f = s->rows; f->name; f++) index_field(L, x, f, anchors);
 }
 
 void bz_keyindex_build(lua_State *L, bz_keyindex *x, const bz_schema *root, int anchors) {
   x->n = 0;
+  x->npool = 0;
   index_schema(L, x, root, anchors);
 }
 

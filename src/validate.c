@@ -142,14 +142,40 @@ static void string_rules(bz_walk *w, const bz_field *f, const char *s, size_t n)
   else if (f->rule != BZ_R_NONE && !bz_rule_ok(f->rule, s, n)) bz_violation(w, f, BZ_INVALID_FORMAT, NULL, NULL);
 }
 
-static void walk_string(bz_walk *w, const bz_field *f, int idx, int type) {
+/* Date-time rows: checked before writing, what is sent is the normalised form. */
+static void walk_datetime(bz_walk *w, const bz_field *f, int idx, int type) {
   lua_State *L = w->L;
   char dt[BZ_DATETIME_LEN + 1];
+  size_t n;
+  const char *s;
+  int ok;
+  if (type == LUA_TNUMBER) ok = bz_datetime_from_unix((double)lua_tonumber(L, idx), dt);
+  else if (type != LUA_TSTRING) {
+    bz_violation(w, f, BZ_INVALID_TYPE, NULL, NULL);
+    return;
+  } else {
+    s = lua_tolstring(L, idx, &n);
+    ok = bz_datetime_parse(s, n, dt);
+  }
+  if (!ok) bz_violation(w, f, BZ_NOT_AVAILABLE, NULL, NULL);
+  else bz_json_plain(L, w->out, dt, BZ_DATETIME_LEN);
+}
+
+/* 1 when s is one of the enumeration: by address among the interned values (ie, when the
+ * index has them), else (a miss there included: a string Lua did not intern) by content. */
+static int in_enums(const bz_field *f, const char *const *ie, const char *s, size_t n) {
+  if (ie)
+    for (; *ie; ie++)
+      if (*ie == s) return 1;
+  return bz_in_list(f->enums, s, n);
+}
+
+static void walk_string(bz_walk *w, const bz_field *f, int idx, int type, const char *const *ie) {
+  lua_State *L = w->L;
   size_t n, cps;
   const char *s;
-  if (f->rule == BZ_R_DATETIME && type == LUA_TNUMBER) {
-    if (!bz_datetime_from_unix((double)lua_tonumber(L, idx), dt)) bz_violation(w, f, BZ_NOT_AVAILABLE, NULL, NULL);
-    else bz_json_plain(L, w->out, dt, BZ_DATETIME_LEN);
+  if (f->rule == BZ_R_DATETIME) {
+    walk_datetime(w, f, idx, type);
     return;
   }
   if (type != LUA_TSTRING) {
@@ -157,15 +183,9 @@ static void walk_string(bz_walk *w, const bz_field *f, int idx, int type) {
     return;
   }
   s = lua_tolstring(L, idx, &n);
-  if (f->rule == BZ_R_DATETIME) {
-    /* checked before writing: what is sent is the normalised form */
-    if (!bz_datetime_parse(s, n, dt)) bz_violation(w, f, BZ_NOT_AVAILABLE, NULL, NULL);
-    else bz_json_plain(L, w->out, dt, BZ_DATETIME_LEN);
-    return;
-  }
   /* One of the enumeration: well-formed, non-empty and plain (schema.h), so written as is;
    * the checks below would all pass but deny and the format rule. */
-  if (f->enums && n > 0 && (f->max == 0 || n <= f->max) && bz_in_list(f->enums, s, n)) {
+  if (f->enums && n > 0 && (f->max == 0 || n <= f->max) && in_enums(f, ie, s, n)) {
     bz_json_plain(L, w->out, s, n);
     string_rules(w, f, s, n);
     return;
@@ -182,7 +202,7 @@ static void walk_string(bz_walk *w, const bz_field *f, int idx, int type) {
   }
   if (f->max && cps > f->max) bz_violation(w, f, BZ_TOO_LONG, NULL, NULL);
   else if (f->enums && !bz_in_list(f->enums, s, n)) bz_violation(w, f, BZ_INVALID_ENUM, NULL, NULL);
-  else string_rules(w, f, s, n);
+  else if (f->deny || f->rule != BZ_R_NONE) string_rules(w, f, s, n);
 }
 
 static void walk_int(bz_walk *w, const bz_field *f, int idx) {
@@ -243,10 +263,11 @@ static void walk_array(bz_walk *w, const bz_field *f, int idx) {
 }
 
 /* type: lua_type of the value (the caller usually knows it already) */
-static void walk_typed(bz_walk *w, const bz_field *f, int idx, int type) {
+/* ie: the row's interned enumeration values (NULL: compare by content) */
+static void walk_typed(bz_walk *w, const bz_field *f, int idx, int type, const char *const *ie) {
   lua_State *L = w->L;
   switch (f->type) {
-    case BZ_T_STRING: walk_string(w, f, idx, type); break;
+    case BZ_T_STRING: walk_string(w, f, idx, type, ie); break;
     case BZ_T_INT: walk_int(w, f, idx); break;
     case BZ_T_BOOL:
       if (type != LUA_TBOOLEAN) bz_violation(w, f, BZ_INVALID_TYPE, NULL, NULL);
@@ -262,7 +283,7 @@ static void walk_typed(bz_walk *w, const bz_field *f, int idx, int type) {
   if (f->check && f->type != BZ_T_ARRAY) f->check(w, f, idx);
 }
 
-void bz_walk_value(bz_walk *w, const bz_field *f, int idx) { walk_typed(w, f, idx, lua_type(w->L, idx)); }
+void bz_walk_value(bz_walk *w, const bz_field *f, int idx) { walk_typed(w, f, idx, lua_type(w->L, idx), NULL); }
 
 /* ---- objects ---------------------------------------------------------- */
 
@@ -312,9 +333,8 @@ static int is_row(const void *schema, const char *k, size_t len) {
 /* One lua_next pass over the table at idx: the value of each row's key stays on the stack
  * where lua_next left it (at[row] = its index; the key is copied above it to go on), a value
  * of an unknown key is dropped and only noted. Then rows are emitted in schema order. */
-static int collect_rows(bz_walk *w, const bz_schema *s, int idx, int nrows, int *at) {
+static int collect_rows(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int idx, int nrows, int *at) {
   lua_State *L = w->L;
-  const bz_keyset *ks = bz_keyset_of(w->index, s);
   int top = lua_gettop(L) + 1, room = 0, unknown = 0;
   memset(at, 0, (size_t)nrows * sizeof *at);
   lua_pushnil(L);
@@ -344,13 +364,15 @@ static int collect_rows(bz_walk *w, const bz_schema *s, int idx, int nrows, int 
 
 void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
   lua_State *L = w->L;
+  const bz_keyset *ks = bz_keyset_of(w->index, s);
   const bz_field *f;
   int at[BZ_MAX_ROWS];
   int nrows = 0, base = lua_gettop(L), i, first = 1, unknown, saved_parent = w->parent;
   idx = idx < 0 ? base + idx + 1 : idx;
-  while (s->rows[nrows].name) nrows++;
+  if (ks) nrows = ks->nrows;
+  else while (s->rows[nrows].name) nrows++;
   if (nrows > BZ_MAX_ROWS) luaL_error(L, "bizreg: schema %s has more than %d rows", s->name, BZ_MAX_ROWS);
-  unknown = collect_rows(w, s, idx, nrows, at);
+  unknown = collect_rows(w, s, ks, idx, nrows, at);
   w->parent = idx;
   bz_buf_addc(L, w->out, '{');
   for (i = 0, f = s->rows; i < nrows; i++, f++) {
@@ -370,7 +392,7 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
     bz_buf_add(L, w->out, f->jkey + first, f->nlen + 4 - (size_t)first);
     first = 0;
     saved = push_frame(w, f->name, f->nlen, 0, 0);
-    walk_typed(w, f, slot, t);
+    walk_typed(w, f, slot, t, ks ? ks->enums[i] : NULL);
     w->depth = saved;
   }
   if (unknown) bz_report_unknown_keys(w, idx, is_row, s);

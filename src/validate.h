@@ -4,6 +4,7 @@
 #ifndef BZ_VALIDATE_H
 #define BZ_VALIDATE_H
 
+#include <stdint.h>
 #include "buf.h"
 #include "schema.h"
 
@@ -49,26 +50,39 @@ typedef struct bz_keyhit {
   int row;
 } bz_keyhit;
 
-/* Row names of every schema below a root, interned once per Lua state (bz_keyindex_build):
- * Lua interns short strings (row names are), so a payload key is a row name exactly when
- * its address is that row's. The strings stay anchored in a table the caller keeps alive
- * (an upvalue of the encode function); the addresses are only compared, never read. */
-#define BZ_INDEX_SCHEMAS 16
+/* Row names (and enumeration values) of every schema below a root, interned once per Lua
+ * state (bz_keyindex_build): Lua interns short strings (these all are), so a payload key is
+ * a row name exactly when its address is that row's, and likewise a value of an enumeration.
+ * The strings stay anchored in a table the caller keeps alive (an upvalue of the encode
+ * function); the addresses are only compared, never read. Key -> row: open addressing. */
+#define BZ_INDEX_SCHEMAS 8
 #define BZ_INDEX_ROWS 32
+#define BZ_INDEX_SLOTS 64   /* > 2 x BZ_INDEX_ROWS: a free slot ends every probe */
+#define BZ_INDEX_ENUMS 256
+typedef struct bz_keyslot {
+  const char *key;
+  int row;
+} bz_keyslot;
 typedef struct bz_keyset {
   const bz_schema *s;
   int nrows;
-  const char *key[BZ_INDEX_ROWS];
+  bz_keyslot slot[BZ_INDEX_SLOTS];
+  const char *const *enums[BZ_INDEX_ROWS];  /* interned values (NULL-terminated), or NULL */
 } bz_keyset;
 typedef struct bz_keyindex {
-  int n;
+  int n, npool;
   bz_keyset set[BZ_INDEX_SCHEMAS];
+  const char *pool[BZ_INDEX_ENUMS];
 } bz_keyindex;
 
 /* Fills x for root and every schema below it (at most BZ_INDEX_SCHEMAS; schemas with more
- * rows, or beyond that many, are walked without the index), interning the names into the
- * table at stack index anchors. */
+ * rows, or beyond that many, are walked by name; enumerations beyond the pool are compared
+ * by content), interning the strings into the table at stack index anchors. */
 void bz_keyindex_build(lua_State *L, bz_keyindex *x, const bz_schema *root, int anchors);
+
+static inline unsigned bz_keyslot_of(const char *k) {
+  return (unsigned)(((uint64_t)(uintptr_t)k * 0x9E3779B97F4A7C15ULL) >> 58);  /* 6 bits */
+}
 
 typedef struct bz_walk {
   lua_State *L;
@@ -105,10 +119,11 @@ int bz_find_row(const bz_schema *s, const char *name, size_t len);
 const bz_keyset *bz_keyset_of(const bz_keyindex *x, const bz_schema *s);
 int bz_row_by_name(bz_walk *w, const bz_schema *s, const char *k, size_t len);
 static inline int bz_keyset_row(const bz_keyset *ks, const char *k) {
-  int r;
-  for (r = 0; r < ks->nrows; r++)
-    if (ks->key[r] == k) return r;
-  return -1;
+  unsigned h = bz_keyslot_of(k);
+  for (;; h = (h + 1) % BZ_INDEX_SLOTS) {
+    if (ks->slot[h].key == k) return ks->slot[h].row;
+    if (ks->slot[h].key == NULL) return -1;
+  }
 }
 
 /* Record a violation at the current path. code NULL: derived from f and the family. */
