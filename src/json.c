@@ -80,6 +80,16 @@ static inline unsigned first_special(uint64_t m) {
 #endif
 }
 
+/* special8 of the last k (1..7) bytes of a string of 8 or more ending at e: the word
+ * ending there, its bytes before those k (already checked) shifted out. */
+static inline uint64_t tail_special(const unsigned char *e, unsigned k) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  return special8(load8(e - 8)) << (8 * (8 - k));
+#else
+  return special8(load8(e - 8)) >> (8 * (8 - k));
+#endif
+}
+
 /* A 3-byte sequence with lead E1..EF and two continuation bytes, or E0 / ED with the
  * second byte in the range that excludes overlongs / surrogates (bit 5 of it tells):
  * the whole BMP above U+07FF, Hangul included. Reads 4 bytes (the caller checks they
@@ -97,7 +107,8 @@ static inline int plain3(const unsigned char *p) {
 
 /* Writes s as a JSON string, validating UTF-8 and counting code points in one pass.
  * Plain bytes are never copied one by one: runs are copied when an escape or the end
- * is reached. A word of 8 bytes skips plain ASCII (or finds the first byte that is not).
+ * is reached. A word of 8 bytes skips plain ASCII (or finds the first byte that is not);
+ * the last bytes are tested with the word that ends the string.
  * Text that is mostly 3-byte sequences (Korean) stays in an inner loop: one 4-byte load
  * per sequence, single plain ASCII bytes between them (spaces) stepped over. Everything
  * else, and the last bytes, goes through the exact per-sequence check (seq_len). */
@@ -109,9 +120,9 @@ int bz_json_string_utf8(lua_State *L, bz_buf *out, const char *str, size_t n, si
   while (p < e) {
     unsigned c = *p;
     if (c < 0x80) {
-      if (e - p >= 8) {
-        uint64_t m = special8(load8(p));
-        if (m == 0) { p += 8; continue; }
+      if (n >= 8) {  /* (shorter strings go byte by byte) */
+        uint64_t m = e - p >= 8 ? special8(load8(p)) : tail_special(e, (unsigned)(e - p));
+        if (m == 0) { p = e - p >= 8 ? p + 8 : e; continue; }
         if ((len = first_special(m)) > 0) { p += len; continue; }
       }
       if (kind[c]) {
