@@ -142,6 +142,14 @@ static void string_rules(bz_walk *w, const bz_field *f, const char *s, size_t n)
   else if (f->rule != BZ_R_NONE && !bz_rule_ok(f->rule, s, n)) bz_violation(w, f, BZ_INVALID_FORMAT, NULL, NULL);
 }
 
+/* The value walk is inlined into the object walk: it runs for every field, and a call
+ * (saving and restoring registers) costs as much as a short value. */
+#if defined(__GNUC__)
+#define BZ_HOT_INLINE static inline __attribute__((always_inline))
+#else
+#define BZ_HOT_INLINE static inline
+#endif
+
 /* Date-time rows: checked before writing, what is sent is the normalised form. */
 static void walk_datetime(bz_walk *w, const bz_field *f, int idx, int type) {
   lua_State *L = w->L;
@@ -170,7 +178,7 @@ static int in_enums(const bz_field *f, const char *const *ie, const char *s, siz
   return bz_in_list(f->enums, s, n);
 }
 
-static void walk_string(bz_walk *w, const bz_field *f, int idx, int type, const char *const *ie) {
+BZ_HOT_INLINE void walk_string(bz_walk *w, const bz_field *f, int idx, int type, const char *const *ie) {
   lua_State *L = w->L;
   size_t n, cps;
   const char *s;
@@ -224,19 +232,28 @@ static int is_sequence(lua_State *L, int idx, size_t n) {
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     long long k;
-    lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TNUMBER || !bz_tointeger(L, -1, &k) || k < 1 || (size_t)k > n) {
-      lua_pop(L, 1);
+#if LUA_VERSION_NUM >= 503
+    /* a table stores an integral float key as an integer: no other number is 1..n */
+    int ok = lua_isinteger(L, -2) && (k = (long long)lua_tointeger(L, -2)) >= 1 && (size_t)k <= n;
+#else
+    int ok = lua_type(L, -2) == LUA_TNUMBER && bz_tointeger(L, -2, &k) && k >= 1 && (size_t)k <= n;
+#endif
+    if (!ok) {
+      lua_pop(L, 2);
       return 0;
     }
+    lua_pop(L, 1);
     count++;
   }
   return count == n;
 }
 
+static void walk_item(bz_walk *w, const bz_field *f, int idx, int type);
+
 static void walk_array(bz_walk *w, const bz_field *f, int idx) {
   lua_State *L = w->L;
   size_t n, i;
+  int top;
   if (lua_type(L, idx) != LUA_TTABLE) {
     bz_violation(w, f, BZ_INVALID_TYPE, NULL, NULL);
     return;
@@ -250,25 +267,26 @@ static void walk_array(bz_walk *w, const bz_field *f, int idx) {
   else if (n < f->min) bz_violation(w, f, BZ_TOO_FEW, NULL, NULL);
   else if (f->max && n > f->max) bz_violation(w, f, BZ_TOO_MANY, NULL, NULL);
   bz_buf_addc(L, w->out, '[');
+  top = lua_gettop(L) + 1;
   for (i = 1; i <= n; i++) {
     int saved = push_frame(w, NULL, 0, (long long)i, (f->flags & BZ_INDEXED) != 0);
     if (i > 1) bz_buf_addc(L, w->out, ',');
+#if LUA_VERSION_NUM >= 503
+    walk_item(w, f->item, top, lua_rawgeti(L, idx, (lua_Integer)i));
+#else
     lua_rawgeti(L, idx, (int)i);
-    bz_walk_value(w, f->item, lua_gettop(L));
-    lua_pop(L, 1);
-    bz_path_pop(w, saved);
+    walk_item(w, f->item, top, lua_type(L, top));
+#endif
+    lua_settop(L, top - 1);
+    w->depth = saved;
   }
   bz_buf_addc(L, w->out, ']');
   if (f->check) f->check(w, f, idx);
 }
 
 /* type: lua_type of the value (the caller usually knows it already) */
-/* ie: the row's interned enumeration values (NULL: compare by content). Inlined into the
- * object walk: it runs for every field, and a call costs as much as a short value. */
-#if defined(__GNUC__)
-__attribute__((always_inline))
-#endif
-static inline void walk_typed(bz_walk *w, const bz_field *f, int idx, int type, const char *const *ie) {
+/* ie: the row's interned enumeration values (NULL: compare by content). */
+BZ_HOT_INLINE void walk_typed(bz_walk *w, const bz_field *f, int idx, int type, const char *const *ie) {
   lua_State *L = w->L;
   switch (f->type) {
     case BZ_T_STRING: walk_string(w, f, idx, type, ie); break;
@@ -287,6 +305,7 @@ static inline void walk_typed(bz_walk *w, const bz_field *f, int idx, int type, 
   if (f->check && f->type != BZ_T_ARRAY) f->check(w, f, idx);
 }
 
+static void walk_item(bz_walk *w, const bz_field *f, int idx, int type) { walk_typed(w, f, idx, type, NULL); }
 void bz_walk_value(bz_walk *w, const bz_field *f, int idx) { walk_typed(w, f, idx, lua_type(w->L, idx), NULL); }
 
 /* ---- objects ---------------------------------------------------------- */
