@@ -125,17 +125,6 @@ void bz_violation(bz_walk *w, const bz_field *f, const char *reason, const char 
 
 /* ---- values ----------------------------------------------------------- */
 
-/* Compared in place (no strlen per entry): an entry is read only up to its terminator. */
-int bz_in_list(const char *const *list, const char *s, size_t n) {
-  for (; *list; list++) {
-    const char *e = *list;
-    size_t j = 0;
-    while (j < n && e[j] != '\0' && e[j] == s[j]) j++;
-    if (j == n && e[j] == '\0') return 1;
-  }
-  return 0;
-}
-
 /* The rules a well-formed, non-empty string within its length is checked against. */
 static void string_rules(bz_walk *w, const bz_field *f, const char *s, size_t n) {
   if (f->deny && bz_in_list(f->deny, s, n)) bz_violation(w, f, BZ_NOT_ALLOWED, NULL, NULL);
@@ -325,34 +314,6 @@ static int row_required(lua_State *L, const bz_schema *s, const bz_field *f, con
          (s->rows[dep].enums == NULL || bz_in_list(s->rows[dep].enums, v, n));
 }
 
-/* The one place unknown keys are reported: every key of the table at idx that
- * known() refuses is an UnknownField, a non-string key rendered as [key]. */
-void bz_report_unknown_keys(bz_walk *w, int idx, bz_known_fn known, const void *ctx) {
-  lua_State *L = w->L;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    int saved;
-    char tmp[64];  /* a rendered non-string key: lives until the violation is recorded */
-    lua_pop(L, 1);
-    if (lua_type(L, -1) == LUA_TSTRING) {
-      size_t len;
-      const char *k = lua_tolstring(L, -1, &len);
-      if (known(ctx, k, len)) continue;
-      saved = bz_path_push(w, k, len);  /* the key stays on the stack while rendered */
-    } else {
-      if (lua_type(L, -1) == LUA_TNUMBER) snprintf(tmp, sizeof tmp, "[%.14g]", (double)lua_tonumber(L, -1));
-      else snprintf(tmp, sizeof tmp, "[%s]", luaL_typename(L, -1));
-      saved = bz_path_push(w, tmp, strlen(tmp));
-    }
-    bz_violation(w, NULL, BZ_UNKNOWN_FIELD, NULL, NULL);
-    bz_path_pop(w, saved);
-  }
-}
-
-static int is_row(const void *schema, const char *k, size_t len) {
-  return bz_find_row((const bz_schema *)schema, k, len) >= 0;
-}
-
 /* One lua_next pass over the table at idx: the value of each row's key stays on the stack
  * where lua_next left it (at[row] = its index; the key is copied above it to go on), a value
  * of an unknown key is dropped and only noted. Then rows are emitted in schema order. */
@@ -420,7 +381,7 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
     walk_typed(w, f, slot, t, ks ? ks->enums[i] : NULL);
     w->depth = saved;
   }
-  if (unknown) bz_report_unknown_keys(w, idx, is_row, s);
+  if (unknown) bz_report_unknown_keys(w, idx, bz_is_row, s);
   if (s->check) s->check(w, NULL, idx);
   bz_buf_addc(L, w->out, '}');
   lua_settop(L, base);

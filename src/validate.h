@@ -132,6 +132,8 @@ void bz_violation(bz_walk *w, const bz_field *f, const char *reason, const char 
 /* Unknown keys of the table at idx (those known() refuses), reported as UnknownField. */
 typedef int (*bz_known_fn)(const void *ctx, const char *k, size_t len);
 void bz_report_unknown_keys(bz_walk *w, int idx, bz_known_fn known, const void *ctx);
+/* bz_known_fn for a schema: ctx is the bz_schema. */
+int bz_is_row(const void *schema, const char *k, size_t len);
 
 /* 1 when s[0..n) is one of the NULL-terminated list (compared with lengths). */
 int bz_in_list(const char *const *list, const char *s, size_t n);
