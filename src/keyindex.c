@@ -85,9 +85,17 @@ static void index_schema(lua_State *L, bz_keyindex *x, const bz_schema *s, int a
 }
 
 void bz_keyindex_build(lua_State *L, bz_keyindex *x, const bz_schema *root, int anchors) {
+  int i, r;
   x->n = 0;
   x->npool = 0;
   index_schema(L, x, root, anchors);
+  for (i = 0; i < x->n; i++)  /* every schema is in: link each row to its object's entry */
+    for (r = 0; r < x->set[i].nrows; r++) x->set[i].child[r] = bz_keyset_below(x, &x->set[i].s->rows[r]);
+}
+
+const bz_keyset *bz_keyset_below(const bz_keyindex *x, const bz_field *f) {
+  while (f && f->type == BZ_T_ARRAY) f = f->item;
+  return f && f->type == BZ_T_OBJECT && f->child ? bz_keyset_of(x, f->child) : NULL;
 }
 
 const bz_keyset *bz_keyset_of(const bz_keyindex *x, const bz_schema *s) {

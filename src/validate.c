@@ -237,9 +237,10 @@ static int is_sequence(lua_State *L, int idx, size_t n) {
   return count == n;
 }
 
-static void walk_item(bz_walk *w, const bz_field *f, int idx, int type);
+static void walk_item(bz_walk *w, const bz_field *f, int idx, int type, const bz_keyset *cks);
+static void walk_object(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int idx);
 
-static void walk_array(bz_walk *w, const bz_field *f, int idx) {
+static void walk_array(bz_walk *w, const bz_field *f, int idx, const bz_keyset *cks) {
   lua_State *L = w->L;
   size_t n, i;
   int top;
@@ -261,10 +262,10 @@ static void walk_array(bz_walk *w, const bz_field *f, int idx) {
     int saved = push_frame(w, NULL, 0, (long long)i, (f->flags & BZ_INDEXED) != 0);
     if (i > 1) bz_buf_addc(L, w->out, ',');
 #if LUA_VERSION_NUM >= 503
-    walk_item(w, f->item, top, lua_rawgeti(L, idx, (lua_Integer)i));
+    walk_item(w, f->item, top, lua_rawgeti(L, idx, (lua_Integer)i), cks);
 #else
     lua_rawgeti(L, idx, (int)i);
-    walk_item(w, f->item, top, lua_type(L, top));
+    walk_item(w, f->item, top, lua_type(L, top), cks);
 #endif
     lua_settop(L, top - 1);
     w->depth = saved;
@@ -275,7 +276,8 @@ static void walk_array(bz_walk *w, const bz_field *f, int idx) {
 
 /* type: lua_type of the value (the caller usually knows it already) */
 /* ie: the row's interned enumeration values (NULL: compare by content). */
-BZ_HOT_INLINE void walk_typed(bz_walk *w, const bz_field *f, int idx, int type, const char *const *ie) {
+BZ_HOT_INLINE void walk_typed(bz_walk *w, const bz_field *f, int idx, int type, const char *const *ie,
+                              const bz_keyset *cks) {
   lua_State *L = w->L;
   switch (f->type) {
     case BZ_T_STRING: walk_string(w, f, idx, type, ie); break;
@@ -285,17 +287,21 @@ BZ_HOT_INLINE void walk_typed(bz_walk *w, const bz_field *f, int idx, int type, 
       else if (lua_toboolean(L, idx)) bz_buf_add(L, w->out, "true", 4);
       else bz_buf_add(L, w->out, "false", 5);
       break;
-    case BZ_T_ARRAY: walk_array(w, f, idx); break;
+    case BZ_T_ARRAY: walk_array(w, f, idx, cks); break;
     case BZ_T_OBJECT:
       if (type != LUA_TTABLE) bz_violation(w, f, BZ_INVALID_TYPE, NULL, NULL);
-      else bz_walk_object(w, f->child, idx);
+      else walk_object(w, f->child, cks, idx);
       break;
   }
   if (f->check && f->type != BZ_T_ARRAY) f->check(w, f, idx);
 }
 
-static void walk_item(bz_walk *w, const bz_field *f, int idx, int type) { walk_typed(w, f, idx, type, NULL); }
-void bz_walk_value(bz_walk *w, const bz_field *f, int idx) { walk_typed(w, f, idx, lua_type(w->L, idx), NULL); }
+static void walk_item(bz_walk *w, const bz_field *f, int idx, int type, const bz_keyset *cks) {
+  walk_typed(w, f, idx, type, NULL, cks);
+}
+void bz_walk_value(bz_walk *w, const bz_field *f, int idx) {
+  walk_typed(w, f, idx, lua_type(w->L, idx), NULL, bz_keyset_below(w->index, f));
+}
 
 /* ---- objects ---------------------------------------------------------- */
 
@@ -348,9 +354,9 @@ static int collect_rows(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int
   return unknown;
 }
 
-void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
+/* ks: the index entry of s (NULL: keys matched by name) */
+static void walk_object(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int idx) {
   lua_State *L = w->L;
-  const bz_keyset *ks = bz_keyset_of(w->index, s);
   const bz_field *f;
   int at[BZ_MAX_ROWS];
   int nrows = 0, base = lua_gettop(L), i, first = 1, unknown, saved_parent = w->parent;
@@ -378,7 +384,8 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
     bz_buf_add(L, w->out, f->jkey + first, f->nlen + 4 - (size_t)first);
     first = 0;
     saved = push_frame(w, f->name, f->nlen, 0, 0);
-    walk_typed(w, f, slot, t, ks ? ks->enums[i] : NULL);
+    if (ks) walk_typed(w, f, slot, t, ks->enums[i], ks->child[i]);
+    else walk_typed(w, f, slot, t, NULL, NULL);
     w->depth = saved;
   }
   if (unknown) bz_report_unknown_keys(w, idx, bz_is_row, s);
@@ -387,3 +394,5 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
   lua_settop(L, base);
   w->parent = saved_parent;
 }
+
+void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) { walk_object(w, s, bz_keyset_of(w->index, s), idx); }

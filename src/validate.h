@@ -68,6 +68,8 @@ typedef struct bz_keyset {
   int nrows;
   bz_keyslot slot[BZ_INDEX_SLOTS];
   const char *const *enums[BZ_INDEX_ROWS];  /* interned values (NULL-terminated), or NULL */
+  const struct bz_keyset *child[BZ_INDEX_ROWS];  /* entry of the row's object (or array
+                                                    items' object), or NULL */
 } bz_keyset;
 typedef struct bz_keyindex {
   int n, npool;
@@ -114,9 +116,11 @@ int bz_path_push_index(bz_walk *w, long long i);
 void bz_path_pop(bz_walk *w, int saved);
 
 /* keyindex.c: the row of key k in schema s (-1: not a row). bz_keyset_of: the index entry
- * of s (NULL: none); bz_keyset_row: by address only; bz_row_by_name: by name (exact). */
+ * of s (NULL: none; a walk reaches its children's through bz_keyset.child); bz_keyset_row: by address only; bz_row_by_name: by name (exact). */
 int bz_find_row(const bz_schema *s, const char *name, size_t len);
 const bz_keyset *bz_keyset_of(const bz_keyindex *x, const bz_schema *s);
+/* The entry of the object row f holds (through arrays' items), NULL when none. */
+const bz_keyset *bz_keyset_below(const bz_keyindex *x, const bz_field *f);
 int bz_row_by_name(bz_walk *w, const bz_schema *s, const char *k, size_t len);
 static inline int bz_keyset_row(const bz_keyset *ks, const char *k) {
   unsigned h = bz_keyslot_of(k);
