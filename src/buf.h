@@ -57,8 +57,14 @@ static inline void bz_copy(char *d, const void *src, size_t n) {
   }
 }
 
-/* Inline fast paths: the walk appends many tiny pieces. */
+/* Inline fast paths: the walk appends many tiny pieces. bz_buf_add for sizes known at
+ * compile time (memcpy is inlined), bz_buf_addv for short pieces of run-time size. */
 static inline void bz_buf_add(lua_State *L, bz_buf *b, const void *s, size_t n) {
+  if (b->cap - b->len < n) bz_buf_grow(L, b, n);
+  if (n) memcpy(b->p + b->len, s, n);
+  b->len += n;
+}
+static inline void bz_buf_addv(lua_State *L, bz_buf *b, const void *s, size_t n) {
   if (b->cap - b->len < n) bz_buf_grow(L, b, n);
   bz_copy(b->p + b->len, s, n);
   b->len += n;

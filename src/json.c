@@ -126,7 +126,7 @@ int bz_json_string_utf8(lua_State *L, bz_buf *out, const char *str, size_t n, si
         if ((len = first_special(m)) > 0) { p += len; continue; }
       }
       if (kind[c]) {
-        bz_buf_add(L, out, start, (size_t)(p - start));
+        bz_buf_addv(L, out, start, (size_t)(p - start));
         escape(L, out, (unsigned char)c);
         start = p + 1;
       }
@@ -144,7 +144,7 @@ int bz_json_string_utf8(lua_State *L, bz_buf *out, const char *str, size_t n, si
       conts += len - 1;
     }
   }
-  bz_buf_add(L, out, start, (size_t)(e - start));
+  bz_buf_addv(L, out, start, (size_t)(e - start));
   bz_buf_addc(L, out, '"');
   *cps = n - conts;
   return 1;
@@ -161,7 +161,7 @@ void bz_json_int(lua_State *L, bz_buf *out, long long v) {
   unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
   do { tmp[--k] = (char)('0' + u % 10); u /= 10; } while (u);
   if (v < 0) tmp[--k] = '-';
-  bz_buf_add(L, out, tmp + k, sizeof tmp - (size_t)k);
+  bz_buf_addv(L, out, tmp + k, sizeof tmp - (size_t)k);
 }
 
 void bz_json_key(lua_State *L, bz_buf *out, const char *name, size_t n) {

@@ -371,7 +371,7 @@ static void walk_object(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int
     int slot = at[i], saved, t = slot ? lua_type(L, slot) : LUA_TNIL;
     if (t == LUA_TNIL || (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, slot) == NULL)) {
       if (f->dflt) {
-        bz_buf_add(L, w->out, f->jkey + first, f->nlen + 4 - (size_t)first);
+        bz_buf_addv(L, w->out, f->jkey + first, f->nlen + 4 - (size_t)first);
         first = 0;
         bz_json_string(L, w->out, f->dflt, strlen(f->dflt));
       } else if (row_required(L, s, f, at)) {
@@ -381,7 +381,7 @@ static void walk_object(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int
       }
       continue;
     }
-    bz_buf_add(L, w->out, f->jkey + first, f->nlen + 4 - (size_t)first);
+    bz_buf_addv(L, w->out, f->jkey + first, f->nlen + 4 - (size_t)first);
     first = 0;
     saved = push_frame(w, f->name, f->nlen, 0, 0);
     if (ks) walk_typed(w, f, slot, t, ks->enums[i], ks->child[i]);
