@@ -127,7 +127,7 @@ static int num(const char *s, int k) {
   return v;
 }
 
-static int date_ok(int y, int mo, int d, int h, int mi, int se) {
+static inline int date_ok(int y, int mo, int d, int h, int mi, int se) {
   static const unsigned mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
   if (y < 1 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
     return 0;
@@ -136,7 +136,7 @@ static int date_ok(int y, int mo, int d, int h, int mi, int se) {
 
 /* Digit pairs of the canonical form "YYYY-MM-DDTHH:MM:SS.mmmZ" (what is sent, and what
  * callers usually pass), read without a loop: v is the value, or -1 if not two digits. */
-static int two(const char *s) {
+static inline int two(const char *s) {
   unsigned a = (unsigned char)s[0] - '0', b = (unsigned char)s[1] - '0';
   return a < 10 && b < 10 ? (int)(a * 10 + b) : -1;
 }

@@ -184,7 +184,7 @@ BZ_HOT_INLINE void walk_string(bz_walk *w, const bz_field *f, int idx, int type,
    * the checks below would all pass but deny and the format rule. */
   if (f->enums && n > 0 && (f->max == 0 || n <= f->max) && in_enums(f, ie, s, n)) {
     bz_json_plain(L, w->out, s, n);
-    string_rules(w, f, s, n);
+    if (f->deny || f->rule != BZ_R_NONE) string_rules(w, f, s, n);
     return;
   }
   /* written while validating; the output is discarded if anything was violated */
