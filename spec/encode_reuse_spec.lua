@@ -96,8 +96,8 @@ describe("encode_visitor_images across calls", function()
     collectgarbage("setstepmul", stepmul)
     collectgarbage()
     assert(ok, err)
-    -- some finalizers did run inside the outer call (PUC Lua runs them at the allocation
-    -- steps of the violation tables; LuaJIT in this set-up runs none there)
-    if not rawget(_G, "jit") then assert.is_true(nested > 0) end
+    -- some finalizers did run inside the outer call: Lua 5.2+ runs table finalizers at the
+    -- allocation steps of the violation tables (5.1 and LuaJIT have none for tables)
+    if _VERSION ~= "Lua 5.1" then assert.is_true(nested > 0) end
   end)
 end)
