@@ -343,8 +343,8 @@ static int collect_rows(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int
       unknown = 1;
       continue;
     }
-    if (room-- == 0) {  /* two slots per row found, plus lua_next's own */
-      luaL_checkstack(L, 2 * 8 + 4, "bizreg: payload nested too deeply");
+    if (room-- == 0) {  /* the next 8 rows' 2 slots, with room to spare for what runs above */
+      luaL_checkstack(L, 2 * 8 + 10, "bizreg: payload nested too deeply");
       room = 7;
     }
     at[r] = top + 1;
