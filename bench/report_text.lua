@@ -4,10 +4,9 @@ local M = {}
 function M.thousands(v)
   local s = string.format("%.0f", v)
   local out = s:reverse():gsub("(%d%d%d)", "%1,"):reverse()
-  return (out:gsub("^,", ""))
+  return (out:gsub("^(%-?),", "%1"))  -- no comma after the sign: -435,768, not -,435,768
 end
 
--- Callgrind parts profiled in "Where the time goes" (region label, baseline region label).
 -- Encode regions: self instructions by kind of work (bench/profile.lua by_kind; patterns
 -- match "object:function", first match wins). cjson is stripped: its own code is one kind.
 M.ENCODE_KINDS = {
@@ -23,6 +22,7 @@ M.ENCODE_KINDS = {
   { "interpreter and base library (the Lua side of the call)", { "^lua:" } },
 }
 
+-- Callgrind parts profiled in "Where the time goes" (region label, baseline region label).
 M.PROFILES = {
   { label = "i:enc1:bz:1", vs = "i:enc1:cj:1", kinds = true, title = "Encode, 1 image: `bizreg.prepare_visitor_images` (baseline `cjson.encode`)" },
   { label = "i:enc10:bz:1", vs = "i:enc10:cj:1", kinds = true, title = "Encode, 10 images: `bizreg.prepare_visitor_images` (baseline `cjson.encode`)" },
