@@ -102,6 +102,30 @@ function M.by_object(p)
   return t
 end
 
+-- Self cost per kind of work, for the encode regions: kinds is a list of { name, patterns };
+-- a function goes to the first kind one of whose Lua patterns matches "object:name" (object
+-- as by_object names it: core.so, lua, cjson, libc.so, ...), else to "other".
+-- Returns rows { name, ir } in the kinds' order (the kinds with no cost left out).
+function M.by_kind(p, kinds)
+  local sum = {}
+  for b, v in pairs(p.self) do
+    local kind, full = "other", (p.obj[b] or "?") .. ":" .. b
+    for _, k in ipairs(kinds) do
+      for _, pat in ipairs(k[2]) do
+        if full:find(pat) then kind = k[1] break end
+      end
+      if kind ~= "other" then break end
+    end
+    sum[kind] = (sum[kind] or 0) + v
+  end
+  local rows = {}
+  for _, k in ipairs(kinds) do
+    if sum[k[1]] then rows[#rows + 1] = { name = k[1], ir = sum[k[1]] } end
+  end
+  if sum.other then rows[#rows + 1] = { name = "other", ir = sum.other } end
+  return rows
+end
+
 -- Top functions: rows { name, obj, incl, self } (fractions of the total), the union of the
 -- `n` largest by inclusive cost (frames above the region left out) and the `n` largest by
 -- self cost. Unnamed functions of one object (stripped libraries) are summed into one row.

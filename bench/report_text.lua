@@ -4,14 +4,29 @@ local M = {}
 function M.thousands(v)
   local s = string.format("%.0f", v)
   local out = s:reverse():gsub("(%d%d%d)", "%1,"):reverse()
-  return (out:gsub("^,", ""))
+  return (out:gsub("^(%-?),", "%1"))  -- no comma after the sign: -435,768, not -,435,768
 end
+
+-- Encode regions: self instructions by kind of work (bench/profile.lua by_kind; patterns
+-- match "object:function", first match wins). cjson is stripped: its own code is one kind.
+M.ENCODE_KINDS = {
+  { "table traversal (`lua_next`)", { ":lua_next$", ":luaH_next$", ":getgeneric", ":mainposition", ":luaH_realasize$" } },
+  { "string check and escape (bizreg: `bz_json_string_utf8`)", { "^core%.so:bz_json_string" } },
+  { "validating walk and JSON structure (bizreg)", { "^core%.so:" } },
+  { "number formatting (libc printf)", { "printf", ":__mpn_", "hack_digit", ":_IO_", "fpconv", "strchrnul" } },
+  { "cjson's own code", { "^cjson:" } },
+  { "other Lua API calls", { ":lua_", ":luaL_", ":index2value" } },
+  { "copies (memcpy)", { ":__mem" } },
+  { "allocation and GC", { "alloc", "free", ":luaC_", ":luaM_", ":luaS_", ":luaH_new", ":luaH_resize", "mark",
+                           "sweep", ":luaF_", ":_int_", "unlink_chunk", ":GCTM", ":singlestep", "ephemeron", ":atomic" } },
+  { "interpreter and base library (the Lua side of the call)", { "^lua:" } },
+}
 
 -- Callgrind parts profiled in "Where the time goes" (region label, baseline region label).
 M.PROFILES = {
-  { label = "i:enc1:bz:1", vs = "i:enc1:cj:1", title = "Encode, 1 image: `bizreg.prepare_visitor_images` (baseline `cjson.encode`)" },
-  { label = "i:enc10:bz:1", vs = "i:enc10:cj:1", title = "Encode, 10 images: `bizreg.prepare_visitor_images` (baseline `cjson.encode`)" },
-  { label = "i:enc1000:bz:1", vs = "i:enc1000:cj:1", title = "Encode, 1,000 images: `bizreg.prepare_visitor_images` (baseline `cjson.encode`)" },
+  { label = "i:enc1:bz:1", vs = "i:enc1:cj:1", kinds = true, title = "Encode, 1 image: `bizreg.prepare_visitor_images` (baseline `cjson.encode`)" },
+  { label = "i:enc10:bz:1", vs = "i:enc10:cj:1", kinds = true, title = "Encode, 10 images: `bizreg.prepare_visitor_images` (baseline `cjson.encode`)" },
+  { label = "i:enc1000:bz:1", vs = "i:enc1000:cj:1", kinds = true, title = "Encode, 1,000 images: `bizreg.prepare_visitor_images` (baseline `cjson.encode`)" },
   { label = "i:req:bz:1", vs = "i:req:cc:1", title = "One request: `bizreg.core` handle `h:request{...}` (baseline: plain C libcurl loop)" },
   { label = "i:req:cc:1", title = "One request: the plain C libcurl loop (the floor: libcurl's own cost)", n = 8 },
   { label = "i:call:bz:1", title = "Full call: `kos:register_visitor_images` (10 images) on a keep-alive connection" },
@@ -152,6 +167,25 @@ local function wall_encode(ctx)
     ctx.md_table({ "payload", "bizreg", "cjson.encode", "ratio" }, rows) .. "\n" .. pf
 end
 
+-- Encode regions: where the instructions go by kind of work, per operation, both sides.
+local function kinds_table(ctx, item, ops)
+  local mine, theirs = ctx.P.by_kind(item.p, M.ENCODE_KINDS), item.base and ctx.P.by_kind(item.base, M.ENCODE_KINDS)
+  local rows, at = {}, {}
+  for _, r in ipairs(mine) do
+    rows[#rows + 1] = { r.name, M.thousands(r.ir / ops), "–" }
+    at[r.name] = rows[#rows]
+  end
+  for _, r in ipairs(theirs or {}) do
+    if not at[r.name] then
+      rows[#rows + 1] = { r.name, "–", "–" }
+      at[r.name] = rows[#rows]
+    end
+    at[r.name][3] = M.thousands(r.ir / ops)
+  end
+  return "\nSelf instructions per operation, by kind of work:\n\n" ..
+    ctx.md_table({ "kind", "bizreg", "baseline" }, rows) .. "\n"
+end
+
 local function profile_section(ctx, item)
   local P, p, s = ctx.P, item.p, item.spec
   local ops
@@ -177,6 +211,7 @@ local function profile_section(ctx, item)
   out[#out + 1] = "Self instructions per operation, by object:"
   out[#out + 1] = ""
   out[#out + 1] = ctx.md_table(theirs and { "object", "bizreg", "baseline", "difference" } or { "object", "instructions" }, orows)
+  if s.kinds then out[#out + 1] = kinds_table(ctx, item, ops or 1) end
   out[#out + 1] = ""
   out[#out + 1] = "Top functions (inclusive: everything while the function runs, nested activations counted once; self: its own instructions):"
   out[#out + 1] = ""

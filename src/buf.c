@@ -53,3 +53,23 @@ bz_buf *bz_buf_push(lua_State *L) {
 void bz_buf_grow(lua_State *L, bz_buf *b, size_t extra) {
   if (bz_buf_reserve(b, extra) != 0) luaL_error(L, "bizreg: out of memory");
 }
+
+bz_buf *bz_buf_take(lua_State *L, int cache) {
+  bz_buf *b = (bz_buf *)lua_touserdata(L, cache);
+  if (b == NULL) return bz_buf_push(L);
+  lua_pushvalue(L, cache);
+  lua_pushboolean(L, 0);
+  lua_replace(L, cache);
+  b->len = 0;
+  return b;
+}
+
+void bz_buf_keep(lua_State *L, int idx, int cache) {
+  bz_buf *b = (bz_buf *)lua_touserdata(L, idx);
+  if (b->cap > BZ_BUF_KEEP) {
+    bz_buf_free(b);
+    return;
+  }
+  lua_pushvalue(L, idx);
+  lua_replace(L, cache);
+}

@@ -13,26 +13,38 @@
 #include "form.h"
 #include "api.h"
 
-/* payload -> json | nil, violations for one JSON API schema.  Raises only when payload is not a table. */
-static int encode_json(lua_State *L, const bz_schema *schema) {
+/* payload -> json | nil, violations for one JSON API schema.  Raises only when payload is not a table.
+ * Upvalues, made once per Lua state (set_encode_json): 1 the key index of the schema's
+ * rows, 2 the table anchoring its strings, 3 the reusable output buffer (or false), 4 the schema. */
+static int l_encode_json(lua_State *L) {
+  const bz_schema *schema = (const bz_schema *)lua_touserdata(L, lua_upvalueindex(4));
   bz_walk w;
   bz_buf *out;
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  out = bz_buf_push(L);  /* index 2: owns the JSON while we walk */
-  bz_walk_init(&w, L, out, NULL);
+  out = bz_buf_take(L, lua_upvalueindex(3));  /* index 2: owns the JSON while we walk */
+  bz_walk_init_indexed(&w, L, out, NULL, (const bz_keyindex *)lua_touserdata(L, lua_upvalueindex(1)));
   bz_walk_object(&w, schema, 1);
   if (w.nerr > 0) {
     lua_pushnil(L);
     lua_pushvalue(L, w.errs);
-    return 2;
+  } else {
+    lua_pushlstring(L, out->p, out->len);
   }
-  lua_pushlstring(L, out->p, out->len);
-  return 1;
+  bz_buf_keep(L, 2, lua_upvalueindex(3));
+  return w.nerr > 0 ? 2 : 1;
 }
 
-static int l_encode_visitor_images(lua_State *L) { return encode_json(L, &bz_kos_visitor_images); }
-static int l_encode_search_visitors(lua_State *L) { return encode_json(L, &bz_kos_search_visitors); }
+/* Sets t[name] (t on top) to the encoder of one JSON schema, with its own key index and buffer. */
+static void set_encode_json(lua_State *L, const char *name, const bz_schema *schema) {
+  bz_keyindex *x = (bz_keyindex *)bz_newuserdata(L, sizeof *x);
+  lua_newtable(L);
+  bz_keyindex_build(L, x, schema, lua_gettop(L));
+  lua_pushboolean(L, 0);
+  lua_pushlightuserdata(L, (void *)schema);
+  lua_pushcclosure(L, l_encode_json, 4);
+  lua_setfield(L, -2, name);
+}
 
 /* encode_brand(payload [, opts]) -> body | nil, violations (see form.h) */
 static int l_encode_brand(lua_State *L) { return bz_form_encode(L, &bz_rcs_brand_form); }
@@ -107,8 +119,6 @@ static int l_sha256(lua_State *L) {
 
 int bz_cli_open(lua_State *L);  /* cli.c: OS helpers for bin/bizreg */
 static const luaL_Reg funcs[] = {
-  { "encode_visitor_images", l_encode_visitor_images },
-  { "encode_search_visitors", l_encode_search_visitors },
   { "encode_brand", l_encode_brand },
   { "encode_chatbots", l_encode_chatbots },
   { "sniff", l_sniff },
@@ -142,6 +152,8 @@ LUALIB_API int luaopen_bizreg_core(lua_State *L) {
   bz_http_open(L);
   lua_newtable(L);
   bz_setfuncs(L, funcs, 0);
+  set_encode_json(L, "encode_visitor_images", &bz_kos_visitor_images);
+  set_encode_json(L, "encode_search_visitors", &bz_kos_search_visitors);
   push_defaults(L);
   lua_setfield(L, -2, "DEFAULTS");
   return 1;

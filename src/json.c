@@ -52,48 +52,101 @@ static size_t seq_len(const unsigned char *s, size_t left) {
   return need + 1;
 }
 
-/* SWAR test over 8 bytes: true when all are ASCII >= 0x20 and none is '"' or '\\'. */
-static int plain8(const unsigned char *p) {
-  uint64_t x, ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL, q, b;
+/* Unaligned little-endian-agnostic loads (memcpy compiles to one move). */
+static inline uint64_t load8(const unsigned char *p) {
+  uint64_t x;
   memcpy(&x, p, 8);
-  if (x & high) return 0;                          /* non-ASCII */
-  if ((x - ones * 0x20) & ~x & high) return 0;     /* a byte < 0x20 */
-  q = x ^ (ones * '"');
-  b = x ^ (ones * '\\');
-  return !(((q - ones) & ~q & high) | ((b - ones) & ~b & high));
+  return x;
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGH 0x8080808080808080ULL
+
+/* SWAR over 8 bytes: the high bit of each byte that is not plain JSON text, i.e.
+ * non-ASCII, < 0x20, '"' or '\\'. Exact per byte (no borrow crosses a byte whose
+ * high bit is clear), so the lowest set bit locates the first such byte. */
+static inline uint64_t special8(uint64_t x) {
+  uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+  uint64_t t = ((x & ~HIGH) + ONES * (0x80 - 0x20)) & ((q & ~HIGH) + ~HIGH) & ((b & ~HIGH) + ~HIGH);
+  return (~t | x) & HIGH;
+}
+
+/* Index of the first special byte of a word whose special8() is not 0. */
+static inline unsigned first_special(uint64_t m) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  return (unsigned)__builtin_clzll(m) >> 3;
+#else
+  return (unsigned)__builtin_ctzll(m) >> 3;
+#endif
+}
+
+/* special8 of the last k (1..7) bytes of a string of 8 or more ending at e: the word
+ * ending there, its bytes before those k (already checked) shifted out. */
+static inline uint64_t tail_special(const unsigned char *e, unsigned k) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  return special8(load8(e - 8)) << (8 * (8 - k));
+#else
+  return special8(load8(e - 8)) >> (8 * (8 - k));
+#endif
+}
+
+/* A 3-byte sequence with lead E1..EF and two continuation bytes, or E0 / ED with the
+ * second byte in the range that excludes overlongs / surrogates (bit 5 of it tells):
+ * the whole BMP above U+07FF, Hangul included. Reads 4 bytes (the caller checks they
+ * exist), tests the 3 of the sequence. */
+static inline int plain3(const unsigned char *p) {
+  uint32_t w;
+  memcpy(&w, p, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  w = ((w >> 24) & 0xFF) | ((w >> 8) & 0xFF00) | ((w << 8) & 0xFF0000);
+#endif
+  if ((w & 0xC0C0F0u) != 0x8080E0u) return 0;
+  if (!((0x2001u >> (w & 15)) & 1)) return 1;                      /* E1..EC, EE, EF */
+  return (w & 0xFF) == 0xE0 ? (w & 0x2000u) != 0 : (w & 0x2000u) == 0;  /* E0 A0..BF, ED 80..9F */
+}
+
+/* Writes s as a JSON string, validating UTF-8 and counting code points in one pass.
+ * Plain bytes are never copied one by one: runs are copied when an escape or the end
+ * is reached. A word of 8 bytes skips plain ASCII (or finds the first byte that is not);
+ * the last bytes are tested with the word that ends the string.
+ * Text that is mostly 3-byte sequences (Korean) stays in an inner loop: one 4-byte load
+ * per sequence, single plain ASCII bytes between them (spaces) stepped over. Everything
+ * else, and the last bytes, goes through the exact per-sequence check (seq_len). */
 int bz_json_string_utf8(lua_State *L, bz_buf *out, const char *str, size_t n, size_t *cps) {
-  const unsigned char *s = (const unsigned char *)str;
-  size_t i = 0, start = 0, count = 0;
-  if (bz_buf_reserve(out, n + 2) != 0) luaL_error(L, "bizreg: out of memory");
+  const unsigned char *s = (const unsigned char *)str, *p = s, *e = s + n, *start = s;
+  size_t conts = 0, len;
+  if (out->cap - out->len < n + 2) bz_buf_grow(L, out, n + 2);
   out->p[out->len++] = '"';
-  while (i < n) {
-    unsigned char c = s[i];
+  while (p < e) {
+    unsigned c = *p;
     if (c < 0x80) {
-      if (n - i >= 8 && plain8(s + i)) { i += 8; count += 8; continue; }
-      if (kind[c]) {
-        bz_buf_add(L, out, s + start, i - start);
-        escape(L, out, c);
-        start = i + 1;
+      if (n >= 8) {  /* (shorter strings go byte by byte) */
+        uint64_t m = e - p >= 8 ? special8(load8(p)) : tail_special(e, (unsigned)(e - p));
+        if (m == 0) { p = e - p >= 8 ? p + 8 : e; continue; }
+        if ((len = first_special(m)) > 0) { p += len; continue; }
       }
-      i++;
-      count++;
+      if (kind[c]) {
+        bz_buf_addv(L, out, start, (size_t)(p - start));
+        escape(L, out, (unsigned char)c);
+        start = p + 1;
+      }
+      p++;
       continue;
     }
-    /* the common multi-byte case: a 3-byte sequence (Hangul), checked inline */
-    if (c >= 0xE1 && c <= 0xEC && n - i > 2 && (((s[i + 1] & 0xC0) | ((s[i + 2] & 0xC0) >> 2)) == 0xA0)) {
-      i += 3;
-    } else {
-      size_t len = seq_len(s + i, n - i);
-      if (len == 0) return 0;
-      i += len;
+    for (;;) {  /* a multi-byte run */
+      if (e - p >= 4 && plain3(p)) { p += 3; conts += 2; }
+      else if (e - p >= 2 && kind[p[0]] == 0 && p[1] >= 0x80) p++;
+      else break;
     }
-    count++;
+    if (p < e && *p >= 0x80) {
+      if ((len = seq_len(p, (size_t)(e - p))) == 0) return 0;
+      p += len;
+      conts += len - 1;
+    }
   }
-  bz_buf_add(L, out, s + start, n - start);
+  bz_buf_addv(L, out, start, (size_t)(e - start));
   bz_buf_addc(L, out, '"');
-  *cps = count;
+  *cps = n - conts;
   return 1;
 }
 
@@ -108,7 +161,7 @@ void bz_json_int(lua_State *L, bz_buf *out, long long v) {
   unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
   do { tmp[--k] = (char)('0' + u % 10); u /= 10; } while (u);
   if (v < 0) tmp[--k] = '-';
-  bz_buf_add(L, out, tmp + k, sizeof tmp - (size_t)k);
+  bz_buf_addv(L, out, tmp + k, sizeof tmp - (size_t)k);
 }
 
 void bz_json_key(lua_State *L, bz_buf *out, const char *name, size_t n) {

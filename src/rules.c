@@ -133,23 +133,45 @@ static int num(const char *s, int k) {
   return v;
 }
 
+static inline int date_ok(int y, int mo, int d, int h, int mi, int se) {
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
+    return 0;
+  return d <= (int)days_in_month[mo - 1] + (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+}
+
+/* Digit pairs of the canonical form "YYYY-MM-DDTHH:MM:SS.mmmZ" (what is sent, and what
+ * callers usually pass), read without a loop: v is the value, or -1 if not two digits. */
+static inline int two(const char *s) {
+  unsigned a = (unsigned char)s[0] - '0', b = (unsigned char)s[1] - '0';
+  return a < 10 && b < 10 ? (int)(a * 10 + b) : -1;
+}
+
+/* 1 when s (24 bytes) is a valid date-time in the canonical form. */
+static int canonical(const char *s) {
+  int c1, c2, ms;
+  if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z')
+    return 0;
+  c1 = two(s);
+  c2 = two(s + 2);
+  ms = two(s + 20);
+  if (c1 < 0 || c2 < 0 || ms < 0 || (unsigned)((unsigned char)s[22] - '0') > 9u) return 0;
+  return date_ok(c1 * 100 + c2, two(s + 5), two(s + 8), two(s + 11), two(s + 14), two(s + 17));
+}
+
 int bz_datetime_parse(const char *s, size_t n, char *out) {
   int y, mo, d, h, mi, se, ms = 0, off = 0;
   size_t i = 19;
+  if (n == BZ_DATETIME_LEN && canonical(s)) {  /* already canonical: nothing to convert */
+    memcpy(out, s, BZ_DATETIME_LEN);
+    out[BZ_DATETIME_LEN] = '\0';
+    return 1;
+  }
   if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
       s[13] != ':' || s[16] != ':')
     return 0;
   y = num(s, 4); mo = num(s + 5, 2); d = num(s + 8, 2);
   h = num(s + 11, 2); mi = num(s + 14, 2); se = num(s + 17, 2);
-  if (y < 1 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
-    return 0;
-  if (d > (int)days_in_month[mo - 1] + (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) return 0;
-  /* already canonical (UTC, milliseconds, 'Z'): nothing to convert */
-  if (n == BZ_DATETIME_LEN && s[19] == '.' && s[23] == 'Z' && s[10] == 'T' && num(s + 20, 3) >= 0) {
-    memcpy(out, s, BZ_DATETIME_LEN);
-    out[BZ_DATETIME_LEN] = '\0';
-    return 1;
-  }
+  if (!date_ok(y, mo, d, h, mi, se)) return 0;
   if (s[i] == '.') {
     int digits = 0;
     for (i++; i < n && is_digit(s[i]); i++, digits++)
@@ -174,14 +196,12 @@ int bz_datetime_parse(const char *s, size_t n, char *out) {
  * is refused rather than converted, so the day sent is the day the caller wrote. */
 int bz_date_parse(const char *s, size_t n, char *out) {
   static const char midnight[] = "00:00:00.000Z";
-  int y, mo, d, feb29;
+  int y, mo, d;
   if ((n != 10 && n != BZ_DATE_LEN) || s[4] != '-' || s[7] != '-') return 0;
   if (n == BZ_DATE_LEN && ((s[10] != ' ' && s[10] != 'T') || memcmp(s + 11, midnight, sizeof midnight - 1) != 0))
     return 0;
   y = num(s, 4); mo = num(s + 5, 2); d = num(s + 8, 2);
-  if (y < 1 || mo < 1 || mo > 12 || d < 1) return 0;
-  feb29 = mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0);
-  if (d > (int)days_in_month[mo - 1] + feb29) return 0;
+  if (!date_ok(y, mo, d, 0, 0, 0)) return 0;
   memcpy(out, s, 10);
   out[10] = ' ';
   memcpy(out + 11, midnight, sizeof midnight);  /* with its NUL */

@@ -44,7 +44,8 @@ typedef struct bz_field {
   unsigned flags;
   size_t max;                       /* string: max code points; array: max items; 0 = none */
   size_t min;                       /* array: min items */
-  const char *const *enums;         /* string: allowed values, NULL-terminated */
+  const char *const *enums;         /* string: allowed values, NULL-terminated; plain ASCII
+                                       (no '"', '\\' or control characters): sent as is */
   const char *const *deny;          /* string: documented values the server now refuses (NotAllowed) */
   long long imin, imax;             /* int: range (or enumeration with BZ_INT_ENUM) */
   bz_rule rule;

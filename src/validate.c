@@ -5,13 +5,23 @@
 #include "rules.h"
 #include "validate.h"
 
-void bz_walk_init(bz_walk *w, lua_State *L, bz_buf *out, const bz_codes *codes) {
-  memset(w, 0, sizeof *w);
+/* The violations table is created by the first violation: a valid payload (the common
+ * case) allocates nothing for it. The frames need no clearing (written before read). */
+void bz_walk_init_indexed(bz_walk *w, lua_State *L, bz_buf *out, const bz_codes *codes, const bz_keyindex *index) {
   w->L = L;
   w->out = out;
   w->codes = codes;
-  lua_newtable(L);
+  w->nerr = 0;
+  w->parent = 0;
+  w->depth = 0;
+  w->index = index;
+  lua_pushnil(L);
   w->errs = lua_gettop(L);
+}
+
+void bz_walk_init(bz_walk *w, lua_State *L, bz_buf *out, const bz_codes *codes) {
+  bz_walk_init_indexed(w, L, out, codes, NULL);
+  memset(w->keys, 0, sizeof w->keys);
 }
 
 int bz_is_absent(lua_State *L, int idx) {
@@ -106,25 +116,70 @@ void bz_violation(bz_walk *w, const bz_field *f, const char *reason, const char 
     lua_pushstring(L, value);
     lua_setfield(L, -2, "value");
   }
+  if (w->nerr == 0) {
+    lua_newtable(L);
+    lua_replace(L, w->errs);
+  }
   lua_rawseti(L, w->errs, ++w->nerr);
 }
 
 /* ---- values ----------------------------------------------------------- */
 
-int bz_in_list(const char *const *list, const char *s, size_t n) {
-  for (; *list; list++)
-    if ((*list)[0] == s[0] && strlen(*list) == n && memcmp(*list, s, n) == 0) return 1;
-  return 0;
+/* The rules a well-formed, non-empty string within its length is checked against. */
+static void string_rules(bz_walk *w, const bz_field *f, const char *s, size_t n) {
+  if (f->deny && bz_in_list(f->deny, s, n)) bz_violation(w, f, BZ_NOT_ALLOWED, NULL, NULL);
+  else if (f->rule != BZ_R_NONE && !bz_rule_ok(f->rule, s, n)) bz_violation(w, f, BZ_INVALID_FORMAT, NULL, NULL);
 }
 
-static void walk_string(bz_walk *w, const bz_field *f, int idx, int type) {
+/* The value walk is inlined into the object walk: it runs for every field, and a call
+ * (saving and restoring registers) costs as much as a short value. */
+#if defined(__GNUC__)
+#define BZ_HOT_INLINE static inline __attribute__((always_inline))
+#else
+#define BZ_HOT_INLINE static inline
+#endif
+
+/* Date-time rows: checked before writing, what is sent is the normalised form. */
+static void walk_datetime(bz_walk *w, const bz_field *f, int idx, int type) {
   lua_State *L = w->L;
   char dt[BZ_DATETIME_LEN + 1];
+  size_t n;
+  const char *s;
+  int ok;
+  if (type == LUA_TNUMBER) ok = bz_datetime_from_unix((double)lua_tonumber(L, idx), dt);
+  else if (type != LUA_TSTRING) {
+    bz_violation(w, f, BZ_INVALID_TYPE, NULL, NULL);
+    return;
+  } else {
+    s = lua_tolstring(L, idx, &n);
+    ok = bz_datetime_parse(s, n, dt);
+  }
+  if (!ok) bz_violation(w, f, BZ_NOT_AVAILABLE, NULL, NULL);
+  else bz_json_plain(L, w->out, dt, BZ_DATETIME_LEN);
+}
+
+/* 1 when s is one of the enumeration: by address among the interned values (ie, when the
+ * index has them), else (a miss there included: a string Lua did not intern) by content. */
+static int in_enums(const bz_field *f, const char *const *ie, const char *s, size_t n) {
+  if (ie)
+    for (; *ie; ie++)
+      if (*ie == s) return 1;
+  return bz_in_list(f->enums, s, n);
+}
+
+/* like DATETIME: what is sent is the normalised form */
+static void walk_date(bz_walk *w, const bz_field *f, const char *s, size_t n) {
+  char d[BZ_DATE_LEN + 1];
+  if (!bz_date_parse(s, n, d)) bz_violation(w, f, BZ_NOT_AVAILABLE, NULL, NULL);
+  else bz_json_plain(w->L, w->out, d, BZ_DATE_LEN);
+}
+
+BZ_HOT_INLINE void walk_string(bz_walk *w, const bz_field *f, int idx, int type, const char *const *ie) {
+  lua_State *L = w->L;
   size_t n, cps;
   const char *s;
-  if (f->rule == BZ_R_DATETIME && type == LUA_TNUMBER) {
-    if (!bz_datetime_from_unix((double)lua_tonumber(L, idx), dt)) bz_violation(w, f, BZ_NOT_AVAILABLE, NULL, NULL);
-    else bz_json_string(L, w->out, dt, BZ_DATETIME_LEN);
+  if (f->rule == BZ_R_DATETIME) {
+    walk_datetime(w, f, idx, type);
     return;
   }
   if (type != LUA_TSTRING) {
@@ -132,15 +187,15 @@ static void walk_string(bz_walk *w, const bz_field *f, int idx, int type) {
     return;
   }
   s = lua_tolstring(L, idx, &n);
-  if (f->rule == BZ_R_DATE) {  /* like DATETIME: what is sent is the normalised form */
-    if (!bz_date_parse(s, n, dt)) bz_violation(w, f, BZ_NOT_AVAILABLE, NULL, NULL);
-    else bz_json_string(L, w->out, dt, BZ_DATE_LEN);
+  if (f->rule == BZ_R_DATE) {
+    walk_date(w, f, s, n);
     return;
   }
-  if (f->rule == BZ_R_DATETIME) {
-    /* checked before writing: what is sent is the normalised form */
-    if (!bz_datetime_parse(s, n, dt)) bz_violation(w, f, BZ_NOT_AVAILABLE, NULL, NULL);
-    else bz_json_string(L, w->out, dt, BZ_DATETIME_LEN);
+  /* One of the enumeration: well-formed, non-empty and plain (schema.h), so written as is;
+   * the checks below would all pass but deny and the format rule. */
+  if (f->enums && n > 0 && (f->max == 0 || n <= f->max) && in_enums(f, ie, s, n)) {
+    bz_json_plain(L, w->out, s, n);
+    if (f->deny || f->rule != BZ_R_NONE) string_rules(w, f, s, n);
     return;
   }
   /* written while validating; the output is discarded if anything was violated */
@@ -155,8 +210,7 @@ static void walk_string(bz_walk *w, const bz_field *f, int idx, int type) {
   }
   if (f->max && cps > f->max) bz_violation(w, f, BZ_TOO_LONG, NULL, NULL);
   else if (f->enums && !bz_in_list(f->enums, s, n)) bz_violation(w, f, BZ_INVALID_ENUM, NULL, NULL);
-  else if (f->deny && bz_in_list(f->deny, s, n)) bz_violation(w, f, BZ_NOT_ALLOWED, NULL, NULL);
-  else if (f->rule != BZ_R_NONE && !bz_rule_ok(f->rule, s, n)) bz_violation(w, f, BZ_INVALID_FORMAT, NULL, NULL);
+  else if (f->deny || f->rule != BZ_R_NONE) string_rules(w, f, s, n);
 }
 
 static void walk_int(bz_walk *w, const bz_field *f, int idx) {
@@ -178,19 +232,29 @@ static int is_sequence(lua_State *L, int idx, size_t n) {
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     long long k;
-    lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TNUMBER || !bz_tointeger(L, -1, &k) || k < 1 || (size_t)k > n) {
-      lua_pop(L, 1);
+#if LUA_VERSION_NUM >= 503
+    /* a table stores an integral float key as an integer: no other number is 1..n */
+    int ok = lua_isinteger(L, -2) && (k = (long long)lua_tointeger(L, -2)) >= 1 && (size_t)k <= n;
+#else
+    int ok = lua_type(L, -2) == LUA_TNUMBER && bz_tointeger(L, -2, &k) && k >= 1 && (size_t)k <= n;
+#endif
+    if (!ok) {
+      lua_pop(L, 2);
       return 0;
     }
+    lua_pop(L, 1);
     count++;
   }
   return count == n;
 }
 
-static void walk_array(bz_walk *w, const bz_field *f, int idx) {
+static void walk_item(bz_walk *w, const bz_field *f, int idx, int type, const bz_keyset *cks);
+static void walk_object(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int idx);
+
+static void walk_array(bz_walk *w, const bz_field *f, int idx, const bz_keyset *cks) {
   lua_State *L = w->L;
   size_t n, i;
+  int top;
   if (lua_type(L, idx) != LUA_TTABLE) {
     bz_violation(w, f, BZ_INVALID_TYPE, NULL, NULL);
     return;
@@ -204,162 +268,142 @@ static void walk_array(bz_walk *w, const bz_field *f, int idx) {
   else if (n < f->min) bz_violation(w, f, BZ_TOO_FEW, NULL, NULL);
   else if (f->max && n > f->max) bz_violation(w, f, BZ_TOO_MANY, NULL, NULL);
   bz_buf_addc(L, w->out, '[');
+  top = lua_gettop(L) + 1;
   for (i = 1; i <= n; i++) {
     int saved = push_frame(w, NULL, 0, (long long)i, (f->flags & BZ_INDEXED) != 0);
     if (i > 1) bz_buf_addc(L, w->out, ',');
+#if LUA_VERSION_NUM >= 503
+    walk_item(w, f->item, top, lua_rawgeti(L, idx, (lua_Integer)i), cks);
+#else
     lua_rawgeti(L, idx, (int)i);
-    bz_walk_value(w, f->item, lua_gettop(L));
-    lua_pop(L, 1);
-    bz_path_pop(w, saved);
+    walk_item(w, f->item, top, lua_type(L, top), cks);
+#endif
+    lua_settop(L, top - 1);
+    w->depth = saved;
   }
   bz_buf_addc(L, w->out, ']');
   if (f->check) f->check(w, f, idx);
 }
 
 /* type: lua_type of the value (the caller usually knows it already) */
-static void walk_typed(bz_walk *w, const bz_field *f, int idx, int type) {
+/* ie: the row's interned enumeration values (NULL: compare by content). */
+BZ_HOT_INLINE void walk_typed(bz_walk *w, const bz_field *f, int idx, int type, const char *const *ie,
+                              const bz_keyset *cks) {
   lua_State *L = w->L;
   switch (f->type) {
-    case BZ_T_STRING: walk_string(w, f, idx, type); break;
+    case BZ_T_STRING: walk_string(w, f, idx, type, ie); break;
     case BZ_T_INT: walk_int(w, f, idx); break;
     case BZ_T_BOOL:
       if (type != LUA_TBOOLEAN) bz_violation(w, f, BZ_INVALID_TYPE, NULL, NULL);
       else if (lua_toboolean(L, idx)) bz_buf_add(L, w->out, "true", 4);
       else bz_buf_add(L, w->out, "false", 5);
       break;
-    case BZ_T_ARRAY: walk_array(w, f, idx); break;
+    case BZ_T_ARRAY: walk_array(w, f, idx, cks); break;
     case BZ_T_OBJECT:
       if (type != LUA_TTABLE) bz_violation(w, f, BZ_INVALID_TYPE, NULL, NULL);
-      else bz_walk_object(w, f->child, idx);
+      else walk_object(w, f->child, cks, idx);
       break;
   }
   if (f->check && f->type != BZ_T_ARRAY) f->check(w, f, idx);
 }
 
-void bz_walk_value(bz_walk *w, const bz_field *f, int idx) { walk_typed(w, f, idx, lua_type(w->L, idx)); }
+static void walk_item(bz_walk *w, const bz_field *f, int idx, int type, const bz_keyset *cks) {
+  walk_typed(w, f, idx, type, NULL, cks);
+}
+void bz_walk_value(bz_walk *w, const bz_field *f, int idx) {
+  walk_typed(w, f, idx, lua_type(w->L, idx), NULL, bz_keyset_below(w->index, f));
+}
 
 /* ---- objects ---------------------------------------------------------- */
 
-static int find_row(const bz_schema *s, const char *name, size_t len) {
-  const bz_field *r;
-  for (r = s->rows; r->name; r++)
-    if (r->nlen == len && r->name[0] == name[0] && memcmp(r->name, name, len) == 0) return (int)(r - s->rows);
-  return -1;
-}
-
 /* Required rows; a conditional one only when the sibling it depends on holds a
  * valid value (an invalid one is reported once, not again as a missing dependant). */
-static int row_required(lua_State *L, const bz_schema *s, const bz_field *f, int slots) {
+static int row_required(lua_State *L, const bz_schema *s, const bz_field *f, const int *at) {
   int dep;
   size_t n;
   const char *v;
   if (f->flags & BZ_REQUIRED) return 1;
   if (f->req_unless_key == NULL) return 0;
-  dep = find_row(s, f->req_unless_key, strlen(f->req_unless_key));
-  if (dep < 0 || lua_type(L, slots + dep) != LUA_TSTRING) return 0;
-  v = lua_tolstring(L, slots + dep, &n);  /* compared with its length: "call\0x" is not "call" */
+  dep = bz_find_row(s, f->req_unless_key, strlen(f->req_unless_key));
+  if (dep < 0 || at[dep] == 0 || lua_type(L, at[dep]) != LUA_TSTRING) return 0;
+  v = lua_tolstring(L, at[dep], &n);  /* compared with its length: "call\0x" is not "call" */
   return !(strlen(f->req_unless_val) == n && memcmp(v, f->req_unless_val, n) == 0) &&
          (s->rows[dep].enums == NULL || bz_in_list(s->rows[dep].enums, v, n));
 }
 
-/* The one place unknown keys are reported: every key of the table at idx that
- * known() refuses is an UnknownField, a non-string key rendered as [key]. */
-void bz_report_unknown_keys(bz_walk *w, int idx, bz_known_fn known, const void *ctx) {
+/* One lua_next pass over the table at idx: the value of each row's key stays on the stack
+ * where lua_next left it (at[row] = its index; the key is copied above it to go on), a value
+ * of an unknown key is dropped and only noted. Then rows are emitted in schema order. */
+static int collect_rows(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int idx, int nrows, int *at) {
   lua_State *L = w->L;
+  int top = lua_gettop(L) + 1, room = 0, unknown = 0;
+  memset(at, 0, (size_t)nrows * sizeof *at);
   lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    int saved;
-    char tmp[64];  /* a rendered non-string key: lives until the violation is recorded */
-    lua_pop(L, 1);
-    if (lua_type(L, -1) == LUA_TSTRING) {
-      size_t len;
-      const char *k = lua_tolstring(L, -1, &len);
-      if (known(ctx, k, len)) continue;
-      saved = bz_path_push(w, k, len);  /* the key stays on the stack while rendered */
-    } else {
-      if (lua_type(L, -1) == LUA_TNUMBER) snprintf(tmp, sizeof tmp, "[%.14g]", (double)lua_tonumber(L, -1));
-      else snprintf(tmp, sizeof tmp, "[%s]", luaL_typename(L, -1));
-      saved = bz_path_push(w, tmp, strlen(tmp));
-    }
-    bz_violation(w, NULL, BZ_UNKNOWN_FIELD, NULL, NULL);
-    bz_path_pop(w, saved);
-  }
-}
-
-static int is_row(const void *schema, const char *k, size_t len) {
-  return find_row((const bz_schema *)schema, k, len) >= 0;
-}
-
-/* A hit is confirmed against the row's name (cheap: short names), so a key string
- * freed and another allocated at its address (a finalizer emptying the payload
- * mid-walk) can never be taken for the row cached before. Misses are not cached. */
-static int lookup_key(bz_walk *w, const bz_schema *s, const char *k, size_t len) {
-  bz_keyhit *hit = &w->keys[((uintptr_t)k >> 4) % BZ_KEY_CACHE];
-  const bz_field *f;
-  int r;
-  if (hit->key == k && hit->schema == s) {
-    f = &s->rows[hit->row];
-    if (f->nlen == len && memcmp(f->name, k, len) == 0) return hit->row;
-  }
-  r = len ? find_row(s, k, len) : -1;
-  if (r >= 0) {
-    hit->key = k;
-    hit->schema = s;
-    hit->row = r;
-  }
-  return r;
-}
-
-/* One lua_next pass drops every value into the stack slot of its row (unknown keys
- * are only noted); then rows are emitted in schema order from the slots. */
-void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) {
-  lua_State *L = w->L;
-  const bz_field *f;
-  int nrows = 0, slots, i, first = 1, unknown = 0, saved_parent = w->parent;
-  idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
-  while (s->rows[nrows].name) nrows++;
-  luaL_checkstack(L, nrows + 8, "bizreg: payload nested too deeply");
-  slots = lua_gettop(L) + 1;
-  lua_settop(L, slots + nrows);  /* one nil slot per row, plus the lua_next key */
-  while (lua_next(L, idx)) {
+  while (lua_next(L, idx)) {  /* key at top, value at top + 1 */
     int r = -1;
     if (lua_type(L, -2) == LUA_TSTRING) {
       size_t len;
-      const char *k = lua_tolstring(L, -2, &len);
-      r = lookup_key(w, s, k, len);
+      r = ks ? bz_keyset_row(ks, lua_tolstring(L, -2, NULL)) : -1;
+      if (r < 0) {
+        const char *k = lua_tolstring(L, -2, &len);
+        r = bz_row_by_name(w, s, k, len);
+      }
     }
-    if (r >= 0) lua_replace(L, slots + r);
-    else {
+    if (r < 0) {
       lua_pop(L, 1);
       unknown = 1;
+      continue;
     }
+    if (room-- == 0) {  /* the next 8 rows' 2 slots, with room to spare for what runs above */
+      luaL_checkstack(L, 2 * 8 + 10, "bizreg: payload nested too deeply");
+      room = 7;
+    }
+    at[r] = top + 1;
+    lua_pushvalue(L, -2);
+    top += 2;
   }
+  return unknown;
+}
+
+/* ks: the index entry of s (NULL: keys matched by name) */
+static void walk_object(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int idx) {
+  lua_State *L = w->L;
+  const bz_field *f;
+  int at[BZ_MAX_ROWS];
+  int nrows = 0, base = lua_gettop(L), i, first = 1, unknown, saved_parent = w->parent;
+  idx = idx < 0 ? base + idx + 1 : idx;
+  if (ks) nrows = ks->nrows;
+  else while (s->rows[nrows].name) nrows++;
+  if (nrows > BZ_MAX_ROWS) luaL_error(L, "bizreg: schema %s has more than %d rows", s->name, BZ_MAX_ROWS);
+  unknown = collect_rows(w, s, ks, idx, nrows, at);
   w->parent = idx;
   bz_buf_addc(L, w->out, '{');
   for (i = 0, f = s->rows; i < nrows; i++, f++) {
-    int slot = slots + i, saved, t = lua_type(L, slot);
+    int slot = at[i], saved, t = slot ? lua_type(L, slot) : LUA_TNIL;
     if (t == LUA_TNIL || (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, slot) == NULL)) {
       if (f->dflt) {
-        bz_buf_add(L, w->out, f->jkey + first, f->nlen + 4 - (size_t)first);
+        bz_buf_addv(L, w->out, f->jkey + first, f->nlen + 4 - (size_t)first);
         first = 0;
         bz_json_string(L, w->out, f->dflt, strlen(f->dflt));
-      } else if (row_required(L, s, f, slots)) {
-        saved = bz_path_push(w, f->name, f->nlen);
+      } else if (row_required(L, s, f, at)) {
+        saved = push_frame(w, f->name, f->nlen, 0, 0);
         bz_violation(w, f, BZ_REQUIRED_R, NULL, NULL);
         bz_path_pop(w, saved);
       }
       continue;
     }
-    bz_buf_add(L, w->out, f->jkey + first, f->nlen + 4 - (size_t)first);
+    bz_buf_addv(L, w->out, f->jkey + first, f->nlen + 4 - (size_t)first);
     first = 0;
-    saved = bz_path_push(w, f->name, f->nlen);
-    walk_typed(w, f, slot, t);
-    bz_path_pop(w, saved);
+    saved = push_frame(w, f->name, f->nlen, 0, 0);
+    if (ks) walk_typed(w, f, slot, t, ks->enums[i], ks->child[i]);
+    else walk_typed(w, f, slot, t, NULL, NULL);
+    w->depth = saved;
   }
-  if (unknown) bz_report_unknown_keys(w, idx, is_row, s);
+  if (unknown) bz_report_unknown_keys(w, idx, bz_is_row, s);
   if (s->check) s->check(w, NULL, idx);
   bz_buf_addc(L, w->out, '}');
-  lua_settop(L, slots - 1);
+  lua_settop(L, base);
   w->parent = saved_parent;
 }
 
+void bz_walk_object(bz_walk *w, const bz_schema *s, int idx) { walk_object(w, s, bz_keyset_of(w->index, s), idx); }
