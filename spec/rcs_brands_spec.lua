@@ -89,6 +89,32 @@ describe("RCS brands", function()
       rcs:close()
     end)
 
+    it("refuses the dot segments '.' and '..' as brandId on every brand-scoped call: nothing is sent", function()
+      -- libcurl removes dot segments: GET /corp/acct/brand/. would read the brand LIST and
+      -- POST /brand/../chatbot would become POST /chatbot
+      local urls = {}
+      local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
+        transport = function(req) urls[#urls + 1] = req.url return { status = 599, headers = {}, body = "" } end }
+      local bots = { chatbots = fx.chatbots(1), subNumCertificate = { data = fx.images.pdf(), filename = "c.pdf" } }
+      for _, id in ipairs { ".", ".." } do
+        for name, call in pairs {
+          get_brand = function() return rcs:get_brand(id) end,
+          wait_for_approval = function() return rcs:wait_for_approval(id, { interval = 1, timeout = 1 }) end,
+          resubmit_brand = function() return rcs:resubmit_brand(id, fx.brand()) end,
+          register_chatbots = function() return rcs:register_chatbots(id, bots) end,
+          prepare_chatbots = function() return bizreg.prepare_chatbots(id, bots) end,
+        } do
+          local res, err = call()
+          assert.is_nil(res, name .. " " .. id)
+          assert.equal("validation", err.kind, name .. " " .. id)
+          assert.equal("64316", err.code, name .. " " .. id)
+          assert.is_false(err.sent)
+        end
+      end
+      assert.same({}, urls)
+      rcs:close()
+    end)
+
     it("maps 64316 (unknown brandId) and 63001 (another account's brand)", function()
       local rcs = client()
       local _, err = rcs:get_brand("BR.nosuch")
@@ -232,6 +258,33 @@ describe("RCS brands", function()
       assert.has_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "t", person_id = "" } end)
       assert.has_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "t", person_id = "a\nb" } end)
       assert.has_no_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "t", person_id = string.rep("a", 20) } end)
+    end)
+
+    it("is never a dot segment: person_id '.' / '..' raise, a client_id of dots is sent as %2E", function()
+      for _, pid in ipairs { ".", ".." } do
+        assert.has_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "t", person_id = pid } end)
+      end
+      local urls = {}
+      local c = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "t", person_id = "acct",
+        transport = function(req) urls[#urls + 1] = req.url return { status = 500, headers = {}, body = "" } end }
+      c:close()
+      for _, cid in ipairs { ".", ".." } do
+        c = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", client_id = cid, client_secret = "s", retries = 0,
+          transport = function(req)
+            urls[#urls + 1] = req.url
+            if req.url:find("/token$") then
+              return { status = 200, headers = {}, body = '{"accessToken":"tok-1","expiresIn":"3600"}' }
+            end
+            return { status = 500, headers = {}, body = "" }
+          end }
+        c:list_brands()
+        c:get_brand("BR.1")
+        c:close()
+      end
+      assert.same({ "http://127.0.0.1:9/api/1.1/token", "http://127.0.0.1:9/api/1.1/corp/%2E/brand?offset=0&limit=100",
+        "http://127.0.0.1:9/api/1.1/corp/%2E/brand/BR.1",
+        "http://127.0.0.1:9/api/1.1/token", "http://127.0.0.1:9/api/1.1/corp/%2E%2E/brand?offset=0&limit=100",
+        "http://127.0.0.1:9/api/1.1/corp/%2E%2E/brand/BR.1" }, urls)
     end)
   end)
 

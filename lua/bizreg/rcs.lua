@@ -61,9 +61,10 @@ local function validation_error(props)
 end
 M.validation_error = validation_error
 
--- brandId goes into the URL path: only the documented shape (<= 13 chars) is accepted.
+-- brandId goes into the URL path: only the documented shape (<= 13 chars) is accepted, and
+-- never a dot segment ("." / ".."), which libcurl and servers resolve to another resource.
 function M.brand_id_error(brand_id)
-  if #brand_id == 0 or #brand_id > 13 or brand_id:find("[^%w%.%-_]") then
+  if #brand_id == 0 or #brand_id > 13 or brand_id:find("[^%w%.%-_]") or brand_id:find("^%.%.?$") then
     return validation_error { { key = "brandId", reason = "InvalidFormat", code = "64316" } }
   end
 end

@@ -143,8 +143,10 @@ local function query_values(q)
   return math.floor(vals.offset), math.floor(vals.limit)
 end
 
--- RFC 3986 unreserved characters stay; everything else in a path segment is %XX.
+-- RFC 3986 unreserved characters stay; everything else in a path segment is %XX, and so
+-- are the dots of a dot segment ("." / ".." would be resolved to another path).
 local function segment(s)
+  if s:find("^%.%.?$") then return (s:gsub("%.", "%%2E")) end
   return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
 end
 
@@ -220,7 +222,7 @@ local ops = {}
 -- personId is the `person_id` option, by default `client_id`). Sends `X-RCS-Brandkey` when the call
 -- or the client has a `brand_key`.
 -- @function client:get_brand
--- @string brandId the brand (≤ 13 characters of letters, digits, `.`, `-`, `_`; else a validation
+-- @string brandId the brand (≤ 13 characters of letters, digits, `.`, `-`, `_`, not `.` or `..`; else a validation
 --   error 64316, nothing sent)
 -- @tparam[opt] table opts `{ brand_key = "BK.…" }` for this call
 -- @treturn table `{ code = "20000000", status = 200, brand = BrandDetail }`: `brand` holds the
@@ -350,8 +352,8 @@ function M.configure(c, opts)
     raise("option 'categories_ttl' must be a number of seconds >= 0 (0: no cache)")
   end
   local pid = opts.person_id
-  if pid ~= nil and (pid == "" or #pid > 20 or pid:find("[%c]")) then
-    raise("option 'person_id' must be the RBC account ID: 1 to 20 characters, no control characters")
+  if pid ~= nil and (pid == "" or #pid > 20 or pid:find("[%c]") or pid:find("^%.%.?$")) then
+    raise("option 'person_id' must be the RBC account ID: 1 to 20 characters, no control characters, not '.' or '..'")
   end
   c.categories_ttl = ttl or 3600
   c.person_id = pid or opts.client_id
