@@ -346,6 +346,37 @@ describe("RCS brands", function()
       rcs:close()
     end)
 
+    it("ends a walk whose pages do not advance (a server ignoring offset) with a decode error", function()
+      -- the same full page of 100 at every offset, without pagination: each_brand and
+      -- find_brands must stop at the first page that lists no new brand, not walk to 2^31
+      local calls = 0
+      local function transport(req)
+        calls = calls + 1
+        if calls > 20 then return { status = 500, headers = {}, body = "stop" } end
+        local list = {}
+        for i = 1, 100 do list[i] = string.format('{"brandId":"BR.%d","name":"n%d","status":"승인"}', i, i) end
+        return { status = 200, headers = {}, body = '{"code":"20000000","status":200,"result":[' .. table.concat(list, ",") .. "]}" }
+      end
+      local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
+        transport = transport }
+      local got, errs = 0, {}
+      for brand, err in rcs:each_brand() do
+        if brand then got = got + 1 else errs[#errs + 1] = err end
+      end
+      assert.equal(100, got)
+      assert.equal(1, #errs)
+      assert.equal("decode", errs[1].kind)
+      assert.matches("does not advance", errs[1].message)
+      assert.equal(2, calls)
+      calls = 0
+      local res, err = rcs:find_brands { name = "n7" }
+      assert.is_nil(res)
+      assert.equal("decode", err.kind)
+      assert.matches("does not advance", err.message)
+      assert.equal(2, calls)
+      rcs:close()
+    end)
+
     it("each_brand yields false, err once on a failing page, then ends", function()
       seed { count = 150 }
       local rcs = client()

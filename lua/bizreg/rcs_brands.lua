@@ -182,6 +182,23 @@ local function next_offset(page, offset, limit)
 end
 M.next_offset = next_offset
 
+-- One step of a walk over pages: the page's brands not seen before (marked seen), and the
+-- next offset (nil: that was the last page). A page that lists no new brand while more are
+-- said to follow is an error: a server that ignores offset (or a wrong total) would
+-- otherwise be walked up to offset 2^31.
+local function step(page, offset, limit, seen)
+  local fresh = {}
+  for _, b in ipairs(page.brands) do
+    if not seen[b.brandId] then seen[b.brandId] = true fresh[#fresh + 1] = b end
+  end
+  local nxt = next_offset(page, offset, limit)
+  if nxt and #fresh == 0 then
+    return nil, errors.decode(page.status, string.format(
+      "the brand list does not advance: the page at offset %d lists only brands already seen", offset))
+  end
+  return fresh, nxt
+end
+
 -- Every page from offset: calls visit(brand) once per brandId (a brand that moves across
 -- pages while the walk runs is not seen twice). Each page gets the client's whole deadline.
 local function walk(self, ctx, offset, limit, visit)
@@ -191,10 +208,10 @@ local function walk(self, ctx, offset, limit, visit)
     local page, err = fetch_page(self, ctx, offset, limit)
     if not page then return nil, err end
     pages = pages + 1
-    for _, b in ipairs(page.brands) do
-      if not seen[b.brandId] then seen[b.brandId] = true visit(b) end
-    end
-    offset = next_offset(page, offset, limit)
+    local fresh
+    fresh, offset = step(page, offset, limit, seen)
+    if not fresh then return nil, offset end
+    for _, b in ipairs(fresh) do visit(b) end
   end
   return pages
 end
@@ -273,7 +290,7 @@ ops.list_brands = {
 -- @tparam table query `{ name = "…", offset = 0, limit = 100 }` (name 1–20 characters: else a
 --   validation error; offset / limit as `list_brands`)
 -- @treturn table `{ brands = { BrandInfo, … }, pages = n }` (`brands` empty: none has that name)
--- @return or nil and an error (of any page)
+-- @return or nil and an error (of any page; `decode` when a page lists only brands already seen)
 -- @raise when query is not a table or name not a string, without `person_id`, on a closed client
 -- @usage local found = assert(rcs:find_brands { name = "바른치과" })
 -- if #found.brands == 0 then --[[ not there: register again ]] end
@@ -305,7 +322,8 @@ ops.find_brands = {
 
 --- RCS (`bizreg.rcs`): every brand of the account, page after page, for a generic `for`.
 -- Each step yields one `BrandInfo` (as `list_brands` gives them); each brandId once. An
--- error (of any page, or a bad `offset`/`limit`) is yielded once as `false, err`, then the
+-- error (of any page, a bad `offset`/`limit`, or `decode` when a page lists only brands
+-- already seen: the list does not advance) is yielded once as `false, err`, then the
 -- loop ends: check `brand` in the loop body.
 -- @function client:each_brand
 -- @tparam[opt] table query `{ offset = 0, limit = 100 }` (limit 100–1000: the page size)
@@ -320,21 +338,18 @@ function M.each_brand(self, q)
   needs_person(self)
   check_query(q)
   local offset, limit = q and q.offset or 0, q and q.limit or 100
-  local page, i, seen = nil, 0, {}
+  local fresh, i, seen = {}, 0, {}
   return function()
-    while offset or (page and i < #page.brands) do
-      if page and i < #page.brands then
-        i = i + 1
-        local b = page.brands[i]
-        if not seen[b.brandId] then seen[b.brandId] = true return b end
-      else
-        local err
-        page, err = self:list_brands { offset = offset, limit = limit }
-        if not page then offset = nil return false, err end
-        i, offset = 0, next_offset(page, offset, limit)
-      end
+    while i >= #fresh do
+      if not offset then return nil end
+      local page, err = self:list_brands { offset = offset, limit = limit }
+      local nxt
+      if page then fresh, nxt = step(page, offset, limit, seen) end
+      if not page or not fresh then offset, fresh, i = nil, {}, 0 return false, err or nxt end
+      i, offset = 0, nxt
     end
-    return nil
+    i = i + 1
+    return fresh[i]
   end
 end
 
