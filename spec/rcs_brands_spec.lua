@@ -160,6 +160,23 @@ describe("RCS brands", function()
     end)
   end)
 
+  it("reads one success envelope for every call: a null code or desc is absent", function()
+    local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
+      transport = function(req)
+        local entry = req.url:find("/chatbot$") and '{"chatbotId":"BR.x_1"}' or '{"brandId":"BR.x","name":"n"}'
+        return { status = 200, headers = {}, body = '{"code":null,"desc":null,"status":200,"result":[' .. entry .. "]}" }
+      end }
+    local bots = { chatbots = fx.chatbots(1), subNumCertificate = { data = fx.images.pdf(), filename = "c.pdf" } }
+    for name, res in pairs { register_brand = rcs:register_brand(fx.brand()), get_brand = rcs:get_brand("BR.x"),
+      list_brands = rcs:list_brands(), register_chatbots = rcs:register_chatbots("BR.x", bots) } do
+      assert.is_table(res, name)
+      assert.is_nil(res.code, name)
+      assert.is_nil(res.desc, name)
+      assert.equal(200, res.status, name)
+    end
+    rcs:close()
+  end)
+
   describe("brand_key", function()
     it("sends the client's brand_key as X-RCS-Brandkey on brand-scoped calls only", function()
       local rcs0 = client()

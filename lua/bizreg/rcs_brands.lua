@@ -53,17 +53,14 @@ local function pick(obj, fields, required)
   return out
 end
 
--- The success envelope { code, status, desc, result = [...] }: body, envelope fields, or nil, err.
+-- rcs.lua's success envelope: its result list, the envelope's fields (code, status, desc)
+-- and the decoded body (pagination, links), or nil, nil, err.
 local function envelope(res)
-  if res.status < 200 or res.status > 299 then return nil, nil, R.map_error(res) end
-  local body = res.body:match("^[ \t\r\n]*{") and cjson.decode(res.body)
-  if type(body) ~= "table" or type(body.result) ~= "table" then
-    return nil, nil, errors.decode(res.status, "response is not the RCS success envelope", res.body)
-  end
-  local out = { code = body.code ~= cjson.null and body.code or nil,
-    status = type(body.status) == "number" and math.floor(body.status) or res.status,
-    desc = body.desc ~= cjson.null and body.desc or nil }
-  return body, out
+  local out, body = R.envelope(res)
+  if not out then return nil, nil, body end
+  local list = out.result
+  out.result = nil
+  return list, out, body
 end
 
 -- A list of entries, each picked by fields (nil, err on the first bad one).
@@ -80,10 +77,10 @@ end
 M.envelope, M.pick_list = envelope, pick_list  -- (rcs_categories.lua)
 
 function M.map_detail(res)
-  local body, out, err = envelope(res)
-  if not body then return nil, err end
+  local result, out, err = envelope(res)
+  if not result then return nil, err end
   local list
-  list, err = pick_list(res, { body.result[1] }, DETAIL_FIELDS, "brandId")
+  list, err = pick_list(res, { result[1] }, DETAIL_FIELDS, "brandId")
   if not list then return nil, err end
   out.brand = list[1]
   return out
@@ -94,9 +91,10 @@ function M.map_page(res, offset, limit)
   if res.status == 204 then
     return { code = "60004", status = 204, brands = {}, pagination = { offset = offset, limit = limit }, links = {} }
   end
-  local body, out, err = envelope(res)
-  if not body then return nil, err end
-  out.brands, err = pick_list(res, body.result, INFO_FIELDS, "brandId")
+  local result, out, body = envelope(res)
+  if not result then return nil, body end
+  local err
+  out.brands, err = pick_list(res, result, INFO_FIELDS, "brandId")
   if not out.brands then return nil, err end
   out.pagination = pick(type(body.pagination) == "table" and body.pagination or {}, PAGINATION_FIELDS)
     or { offset = offset, limit = limit }
