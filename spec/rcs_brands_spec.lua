@@ -149,6 +149,22 @@ describe("RCS brands", function()
       rcs:close()
     end)
 
+    it("reads a 200 whose result is empty as a decode error (get_brand and wait_for_approval do not raise)", function()
+      local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
+        transport = function()
+          return { status = 200, headers = {}, body = '{"code":"20000000","status":200,"result":[]}' }
+        end }
+      local res, err = rcs:get_brand("BR.x")
+      assert.is_nil(res)
+      assert.equal("decode", err.kind)
+      assert.equal(200, err.status)
+      local ok, wres, werr = pcall(rcs.wait_for_approval, rcs, "BR.x", { interval = 1, timeout = 1 })
+      assert.is_true(ok, tostring(wres))
+      assert.is_nil(wres)
+      assert.equal("decode", werr.kind)
+      rcs:close()
+    end)
+
     it("reads a brand whose answer holds a field of the wrong type as a decode error", function()
       local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
         transport = function()

@@ -76,13 +76,13 @@ end
 
 M.envelope, M.pick_list = envelope, pick_list  -- (rcs_categories.lua)
 
+-- The one brand of GET /corp/{personId}/brand/{brandId}: an empty result is no answer.
 function M.map_detail(res)
   local result, out, err = envelope(res)
   if not result then return nil, err end
-  local list
-  list, err = pick_list(res, { result[1] }, DETAIL_FIELDS, "brandId")
-  if not list then return nil, err end
-  out.brand = list[1]
+  local why
+  out.brand, why = pick(result[1], DETAIL_FIELDS, "brandId")
+  if not out.brand then return nil, errors.decode(res.status, "result[1]: " .. why, res.body) end
   return out
 end
 
