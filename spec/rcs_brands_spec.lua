@@ -410,6 +410,32 @@ describe("RCS brands", function()
       rcs:close()
     end)
 
+    it("walks on while pages are full, whatever a (wrong) total says: find_brands misses no brand", function()
+      -- 250 brands, but the server's total says 100: stopping at the total would make
+      -- find_brands miss brand 230 and its caller register that brand a second time
+      local calls = 0
+      local function transport(req)
+        calls = calls + 1
+        local offset = tonumber(req.url:match("offset=(%d+)"))
+        local list = {}
+        for i = offset + 1, math.min(offset + 100, 250) do
+          list[#list + 1] = string.format('{"brandId":"BR.%d","name":"n%d","status":"승인"}', i, i)
+        end
+        return { status = 200, headers = {}, body = '{"code":"20000000","status":200,"result":[' .. table.concat(list, ",") ..
+          '],"pagination":{"total":100,"offset":' .. offset .. ',"limit":100}}' }
+      end
+      local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
+        transport = transport }
+      local found = assert(rcs:find_brands { name = "n230" })
+      assert.equal(1, #found.brands)
+      assert.equal("BR.230", found.brands[1].brandId)
+      assert.equal(3, calls)
+      local n = 0
+      for brand in rcs:each_brand() do if brand then n = n + 1 end end
+      assert.equal(250, n)
+      rcs:close()
+    end)
+
     it("each_brand yields false, err once on a failing page, then ends", function()
       seed { count = 150 }
       local rcs = client()

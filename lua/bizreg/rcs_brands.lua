@@ -170,12 +170,15 @@ local function fetch_page(self, ctx, offset, limit)
   return M.map_page(res, offset, limit)
 end
 
--- Where the next page starts, or nil after the last one (no entries, fewer than asked,
--- or the total reached): a page of n entries always moves on by n, so the walk ends.
+-- Where the next page starts, or nil after the last one: no entries, or fewer than asked
+-- and the total (if given) reached. A full page always leads to the next, whatever the
+-- total says: a total too small must not hide a brand from find_brands (its caller would
+-- register that brand again); it costs one more GET when the count is a multiple of limit.
+-- A page of n entries moves on by n; step() ends a walk that does not advance.
 local function next_offset(page, offset, limit)
   local n = #page.brands
   local total = page.pagination.total
-  if n == 0 or (total and offset + n >= total) or (not total and n < limit) then return nil end
+  if n == 0 or (n < limit and not (total and offset + n < total)) then return nil end
   return offset + n
 end
 M.next_offset = next_offset
