@@ -379,19 +379,29 @@ describe("RCS brands", function()
       rcs:close()
     end)
 
+    -- An offline client whose brand list answers ids(offset) (numbers i: brand BR.i named ni),
+    -- with the JSON `extra` after the result; calls.n counts the GETs (a 500 after 20: no hang).
+    local function listing(ids, extra)
+      local calls = { n = 0 }
+      local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
+        transport = function(req)
+          calls.n = calls.n + 1
+          if calls.n > 20 then return { status = 500, headers = {}, body = "stop" } end
+          local offset, list = tonumber(req.url:match("offset=(%d+)")), {}
+          for _, i in ipairs(ids(offset)) do
+            list[#list + 1] = string.format('{"brandId":"BR.%d","name":"n%d","status":"승인"}', i, i)
+          end
+          return { status = 200, headers = {}, body = '{"code":"20000000","status":200,"result":[' ..
+            table.concat(list, ",") .. "]" .. (extra and extra(offset) or "") .. "}" }
+        end }
+      return rcs, calls
+    end
+    local function range(from, to) local t = {} for i = from, to do t[#t + 1] = i end return t end
+
     it("ends a walk whose pages do not advance (a server ignoring offset) with a decode error", function()
       -- the same full page of 100 at every offset, without pagination: each_brand and
       -- find_brands must stop at the first page that lists no new brand, not walk to 2^31
-      local calls = 0
-      local function transport(req)
-        calls = calls + 1
-        if calls > 20 then return { status = 500, headers = {}, body = "stop" } end
-        local list = {}
-        for i = 1, 100 do list[i] = string.format('{"brandId":"BR.%d","name":"n%d","status":"승인"}', i, i) end
-        return { status = 200, headers = {}, body = '{"code":"20000000","status":200,"result":[' .. table.concat(list, ",") .. "]}" }
-      end
-      local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
-        transport = transport }
+      local rcs, calls = listing(function() return range(1, 100) end)
       local got, errs = 0, {}
       for brand, err in rcs:each_brand() do
         if brand then got = got + 1 else errs[#errs + 1] = err end
@@ -400,36 +410,25 @@ describe("RCS brands", function()
       assert.equal(1, #errs)
       assert.equal("decode", errs[1].kind)
       assert.matches("does not advance", errs[1].message)
-      assert.equal(2, calls)
-      calls = 0
+      assert.equal(2, calls.n)
+      calls.n = 0
       local res, err = rcs:find_brands { name = "n7" }
       assert.is_nil(res)
       assert.equal("decode", err.kind)
       assert.matches("does not advance", err.message)
-      assert.equal(2, calls)
+      assert.equal(2, calls.n)
       rcs:close()
     end)
 
     it("walks on while pages are full, whatever a (wrong) total says: find_brands misses no brand", function()
       -- 250 brands, but the server's total says 100: stopping at the total would make
       -- find_brands miss brand 230 and its caller register that brand a second time
-      local calls = 0
-      local function transport(req)
-        calls = calls + 1
-        local offset = tonumber(req.url:match("offset=(%d+)"))
-        local list = {}
-        for i = offset + 1, math.min(offset + 100, 250) do
-          list[#list + 1] = string.format('{"brandId":"BR.%d","name":"n%d","status":"승인"}', i, i)
-        end
-        return { status = 200, headers = {}, body = '{"code":"20000000","status":200,"result":[' .. table.concat(list, ",") ..
-          '],"pagination":{"total":100,"offset":' .. offset .. ',"limit":100}}' }
-      end
-      local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
-        transport = transport }
+      local rcs, calls = listing(function(offset) return range(offset + 1, math.min(offset + 100, 250)) end,
+        function(offset) return ',"pagination":{"total":100,"offset":' .. offset .. ',"limit":100}' end)
       local found = assert(rcs:find_brands { name = "n230" })
       assert.equal(1, #found.brands)
       assert.equal("BR.230", found.brands[1].brandId)
-      assert.equal(3, calls)
+      assert.equal(3, calls.n)
       local n = 0
       for brand in rcs:each_brand() do if brand then n = n + 1 end end
       assert.equal(250, n)
