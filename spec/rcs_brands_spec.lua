@@ -89,6 +89,32 @@ describe("RCS brands", function()
       rcs:close()
     end)
 
+    it("refuses the dot segments '.' and '..' as brandId on every brand-scoped call: nothing is sent", function()
+      -- libcurl removes dot segments: GET /corp/acct/brand/. would read the brand LIST and
+      -- POST /brand/../chatbot would become POST /chatbot
+      local urls = {}
+      local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
+        transport = function(req) urls[#urls + 1] = req.url return { status = 599, headers = {}, body = "" } end }
+      local bots = { chatbots = fx.chatbots(1), subNumCertificate = { data = fx.images.pdf(), filename = "c.pdf" } }
+      for _, id in ipairs { ".", ".." } do
+        for name, call in pairs {
+          get_brand = function() return rcs:get_brand(id) end,
+          wait_for_approval = function() return rcs:wait_for_approval(id, { interval = 1, timeout = 1 }) end,
+          resubmit_brand = function() return rcs:resubmit_brand(id, fx.brand()) end,
+          register_chatbots = function() return rcs:register_chatbots(id, bots) end,
+          prepare_chatbots = function() return bizreg.prepare_chatbots(id, bots) end,
+        } do
+          local res, err = call()
+          assert.is_nil(res, name .. " " .. id)
+          assert.equal("validation", err.kind, name .. " " .. id)
+          assert.equal("64316", err.code, name .. " " .. id)
+          assert.is_false(err.sent)
+        end
+      end
+      assert.same({}, urls)
+      rcs:close()
+    end)
+
     it("maps 64316 (unknown brandId) and 63001 (another account's brand)", function()
       local rcs = client()
       local _, err = rcs:get_brand("BR.nosuch")
@@ -123,6 +149,22 @@ describe("RCS brands", function()
       rcs:close()
     end)
 
+    it("reads a 200 whose result is empty as a decode error (get_brand and wait_for_approval do not raise)", function()
+      local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
+        transport = function()
+          return { status = 200, headers = {}, body = '{"code":"20000000","status":200,"result":[]}' }
+        end }
+      local res, err = rcs:get_brand("BR.x")
+      assert.is_nil(res)
+      assert.equal("decode", err.kind)
+      assert.equal(200, err.status)
+      local ok, wres, werr = pcall(rcs.wait_for_approval, rcs, "BR.x", { interval = 1, timeout = 1 })
+      assert.is_true(ok, tostring(wres))
+      assert.is_nil(wres)
+      assert.equal("decode", werr.kind)
+      rcs:close()
+    end)
+
     it("reads a brand whose answer holds a field of the wrong type as a decode error", function()
       local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
         transport = function()
@@ -132,6 +174,23 @@ describe("RCS brands", function()
       assert.equal("decode", err.kind)
       assert.matches("status is not a string", err.message)
     end)
+  end)
+
+  it("reads one success envelope for every call: a null code or desc is absent", function()
+    local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
+      transport = function(req)
+        local entry = req.url:find("/chatbot$") and '{"chatbotId":"BR.x_1"}' or '{"brandId":"BR.x","name":"n"}'
+        return { status = 200, headers = {}, body = '{"code":null,"desc":null,"status":200,"result":[' .. entry .. "]}" }
+      end }
+    local bots = { chatbots = fx.chatbots(1), subNumCertificate = { data = fx.images.pdf(), filename = "c.pdf" } }
+    for name, res in pairs { register_brand = rcs:register_brand(fx.brand()), get_brand = rcs:get_brand("BR.x"),
+      list_brands = rcs:list_brands(), register_chatbots = rcs:register_chatbots("BR.x", bots) } do
+      assert.is_table(res, name)
+      assert.is_nil(res.code, name)
+      assert.is_nil(res.desc, name)
+      assert.equal(200, res.status, name)
+    end
+    rcs:close()
   end)
 
   describe("brand_key", function()
@@ -233,6 +292,33 @@ describe("RCS brands", function()
       assert.has_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "t", person_id = "a\nb" } end)
       assert.has_no_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "t", person_id = string.rep("a", 20) } end)
     end)
+
+    it("is never a dot segment: person_id '.' / '..' raise, a client_id of dots is sent as %2E", function()
+      for _, pid in ipairs { ".", ".." } do
+        assert.has_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "t", person_id = pid } end)
+      end
+      local urls = {}
+      local c = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "t", person_id = "acct",
+        transport = function(req) urls[#urls + 1] = req.url return { status = 500, headers = {}, body = "" } end }
+      c:close()
+      for _, cid in ipairs { ".", ".." } do
+        c = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", client_id = cid, client_secret = "s", retries = 0,
+          transport = function(req)
+            urls[#urls + 1] = req.url
+            if req.url:find("/token$") then
+              return { status = 200, headers = {}, body = '{"accessToken":"tok-1","expiresIn":"3600"}' }
+            end
+            return { status = 500, headers = {}, body = "" }
+          end }
+        c:list_brands()
+        c:get_brand("BR.1")
+        c:close()
+      end
+      assert.same({ "http://127.0.0.1:9/api/1.1/token", "http://127.0.0.1:9/api/1.1/corp/%2E/brand?offset=0&limit=100",
+        "http://127.0.0.1:9/api/1.1/corp/%2E/brand/BR.1",
+        "http://127.0.0.1:9/api/1.1/token", "http://127.0.0.1:9/api/1.1/corp/%2E%2E/brand?offset=0&limit=100",
+        "http://127.0.0.1:9/api/1.1/corp/%2E%2E/brand/BR.1" }, urls)
+    end)
   end)
 
   describe("list_brands and each_brand", function()
@@ -290,6 +376,62 @@ describe("RCS brands", function()
       assert.has_error(function() rcs:list_brands { page = 1 } end, "bizreg: unknown query field 'page'")
       assert.has_error(function() rcs:list_brands "all" end)
       assert.has_error(function() rcs:each_brand { limit = "x" } end)
+      rcs:close()
+    end)
+
+    -- An offline client whose brand list answers ids(offset) (numbers i: brand BR.i named ni),
+    -- with the JSON `extra` after the result; calls.n counts the GETs (a 500 after 20: no hang).
+    local function listing(ids, extra)
+      local calls = { n = 0 }
+      local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
+        transport = function(req)
+          calls.n = calls.n + 1
+          if calls.n > 20 then return { status = 500, headers = {}, body = "stop" } end
+          local offset, list = tonumber(req.url:match("offset=(%d+)")), {}
+          for _, i in ipairs(ids(offset)) do
+            list[#list + 1] = string.format('{"brandId":"BR.%d","name":"n%d","status":"승인"}', i, i)
+          end
+          return { status = 200, headers = {}, body = '{"code":"20000000","status":200,"result":[' ..
+            table.concat(list, ",") .. "]" .. (extra and extra(offset) or "") .. "}" }
+        end }
+      return rcs, calls
+    end
+    local function range(from, to) local t = {} for i = from, to do t[#t + 1] = i end return t end
+
+    it("ends a walk whose pages do not advance (a server ignoring offset) with a decode error", function()
+      -- the same full page of 100 at every offset, without pagination: each_brand and
+      -- find_brands must stop at the first page that lists no new brand, not walk to 2^31
+      local rcs, calls = listing(function() return range(1, 100) end)
+      local got, errs = 0, {}
+      for brand, err in rcs:each_brand() do
+        if brand then got = got + 1 else errs[#errs + 1] = err end
+      end
+      assert.equal(100, got)
+      assert.equal(1, #errs)
+      assert.equal("decode", errs[1].kind)
+      assert.matches("does not advance", errs[1].message)
+      assert.equal(2, calls.n)
+      calls.n = 0
+      local res, err = rcs:find_brands { name = "n7" }
+      assert.is_nil(res)
+      assert.equal("decode", err.kind)
+      assert.matches("does not advance", err.message)
+      assert.equal(2, calls.n)
+      rcs:close()
+    end)
+
+    it("walks on while pages are full, whatever a (wrong) total says: find_brands misses no brand", function()
+      -- 250 brands, but the server's total says 100: stopping at the total would make
+      -- find_brands miss brand 230 and its caller register that brand a second time
+      local rcs, calls = listing(function(offset) return range(offset + 1, math.min(offset + 100, 250)) end,
+        function(offset) return ',"pagination":{"total":100,"offset":' .. offset .. ',"limit":100}' end)
+      local found = assert(rcs:find_brands { name = "n230" })
+      assert.equal(1, #found.brands)
+      assert.equal("BR.230", found.brands[1].brandId)
+      assert.equal(3, calls.n)
+      local n = 0
+      for brand in rcs:each_brand() do if brand then n = n + 1 end end
+      assert.equal(250, n)
       rcs:close()
     end)
 

@@ -126,6 +126,21 @@ describe("RCS wait_for_approval", function()
     assert.same({ 7, 2 }, slept)
   end)
 
+  it("does not read again before Retry-After, even at the timeout: WAIT_TIMEOUT after one read", function()
+    local calls = 0
+    local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
+      retries = 0, transport = function()
+        calls = calls + 1
+        return { status = 429, headers = { ["Retry-After"] = "30" }, body = '{"error":{"code":"42900","message":"slow"},"status":429}' }
+      end }
+    local res, err = rcs:wait_for_approval("BR.x", { interval = 0.05, timeout = 0.2 })
+    assert.is_nil(res)
+    assert.equal("WAIT_TIMEOUT", err.code)
+    assert.is_false(err.sent)
+    assert.equal(1, calls)  -- the server said 30 s: a read at 0.2 s would ignore it
+    rcs:close()
+  end)
+
   it("runs as a job through start() and bizreg.poll", function()
     local id = new_brand()
     local rcs = client()

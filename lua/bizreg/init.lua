@@ -86,7 +86,7 @@ bizreg.kos = kos.new
 -- @tparam[opt] string opts.json_content_type a `Content-Type` line for the JSON parts
 --   (`regBrand`, `chatbots`); none by default, like the documented curl sample
 -- @tparam[opt] string opts.person_id the RBC account ID in the brand paths (`/corp/{personId}/brand`):
---   1–20 characters; default `client_id`; **needed with a static `token`** for `get_brand`,
+--   1–20 characters, not `.` or `..`; default `client_id`; **needed with a static `token`** for `get_brand`,
 --   `list_brands`, `each_brand`, `find_brands`, `wait_for_approval`
 -- @tparam[opt] string opts.brand_key agency accounts: the `X-RCS-Brandkey` sent on brand-scoped calls
 --   (`get_brand`, `resubmit_brand`, `wait_for_approval`, `register_chatbots`), 1–18 visible ASCII
@@ -144,7 +144,7 @@ function bizreg.prepare_brand(payload, opts) return rcs.prepare(payload, opts) e
 
 --- The exact request `register_chatbots` would send, without sending it: as `prepare_brand`,
 -- for the chatbot form.
--- @string brandId the brand (≤ 13 characters of letters, digits, `.`, `-`, `_`; else `nil, err`
+-- @string brandId the brand (≤ 13 characters of letters, digits, `.`, `-`, `_`, not `.` or `..`; else `nil, err`
 --   with code 64316)
 -- @tparam table payload `{ chatbots = { {...}, ... }, subNumCertificate = … }`
 -- @tparam[opt] table opts as for `prepare_brand` (`boundary`, `json_content_type`)
@@ -290,7 +290,7 @@ bizreg.poll = jobs.poll
 --- RCS (`bizreg.rcs`): resubmit a rejected or saved brand (`PUT /corp/brand/{brandId}`), same
 -- body and rules as `register_brand`.
 -- @function client:resubmit_brand
--- @string brandId the brand's ID (≤ 13 characters of letters, digits, `.`, `-`, `_`)
+-- @string brandId the brand's ID (≤ 13 characters of letters, digits, `.`, `-`, `_`, not `.` or `..`)
 -- @tparam table payload as for `register_brand`
 -- @tparam[opt] table opts `{ brand_key = "BK.…" }` (`X-RCS-Brandkey` for this call)
 -- @treturn table as `register_brand`
@@ -305,7 +305,7 @@ bizreg.poll = jobs.poll
 -- by an RBC operator: `approvalResult` starts as `승인대기`. The server answers 400 64316 for
 -- an unknown brand, 403 63001 for another account's, 400 64319 for an mdn the brand already has.
 -- @function client:register_chatbots
--- @string brandId the brand's ID (≤ 13 characters of letters, digits, `.`, `-`, `_`; else
+-- @string brandId the brand's ID (≤ 13 characters of letters, digits, `.`, `-`, `_`, not `.` or `..`; else
 --   `nil, err` with code 64316, nothing sent)
 -- @tparam table payload `{ chatbots = { { mdn =, subTitle =, rcsReply =, display =, inputField =,
 --   subDescr =, saftyStatusYn =, subNum = }, … }, subNumCertificate = "cert.pdf" }`

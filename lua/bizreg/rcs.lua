@@ -61,9 +61,10 @@ local function validation_error(props)
 end
 M.validation_error = validation_error
 
--- brandId goes into the URL path: only the documented shape (<= 13 chars) is accepted.
+-- brandId goes into the URL path: only the documented shape (<= 13 chars) is accepted, and
+-- never a dot segment ("." / ".."), which libcurl and servers resolve to another resource.
 function M.brand_id_error(brand_id)
-  if #brand_id == 0 or #brand_id > 13 or brand_id:find("[^%w%.%-_]") then
+  if #brand_id == 0 or #brand_id > 13 or brand_id:find("[^%w%.%-_]") or brand_id:find("^%.%.?$") then
     return validation_error { { key = "brandId", reason = "InvalidFormat", code = "64316" } }
   end
 end
@@ -153,18 +154,20 @@ end
 
 local function to_int(v) return type(v) == "number" and math.floor(v) or v end
 
--- The documented success envelope: a JSON object whose result is a list. Returns
--- { code, status, result, desc } or nil, err (an error answer, or not the envelope).
+local function present(v) if v ~= cjson.null then return v end end
+
+-- The documented success envelope of every RCS call: a JSON object whose result is a list.
+-- Returns { code, status, result, desc } and the decoded body (its pagination, links), or
+-- nil, err (an error answer, or not the envelope). A null code or desc is absent.
 function M.envelope(res)
   if res.status < 200 or res.status > 299 then return nil, M.map_error(res) end
   local body = res.body:match("^[ \t\r\n]*{") and cjson.decode(res.body)
   if type(body) ~= "table" or type(body.result) ~= "table" then
     return nil, errors.decode(res.status, "response is not the RCS success envelope", res.body)
   end
-  local out = { code = body.code, status = type(body.status) == "number" and to_int(body.status) or res.status,
-    result = body.result, desc = body.desc }
-  if body.desc == cjson.null then out.desc = nil end
-  return out
+  local out = { code = present(body.code), status = type(body.status) == "number" and to_int(body.status) or res.status,
+    result = body.result, desc = present(body.desc) }
+  return out, body
 end
 
 -- Success is the envelope whose result's first entry is an object with a non-empty

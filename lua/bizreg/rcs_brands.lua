@@ -53,17 +53,14 @@ local function pick(obj, fields, required)
   return out
 end
 
--- The success envelope { code, status, desc, result = [...] }: body, envelope fields, or nil, err.
+-- rcs.lua's success envelope: its result list, the envelope's fields (code, status, desc)
+-- and the decoded body (pagination, links), or nil, nil, err.
 local function envelope(res)
-  if res.status < 200 or res.status > 299 then return nil, nil, R.map_error(res) end
-  local body = res.body:match("^[ \t\r\n]*{") and cjson.decode(res.body)
-  if type(body) ~= "table" or type(body.result) ~= "table" then
-    return nil, nil, errors.decode(res.status, "response is not the RCS success envelope", res.body)
-  end
-  local out = { code = body.code ~= cjson.null and body.code or nil,
-    status = type(body.status) == "number" and math.floor(body.status) or res.status,
-    desc = body.desc ~= cjson.null and body.desc or nil }
-  return body, out
+  local out, body = R.envelope(res)
+  if not out then return nil, nil, body end
+  local list = out.result
+  out.result = nil
+  return list, out, body
 end
 
 -- A list of entries, each picked by fields (nil, err on the first bad one).
@@ -79,13 +76,13 @@ end
 
 M.envelope, M.pick_list = envelope, pick_list  -- (rcs_categories.lua)
 
+-- The one brand of GET /corp/{personId}/brand/{brandId}: an empty result is no answer.
 function M.map_detail(res)
-  local body, out, err = envelope(res)
-  if not body then return nil, err end
-  local list
-  list, err = pick_list(res, { body.result[1] }, DETAIL_FIELDS, "brandId")
-  if not list then return nil, err end
-  out.brand = list[1]
+  local result, out, err = envelope(res)
+  if not result then return nil, err end
+  local why
+  out.brand, why = pick(result[1], DETAIL_FIELDS, "brandId")
+  if not out.brand then return nil, errors.decode(res.status, "result[1]: " .. why, res.body) end
   return out
 end
 
@@ -94,9 +91,10 @@ function M.map_page(res, offset, limit)
   if res.status == 204 then
     return { code = "60004", status = 204, brands = {}, pagination = { offset = offset, limit = limit }, links = {} }
   end
-  local body, out, err = envelope(res)
-  if not body then return nil, err end
-  out.brands, err = pick_list(res, body.result, INFO_FIELDS, "brandId")
+  local result, out, body = envelope(res)
+  if not result then return nil, body end
+  local err
+  out.brands, err = pick_list(res, result, INFO_FIELDS, "brandId")
   if not out.brands then return nil, err end
   out.pagination = pick(type(body.pagination) == "table" and body.pagination or {}, PAGINATION_FIELDS)
     or { offset = offset, limit = limit }
@@ -143,8 +141,10 @@ local function query_values(q)
   return math.floor(vals.offset), math.floor(vals.limit)
 end
 
--- RFC 3986 unreserved characters stay; everything else in a path segment is %XX.
+-- RFC 3986 unreserved characters stay; everything else in a path segment is %XX, and so
+-- are the dots of a dot segment ("." / ".." would be resolved to another path).
 local function segment(s)
+  if s:find("^%.%.?$") then return (s:gsub("%.", "%%2E")) end
   return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
 end
 
@@ -170,15 +170,35 @@ local function fetch_page(self, ctx, offset, limit)
   return M.map_page(res, offset, limit)
 end
 
--- Where the next page starts, or nil after the last one (no entries, fewer than asked,
--- or the total reached): a page of n entries always moves on by n, so the walk ends.
+-- Where the next page starts, or nil after the last one: no entries, or fewer than asked
+-- and the total (if given) reached. A full page always leads to the next, whatever the
+-- total says: a total too small must not hide a brand from find_brands (its caller would
+-- register that brand again); it costs one more GET when the count is a multiple of limit.
+-- A page of n entries moves on by n; step() ends a walk that does not advance.
 local function next_offset(page, offset, limit)
   local n = #page.brands
   local total = page.pagination.total
-  if n == 0 or (total and offset + n >= total) or (not total and n < limit) then return nil end
+  if n == 0 or (n < limit and not (total and offset + n < total)) then return nil end
   return offset + n
 end
 M.next_offset = next_offset
+
+-- One step of a walk over pages: the page's brands not seen before (marked seen), and the
+-- next offset (nil: that was the last page). A page that lists no new brand while more are
+-- said to follow is an error: a server that ignores offset (or a wrong total) would
+-- otherwise be walked up to offset 2^31.
+local function step(page, offset, limit, seen)
+  local fresh = {}
+  for _, b in ipairs(page.brands) do
+    if not seen[b.brandId] then seen[b.brandId] = true fresh[#fresh + 1] = b end
+  end
+  local nxt = next_offset(page, offset, limit)
+  if nxt and #fresh == 0 then
+    return nil, errors.decode(page.status, string.format(
+      "the brand list does not advance: the page at offset %d lists only brands already seen", offset))
+  end
+  return fresh, nxt
+end
 
 -- Every page from offset: calls visit(brand) once per brandId (a brand that moves across
 -- pages while the walk runs is not seen twice). Each page gets the client's whole deadline.
@@ -189,10 +209,10 @@ local function walk(self, ctx, offset, limit, visit)
     local page, err = fetch_page(self, ctx, offset, limit)
     if not page then return nil, err end
     pages = pages + 1
-    for _, b in ipairs(page.brands) do
-      if not seen[b.brandId] then seen[b.brandId] = true visit(b) end
-    end
-    offset = next_offset(page, offset, limit)
+    local fresh
+    fresh, offset = step(page, offset, limit, seen)
+    if not fresh then return nil, offset end
+    for _, b in ipairs(fresh) do visit(b) end
   end
   return pages
 end
@@ -220,7 +240,7 @@ local ops = {}
 -- personId is the `person_id` option, by default `client_id`). Sends `X-RCS-Brandkey` when the call
 -- or the client has a `brand_key`.
 -- @function client:get_brand
--- @string brandId the brand (≤ 13 characters of letters, digits, `.`, `-`, `_`; else a validation
+-- @string brandId the brand (≤ 13 characters of letters, digits, `.`, `-`, `_`, not `.` or `..`; else a validation
 --   error 64316, nothing sent)
 -- @tparam[opt] table opts `{ brand_key = "BK.…" }` for this call
 -- @treturn table `{ code = "20000000", status = 200, brand = BrandDetail }`: `brand` holds the
@@ -271,7 +291,7 @@ ops.list_brands = {
 -- @tparam table query `{ name = "…", offset = 0, limit = 100 }` (name 1–20 characters: else a
 --   validation error; offset / limit as `list_brands`)
 -- @treturn table `{ brands = { BrandInfo, … }, pages = n }` (`brands` empty: none has that name)
--- @return or nil and an error (of any page)
+-- @return or nil and an error (of any page; `decode` when a page lists only brands already seen)
 -- @raise when query is not a table or name not a string, without `person_id`, on a closed client
 -- @usage local found = assert(rcs:find_brands { name = "바른치과" })
 -- if #found.brands == 0 then --[[ not there: register again ]] end
@@ -303,7 +323,8 @@ ops.find_brands = {
 
 --- RCS (`bizreg.rcs`): every brand of the account, page after page, for a generic `for`.
 -- Each step yields one `BrandInfo` (as `list_brands` gives them); each brandId once. An
--- error (of any page, or a bad `offset`/`limit`) is yielded once as `false, err`, then the
+-- error (of any page, a bad `offset`/`limit`, or `decode` when a page lists only brands
+-- already seen: the list does not advance) is yielded once as `false, err`, then the
 -- loop ends: check `brand` in the loop body.
 -- @function client:each_brand
 -- @tparam[opt] table query `{ offset = 0, limit = 100 }` (limit 100–1000: the page size)
@@ -318,21 +339,18 @@ function M.each_brand(self, q)
   needs_person(self)
   check_query(q)
   local offset, limit = q and q.offset or 0, q and q.limit or 100
-  local page, i, seen = nil, 0, {}
+  local fresh, i, seen = {}, 0, {}
   return function()
-    while offset or (page and i < #page.brands) do
-      if page and i < #page.brands then
-        i = i + 1
-        local b = page.brands[i]
-        if not seen[b.brandId] then seen[b.brandId] = true return b end
-      else
-        local err
-        page, err = self:list_brands { offset = offset, limit = limit }
-        if not page then offset = nil return false, err end
-        i, offset = 0, next_offset(page, offset, limit)
-      end
+    while i >= #fresh do
+      if not offset then return nil end
+      local page, err = self:list_brands { offset = offset, limit = limit }
+      local nxt
+      if page then fresh, nxt = step(page, offset, limit, seen) end
+      if not page or not fresh then offset, fresh, i = nil, {}, 0 return false, err or nxt end
+      i, offset = 0, nxt
     end
-    return nil
+    i = i + 1
+    return fresh[i]
   end
 end
 
@@ -350,8 +368,8 @@ function M.configure(c, opts)
     raise("option 'categories_ttl' must be a number of seconds >= 0 (0: no cache)")
   end
   local pid = opts.person_id
-  if pid ~= nil and (pid == "" or #pid > 20 or pid:find("[%c]")) then
-    raise("option 'person_id' must be the RBC account ID: 1 to 20 characters, no control characters")
+  if pid ~= nil and (pid == "" or #pid > 20 or pid:find("[%c]") or pid:find("^%.%.?$")) then
+    raise("option 'person_id' must be the RBC account ID: 1 to 20 characters, no control characters, not '.' or '..'")
   end
   c.categories_ttl = ttl or 3600
   c.person_id = pid or opts.client_id

@@ -19,9 +19,9 @@ local CATEGORY_FIELDS = { categoryId = "string", categoryName = "string", subCat
 local SUB_FIELDS = { subCategoryId = "string", subCategoryName = "string" }
 
 function M.map_categories(res)
-  local body, out, err = B.envelope(res)
-  if not body then return nil, err end
-  out.categories, err = B.pick_list(res, body.result, CATEGORY_FIELDS, "categoryId")
+  local result, out, err = B.envelope(res)
+  if not result then return nil, err end
+  out.categories, err = B.pick_list(res, result, CATEGORY_FIELDS, "categoryId")
   if not out.categories then return nil, err end
   for _, c in ipairs(out.categories) do
     local subs = B.pick_list(res, c.subCategories or {}, SUB_FIELDS, "subCategoryId")

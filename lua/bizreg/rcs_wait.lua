@@ -63,13 +63,14 @@ local function run(B, self, ctx, brand_id, o)
     ctx.deadline = core.now() + self.deadline  -- each read gets the client's whole deadline
     local res, err, raw = B.fetch_brand(self, ctx, brand_id, o)
     reads = reads + 1
-    local wait = interval
+    local wait, after = interval, nil
     if res then
       last = res.brand.status
       if M.APPROVED[last] then return verdict(res, true, reads) end
       if M.REJECTED[last] then return verdict(res, false, reads) end
     elseif err.retryable then
-      wait = math.max(interval, retry_after(raw) or 0)
+      after = retry_after(raw)
+      wait = math.max(interval, after or 0)
     else
       return nil, err
     end
@@ -77,6 +78,8 @@ local function run(B, self, ctx, brand_id, o)
     if left <= 0 then return nil, timeout_error(brand_id, last, timeout, reads) end
     if self.closed then return nil, self:closed_error(false) end
     ctx.sleep(math.min(wait, left))
+    -- the server's Retry-After ends past the timeout: no read is allowed before it
+    if after and after > left then return nil, timeout_error(brand_id, last, timeout, reads) end
   end
 end
 
@@ -86,7 +89,8 @@ end
 -- and `bizreg.poll`, it takes no thread at all). `승인` is approved; `반려` and `반려(수정)`
 -- are rejected; every other status is pending. A rejection is an answer, not an error:
 -- check `res.approved`. A 429/503 or a connect failure does not end the wait (the next read
--- comes after `max(interval, Retry-After)`); any other error ends it as `get_brand` returns it.
+-- comes after `max(interval, Retry-After)`, never sooner: a Retry-After past the timeout ends
+-- the wait with `WAIT_TIMEOUT` at the timeout); any other error ends it as `get_brand` returns it.
 -- Each read has the client's `deadline`; `timeout` is checked between reads.
 -- @function client:wait_for_approval
 -- @string brandId the brand (≤ 13 characters)
