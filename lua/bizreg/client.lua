@@ -252,17 +252,44 @@ end
 -- (neither API has an idempotency key, so a request that may have arrived is never resent).
 -- Every attempt is bounded by the call's deadline: its timeout is min(timeout, time left),
 -- and a wait that would end past the deadline is not started (DEADLINE_EXCEEDED).
+-- The Authorization (or auth_header) value of a token: built once per token, not per call.
+local function auth_value(self, token)
+  local c = self.auth_cache
+  if c and c[1] == token then return c[2] end
+  local scheme = self.auth.scheme
+  local v = scheme == "" and token or scheme .. " " .. token
+  self.auth_cache = { token, v }
+  return v
+end
+
+-- base_url .. path, kept per path (the same few paths every call).
+local function full_url(self, path)
+  local urls = self.urls
+  if not urls then urls = {} self.urls = urls end
+  local u = urls[path]
+  if not u then u = self.base_url .. path urls[path] = u end
+  return u
+end
+
 function Client:send(ctx, req, token)
-  local headers = { ["User-Agent"] = self.user_agent, ["Accept"] = "application/json" }
-  for k, v in pairs(req.headers or {}) do headers[k] = v end
-  if token then headers[self.auth.header] = self.auth.scheme == "" and token or self.auth.scheme .. " " .. token end
+  -- Room for the auth header made by the constructor (no rehash while filling the table);
+  -- its value is set last, so the token wins over a req.headers entry of the same name.
+  local headers
+  if token then
+    headers = { ["User-Agent"] = self.user_agent, ["Accept"] = "application/json", [self.auth.header] = false }
+  else
+    headers = { ["User-Agent"] = self.user_agent, ["Accept"] = "application/json" }
+  end
+  if req.headers then for k, v in pairs(req.headers) do headers[k] = v end end
+  if token then headers[self.auth.header] = auth_value(self, token) end
+  local target = full_url(self, req.path)
   local attempt, sent = 0, false
   while true do
     if self.closed then return nil, self:closed_error(sent) end
     local left = ctx.deadline - core.now()
     if left <= 0 then return nil, self:deadline_error(attempt, sent) end
     local out = {
-      method = req.method, url = self.base_url .. req.path, headers = headers, body = req.body,
+      method = req.method, url = target, headers = headers, body = req.body,
       timeout = math.min(self.timeout, left),
       on_progress = req.progress and self.on_progress or nil,  -- uploads, not token calls
     }
