@@ -262,13 +262,10 @@ local function auth_value(self, token)
   return v
 end
 
--- base_url .. path, kept per path (the same few paths every call).
+-- base_url .. path, kept for the last path only (a path may carry an id: no growing table).
 local function full_url(self, path)
-  local urls = self.urls
-  if not urls then urls = {} self.urls = urls end
-  local u = urls[path]
-  if not u then u = self.base_url .. path urls[path] = u end
-  return u
+  if self.url_path ~= path then self.url_path, self.url_full = path, self.base_url .. path end
+  return self.url_full
 end
 
 function Client:send(ctx, req, token)
