@@ -5,20 +5,7 @@
 #include <string.h>
 #include "http.h"
 
-/* A header name's bytes as stored: lower case, NUL as a space (one look-up a byte). */
-static const unsigned char name_byte[256] = {
-  ' ', 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,
-  29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55,
-  56, 57, 58, 59, 60, 61, 62, 63, 64, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n',
-  'o', 'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101,
-  102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122,
-  123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143,
-  144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 161, 162, 163, 164,
-  165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185,
-  186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206,
-  207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227,
-  228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248,
-  249, 250, 251, 252, 253, 254, 255 };
+static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
 
 /* ---- curl callbacks (plain C: never raise) ---------------------------------- */
 
@@ -52,7 +39,7 @@ static int lower8(uint64_t *x) {
 
 /* Copies a name of n bytes from s (a line of slen >= n bytes) to d lower-cased, NUL bytes
  * as spaces: 8 bytes a step while the line has them (d has 8 bytes of room past the name;
- * bytes written there are overwritten later), by table from a word with a NUL on. */
+ * bytes written there are overwritten later), byte by byte from a word with a NUL on. */
 static void copy_name(char *d, const char *s, size_t n, size_t slen) {
   size_t i = 0;
   uint64_t x;
@@ -61,7 +48,7 @@ static void copy_name(char *d, const char *s, size_t n, size_t slen) {
     if (!lower8(&x)) break;
     memcpy(d + i, &x, 8);
   }
-  for (; i < n; i++) d[i] = (char)name_byte[(unsigned char)s[i]];
+  for (; i < n; i++) d[i] = s[i] == '\0' ? ' ' : lower(s[i]);
   d[n] = '\0';
 }
 
