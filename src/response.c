@@ -45,7 +45,9 @@ static const char raw_key = 0, mt_key = 0;
 /* Pairs in a "name\0value\0..." block. */
 static int count_pairs(const char *p, size_t len) {
   int n = 0;
-  const char *z, *end = p + len;
+  const char *z, *end;
+  if (len == 0) return 0;  /* p may be NULL (an empty buffer) */
+  end = p + len;
   for (z = p; z < end && (z = (const char *)memchr(z, '\0', (size_t)(end - z))) != NULL; z++) n++;
   return n / 2;
 }
