@@ -252,16 +252,6 @@ end
 -- (neither API has an idempotency key, so a request that may have arrived is never resent).
 -- Every attempt is bounded by the call's deadline: its timeout is min(timeout, time left),
 -- and a wait that would end past the deadline is not started (DEADLINE_EXCEEDED).
--- The Authorization (or auth_header) value of a token: built once per token, not per call.
-local function auth_value(self, token)
-  local c = self.auth_cache
-  if c and c[1] == token then return c[2] end
-  local scheme = self.auth.scheme
-  local v = scheme == "" and token or scheme .. " " .. token
-  self.auth_cache = { token, v }
-  return v
-end
-
 -- base_url .. path, kept for the last path only (a path may carry an id: no growing table).
 local function full_url(self, path)
   if self.url_path ~= path then self.url_path, self.url_full = path, self.base_url .. path end
@@ -278,7 +268,8 @@ function Client:send(ctx, req, token)
     headers = { ["User-Agent"] = self.user_agent, ["Accept"] = "application/json" }
   end
   if req.headers then for k, v in pairs(req.headers) do headers[k] = v end end
-  if token then headers[self.auth.header] = auth_value(self, token) end
+  -- (not cached on the client: no secret in a field of the table bizreg.kos/rcs returns)
+  if token then headers[self.auth.header] = self.auth.scheme == "" and token or self.auth.scheme .. " " .. token end
   local target = full_url(self, req.path)
   local attempt, sent = 0, false
   while true do
