@@ -278,7 +278,7 @@ function Client:send(ctx, req, token)
     if left <= 0 then return nil, self:deadline_error(attempt, sent) end
     local out = {
       method = req.method, url = target, headers = headers, body = req.body,
-      timeout = math.min(self.timeout, left),
+      timeout = self.timeout < left and self.timeout or left,
       on_progress = req.progress and self.on_progress or nil,  -- uploads, not token calls
     }
     local t0 = self.on_event and core.now()
