@@ -1,5 +1,6 @@
 /* The libcurl callbacks of one transfer (plain C: they never raise; a Lua
  * callback runs under lua_pcall) and their registration on a new easy handle. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "http.h"
@@ -25,25 +26,46 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud) {
 /* Blanks around a name or value; a NUL (which a server may send) counts as one. */
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\0'; }
 
-/* Appends s[0..n) with NUL bytes turned into spaces, then a terminating NUL. */
-static int hdr_put(bz_buf *b, const char *s, size_t n, int lowercase) {
-  size_t i;
-  char *d;
-  if (bz_buf_reserve(b, n + 1) != 0) return -1;
-  d = b->p + b->len;
-  for (i = 0; i < n; i++) {
-    char c = s[i];
-    d[i] = c == '\0' ? ' ' : (lowercase ? lower(c) : c);
+/* Lower-cases the 8 bytes of x, or returns 0 when one of them is NUL. SWAR: bit 7 of each
+ * byte computed for 'A' <= c <= 'Z' (ASCII only), without carries between bytes. */
+static int lower8(uint64_t *x) {
+  const uint64_t hi = 0x8080808080808080ULL;
+  uint64_t hept;
+  if ((*x - 0x0101010101010101ULL) & ~*x & hi) return 0;
+  hept = *x & 0x7f7f7f7f7f7f7f7fULL;
+  *x |= ((hept + 0x3f3f3f3f3f3f3f3fULL) & ~(hept + 0x2525252525252525ULL) & ~*x & hi) >> 2;
+  return 1;
+}
+
+/* Copies a name of n bytes from s (a line of slen >= n bytes) to d lower-cased, NUL bytes
+ * as spaces: 8 bytes a step while the line has them (d has 8 bytes of room past the name;
+ * bytes written there are overwritten later), byte by byte from a word with a NUL on. */
+static void copy_name(char *d, const char *s, size_t n, size_t slen) {
+  size_t i = 0;
+  uint64_t x;
+  for (; i < n && i + 8 <= slen; i += 8) {
+    memcpy(&x, s + i, 8);
+    if (!lower8(&x)) break;
+    memcpy(d + i, &x, 8);
   }
+  for (; i < n; i++) d[i] = s[i] == '\0' ? ' ' : lower(s[i]);
   d[n] = '\0';
-  b->len += n + 1;
-  return 0;
+}
+
+/* Writes a value s[0..n) and a terminating NUL at d (room reserved by the caller); NUL
+ * bytes become spaces. */
+static void copy_value(char *d, const char *s, size_t n) {
+  char *z;
+  memcpy(d, s, n);
+  d[n] = '\0';
+  for (z = (char *)memchr(d, '\0', n); z != NULL; z = (char *)memchr(z, '\0', (size_t)(d + n - z))) *z = ' ';
 }
 
 static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud) {
   bz_http *h = (bz_http *)ud;
   size_t len = size * nmemb, end = len, nend, vstart;
   const char *colon;
+  if (end >= 2 && p[end - 1] == '\n' && p[end - 2] == '\r') end -= 2;  /* the usual CRLF */
   while (end > 0 && (p[end - 1] == '\r' || p[end - 1] == '\n')) end--;
   if (end >= 5 && memcmp(p, "HTTP/", 5) == 0) {  /* a new response: keep only the last block */
     h->hdrs.len = 0;
@@ -64,13 +86,14 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud) {
     size_t s = 0;
     while (s < end && is_ws(p[s])) s++;
     if (h->hdrs.len == 0 || s == end) return len;
-    if (h->hdrs.len >= 2 && h->hdrs.p[h->hdrs.len - 2] == '\0') h->hdrs.len--;  /* empty value: no joining blank */
-    else h->hdrs.p[h->hdrs.len - 1] = ' ';
-    if (hdr_put(&h->hdrs, p + s, end - s, 0) != 0) {
-      h->hdrs.p[h->hdrs.len - 1] = '\0';
+    if (bz_buf_reserve(&h->hdrs, end - s + 1) != 0) {
       h->fail = BZ_FAIL_OOM;
       return 0;
     }
+    if (h->hdrs.len >= 2 && h->hdrs.p[h->hdrs.len - 2] == '\0') h->hdrs.len--;  /* empty value: no joining blank */
+    else h->hdrs.p[h->hdrs.len - 1] = ' ';
+    copy_value(h->hdrs.p + h->hdrs.len, p + s, end - s);
+    h->hdrs.len += end - s + 1;
     return len;
   }
   colon = (const char *)memchr(p, ':', end);
@@ -80,14 +103,13 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud) {
   if (nend == 0) return len;
   vstart = (size_t)(colon - p) + 1;
   while (vstart < end && is_ws(p[vstart])) vstart++;
-  {
-    size_t saved = h->hdrs.len;
-    if (hdr_put(&h->hdrs, p, nend, 1) != 0 || hdr_put(&h->hdrs, p + vstart, end - vstart, 0) != 0) {
-      h->hdrs.len = saved;
-      h->fail = BZ_FAIL_OOM;
-      return 0;
-    }
+  if (bz_buf_reserve(&h->hdrs, nend + (end - vstart) + 2 + 8) != 0) {  /* + 8: copy_name */
+    h->fail = BZ_FAIL_OOM;
+    return 0;
   }
+  copy_name(h->hdrs.p + h->hdrs.len, p, nend, len);
+  copy_value(h->hdrs.p + h->hdrs.len + nend + 1, p + vstart, end - vstart);
+  h->hdrs.len += nend + (end - vstart) + 2;
   return len;
 }
 

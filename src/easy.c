@@ -46,6 +46,8 @@ static void http_release(bz_http *h) {
   h->easy = NULL;
   curl_slist_free_all(h->slist);
   h->slist = NULL;
+  h->slist_set = 0;
+  bz_http_forget_options(h);
   bz_buf_free(&h->resp);
   bz_buf_free(&h->hdrs);
 }
@@ -192,7 +194,10 @@ int bz_http_new(lua_State *L) {
   h->timeout_ms = bz_seconds_to_ms(o.timeout);
   luaL_getmetatable(L, BZ_HTTP_MT);
   lua_setmetatable(L, -2);  /* from here on __gc releases the easy handle */
+  bz_http_forget_options(h);
   rc = configure(e, h, &o);
+  h->set_timeout_ms = h->timeout_ms;  /* as configure set them */
+  h->set_noprogress = 1;
   if (rc != CURLE_OK) {
     http_release(h);
     return luaL_error(L, "bizreg.http: cannot configure the handle: %s", curl_easy_strerror(rc));
@@ -200,9 +205,21 @@ int bz_http_new(lua_State *L) {
   return 1;
 }
 
+/* The handle at index 1 of a method. The metatable is the methods' upvalue: comparing
+ * with it is cheaper than luaL_checkudata's registry look-up by name. */
+static bz_http *self_handle(lua_State *L) {
+  bz_http *h = (bz_http *)lua_touserdata(L, 1);
+  if (h != NULL && lua_getmetatable(L, 1)) {
+    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+    if (same && h->easy != NULL) return h;
+  }
+  return bz_http_check(L, 1);  /* raises with the usual message */
+}
+
 /* h:request(req) -> res | nil, err */
 static int http_request(lua_State *L) {
-  bz_http *h = bz_http_check(L, 1);
+  bz_http *h = self_handle(L);
   int n, top;
   CURLcode rc;
   if (h->busy != BZ_IDLE) return luaL_error(L, "bizreg.http: the handle is busy with another request");
@@ -243,7 +260,8 @@ void bz_http_open(lua_State *L) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   luaL_newmetatable(L, BZ_HTTP_MT);
   lua_newtable(L);
-  bz_setfuncs(L, http_methods, 0);
+  lua_pushvalue(L, -2);
+  bz_setfuncs(L, http_methods, 1);  /* upvalue: the metatable (self_handle) */
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, http_gc);
   lua_setfield(L, -2, "__gc");
@@ -253,4 +271,5 @@ void bz_http_open(lua_State *L) {
   lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
   bz_multi_open(L);
+  bz_response_open(L);
 }

@@ -54,6 +54,7 @@ int bz_curl_version(lua_State *L);  /* core.curl_version() -> string */
 enum { BZ_IDLE = 0, BZ_BUSY_SYNC = 1, BZ_BUSY_MULTI = 2 };
 enum { BZ_FAIL_NONE = 0, BZ_FAIL_TOO_LARGE, BZ_FAIL_OOM, BZ_FAIL_BODY, BZ_FAIL_CALLBACK, BZ_FAIL_NO_RESEND };
 enum { BZ_SEND_NONE = 0, BZ_SEND_STRING, BZ_SEND_STREAM };
+enum { BZ_MODE_UNKNOWN = 0, BZ_MODE_POST, BZ_MODE_GET, BZ_MODE_HEAD };
 
 /* Lua stack slots a transfer may use above the caller's top while a callback
  * runs; reserved (luaL_checkstack) before curl is entered. */
@@ -68,6 +69,17 @@ typedef struct bz_http {
   lua_Integer multi_id;       /* key of this transfer's anchors in the multi's user value */
   size_t max_body;            /* max_response_bytes */
   long timeout_ms;            /* the handle's timeout; a request's req.timeout overrides it once */
+
+  /* ---- options as last set on easy: request.c sets one only when it changes (a plain
+   * libcurl loop sets nothing per request). Unknown values (-2, NULL) force a set. ---- */
+  long set_timeout_ms;        /* CURLOPT_TIMEOUT_MS */
+  long set_noprogress;        /* CURLOPT_NOPROGRESS */
+  int set_mode;               /* BZ_MODE_*: POST/HTTPGET/NOBODY combination */
+  curl_off_t set_size;        /* CURLOPT_POSTFIELDSIZE_LARGE */
+  char set_custom[40];        /* CURLOPT_CUSTOMREQUEST ("" = none) */
+  char *set_url;              /* CURLOPT_URL (malloc'd copy) */
+  size_t set_url_len;
+  int slist_set;              /* easy holds slist as CURLOPT_HTTPHEADER */
 
   /* ---- per transfer (reset by bz_http_prepare) ---- */
   lua_State *L;               /* state whose stack the callbacks use; NULL outside perform/poll */
@@ -103,13 +115,21 @@ bz_http *bz_http_check(lua_State *L, int idx);
  * sending (BAD_HEADER, OUT_OF_MEMORY), with nil, err pushed. */
 int bz_http_prepare(lua_State *L, bz_http *h, int req);
 
+/* Forgets every cached option value (after a failed setopt, and when the handle closes):
+ * the next prepare sets them all again. */
+void bz_http_forget_options(bz_http *h);
+
 /* Plain C, non-raising: right before the transfer starts / after it ended or was
  * abandoned (closes the body reader, turns the Lua callback off). */
 void bz_http_begin(bz_http *h);
 void bz_http_end(bz_http *h);
 
-/* After a transfer ended with rc: pushes two values, res and err (one of them nil). */
+/* After a transfer ended with rc: pushes two values, res and err (one of them nil).
+ * res.headers is built on first access (most callers never read it): until then res
+ * keeps the header block as one string. */
 void bz_http_push_outcome(lua_State *L, bz_http *h, CURLcode rc);
+/* response.c: registers the metatable of result tables (called by bz_http_open). */
+void bz_response_open(lua_State *L);
 
 /* curlerr.c */
 const char *bz_curle_name(CURLcode rc, char *tmp, size_t n);

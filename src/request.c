@@ -2,6 +2,7 @@
  * header list, method and body options, per-transfer state (see bz_http_prepare). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "http.h"
 
@@ -27,24 +28,6 @@ static void escape_name(char *dst, size_t dn, const char *s, size_t n) {
   dst[o] = '\0';
 }
 
-/* 1 if the headers table (at idx) has a Content-Type entry. */
-static int has_content_type(lua_State *L, int idx) {
-  int found = 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    size_t n;
-    const char *k = lua_tolstring(L, -2, &n);  /* keys were checked to be strings */
-    if (n == 12) {
-      size_t i;
-      const char *ct = "content-type";
-      for (i = 0; i < n && lower(k[i]) == ct[i]; i++) {}
-      if (i == n) found = 1;
-    }
-    lua_pop(L, 1);
-  }
-  return found;
-}
-
 /* req.timeout: seconds (> 0, finite; capped like the handle's) for this request only;
  * absent: the handle's own timeout, so an earlier override never sticks. */
 static long req_timeout(lua_State *L, bz_http *h, int req) {
@@ -64,19 +47,20 @@ static long req_timeout(lua_State *L, bz_http *h, int req) {
 /* The request table's fields, read and type-checked (programmer errors raise). */
 typedef struct bz_req {
   const char *method, *url, *body_str;
-  size_t blen;
+  size_t blen, ulen;
   const bz_body *body;
-  int i_hdr, has_fn, is_head;
+  int req, i_hdr, has_fn, is_head, post_verb, is_get;
   long timeout_ms;
 } bz_req;
 
 /* Pushes req.method, url, headers, body, on_progress at base+1..base+5 (they stay
  * there, anchoring the strings and the body) and checks their types. */
 static void read_fields(lua_State *L, bz_http *h, int req, int base, bz_req *r) {
-  size_t mlen = 3, ulen, k;
+  size_t mlen = 3, k;
   static const char *const names[] = { "method", "url", "headers", "body", "on_progress" };
   for (k = 0; k < 5; k++) lua_getfield(L, req, names[k]);
   memset(r, 0, sizeof *r);
+  r->req = req;
   r->i_hdr = base + 3;
   r->method = "GET";
   if (!lua_isnil(L, base + 1)) {
@@ -86,8 +70,8 @@ static void read_fields(lua_State *L, bz_http *h, int req, int base, bz_req *r) 
     if (mlen == 0 || mlen > 32 || k < mlen) luaL_argerror(L, req, "req.method must be an HTTP method token");
   }
   if (lua_type(L, base + 2) != LUA_TSTRING) luaL_argerror(L, req, "req.url must be a string");
-  r->url = lua_tolstring(L, base + 2, &ulen);
-  if (strlen(r->url) != ulen) luaL_argerror(L, req, "req.url must not contain NUL");
+  r->url = lua_tolstring(L, base + 2, &r->ulen);
+  if (strlen(r->url) != r->ulen) luaL_argerror(L, req, "req.url must not contain NUL");
   if (!lua_isnil(L, r->i_hdr) && lua_type(L, r->i_hdr) != LUA_TTABLE) luaL_argerror(L, req, "req.headers must be a table");
   if (lua_type(L, base + 4) == LUA_TSTRING) {
     r->body_str = lua_tolstring(L, base + 4, &r->blen);
@@ -97,39 +81,105 @@ static void read_fields(lua_State *L, bz_http *h, int req, int base, bz_req *r) 
   }
   r->has_fn = !lua_isnil(L, base + 5);
   if (r->has_fn && lua_type(L, base + 5) != LUA_TFUNCTION) luaL_argerror(L, req, "req.on_progress must be a function");
-  r->is_head = strcmp(r->method, "HEAD") == 0;
+  r->is_head = mlen == 4 && memcmp(r->method, "HEAD", 4) == 0;
+  r->is_get = mlen == 3 && memcmp(r->method, "GET", 3) == 0;
+  /* POST, PUT, PATCH: 1 (2 for POST itself) */
+  r->post_verb = (mlen == 4 && memcmp(r->method, "POST", 4) == 0) ? 2 :
+                 ((mlen == 3 && memcmp(r->method, "PUT", 3) == 0) || (mlen == 5 && memcmp(r->method, "PATCH", 5) == 0));
   if (r->is_head && (r->body_str != NULL || r->body != NULL)) luaL_argerror(L, req, "a HEAD request cannot have a body");
   r->timeout_ms = req_timeout(L, h, req);
 }
 
-/* Every header name and value checked before anything is built or sent: 0, or 2
- * with nil, err (BAD_HEADER) pushed. The value never reaches the message. */
-static int check_headers(lua_State *L, int req, int i_hdr, int base) {
-  if (lua_isnil(L, i_hdr)) return 0;
-  lua_pushnil(L);
-  while (lua_next(L, i_hdr)) {
-    size_t nl, vl, k;
-    const char *name, *value;
-    int bad = 0;
-    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-      luaL_argerror(L, req, "req.headers: names and values must be strings");
-    name = lua_tolstring(L, -2, &nl);
-    value = lua_tolstring(L, -1, &vl);
-    for (k = 0; k < nl && !bad; k++) {
-      unsigned char c = (unsigned char)name[k];
-      bad = c <= 0x20 || c == 0x7f || c == ':';
-    }
-    for (k = 0; k < vl && !bad; k++) bad = value[k] == '\r' || value[k] == '\n' || value[k] == '\0';
-    if (nl == 0 || bad) {
-      char esc[96], msg[160];
-      escape_name(esc, sizeof esc, name, nl);
-      if (nl == 0) snprintf(msg, sizeof msg, "header name must not be empty");
-      else snprintf(msg, sizeof msg, "header %s contains a forbidden character", esc);
-      lua_settop(L, base);
-      return bz_push_refused(L, "BAD_HEADER", msg);
-    }
-    lua_pop(L, 1);
+/* 1 if name (n bytes) is "Content-Type" in any case. */
+static int is_content_type(const char *k, size_t n) {
+  size_t i;
+  const char *ct = "content-type";
+  if (n != 12) return 0;
+  for (i = 0; i < n && lower(k[i]) == ct[i]; i++) {}
+  return i == n;
+}
+
+/* The slist line of a header: "Name: value", or "Name;" for an empty value ("Name:" would
+ * remove the header). 1 if line (NUL-terminated) is exactly that. */
+static int line_is(const char *line, const char *name, size_t nl, const char *value, size_t vl) {
+  if (strlen(line) != (vl == 0 ? nl + 1 : nl + 2 + vl) || memcmp(line, name, nl) != 0) return 0;
+  line += nl;
+  if (vl == 0) return line[0] == ';';
+  return line[0] == ':' && line[1] == ' ' && memcmp(line + 2, value, vl) == 0;
+}
+
+/* The body's own Content-Type (multipart), if it is printable and terminated; else NULL. */
+static const char *body_content_type(const bz_body *body, size_t *n) {
+  size_t k;
+  if (body == NULL || body->content_type[0] == '\0') return NULL;
+  *n = strnlen(body->content_type, sizeof body->content_type);
+  if (*n >= sizeof body->content_type) return NULL;
+  for (k = 0; k < *n; k++)
+    if ((unsigned char)body->content_type[k] < 0x20 || body->content_type[k] == 0x7f) return NULL;
+  return body->content_type;
+}
+
+/* 1 if line is the Content-Type line added when the caller gave none (see add_content_type). */
+static int ct_line_is(const char *line, const bz_body *body) {
+  size_t n;
+  const char *ct = body_content_type(body, &n);
+  if (ct == NULL) return strcmp(line, "Content-Type:") == 0;
+  return memcmp(line, "Content-Type: ", 14) == 0 && memcmp(line + 14, ct, n) == 0 && line[14 + n] == '\0';
+}
+
+/* One header checked: 0, or 2 with nil, err (BAD_HEADER) pushed. The value never reaches
+ * the message. */
+static int check_header(lua_State *L, int base, const char *name, size_t nl, const char *value, size_t vl) {
+  size_t k;
+  int bad = 0;
+  for (k = 0; k < nl && !bad; k++) {
+    unsigned char c = (unsigned char)name[k];
+    bad = c <= 0x20 || c == 0x7f || c == ':';
   }
+  for (k = 0; k < vl && !bad; k++) bad = value[k] == '\r' || value[k] == '\n' || value[k] == '\0';
+  if (nl == 0 || bad) {
+    char esc[96], msg[160];
+    escape_name(esc, sizeof esc, name, nl);
+    if (nl == 0) snprintf(msg, sizeof msg, "header name must not be empty");
+    else snprintf(msg, sizeof msg, "header %s contains a forbidden character", esc);
+    lua_settop(L, base);
+    return bz_push_refused(L, "BAD_HEADER", msg);
+  }
+  return 0;
+}
+
+/* One pass over req.headers before anything is built or sent: every name and value
+ * checked, whether a Content-Type is among them (*has_ct), and whether h->slist, which
+ * libcurl already holds, is exactly the list these headers make (*same: nothing to build
+ * or set). A header equal to its line in that list is not checked again: the line was
+ * built from checked bytes, and a name without ':' splits it the same way (so name and
+ * value are the checked ones). Returns 0, or 2 with nil, err pushed. */
+static int scan_headers(lua_State *L, bz_http *h, const bz_req *r, int base, int *has_ct, int *same) {
+  const struct curl_slist *node = h->slist_set && h->slist ? h->slist->next : NULL;  /* after "Expect:" */
+  int match = h->slist_set && h->slist != NULL;
+  *has_ct = 0;
+  if (!lua_isnil(L, r->i_hdr)) {
+    lua_pushnil(L);
+    while (lua_next(L, r->i_hdr)) {
+      size_t nl, vl;
+      const char *name, *value;
+      int n, hit;
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+        luaL_argerror(L, r->req, "req.headers: names and values must be strings");
+      name = lua_tolstring(L, -2, &nl);
+      value = lua_tolstring(L, -1, &vl);
+      /* a hit: the line was built from a checked name equal to this one (no ':' in it) */
+      hit = match && node != NULL && line_is(node->data, name, nl, value, vl) && memchr(name, ':', nl) == NULL;
+      if (!hit && (n = check_header(L, base, name, nl, value, vl)) != 0) return n;
+      match = hit;
+      if (node) node = node->next;
+      if (!*has_ct) *has_ct = is_content_type(name, nl);
+      lua_pop(L, 1);
+    }
+  }
+  if (match && !*has_ct) match = node != NULL && node->next == NULL && ct_line_is(node->data, r->body);
+  else if (match) match = node == NULL;
+  *same = match;
   return 0;
 }
 
@@ -143,24 +193,24 @@ static int slist_add(bz_http *h, const char *line) {
 /* The Content-Type line when the caller gave none: the body's own (multipart), else
  * an empty "Content-Type:" (libcurl would invent x-www-form-urlencoded for a POST). */
 static int add_content_type(bz_http *h, const bz_body *body, bz_buf *line) {
-  if (body != NULL && body->content_type[0] != '\0') {
-    size_t k, n = strnlen(body->content_type, sizeof body->content_type);
-    int ok = n < sizeof body->content_type;
-    for (k = 0; k < n && ok; k++) ok = (unsigned char)body->content_type[k] >= 0x20 && body->content_type[k] != 0x7f;
-    if (ok) {
-      line->len = 0;
-      if (bz_buf_append(line, "Content-Type: ", 14) != 0 || bz_buf_append(line, body->content_type, n + 1) != 0) return -1;
-      return slist_add(h, line->p);
-    }
-  }
-  return slist_add(h, "Content-Type:");
+  size_t n;
+  const char *ct = body_content_type(body, &n);
+  if (ct == NULL) return slist_add(h, "Content-Type:");
+  line->len = 0;
+  if (bz_buf_append(line, "Content-Type: ", 14) != 0 || bz_buf_append(line, ct, n) != 0 ||
+      bz_buf_append(line, "", 1) != 0)
+    return -1;
+  return slist_add(h, line->p);
 }
 
-/* h->slist: "Expect:" (no 100-continue), the caller's headers, the Content-Type. -1: out of memory. */
-static int build_headers(lua_State *L, bz_http *h, int i_hdr, const bz_body *body) {
+/* h->slist: "Expect:" (no 100-continue), the caller's headers in lua_next order (the order
+ * scan_headers compares in), the Content-Type unless given; then handed to libcurl.
+ * -1: out of memory. */
+static int build_headers(lua_State *L, bz_http *h, int i_hdr, const bz_body *body, int has_ct) {
   bz_buf line = { NULL, 0, 0 };
   int rc = 0;
   curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+  h->slist_set = 0;
   curl_slist_free_all(h->slist);
   h->slist = NULL;
   if (slist_add(h, "Expect:") != 0) return -1;
@@ -170,7 +220,6 @@ static int build_headers(lua_State *L, bz_http *h, int i_hdr, const bz_body *bod
       size_t nl, vl;
       const char *name = lua_tolstring(L, -2, &nl), *value = lua_tolstring(L, -1, &vl);
       line.len = 0;
-      /* "Name;" sends an empty header ("Name:" would remove it). */
       if (bz_buf_append(&line, name, nl) != 0 ||
           (vl == 0 ? bz_buf_append(&line, ";", 1) : (bz_buf_append(&line, ": ", 2) || bz_buf_append(&line, value, vl))) != 0 ||
           bz_buf_append(&line, "", 1) != 0 || slist_add(h, line.p) != 0) {
@@ -181,25 +230,80 @@ static int build_headers(lua_State *L, bz_http *h, int i_hdr, const bz_body *bod
       lua_pop(L, 1);
     }
   }
-  if (rc == 0 && (lua_isnil(L, i_hdr) || !has_content_type(L, i_hdr))) rc = add_content_type(h, body, &line);
+  if (rc == 0 && !has_ct) rc = add_content_type(h, body, &line);
   bz_buf_free(&line);
+  if (rc == 0 && curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->slist) != CURLE_OK) rc = -1;
+  if (rc == 0) h->slist_set = 1;
+  return rc;
+}
+
+/* ---- options, set only when they change ------------------------------------- */
+
+void bz_http_forget_options(bz_http *h) {
+  h->set_timeout_ms = -2;
+  h->set_noprogress = -2;
+  h->set_mode = BZ_MODE_UNKNOWN;
+  h->set_size = -2;
+  h->set_custom[0] = '\1';  /* matches no method: CUSTOMREQUEST is set again */
+  free(h->set_url);
+  h->set_url = NULL;
+  h->set_url_len = 0;
+}
+
+static CURLcode set_long(CURL *e, CURLoption opt, long v, long *cur) {
+  CURLcode rc;
+  if (*cur == v) return CURLE_OK;
+  rc = curl_easy_setopt(e, opt, v);
+  if (rc == CURLE_OK) *cur = v;
+  return rc;
+}
+
+/* The URL, kept as a copy to compare with (a new Lua string of the same text is common). */
+static CURLcode set_url(bz_http *h, const char *url, size_t n) {
+  CURLcode rc;
+  if (h->set_url != NULL && h->set_url_len == n && memcmp(h->set_url, url, n) == 0) return CURLE_OK;
+  free(h->set_url);
+  h->set_url = NULL;
+  rc = curl_easy_setopt(h->easy, CURLOPT_URL, url);
+  if (rc == CURLE_OK && (h->set_url = (char *)malloc(n + 1)) != NULL) {  /* no copy: set every time */
+    memcpy(h->set_url, url, n + 1);
+    h->set_url_len = n;
+  }
+  return rc;
+}
+
+/* Method: POST (any request with a body, and POST/PUT/PATCH), GET or HEAD mode, with
+ * CUSTOMREQUEST naming any other method. */
+static CURLcode set_mode(bz_http *h, int mode, const char *custom) {
+  CURL *e = h->easy;
+  CURLcode rc = CURLE_OK;
+  if (h->set_mode != mode) {
+    h->set_mode = BZ_MODE_UNKNOWN;
+    rc = curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+    if (rc == CURLE_OK) rc = mode == BZ_MODE_POST ? curl_easy_setopt(e, CURLOPT_POST, 1L) : curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    if (rc == CURLE_OK && mode == BZ_MODE_HEAD) rc = curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    if (rc != CURLE_OK) return rc;
+    h->set_mode = mode;
+  }
+  if (strcmp(h->set_custom, custom) != 0) {
+    h->set_custom[0] = '\1';  /* matches no method until set */
+    rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, custom[0] ? custom : (char *)NULL);
+    if (rc == CURLE_OK) memcpy(h->set_custom, custom, strlen(custom) + 1);  /* <= 32 bytes (read_fields) */
+  }
   return rc;
 }
 
 /* Method and body. POST/PUT/PATCH and any request with a body send Content-Length (0
  * when empty), never chunked. The body always comes from read_cb (see callbacks.c):
- * with CURLOPT_POSTFIELDS libcurl could replay it by itself. */
+ * with CURLOPT_POSTFIELDS libcurl could replay it by itself (it is never set). */
 static CURLcode set_method_body(bz_http *h, const bz_req *r) {
-  CURL *e = h->easy;
   CURLcode rc;
-  int post_mode = r->body_str != NULL || r->body != NULL || strcmp(r->method, "POST") == 0 ||
-                  strcmp(r->method, "PUT") == 0 || strcmp(r->method, "PATCH") == 0;
+  curl_off_t size = -1;
+  int post_mode = r->body_str != NULL || r->body != NULL || r->post_verb;
   h->send_kind = BZ_SEND_NONE;
   h->body = NULL;
   h->str = NULL;
   h->up_total = 0;
-  rc = curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
-  if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_POSTFIELDS, (void *)NULL);
   if (post_mode) {
     if (r->body != NULL && r->body->total > 0) {
       h->send_kind = BZ_SEND_STREAM;
@@ -210,16 +314,16 @@ static CURLcode set_method_body(bz_http *h, const bz_req *r) {
       h->str = r->body_str;
       h->up_total = (int64_t)r->blen;
     }
-    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_POST, 1L);
-    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->up_total);
-    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, strcmp(r->method, "POST") ? r->method : (char *)NULL);
-    return rc;
+    size = (curl_off_t)h->up_total;
+    rc = set_mode(h, BZ_MODE_POST, r->post_verb == 2 ? "" : r->method);
+  } else {
+    rc = set_mode(h, r->is_head ? BZ_MODE_HEAD : BZ_MODE_GET, (r->is_head || r->is_get) ? "" : r->method);
   }
-  if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
-  if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-  if (r->is_head && rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-  if (rc == CURLE_OK)
-    rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (r->is_head || !strcmp(r->method, "GET")) ? (char *)NULL : r->method);
+  if (rc == CURLE_OK && h->set_size != size) {
+    h->set_size = -2;
+    rc = curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, size);
+    if (rc == CURLE_OK) h->set_size = size;
+  }
   return rc;
 }
 
@@ -241,30 +345,32 @@ static void reset_transfer(bz_http *h, int has_fn) {
 
 int bz_http_prepare(lua_State *L, bz_http *h, int req) {
   bz_req r;
-  int base, n;
+  int base, n, has_ct, same;
   CURLcode rc;
   req = req < 0 ? lua_gettop(L) + req + 1 : req;
   luaL_checktype(L, req, LUA_TTABLE);
   base = lua_gettop(L);
   read_fields(L, h, req, base, &r);
-  if ((n = check_headers(L, req, r.i_hdr, base)) != 0) return n;
-  if (build_headers(L, h, r.i_hdr, r.body) != 0) {
+  if ((n = scan_headers(L, h, &r, base, &has_ct, &same)) != 0) return n;
+  if (!same && build_headers(L, h, r.i_hdr, r.body, has_ct) != 0) {
+    curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    h->slist_set = 0;
     curl_slist_free_all(h->slist);
     h->slist = NULL;
     lua_settop(L, base);
     return bz_push_refused(L, "OUT_OF_MEMORY", "out of memory while building the request headers");
   }
   rc = set_method_body(h, &r);
-  if (rc == CURLE_OK) rc = curl_easy_setopt(h->easy, CURLOPT_URL, r.url);
-  if (rc == CURLE_OK) rc = curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, r.timeout_ms);
-  if (rc == CURLE_OK) rc = curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->slist);
-  if (rc == CURLE_OK) rc = curl_easy_setopt(h->easy, CURLOPT_NOPROGRESS, r.has_fn ? 0L : 1L);
+  if (rc == CURLE_OK) rc = set_url(h, r.url, r.ulen);
+  if (rc == CURLE_OK) rc = set_long(h->easy, CURLOPT_TIMEOUT_MS, r.timeout_ms, &h->set_timeout_ms);
+  if (rc == CURLE_OK) rc = set_long(h->easy, CURLOPT_NOPROGRESS, r.has_fn ? 0L : 1L, &h->set_noprogress);
   if (rc != CURLE_OK) {
     char tmp[32], msg[160];
     snprintf(msg, sizeof msg, "cannot set up the request: %s", curl_easy_strerror(rc));
     h->send_kind = BZ_SEND_NONE;
     h->body = NULL;
     h->str = NULL;
+    bz_http_forget_options(h);
     lua_settop(L, base);
     return bz_push_refused(L, bz_curle_name(rc, tmp, sizeof tmp), msg);
   }

@@ -38,16 +38,29 @@ static void join_list(lua_State *L, int list) {
   luaL_pushresult(&sb);
 }
 
-/* headers{name = value}; a repeated header's values joined with ", ". Linear: repeats
- * are collected in a list per name and joined once (a server sending thousands of
- * copies of one header must not cost a copy of the growing value each). */
+/* Their addresses are keys: of a result's raw block (in the result), of the results'
+ * metatable (in the registry; cheaper to fetch than by name). */
+static const char raw_key = 0, mt_key = 0;
+
+/* Pairs in a "name\0value\0..." block. */
+static int count_pairs(const char *p, size_t len) {
+  int n = 0;
+  const char *z, *end;
+  if (len == 0) return 0;  /* p may be NULL (an empty buffer) */
+  end = p + len;
+  for (z = p; z < end && (z = (const char *)memchr(z, '\0', (size_t)(end - z))) != NULL; z++) n++;
+  return n / 2;
+}
+
+/* headers{name = value} from a block; a repeated header's values
+ * joined with ", ". Linear: repeats are collected in a list per name and joined once (a
+ * server sending thousands of copies of one header must not cost a copy of the growing
+ * value each); the side table of lists exists only once a name repeats. */
 static void push_headers(lua_State *L, const bz_buf *b) {
   size_t o = 0;
-  int t, lists;
-  lua_newtable(L);
+  int t, lists = 0;
+  lua_createtable(L, 0, count_pairs(b->p, b->len));
   t = lua_gettop(L);
-  lua_newtable(L);  /* name -> list of its values, for repeated names only */
-  lists = t + 1;
   while (o < b->len) {
     const char *name = b->p + o, *value;
     size_t nl = strlen(name), vl;
@@ -55,15 +68,17 @@ static void push_headers(lua_State *L, const bz_buf *b) {
     vl = strlen(value);
     o += nl + vl + 2;
     lua_pushlstring(L, name, nl);
-    lua_pushvalue(L, -1);
-    lua_rawget(L, lists);  /* key, list|nil */
-    if (!lua_isnil(L, -1)) {
-      lua_pushlstring(L, value, vl);
-      lua_rawseti(L, -2, (int)bz_rawlen(L, -2) + 1);
-      lua_pop(L, 2);
-      continue;
+    if (lists) {
+      lua_pushvalue(L, -1);
+      lua_rawget(L, lists);  /* key, list|nil */
+      if (!lua_isnil(L, -1)) {
+        lua_pushlstring(L, value, vl);
+        lua_rawseti(L, -2, (int)bz_rawlen(L, -2) + 1);
+        lua_pop(L, 2);
+        continue;
+      }
+      lua_pop(L, 1);
     }
-    lua_pop(L, 1);
     lua_pushvalue(L, -1);
     lua_rawget(L, t);  /* key, first|nil */
     if (lua_isnil(L, -1)) {
@@ -72,6 +87,11 @@ static void push_headers(lua_State *L, const bz_buf *b) {
       lua_rawset(L, t);
       continue;
     }
+    if (!lists) {
+      lua_newtable(L);  /* name -> list of its values, for repeated names only */
+      lua_insert(L, t + 1);
+      lists = t + 1;
+    }
     lua_createtable(L, 4, 0);  /* key, first, list */
     lua_insert(L, -2);
     lua_rawseti(L, -2, 1);
@@ -79,6 +99,7 @@ static void push_headers(lua_State *L, const bz_buf *b) {
     lua_rawseti(L, -2, 2);
     lua_rawset(L, lists);
   }
+  if (!lists) return;
   lua_pushnil(L);
   while (lua_next(L, lists)) {  /* key, list */
     join_list(L, lua_gettop(L));
@@ -90,26 +111,91 @@ static void push_headers(lua_State *L, const bz_buf *b) {
   lua_pop(L, 1);  /* lists */
 }
 
+/* What a result keeps for __index after its header block: read on demand only. */
+typedef struct bz_res_info {
+  double total_time;
+  int64_t request_size;
+} bz_res_info;
+
+/* __index of a result: headers, total_time and request_size from the block the result
+ * keeps (header pairs, then a bz_res_info). res.headers is built on first access and
+ * then stored in res, so it is built once. */
+static int response_index(lua_State *L) {
+  size_t len = 0;
+  const char *p, *key;
+  bz_res_info info;
+  if (lua_type(L, 2) != LUA_TSTRING) return 0;
+  key = lua_tostring(L, 2);
+  lua_settop(L, 2);
+  lua_pushlightuserdata(L, (void *)&raw_key);
+  lua_rawget(L, 1);  /* 3: the block */
+  if (lua_type(L, 3) != LUA_TSTRING || (p = lua_tolstring(L, 3, &len), len < sizeof info)) return 0;
+  memcpy(&info, p + len - sizeof info, sizeof info);
+  if (strcmp(key, "headers") == 0) {
+    bz_buf b;
+    b.p = (char *)p;  /* read only */
+    b.len = b.cap = len - sizeof info;
+    push_headers(L, &b);  /* 4 */
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 4);
+    lua_rawset(L, 1);
+  } else if (strcmp(key, "total_time") == 0) {
+    lua_pushnumber(L, (lua_Number)info.total_time);
+  } else if (strcmp(key, "request_size") == 0) {
+    lua_pushinteger(L, (lua_Integer)info.request_size);
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+/* The result table: status and body now; the rest (see response_index) from one string
+ * holding the header block and a bz_res_info. Out of memory for that: everything now. */
+static void push_result(lua_State *L, bz_http *h) {
+  long status = 0;
+  curl_off_t us = 0;
+  bz_res_info info;
+  curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(h->easy, CURLINFO_TOTAL_TIME_T, &us);
+  info.total_time = (double)us / 1e6;
+  info.request_size = bz_sent_bytes(h);
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, (lua_Integer)status);
+  lua_setfield(L, -2, "status");
+  lua_pushlstring(L, h->resp.p ? h->resp.p : "", h->resp.len);
+  lua_setfield(L, -2, "body");
+  if (bz_buf_append(&h->hdrs, &info, sizeof info) == 0) {
+    lua_pushlightuserdata(L, (void *)&raw_key);
+    lua_pushlstring(L, h->hdrs.p, h->hdrs.len);
+    lua_rawset(L, -3);
+    h->hdrs.len -= sizeof info;
+    lua_pushlightuserdata(L, (void *)&mt_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_setmetatable(L, -2);
+    return;
+  }
+  push_headers(L, &h->hdrs);
+  lua_setfield(L, -2, "headers");
+  lua_pushnumber(L, (lua_Number)info.total_time);
+  lua_setfield(L, -2, "total_time");
+  lua_pushinteger(L, (lua_Integer)info.request_size);
+  lua_setfield(L, -2, "request_size");
+}
+
+void bz_response_open(lua_State *L) {
+  lua_pushlightuserdata(L, (void *)&mt_key);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, response_index);
+  lua_setfield(L, -2, "__index");
+  lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
 void bz_http_push_outcome(lua_State *L, bz_http *h, CURLcode rc) {
   char tmp[32], msg[CURL_ERROR_SIZE + 320];
   const char *code;
   luaL_checkstack(L, 8, "bizreg.http");
   if (rc == CURLE_OK && h->fail == BZ_FAIL_NONE) {
-    long status = 0;
-    curl_off_t us = 0;
-    curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(h->easy, CURLINFO_TOTAL_TIME_T, &us);
-    lua_createtable(L, 0, 5);
-    lua_pushinteger(L, (lua_Integer)status);
-    lua_setfield(L, -2, "status");
-    push_headers(L, &h->hdrs);
-    lua_setfield(L, -2, "headers");
-    lua_pushlstring(L, h->resp.p ? h->resp.p : "", h->resp.len);
-    lua_setfield(L, -2, "body");
-    lua_pushnumber(L, (lua_Number)us / 1e6);
-    lua_setfield(L, -2, "total_time");
-    lua_pushinteger(L, (lua_Integer)bz_sent_bytes(h));
-    lua_setfield(L, -2, "request_size");
+    push_result(L, h);
     lua_pushnil(L);
     shrink(&h->resp);
     shrink(&h->hdrs);

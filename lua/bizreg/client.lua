@@ -264,18 +264,33 @@ end
 -- (neither API has an idempotency key, so a request that may have arrived is never resent).
 -- Every attempt is bounded by the call's deadline: its timeout is min(timeout, time left),
 -- and a wait that would end past the deadline is not started (DEADLINE_EXCEEDED).
+-- base_url .. path, kept for the last path only (a path may carry an id: no growing table).
+local function full_url(self, path)
+  if self.url_path ~= path then self.url_path, self.url_full = path, self.base_url .. path end
+  return self.url_full
+end
+
 function Client:send(ctx, req, token)
-  local headers = { ["User-Agent"] = self.user_agent, ["Accept"] = "application/json" }
-  for k, v in pairs(req.headers or {}) do headers[k] = v end
+  -- Room for the auth header made by the constructor (no rehash while filling the table);
+  -- its value is set last, so the token wins over a req.headers entry of the same name.
+  local headers
+  if token then
+    headers = { ["User-Agent"] = self.user_agent, ["Accept"] = "application/json", [self.auth.header] = false }
+  else
+    headers = { ["User-Agent"] = self.user_agent, ["Accept"] = "application/json" }
+  end
+  if req.headers then for k, v in pairs(req.headers) do headers[k] = v end end
+  -- (not cached on the client: no secret in a field of the table bizreg.kos/rcs returns)
   if token then headers[self.auth.header] = self.auth.scheme == "" and token or self.auth.scheme .. " " .. token end
+  local target = full_url(self, req.path)
   local attempt, sent = 0, false
   while true do
     if self.closed then return nil, self:closed_error(sent) end
     local left = ctx.deadline - core.now()
     if left <= 0 then return nil, self:deadline_error(attempt, sent) end
     local out = {
-      method = req.method, url = self.base_url .. req.path, headers = headers, body = req.body,
-      timeout = math.min(self.timeout, left),
+      method = req.method, url = target, headers = headers, body = req.body,
+      timeout = self.timeout < left and self.timeout or left,
       on_progress = req.progress and self.on_progress or nil,  -- uploads, not token calls
     }
     local t0 = self.on_event and core.now()

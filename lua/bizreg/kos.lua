@@ -61,7 +61,7 @@ end
 
 function M.map_response(res)
   if res.status < 200 or res.status > 299 then return nil, M.map_error(res) end
-  if res.body == "" then return {} end  -- protos.Empty may arrive as no body at all
+  if res.body == "" or res.body == "{}" then return {} end  -- protos.Empty: no body, or {} (the usual answer)
   -- cjson decodes [] and {} alike: an object is recognised by its first byte
   local body = res.body:match("^[ \t\r\n]*{") and cjson.decode(res.body)
   if type(body) ~= "table" then return nil, errors.decode(res.status, "response is not a JSON object", res.body) end
