@@ -165,6 +165,22 @@ describe("RCS brands", function()
       rcs:close()
     end)
 
+    -- wait_for_approval must never report another brand's verdict for this one
+    it("reads an answer about another brand than the one asked for as a decode error", function()
+      local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
+        transport = function()
+          return { status = 200, headers = {}, body = '{"code":"20000000","status":200,"result":[{"brandId":"BR.other","name":"n","status":"승인"}]}' }
+        end }
+      local res, err = rcs:get_brand("BR.x")
+      assert.is_nil(res)
+      assert.equal("decode", err.kind)
+      assert.matches("BR.other", err.message, 1, true)
+      local wres, werr = rcs:wait_for_approval("BR.x", { interval = 1, timeout = 1 })
+      assert.is_nil(wres)
+      assert.equal("decode", werr.kind)
+      rcs:close()
+    end)
+
     it("reads a brand whose answer holds a field of the wrong type as a decode error", function()
       local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
         transport = function()

@@ -77,12 +77,16 @@ end
 M.envelope, M.pick_list = envelope, pick_list  -- (rcs_categories.lua)
 
 -- The one brand of GET /corp/{personId}/brand/{brandId}: an empty result is no answer.
-function M.map_detail(res)
+-- brand_id: the brand asked for; an answer about another one is not taken for it.
+function M.map_detail(res, brand_id)
   local result, out, err = envelope(res)
   if not result then return nil, err end
   local why
   out.brand, why = pick(result[1], DETAIL_FIELDS, "brandId")
   if not out.brand then return nil, errors.decode(res.status, "result[1]: " .. why, res.body) end
+  if brand_id and out.brand.brandId ~= brand_id then
+    return nil, errors.decode(res.status, "answer is about brand " .. out.brand.brandId .. ", not " .. brand_id, res.body)
+  end
   return out
 end
 
@@ -159,7 +163,7 @@ function M.fetch_brand(self, ctx, brand_id, o)
   local res, err = self:call(ctx, { method = "GET", path = person_path(self) .. "/brand/" .. brand_id,
     headers = R.brand_headers(self, o) })
   if not res then return nil, err end
-  local out, merr = M.map_detail(res)
+  local out, merr = M.map_detail(res, brand_id)
   return out, merr, res
 end
 
