@@ -12,8 +12,8 @@ local function raised_at(f)
 end
 
 describe("programmer errors", function()
-  local rcs = bizreg.rcs { base_url = "http://127.0.0.1:1", token = "t" }
-  local kos = bizreg.kos { base_url = "http://127.0.0.1:1", token = "t" }
+  local rcs = bizreg.rcs { base_url = "http://127.0.0.1:1", token = "token-t1" }
+  local kos = bizreg.kos { base_url = "http://127.0.0.1:1", token = "token-t1" }
 
   it("name the calling line (plain calls)", function()
     local cases = {
@@ -24,7 +24,7 @@ describe("programmer errors", function()
       { function() rcs:start("nope") end, debug.getinfo(1, "l").currentline },
       { function() bizreg.kos { base_url = 5 } end, debug.getinfo(1, "l").currentline },
       { function() bizreg.rcs { base_url = "http://x" } end, debug.getinfo(1, "l").currentline },
-      { function() bizreg.register_brand({ base_url = "http://x", token = "t" }, "x") end, debug.getinfo(1, "l").currentline },
+      { function() bizreg.register_brand({ base_url = "http://x", token = "token-t1" }, "x") end, debug.getinfo(1, "l").currentline },
     }
     for i, c in ipairs(cases) do
       local file, line, e = raised_at(c[1])
@@ -39,7 +39,7 @@ describe("programmer errors", function()
   end)
 
   it("a closed client raises at the caller too", function()
-    local c = bizreg.kos { base_url = "http://127.0.0.1:1", token = "t" }
+    local c = bizreg.kos { base_url = "http://127.0.0.1:1", token = "token-t1" }
     c:close()
     local file, line = raised_at(function() c:register_visitor_images({ images = {} }) end)
     assert.are.equal(THIS, file)

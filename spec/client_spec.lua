@@ -282,7 +282,7 @@ describe("token fetch", function()
       if req.url:find("exchange%-token") then return { status = 200, body = '{"token":"fresh-token"}' } end
       return { status = 200, body = "{}" }
     end
-    local c = bizreg.kos { base_url = "http://127.0.0.1:1", api_key = "k-0000", transport = t,
+    local c = bizreg.kos { base_url = "http://127.0.0.1:1", api_key = "key-0000", transport = t,
       timeout = 5, connect_timeout = 5 }
     assert.has_error(function() c:register_visitor_images(IMAGES) end)
     local t0 = core.now()
@@ -302,7 +302,7 @@ describe("token fetch", function()
       assert.equal("Bearer shared-token", req.headers.Authorization)
       return { status = 200, body = "{}" }
     end
-    local c = bizreg.kos { base_url = "http://x", api_key = "k-1", transport = t }
+    local c = bizreg.kos { base_url = "http://x", api_key = "key-0001", transport = t }
     c:sync_ctx().sleep = function() coroutine.yield() end
     local a = coroutine.create(function() return c:register_visitor_images(IMAGES) end)
     local b = coroutine.create(function() return c:register_visitor_images(IMAGES) end)
@@ -328,7 +328,7 @@ describe("token fetch", function()
       end
       return { status = 200, body = "{}" }
     end
-    local c = bizreg.kos { base_url = "http://x", api_key = "k-1", transport = t, timeout = 5, connect_timeout = 5 }
+    local c = bizreg.kos { base_url = "http://x", api_key = "key-0001", transport = t, timeout = 5, connect_timeout = 5 }
     local a = coroutine.create(function() return c:register_visitor_images(IMAGES) end)
     assert(coroutine.resume(a))   -- a is now suspended inside its fetch
     assert(not coroutine.resume(a)) -- ... and dies there (ngx.exit, an error in the host)
@@ -350,7 +350,7 @@ describe("token fetch", function()
       end
       return { status = 200, body = "{}" }
     end
-    local c = bizreg.kos { base_url = "http://x", api_key = "k-1", transport = t, timeout = 0.2, connect_timeout = 0.2 }
+    local c = bizreg.kos { base_url = "http://x", api_key = "key-0001", transport = t, timeout = 0.2, connect_timeout = 0.2 }
     local a = coroutine.create(function() return c:register_visitor_images(IMAGES) end)
     assert(coroutine.resume(a))
     local t0 = core.now()

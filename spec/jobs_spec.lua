@@ -87,7 +87,7 @@ describe("jobs", function()
   end)
 
   it("reports transport errors from jobs", function()
-    local kos = bizreg.kos { base_url = "http://127.0.0.1:1", token = "t", retries = 1 }
+    local kos = bizreg.kos { base_url = "http://127.0.0.1:1", token = "token-t1", retries = 1 }
     local res, err = kos:start("register_visitor_images", IMAGES):wait(5)
     assert.is_nil(res)
     assert.equal("COULDNT_CONNECT", err.code)

@@ -207,8 +207,8 @@ describe("KOS client object", function()
     assert.has_error(function() bizreg.kos { base_url = "http://x", tokn = "t" } end, "bizreg: unknown option 'tokn'")
     assert.has_error(function() bizreg.kos { base_url = "http://x", token = "a\r\nX-Evil: 1" } end,
       "bizreg: option 'token' contains CR, LF or NUL")
-    assert.has_error(function() bizreg.kos { base_url = "http://x", token = "t", api_key = "k" } end)
-    local kos = bizreg.kos { base_url = "http://127.0.0.1:1", token = "t" }
+    assert.has_error(function() bizreg.kos { base_url = "http://x", token = "token-t1", api_key = "k" } end)
+    local kos = bizreg.kos { base_url = "http://127.0.0.1:1", token = "token-t1" }
     assert.has_error(function() kos:register_visitor_images("x") end)
   end)
 

@@ -303,22 +303,22 @@ describe("RCS brands", function()
       assert.equal("63002", err.code)
       assert.equal("/api/1.1/corp/a%2Fb%20c/brand", last_request().path)
       c:close()
-      assert.has_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "t", person_id = string.rep("a", 21) } end)
-      assert.has_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "t", person_id = "" } end)
-      assert.has_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "t", person_id = "a\nb" } end)
-      assert.has_no_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "t", person_id = string.rep("a", 20) } end)
+      assert.has_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "token-t1", person_id = string.rep("a", 21) } end)
+      assert.has_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "token-t1", person_id = "" } end)
+      assert.has_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "token-t1", person_id = "a\nb" } end)
+      assert.has_no_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "token-t1", person_id = string.rep("a", 20) } end)
     end)
 
     it("is never a dot segment: person_id '.' / '..' raise, a client_id of dots is sent as %2E", function()
       for _, pid in ipairs { ".", ".." } do
-        assert.has_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "t", person_id = pid } end)
+        assert.has_error(function() bizreg.rcs { base_url = sb.rcs_url, token = "token-t1", person_id = pid } end)
       end
       local urls = {}
-      local c = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "t", person_id = "acct",
+      local c = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "token-t1", person_id = "acct",
         transport = function(req) urls[#urls + 1] = req.url return { status = 500, headers = {}, body = "" } end }
       c:close()
       for _, cid in ipairs { ".", ".." } do
-        c = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", client_id = cid, client_secret = "s", retries = 0,
+        c = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", client_id = cid, client_secret = "secret-1", retries = 0,
           transport = function(req)
             urls[#urls + 1] = req.url
             if req.url:find("/token$") then

@@ -181,7 +181,7 @@ describe("RCS chatbot form", function()
     ok, e = pcall(function() return bizreg.prepare_chatbots(ID, "x") end)
     assert.is_false(ok)
     assert.truthy(tostring(e):find("rcs_chatbots_spec.lua:" .. (line + 4) .. ": bizreg: payload must be a table", 1, true), e)
-    local c = bizreg.rcs { base_url = "http://127.0.0.1:9", token = "t" }
+    local c = bizreg.rcs { base_url = "http://127.0.0.1:9", token = "token-t1" }
     assert.has_error(function() c:register_chatbots(ID) end)
     assert.has_error(function() c:start("register_chatbots", nil, payload()) end)
     c:close()

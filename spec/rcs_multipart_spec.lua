@@ -102,10 +102,10 @@ describe("RCS multipart", function()
     local plain = bizreg.rcs { base_url = "http://x", token = "tok-0123456789", transport = transport }
     assert.truthy(plain:register_brand(full_payload()))
     assert.truthy(bodies[3]:find('name="regBrand"\r\n\r\n{', 1, true))
-    assert.has_error(function() bizreg.rcs { base_url = "http://x", token = "t", json_content_type = 1 } end,
+    assert.has_error(function() bizreg.rcs { base_url = "http://x", token = "token-t1", json_content_type = 1 } end,
       "bizreg: option 'json_content_type' must be a string")
     for _, bad in ipairs { "", "application/json\r\nX-Evil: 1", "a\0b" } do
-      local ok, msg = pcall(bizreg.rcs, { base_url = "http://x", token = "t", json_content_type = bad })
+      local ok, msg = pcall(bizreg.rcs, { base_url = "http://x", token = "token-t1", json_content_type = bad })
       assert.is_false(ok)
       assert.matches("option 'json_content_type' must be a media type", msg)
     end

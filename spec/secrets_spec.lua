@@ -182,11 +182,20 @@ describe("secrets", function()
     assert_clean(err, { "issued-token-1", "issued-token-2", "key-0000-1111" }, "err")
   end)
 
-  it("are scrubbed however short they are", function()
-    for _, token in ipairs { "Zq9", "Zq", "Z" } do
-      local _, err = kos(token, (reflector(400, '{"className":"%S","message":"a %S b"}'))):register_visitor_images(IMAGES)
-      assert_clean(err, { token }, "err")
+  -- A 1-byte token would be masked inside every word and key ("status" -> "s***a***us"):
+  -- credentials shorter than 8 bytes are refused; 8 bytes are scrubbed, ordinary words kept.
+  it("are refused below 8 bytes at construction; 8 bytes are scrubbed and ordinary keys stay intact", function()
+    for _, short in ipairs { "Z", "Zq", "Zq9", "Zq9Zq9Z" } do
+      assert.has_error(function() kos(short, reflector(200, "{}")) end,
+        "bizreg: option 'token' is too short for a credential (at least 8 bytes)")
+      assert.has_error(function() bizreg.kos { base_url = "http://x", api_key = short } end)
+      assert.has_error(function() bizreg.rcs { base_url = "http://x", client_id = "acct", client_secret = short } end)
     end
+    local token = "Zq9Zq9Zq"
+    local _, err = kos(token, (reflector(400, '{"className":"%S","message":"a %S b"}'))):register_visitor_images(IMAGES)
+    assert_clean(err, { token }, "err")
+    assert.equal(400, err.status)
+    assert.equal("a *** b", err.message)
   end)
 
   it("are scrubbed when echoed as a JSON number", function()
@@ -287,7 +296,7 @@ describe("credentials", function()
       function() bizreg.kos { base_url = base, api_key = "" } end,
       function() bizreg.rcs { base_url = base } end,
       function() bizreg.rcs { base_url = base, token = "" } end,
-      function() bizreg.rcs { base_url = base, client_id = "", client_secret = "s" } end,
+      function() bizreg.rcs { base_url = base, client_id = "", client_secret = "secret-1" } end,
       function() bizreg.rcs { base_url = base, client_id = "i", client_secret = "" } end,
       function() bizreg.register_visitor_images({ base_url = base }, IMAGES) end,
     }

@@ -147,9 +147,9 @@ describe("token_store option", function()
   end)
 
   it("is refused with a fixed token: there is nothing to fetch or share", function()
-    raises_here(function() bizreg.rcs { base_url = "http://x", token = "t-1", token_store = table_store() } end,
+    raises_here(function() bizreg.rcs { base_url = "http://x", token = "token-t1", token_store = table_store() } end,
       "token_store .* needs client_id %+ client_secret")
-    raises_here(function() bizreg.kos { base_url = "http://x", token = "t-1", token_store = table_store() } end,
+    raises_here(function() bizreg.kos { base_url = "http://x", token = "token-t1", token_store = table_store() } end,
       "token_store .* needs api_key")
   end)
 

@@ -44,7 +44,7 @@ describe("custom transport", function()
   it("gets the multipart body as one string identical to prepare_brand's", function()
     local t, calls = scripted { { { status = 200, headers = { ["Content-Type"] = "application/json" },
       body = '{"code":"20000000","desc":null,"result":[{"brandId":"BR.0a81DDlZjz"}],"status":200}' } } }
-    local rcs = bizreg.rcs { base_url = "https://rbc.example.invalid/api/1.1", token = "jwt", transport = t }
+    local rcs = bizreg.rcs { base_url = "https://rbc.example.invalid/api/1.1", token = "jwt-token-1", transport = t }
     local p = fx.brand { brandProfile = fx.file("p400.png", function() return fx.png(400, 400) end) }
     local res = assert(rcs:register_brand(p))
     assert.equal("BR.0a81DDlZjz", res.brandId)
@@ -172,7 +172,7 @@ describe("transport option", function()
   it("accepts a callable table (a transport module)", function()
     local calls = 0
     local t = setmetatable({}, { __call = function(_, req) calls = calls + 1; return { status = 200, body = "{}" } end })
-    local c = bizreg.kos { base_url = "http://127.0.0.1:1", token = "t", transport = t }
+    local c = bizreg.kos { base_url = "http://127.0.0.1:1", token = "token-t1", transport = t }
     assert.same({}, c:register_visitor_images(IMAGES))
     assert.equal(1, calls)
     assert.has_error(function() bizreg.kos { base_url = "http://x", transport = {} } end, "bizreg: option 'transport' must be a function")
@@ -188,7 +188,7 @@ describe("token fetch", function()
       if req.url:find("exchange%-token") then return { status = 200, body = '{"token":"fresh-token"}' } end
       return { status = 200, body = "{}" }
     end
-    local c = bizreg.kos { base_url = "http://127.0.0.1:1", api_key = "k-0000", transport = t,
+    local c = bizreg.kos { base_url = "http://127.0.0.1:1", api_key = "key-0000", transport = t,
       timeout = 0.1, connect_timeout = 0.1 }
     assert.has_error(function() c:register_visitor_images(IMAGES) end)
     assert.same({}, c:register_visitor_images(IMAGES))

@@ -13,7 +13,8 @@
 
 --- Options of both clients (`bizreg.kos`, `bizreg.rcs`), each checked at construction
 -- (type **and** range): a wrong one raises there, at the caller's line. So do header
--- values (tokens, keys, `user_agent`) containing CR, LF or NUL. The API-specific options
+-- values (tokens, keys, `user_agent`) containing CR, LF or NUL, and credentials (`token`,
+-- `api_key`, `client_secret`) shorter than 8 bytes. The API-specific options
 -- (credentials, `auth_header`, `auth_scheme`, `json_content_type`) are listed with `kos` and `rcs`.
 -- @table options
 -- @field base_url the API's base URL, `http://` or `https://` (required)
@@ -87,6 +88,7 @@ local TRANSPORT_OPTS = {
   transport = { "function" }, on_progress = { "function" }, on_event = { "function" },
 }
 -- Values that become header bytes: CR/LF/NUL would let them forge headers.
+M.SECRET_OPTS, M.MIN_SECRET = { "token", "api_key", "client_secret" }, 8
 local HEADER_OPTS = { "token", "api_key", "client_id", "client_secret", "user_agent", "auth_header", "auth_scheme" }
 
 local function fail(msg) errors.raise("bizreg: " .. msg) end
@@ -117,6 +119,14 @@ function M.check_options(opts, extra)
   for _, k in ipairs(HEADER_OPTS) do
     if type(opts[k]) == "string" and opts[k]:find("[\r\n%z]") then
       fail("option '" .. k .. "' contains CR, LF or NUL")
+    end
+  end
+  -- Every returned string is scrubbed of the credentials: a very short one would be masked
+  -- inside ordinary words and keys ("status" -> "s***a***us" for token "t"). None is that short.
+  for _, k in ipairs(M.SECRET_OPTS) do
+    local v = opts[k]
+    if type(v) == "string" and v ~= "" and #v < M.MIN_SECRET then
+      fail("option '" .. k .. "' is too short for a credential (at least " .. M.MIN_SECRET .. " bytes)")
     end
   end
 end
