@@ -1,9 +1,11 @@
 -- From a chart number to a visitor's images: search the KOS visitor, take its id, register an image.
 -- Real service:  KOS_BASE_URL=https://<kos-api-host> KOS_API_KEY=<uuid> lua5.4 examples/kos_search.lua <chartNumber> <fileName>
 -- Sandbox:       bin/bizreg-sandbox & lua5.4 examples/kos_search.lua 12345 2026/11/27/before.jpg
--- (run from the repository root after `make`, or with bizreg installed by LuaRocks)
+-- (run from the repository root after `make`, or with bizreg installed by LuaRocks; any Lua the
+-- core was built for)
 package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
-package.cpath = "./build/lua5.4/?.so;" .. package.cpath
+local built = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
+package.cpath = "./build/" .. built .. "/?.so;" .. package.cpath
 local bizreg = require "bizreg"
 
 local chart, file = arg[1], arg[2]
