@@ -3,9 +3,9 @@
 -- wait_for_approval: spec/rcs_wait_spec.lua.
 local bizreg = require "bizreg"
 local sandbox = require "spec.helpers.sandbox"
+local helpers = require "spec.helpers.calls"
 local fx = require "spec.helpers.fixtures"
 
-local ID, SECRET = "sandbox", "SK.sandboxsecret1"
 local json = sandbox.json
 
 describe("RCS brands", function()
@@ -14,13 +14,7 @@ describe("RCS brands", function()
   teardown(function() sb:stop() end)
   before_each(function() sb:reset() end)
 
-  local function client(extra)
-    local o = { base_url = sb.rcs_url, client_id = ID, client_secret = SECRET, retries = 0 }
-    for k, v in pairs(extra or {}) do
-      if v == false then o[k] = nil else o[k] = v end
-    end
-    return bizreg.rcs(o)
-  end
+  local function client(extra) return helpers.rcs_client(sb, extra) end
 
   -- Seeds brands straight into the sandbox: returns their ids.
   local function seed(doc)

@@ -1,6 +1,7 @@
 -- RCS register_brand / resubmit_brand against the sandbox: token flow, wire bytes, retries.
 local bizreg = require "bizreg"
 local sandbox = require "spec.helpers.sandbox"
+local helpers = require "spec.helpers.calls"
 local fx = require "spec.helpers.fixtures"
 local shell = require "spec.helpers.shell"
 
@@ -22,13 +23,7 @@ describe("RCS end to end", function()
   teardown(function() sb:stop() end)
   before_each(function() sb:reset() end)
 
-  local function client(extra)
-    local o = { base_url = sb.rcs_url, client_id = ID, client_secret = SECRET, retries = 0 }
-    for k, v in pairs(extra or {}) do
-      if v == false then o[k] = nil else o[k] = v end
-    end
-    return bizreg.rcs(o)
-  end
+  local function client(extra) return helpers.rcs_client(sb, extra) end
 
   it("registers a brand and returns the envelope's fields", function()
     local rcs = client()

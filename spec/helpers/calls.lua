@@ -30,6 +30,16 @@ function M.payload(api)
 end
 
 -- opts: url (base, default the sandbox's), auth = "static" | "fetch", plus client options.
+-- An RCS client that fetches its token from the sandbox, retries 0; extra adds options,
+-- and `false` removes one (e.g. { client_secret = false }).
+function M.rcs_client(sb, extra)
+  local o = { base_url = sb.rcs_url, client_id = M.CLIENT_ID, client_secret = M.CLIENT_SECRET, retries = 0 }
+  for k, v in pairs(extra or {}) do
+    if v == false then o[k] = nil else o[k] = v end
+  end
+  return bizreg.rcs(o)
+end
+
 function M.client(sb, api, opts)
   opts = opts or {}
   local o = {}
