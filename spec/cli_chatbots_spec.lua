@@ -20,11 +20,7 @@ describe("bizreg register chatbots", function()
   teardown(function() if sb then sb:stop() end end)
   before_each(function() sb:reset() end)
 
-  local function make_brand(doc)
-    local status, body = sb:request("POST", "/_sandbox/brands", { body = doc or "{}" })
-    assert.equal(200, status, body)
-    return json.decode(body).brandIds[1]
-  end
+  local function make_brand() return sb:brands()[1] end
   local function held(brand_id)
     local _, body = sb:request("GET", "/_sandbox/brands/" .. brand_id .. "/chatbots")
     return json.decode(body).count

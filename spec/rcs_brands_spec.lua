@@ -17,12 +17,7 @@ describe("RCS brands", function()
   local function client(extra) return helpers.rcs_client(sb, extra) end
 
   -- Seeds brands straight into the sandbox: returns their ids.
-  local function seed(doc)
-    doc.count = doc.count or 1  -- (an empty table would encode as [])
-    local st, body = sb:request("POST", "/_sandbox/brands", { body = json.encode(doc) })
-    assert.equal(200, st, body)
-    return json.decode(body).brandIds
-  end
+  local function seed(doc) return sb:brands(doc) end
 
   local function count(ep) return sb:stats().by_endpoint[ep] end
 

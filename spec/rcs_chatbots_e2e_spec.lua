@@ -42,9 +42,7 @@ describe("RCS register_chatbots end to end", function()
   local function make_brand(doc)
     doc = doc or {}
     if doc.foreign then doc.owner, doc.foreign = "another-account", nil end
-    local status, body = sb:request("POST", "/_sandbox/brands", { body = next(doc) and json.encode(doc) or "{}" })
-    assert.equal(200, status, body)
-    return json.decode(body).brandIds[1]
+    return sb:brands(doc)[1]
   end
   local function server_chatbots(brand_id)
     local status, body = sb:request("GET", "/_sandbox/brands/" .. brand_id .. "/chatbots")

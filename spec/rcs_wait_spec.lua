@@ -4,6 +4,7 @@
 -- so a blocking wait sees "pending" first without any timing.
 local bizreg = require "bizreg"
 local sandbox = require "spec.helpers.sandbox"
+local helpers = require "spec.helpers.calls"
 
 local json = sandbox.json
 
@@ -13,16 +14,9 @@ describe("RCS wait_for_approval", function()
   teardown(function() sb:stop() end)
   before_each(function() sb:reset() end)
 
-  local function client(extra)
-    local o = { base_url = sb.rcs_url, client_id = "sandbox", client_secret = "SK.sandboxsecret1", retries = 0 }
-    for k, v in pairs(extra or {}) do o[k] = v end
-    return bizreg.rcs(o)
-  end
+  local function client(extra) return helpers.rcs_client(sb, extra) end
 
-  local function new_brand(status)
-    local _, body = sb:request("POST", "/_sandbox/brands", { body = json.encode { count = 1, status = status } })
-    return json.decode(body).brandIds[1]
-  end
+  local function new_brand(status) return sb:brands { status = status }[1] end
 
   local function move(id, status, reason, after)
     local st, body = sb:request("POST", "/_sandbox/brand-status",
@@ -85,8 +79,7 @@ describe("RCS wait_for_approval", function()
     local _, err = rcs:wait_for_approval("BR.nosuch", { interval = 0.05, timeout = 30 })
     assert.equal("64316", err.code)
     assert.equal(1, reads())
-    local _, body = sb:request("POST", "/_sandbox/brands", { body = json.encode { count = 1, owner = "other" } })
-    _, err = rcs:wait_for_approval(json.decode(body).brandIds[1], { interval = 0.05, timeout = 30 })
+    _, err = rcs:wait_for_approval(sb:brands { owner = "other" }[1], { interval = 0.05, timeout = 30 })
     assert.equal("63001", err.code)
     _, err = rcs:wait_for_approval("BR.12345678901", { interval = 0.05 })
     assert.equal("validation", err.kind)

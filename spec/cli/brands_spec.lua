@@ -19,10 +19,7 @@ describe("bizreg brand", function()
   teardown(function() if sb then sb:stop() end end)
   before_each(function() sb:reset() end)
 
-  local function seed(doc)
-    local _, body = sb:request("POST", "/_sandbox/brands", { body = json.encode(doc) })
-    return json.decode(body).brandIds
-  end
+  local function seed(doc) return sb:brands(doc) end
 
   it("status prints the brand's status, and the rejection reason; --json one object; exit 0", function()
     local id = seed { count = 1, name = "치과" }[1]

@@ -103,6 +103,14 @@ function Sandbox:stats() return control_json(self, "GET", "/_sandbox/stats") end
 function Sandbox:requests() return control_json(self, "GET", "/_sandbox/requests") end
 function Sandbox:reset() return control_json(self, "POST", "/_sandbox/reset", "{}") end
 
+-- Seeds RCS brands without a brand POST (POST /_sandbox/brands; doc: count = 1, name, owner,
+-- status, max_chatbots); returns their ids.
+function Sandbox:brands(doc)
+  doc = doc or {}
+  doc.count = doc.count or 1  -- (an empty table would encode as [])
+  return control_json(self, "POST", "/_sandbox/brands", json.encode(doc)).brandIds
+end
+
 -- Merges tbl into the sandbox config (errors on unknown keys); returns the new config.
 function Sandbox:config(tbl)
   return control_json(self, "POST", "/_sandbox/config", json.encode(tbl or {}))
