@@ -263,10 +263,16 @@ function Client:closed_error(sent)
   return errors.transport { code = "CLIENT_CLOSED", message = "the client was closed during the call", sent = sent }
 end
 
+-- An answer's Retry-After in seconds; nil when absent, an HTTP-date or not a number >= 0.
+function M.retry_after(res)
+  local w = res and res.headers and tonumber(res.headers["retry-after"])
+  if w and w >= 0 then return w end
+  return nil
+end
+
 -- How long to wait before the next attempt: Retry-After (seconds) or the back-off, capped.
 local function retry_wait(self, res, attempt)
-  local w = res and tonumber(res.headers["retry-after"])
-  if not (w and w >= 0) then w = backoff(attempt) end  -- absent, an HTTP-date, NaN
+  local w = M.retry_after(res) or backoff(attempt)
   return res and math.min(w, self.retry_max_wait) or w
 end
 

@@ -4,6 +4,7 @@
 -- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
 local core = require "bizreg.core"
 local errors = require "bizreg.errors"
+local client = require "bizreg.client"
 
 local M = {}
 
@@ -37,13 +38,6 @@ local function timeout_error(brand_id, last, timeout, reads)
   }
 end
 
--- Retry-After of a 429/503 answer, in seconds (absent or an HTTP-date: nil).
-local function retry_after(raw)
-  local v = raw and raw.headers and tonumber(raw.headers["retry-after"])
-  if v and v >= 0 then return v end
-  return nil
-end
-
 local function verdict(res, approved, reads)
   res.approved = approved
   res.brand_status = res.brand.status
@@ -69,7 +63,7 @@ local function run(B, self, ctx, brand_id, o)
       if M.APPROVED[last] then return verdict(res, true, reads) end
       if M.REJECTED[last] then return verdict(res, false, reads) end
     elseif err.retryable then
-      after = retry_after(raw)
+      after = client.retry_after(raw)  -- of a 429/503 answer
       wait = math.max(interval, after or 0)
     else
       return nil, err
