@@ -47,6 +47,7 @@ build = {
     ["bizreg.cli.visitors"] = "lua/bizreg/cli/visitors.lua",
     ["bizreg.errors"] = "lua/bizreg/errors.lua",
     ["bizreg.events"] = "lua/bizreg/events.lua",
+    ["bizreg.fields"] = "lua/bizreg/fields.lua",
     ["bizreg"] = "lua/bizreg/init.lua",
     ["bizreg.jobs"] = "lua/bizreg/jobs.lua",
     ["bizreg.kos"] = "lua/bizreg/kos.lua",

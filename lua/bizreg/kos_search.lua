@@ -4,13 +4,16 @@
 -- as every call (connect-phase failures and 429 only): one policy, nothing to reason about.
 local cjson = require "cjson.safe"
 local errors = require "bizreg.errors"
+local fields = require "bizreg.fields"
 
 local M = {}
 
 M.PATH = "/visitor/open/v1/queries/search-visitors"
 
--- The string fields of a data[] entry the API documents (phoneNumber is an object).
-local STRINGS = { "id", "chartNumber", "name", "dateOfBirth", "gender" }
+-- A data[] entry's documented fields (fields.lua rows); id is what register_visitor_images needs.
+local VISITOR = { id = "string", chartNumber = "string", name = "string", dateOfBirth = "string",
+  gender = "string", phoneNumber = "table" }
+local PHONE = { countryCode = "string", phoneNumber = "string" }
 
 local function absent(v) return v == nil or v == cjson.null end
 
@@ -22,26 +25,15 @@ local function is_list(t)
 end
 
 -- One data[] entry -> { id, chartNumber, name, phoneNumber = { countryCode, phoneNumber },
--- dateOfBirth, gender }, or nil and what is wrong. id is what register_visitor_images needs.
+-- dateOfBirth, gender }, or nil and what is wrong.
 local function visitor(entry)
-  if type(entry) ~= "table" then return nil, "not an object" end
-  if type(entry.id) ~= "string" or entry.id == "" then return nil, "no id" end
-  local v = {}
-  for _, k in ipairs(STRINGS) do
-    local x = entry[k]
-    if not absent(x) then
-      if type(x) ~= "string" then return nil, k .. " is not a string" end
-      v[k] = x
-    end
+  local v, why = fields.pick(entry, VISITOR, "id")
+  if v and v.phoneNumber then
+    local p = fields.pick(v.phoneNumber, PHONE)
+    if not (p and p.countryCode and p.phoneNumber) then return nil, "phoneNumber is not { countryCode, phoneNumber }" end
+    v.phoneNumber = p
   end
-  local p = entry.phoneNumber
-  if not absent(p) then
-    if type(p) ~= "table" or type(p.countryCode) ~= "string" or type(p.phoneNumber) ~= "string" then
-      return nil, "phoneNumber is not { countryCode, phoneNumber }"
-    end
-    v.phoneNumber = { countryCode = p.countryCode, phoneNumber = p.phoneNumber }
-  end
-  return v
+  return v, why
 end
 
 -- body: the decoded 2xx answer (kos.map_response). Returns { visitors = {...}, data = raw list }.

@@ -4,7 +4,7 @@
 -- Shapes from ../shared/reference/rcs-openapi-1.1.12.yaml (BrandInfo, BrandDetail,
 -- Pagination, Links) and api-notes.md (offset >= 0, limit 100..1000).
 -- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
-local cjson = require "cjson.safe"
+local fields = require "bizreg.fields"
 local core = require "bizreg.core"
 local errors = require "bizreg.errors"
 
@@ -35,24 +35,6 @@ for k, v in pairs(INFO_FIELDS) do DETAIL_FIELDS[k] = v end
 local PAGINATION_FIELDS = { total = "number", offset = "number", limit = "number" }
 local LINKS_FIELDS = { prev = "string", next = "string" }
 
--- The documented fields of obj (null = absent), or nil and the first field of a wrong type.
--- required: the one field that must be a non-empty string.
-local function pick(obj, fields, required)
-  if type(obj) ~= "table" then return nil, "an entry is not an object" end
-  local out = {}
-  for k, want in pairs(fields) do
-    local v = obj[k]
-    if v ~= nil and v ~= cjson.null then
-      if type(v) ~= want then return nil, "field " .. k .. " is not a " .. want end
-      out[k] = want == "number" and math.floor(v) or v
-    end
-  end
-  if required and (type(out[required]) ~= "string" or out[required] == "") then
-    return nil, "an entry has no " .. required
-  end
-  return out
-end
-
 -- rcs.lua's success envelope: its result list, the envelope's fields (code, status, desc)
 -- and the decoded body (pagination, links), or nil, nil, err.
 local function envelope(res)
@@ -63,16 +45,8 @@ local function envelope(res)
   return list, out, body
 end
 
--- A list of entries, each picked by fields (nil, err on the first bad one).
-local function pick_list(res, list, fields, required)
-  local out = {}
-  for i, e in ipairs(list) do
-    local v, why = pick(e, fields, required)
-    if not v then return nil, errors.decode(res.status, "result[" .. i .. "]: " .. why, res.body) end
-    out[i] = v
-  end
-  return out
-end
+local pick = fields.pick
+local function pick_list(res, list, rows, required) return fields.pick_list(res, list, rows, required, "result", 1) end
 
 M.envelope, M.pick_list = envelope, pick_list  -- (rcs_categories.lua)
 
