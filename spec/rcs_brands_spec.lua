@@ -170,14 +170,16 @@ describe("RCS brands", function()
       rcs:close()
     end)
 
-    it("reads a brand whose answer holds a field of the wrong type as a decode error", function()
+    it("keeps a field of the wrong type raw and names it in an answer event (issue 15)", function()
+      local seen = {}
       local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
+        on_event = function(ev) if ev.type == "answer" then seen[#seen + 1] = ev end end,
         transport = function()
           return { status = 200, headers = {}, body = '{"code":"20000000","status":200,"result":[{"brandId":"BR.x","name":"n","status":7}]}' }
         end }
-      local _, err = rcs:get_brand("BR.x")
-      assert.equal("decode", err.kind)
-      assert.matches("status is not a string", err.message)
+      local res = assert(rcs:get_brand("BR.x"))
+      assert.equal(7, res.brand.status)
+      assert.same({ { type = "answer", fields = { "result[1].status" } } }, seen)
     end)
   end)
 

@@ -53,7 +53,8 @@ function M.static(token, header, scheme)
 end
 
 -- Shared shape of the "fetch a token, cache it, renew on 401" providers.
--- fetch(client, ctx) -> token, renew_at, announced expiry | nil, err (times: epoch seconds or nil)
+-- fetch(client, ctx) -> token, renew_at, announced expiry, note | nil, err (times: epoch seconds
+-- or nil; note: why the expiry is not the server's, for the token event)
 -- secrets: the provider's fixed secrets (api_key, client_secret).
 -- shared: a token_store.lua handle (option token_store) or nil: then the token lives in the
 -- store, and one fetch at a time runs across every client sharing it (see shared_get).
@@ -88,18 +89,18 @@ function M.cached(header, scheme, fetch, renewable, secrets, shared)
   local function fetch_now(client, ctx)
     local mine = setmetatable({ co = current_co(), started = core.now() }, WEAK_V)
     fetching = mine
-    local ok, t, e, announced
+    local ok, t, e, announced, note
     if YIELDABLE_PCALL or not mine.co then
-      ok, t, e, announced = pcall(fetch, client, ctx)  -- the marker goes, whatever happens
+      ok, t, e, announced, note = pcall(fetch, client, ctx)  -- the marker goes, whatever happens
     else
-      ok, t, e, announced = true, fetch(client, ctx)
+      ok, t, e, announced, note = true, fetch(client, ctx)
     end
     if fetching == mine then fetching = nil end
     if not ok or not t then return ok, t, e end
     token, expires_at = t, e
     if client.on_event then
       events.token(client, fetched_once and "renewed" or "fetched",
-        fetched_once and (rejected and "rejected" or "expired") or nil, announced, os.time())
+        fetched_once and (rejected and "rejected" or "expired") or nil, announced, os.time(), note)
     end
     fetched_once, rejected = true, false
     remember(t)

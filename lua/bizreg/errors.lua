@@ -18,10 +18,15 @@
 -- @table error
 -- @field kind `"validation"` (nothing was sent), `"http"` (the server answered non-2xx),
 --   `"transport"` (no complete HTTP exchange), `"decode"` (2xx, but not the documented answer)
--- @field status the HTTP status (400 for validation, as the servers say; nil for transport)
+-- @field status the HTTP status (400 for validation, as the servers say; nil for transport); RCS:
+--   the status the error envelope names (its `status` field), which may differ from the HTTP one
+-- @field http_status RCS http errors: the HTTP status the answer came with (an error envelope
+--   may arrive inside an HTTP 200: then `status = 400, http_status = 200`, never retried)
 -- @field message the server's message, libcurl's text, or what was wrong
 -- @field className KOS: the exception name (`InvalidCommandException` for validation)
--- @field code RCS: the code (`"64336"`, `"61003"`); transport: the error name (`COULDNT_CONNECT`,
+-- @field code RCS: the code as a decimal string (`"64336"`, `"61003"`), whether the server sent it
+--   as a JSON string, an integer or a float (`61003.0`); a code of any other type is absent here and
+--   kept as `raw_code` (and named in an `answer` event); transport: the error name (`COULDNT_CONNECT`,
 --   `OPERATION_TIMEDOUT`, `CONNECTION_DIED`, `DEADLINE_EXCEEDED`, `CLIENT_CLOSED`, `WAIT_TIMEOUT`, …)
 -- @field errorProperties **every** violation, a list of
 --   `{ key, reason, index?, code?, message?, value? }` (`{}` if none), e.g.
@@ -314,6 +319,8 @@ function M.transport(t)
     curl_code = t.curl_code,
   }
 end
+
+function M.retryable_status(status) return RETRYABLE_STATUS[status] or false end
 
 function M.http(status, fields)
   fields.kind = "http"

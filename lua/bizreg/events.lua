@@ -70,8 +70,19 @@ local M = {}
 --   server says a new token fixes)
 -- @field expires_at epoch seconds the server announced (RCS `expiresIn`); nil when unknown (KOS)
 -- @field expires_in seconds from now to `expires_at`; nil when unknown
+-- @field note set when the client did not take the server's `expiresIn` as said: it was in the
+--   past, absurdly far away or not a number, so the token is kept for `token_lifetime` seconds
+--   (`expires_at` is then that bounded expiry), e.g. `"expiresIn 1568694883 is in the past: kept 3600 s"`
 -- @usage -- { type = "token", action = "fetched", expires_at = 1795789730, expires_in = 3600 }
 -- -- { type = "token", action = "renewed", reason = "rejected", expires_at = 1795793330, expires_in = 3600 }
+
+--- An answer had documented fields of an unexpected type (a code that is neither a string nor
+-- a whole number, `menus` that is not a list, ...). They are kept raw in the result (or as the
+-- error's `raw_code`); the call goes on. Fields nobody asked about never fail a call.
+-- @table answer
+-- @field type `"answer"`
+-- @field fields the paths of those fields, e.g. `{ "result[1].menus" }`, `{ "error.code" }`
+-- @usage -- { type = "answer", fields = { "result[1].menus" } }
 
 --- The call ends with an error.
 -- @table error
@@ -135,9 +146,15 @@ function M.retry(client, attempt, why, delay)
   emit(client, { type = "retry", attempt = attempt, reason = reason, delay = delay })
 end
 
-function M.token(client, action, reason, expires_at, now)
+function M.token(client, action, reason, expires_at, now, note)
   emit(client, { type = "token", action = action, reason = reason, expires_at = expires_at,
-    expires_in = expires_at and expires_at - now or nil })
+    expires_in = expires_at and expires_at - now or nil, note = note })
+end
+
+function M.answer(client, fields)
+  local copy = {}
+  for i, f in ipairs(fields) do copy[i] = errors.scrub_string(f, client.auth.secrets()) end
+  emit(client, { type = "answer", fields = copy })
 end
 
 function M.error(client, err)

@@ -68,10 +68,10 @@ function M.map_response(res)
   return body
 end
 
-function M.map_search(res)
+function M.map_search(res, client)
   local body, err = M.map_response(res)
   if not body then return nil, err end
-  return search.map(body, res)
+  return search.map(body, res, client)
 end
 
 -- ---- client ----------------------------------------------------------------
@@ -95,7 +95,8 @@ M.ops.search_visitors = { check = check_payload, run = function(self, ctx, paylo
   local req, err = M.prepare_search(payload)
   if not req then return nil, err end
   local res, cerr = self:call(ctx, req)
-  return self:finish(res, cerr, M.map_search)
+  if not res then return nil, cerr end
+  return M.map_search(res, self)
 end }
 
 -- ---- token -------------------------------------------------------------------

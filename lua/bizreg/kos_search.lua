@@ -5,6 +5,7 @@
 local cjson = require "cjson.safe"
 local errors = require "bizreg.errors"
 local fields = require "bizreg.fields"
+local events = require "bizreg.events"  -- called only when the client has on_event
 
 local M = {}
 
@@ -25,32 +26,34 @@ local function is_list(t)
 end
 
 -- One data[] entry -> { id, chartNumber, name, phoneNumber = { countryCode, phoneNumber },
--- dateOfBirth, gender }, or nil and what is wrong.
-local function visitor(entry)
-  local v, why = fields.pick(entry, VISITOR, "id")
-  if v and v.phoneNumber then
-    local p = fields.pick(v.phoneNumber, PHONE)
-    if not (p and p.countryCode and p.phoneNumber) then return nil, "phoneNumber is not { countryCode, phoneNumber }" end
-    v.phoneNumber = p
+-- dateOfBirth, gender, ... } (fields of another type kept raw, named in odd), or nil and
+-- what is wrong (no id).
+local function visitor(entry, i, odd)
+  local name = string.format("data[%d]", i - 1)
+  local v, why = fields.pick(entry, VISITOR, "id", name, odd)
+  if v and type(v.phoneNumber) == "table" then
+    v.phoneNumber = fields.pick(v.phoneNumber, PHONE, nil, name .. ".phoneNumber", odd)
   end
   return v, why
 end
 
 -- body: the decoded 2xx answer (kos.map_response). Returns { visitors = {...}, data = raw list }.
-function M.map(body, res)
+-- client: for the answer event naming fields of an unexpected type.
+function M.map(body, res, client)
   local data = body.data
   if absent(data) then data = {} end  -- proto3 JSON may leave an empty list out
   if type(data) ~= "table" or not is_list(data) then
     return nil, errors.decode(res.status, "search-visitors answered without a data list", res.body)
   end
-  local out = {}
+  local out, odd = {}, {}
   for i, entry in ipairs(data) do
-    local v, why = visitor(entry)
+    local v, why = visitor(entry, i, odd)
     if not v then
       return nil, errors.decode(res.status, string.format("search-visitors data[%d]: %s", i - 1, why), res.body)
     end
     out[i] = v
   end
+  if client and client.on_event and #odd > 0 then events.answer(client, odd) end
   return { visitors = out, data = data }
 end
 

@@ -6,12 +6,13 @@ local errors = require "bizreg.errors"
 local client = require "bizreg.client"
 local auth = require "bizreg.auth"
 local token_store = require "bizreg.token_store"
+local env = require "bizreg.rcs_envelope"
 
 local M = {}
 
 local EXTRA_OPTS = { token = "string", client_id = "string", client_secret = "string", json_content_type = "string",
   token_store = "table", brand_key = "string", person_id = "string", check_categories = "boolean",
-  categories_ttl = "number" }
+  categories_ttl = "number", token_lifetime = "number" }
 
 -- Server-style messages by RCS code (shared/api-notes.md); %s is the attribute's own
 -- name, as the server prints it ("required value: [name]", "[weblink]" for
@@ -134,54 +135,54 @@ end
 
 function M.prepare(payload, opts) return M.prepare_form(payload, opts, core.encode_brand, "POST", "/corp/brand") end
 
+-- Every RCS answer is read by rcs_envelope.lua (codes of any JSON type, the Fail envelope
+-- inside any HTTP status, 204/60004, tolerant fields).
+M.envelope_reader = env
+
+-- The code of an error answer as a decimal string (nil: none), and the decoded body.
 function M.error_code(res)
-  local body = cjson.decode(res.body or "")
-  if type(body) == "table" and type(body.error) == "table" then
-    return body.error.code ~= nil and tostring(body.error.code) or nil, body
-  end
-  return nil, body
+  local body = env.object(res)
+  local code = body and type(body.error) == "table" and env.code(body.error.code) or nil
+  return code, body
 end
 
-function M.map_error(res)
-  local code, body = M.error_code(res)
-  local e = { body = res.body, code = code }
-  if type(body) == "table" and type(body.error) == "table" and type(body.error.message) == "string" then
-    e.message = body.error.message
-  end
-  e.message = e.message or ("HTTP " .. res.status)
-  return errors.http(res.status, e)
-end
+-- The http error of an answer that is not a success (the Fail envelope in any status).
+function M.map_error(res, c) return env.error(res, c) end
 
-local function to_int(v) return type(v) == "number" and math.floor(v) or v end
-
-local function present(v) if v ~= cjson.null then return v end end
-
--- The documented success envelope of every RCS call: a JSON object whose result is a list.
--- Returns { code, status, result, desc } and the decoded body (its pagination, links), or
--- nil, err (an error answer, or not the envelope). A null code or desc is absent.
-function M.envelope(res)
-  if res.status < 200 or res.status > 299 then return nil, M.map_error(res) end
-  local body = res.body:match("^[ \t\r\n]*{") and cjson.decode(res.body)
-  if type(body) ~= "table" or type(body.result) ~= "table" then
-    return nil, errors.decode(res.status, "response is not the RCS success envelope", res.body)
-  end
-  local out = { code = present(body.code), status = type(body.status) == "number" and to_int(body.status) or res.status,
-    result = body.result, desc = present(body.desc) }
+-- The success envelope: { code, status, result, desc } (result: a list, {} when absent or
+-- 204/60004) and the decoded body (pagination, links), or nil, err.
+function M.envelope(res, c)
+  local out, body = env.read(res, c)
+  if not out then return nil, body end
+  if out.no_content then out.no_content = nil out.result = {} return out, {} end
+  out.result = out.result or {}
   return out, body
 end
 
--- Success is the envelope whose result's first entry is an object with a non-empty
--- string brandId.
-function M.map_response(res)
-  local out, err = M.envelope(res)
-  if not out then return nil, err end
-  local first = out.result[1]
-  out.brandId = type(first) == "table" and first.brandId or nil
-  if type(out.brandId) ~= "string" or out.brandId == "" then
-    return nil, errors.decode(res.status, "response carries no brandId", res.body)
+-- What the caller of a write can do when the answer does not say what became of it.
+local UNKNOWN_OUTCOME = {
+  POST = "the brand may have been registered: do not send it again before looking for it with "
+    .. "find_brands { name = ... } (README: Reliability: at most once)",
+  PUT = "the brand may have been resubmitted: read its status with get_brand before sending it again",
+}
+
+-- The answer of a write (register_brand, resubmit_brand): success is the envelope whose
+-- result's first entry has a non-empty string brandId. A 2xx without it leaves the outcome
+-- unknown: a decode error, sent = true, never retried, with the way to find out.
+function M.map_write(method)
+  return function(res, c)
+    local out, err = M.envelope(res, c)
+    if not out then return nil, err end
+    local first = out.result[1]
+    local id = type(first) == "table" and first.brandId or nil
+    if type(id) ~= "string" or id == "" then
+      return nil, errors.decode(res.status, "the answer carries no brandId: " .. UNKNOWN_OUTCOME[method], res.body)
+    end
+    out.brandId = id
+    return out
   end
-  return out
 end
+M.map_response = M.map_write("POST")
 
 -- ---- client ----------------------------------------------------------------
 
@@ -189,7 +190,8 @@ end
 -- One multipart call: encode (f.encoder: the form's binding, default the brand form), run
 -- f.check(self, ctx, payload) after the local validation and before anything is sent
 -- (categories, rcs_brands.lua), send through the client's one request path (at most once)
--- with f.headers (the brand-scoped ones, M.brand_headers) and map (f.mapper, default map_response).
+-- with f.headers (the brand-scoped ones, M.brand_headers) and map (f.mapper(res, client), default
+-- map_write(method)).
 function M.form_request(self, ctx, method, path, payload, f)
   f = f or {}
   local body, err = encode(payload, self.encode_opts, f.encoder)
@@ -202,7 +204,8 @@ function M.form_request(self, ctx, method, path, payload, f)
   for k, v in pairs(f.headers or {}) do headers[k] = v end
   local res, cerr = self:call(ctx, { method = method, path = path, headers = headers, body = body, progress = true })
   body:free()  -- the call is over: its buffers (and the files given as data) go now, not at the next GC
-  return self:finish(res, cerr, f.mapper or M.map_response)
+  if not res then return nil, cerr end
+  return (f.mapper or M.map_write(method))(res, self)
 end
 local brand_request = M.form_request
 
@@ -246,39 +249,53 @@ brands.install(M)
 
 -- ---- token -------------------------------------------------------------------
 
--- RCS expiresIn is a string; the example value (1568694883) reads as absolute epoch
--- seconds [G]. Small values are taken as a lifetime in seconds from now.
--- Returns the time to renew at, and the expiry the server announced (nil: none given).
-function M.token_expiry(expires_in, now)
+-- RCS expiresIn is a string (S3) that servers send as a number too; its example
+-- (1568694883) is an absolute epoch in the past. Read by magnitude: below 10^9 seconds from
+-- now, below 10^11 epoch seconds, below 10^14 epoch milliseconds. An expiry in the past,
+-- more than MAX_LIFETIME away or unreadable is replaced by now + lifetime (the client's
+-- token_lifetime): never a token fetch per call, and a 401 61003/61004 still renews.
+-- Returns the time to renew at, the expiry used, and a note when it is not the server's.
+M.DEFAULT_LIFETIME, M.MAX_LIFETIME = 3600, 366 * 86400
+function M.token_expiry(expires_in, now, lifetime)
+  lifetime = lifetime or M.DEFAULT_LIFETIME
   local n = tonumber(expires_in)
-  if not n then return now + 3600 end
-  if n < 1e9 then n = now + n end
-  local skew = math.min(auth.SKEW, math.max(0, (n - now) / 2))
-  return n - skew, n
+  local at, why
+  if not n or n ~= n then why = "is not a number"
+  elseif n < 1e9 then at = now + n
+  elseif n < 1e11 then at = n
+  elseif n < 1e14 then at = n / 1000
+  else why = "is too far away" end
+  if at and at <= now then at, why = nil, "is in the past" end
+  if at and at - now > M.MAX_LIFETIME then at, why = nil, "is too far away" end
+  local note
+  if not at then
+    at = now + lifetime
+    note = string.format("expiresIn %s %s: kept %g s", tostring(expires_in):sub(1, 40), why, lifetime)
+  end
+  at = math.floor(at)
+  local skew = math.min(auth.SKEW, math.max(0, (at - now) / 2))
+  return at - skew, at, note
 end
 
 -- RCS: POST /token {clientId, clientSecret} -> TokenInfo (bare or enveloped, both seen [G]).
-local function credentials(client_id, client_secret, shared)
+local function credentials(client_id, client_secret, shared, lifetime)
   local function fetch(c, ctx)
     local res, err = c:send(ctx, {
       method = "POST", path = "/token", headers = { ["Content-Type"] = "application/json" },
       body = cjson.encode { clientId = client_id, clientSecret = client_secret },
     })
     if not res then return nil, err end
-    if res.status < 200 or res.status > 299 then return nil, M.map_error(res) end
-    local body = cjson.decode(res.body)
-    local info = type(body) == "table" and (type(body.result) == "table" and body.result[1] or body) or nil
+    local out, body = env.read(res, c)
+    if not out then return nil, body end  -- a Fail envelope (any status) or a non-2xx
+    local info = type(out.result) == "table" and out.result[1] or body
     local token = type(info) == "table" and info.accessToken or nil
     if auth.bad_token(token) then
       return nil, errors.decode(res.status, "token API answered without a usable accessToken")
     end
-    return token, M.token_expiry(info.expiresIn, os.time())
+    return token, M.token_expiry(info.expiresIn, os.time(), lifetime)
   end
   -- 61003 Invalid token / 61004 Token has expired: a new token can fix those.
-  local function renewable(_, res)
-    local code = M.error_code(res)
-    return code == "61003" or code == "61004"
-  end
+  local function renewable(_, res) return env.renewable(res) end
   return auth.cached("Authorization", "Bearer", fetch, renewable, { client_secret }, shared)
 end
 
@@ -293,7 +310,7 @@ function M.new(opts)
     if opts.token then raise("give either token or client_id/client_secret") end
     if opts.client_id == "" or opts.client_secret == "" then raise("client_id and client_secret must not be empty") end
     provider = credentials(opts.client_id, opts.client_secret,
-      token_store.from_options(opts, "rcs", opts.client_id, opts.client_secret))
+      token_store.from_options(opts, "rcs", opts.client_id, opts.client_secret), opts.token_lifetime)
   else
     if opts.token == nil then raise("a credential is required: token or client_id + client_secret") end
     if opts.token == "" then raise("token must not be empty") end
@@ -305,6 +322,10 @@ function M.new(opts)
     raise("option 'json_content_type' must be a media type (no control characters), e.g. \"application/json\"")
   end
   M.check_brand_key(opts.brand_key, "option")
+  local life = opts.token_lifetime
+  if life ~= nil and not (life >= 1 and life <= M.MAX_LIFETIME) then
+    raise("option 'token_lifetime' must be a number of seconds from 1 to " .. M.MAX_LIFETIME)
+  end
   local c = client.new(Rcs, opts, provider)
   c.encode_opts = jct and { json_content_type = jct } or nil  -- as prepare_brand's opts
   brands.configure(c, opts)

@@ -37,46 +37,61 @@ local LINKS_FIELDS = { prev = "string", next = "string" }
 
 -- rcs.lua's success envelope: its result list, the envelope's fields (code, status, desc)
 -- and the decoded body (pagination, links), or nil, nil, err.
-local function envelope(res)
-  local out, body = R.envelope(res)
+local function envelope(res, c)
+  local out, body = R.envelope(res, c)
   if not out then return nil, nil, body end
   local list = out.result
   out.result = nil
   return list, out, body
 end
 
-local pick = fields.pick
-local function pick_list(res, list, rows, required) return fields.pick_list(res, list, rows, required, "result", 1) end
+-- Fields of an unexpected type (kept raw) go to the client's answer event.
+local function pick_list(res, list, rows, required, odd)
+  return fields.pick_list(res, list, rows, required, "result", 1, odd)
+end
 
 M.envelope, M.pick_list = envelope, pick_list  -- (rcs_categories.lua)
 
 -- The one brand of GET /corp/{personId}/brand/{brandId}: an empty result is no answer.
 -- brand_id: the brand asked for; an answer about another one is not taken for it.
-function M.map_detail(res, brand_id)
-  local result, out, err = envelope(res)
+function M.map_detail(res, brand_id, c)
+  local result, out, err = envelope(res, c)
   if not result then return nil, err end
   local why
-  out.brand, why = pick(result[1], DETAIL_FIELDS, "brandId")
+  local odd = {}
+  out.brand, why = fields.pick(result[1], DETAIL_FIELDS, "brandId", "result[1]", odd)
   if not out.brand then return nil, errors.decode(res.status, "result[1]: " .. why, res.body) end
   if brand_id and out.brand.brandId ~= brand_id then
     return nil, errors.decode(res.status, "answer is about brand " .. out.brand.brandId .. ", not " .. brand_id, res.body)
   end
+  R.envelope_reader.report(c, odd)
   return out
 end
 
--- 204 with 60004 "No Content" is an empty page (api-notes: error table).
-function M.map_page(res, offset, limit)
-  if res.status == 204 then
-    return { code = "60004", status = 204, brands = {}, pagination = { offset = offset, limit = limit }, links = {} }
-  end
-  local result, out, body = envelope(res)
+-- An object field of the body (pagination, links) picked; {} when absent or not an object.
+local function sub_object(body, key, rows, odd)
+  local v = body[key]
+  if v ~= nil and type(v) ~= "table" then odd[#odd + 1] = key end
+  return fields.pick(type(v) == "table" and v or {}, rows, nil, key, odd)
+end
+
+-- A page of GET /corp/{personId}/brand. 204 (no body) or the 60004 "No Content" envelope
+-- (in any 2xx) is an empty page (api-notes: error table); the envelope reader says which.
+function M.map_page(res, offset, limit, c)
+  local result, out, body = envelope(res, c)
   if not result then return nil, body end
   local err
-  out.brands, err = pick_list(res, result, INFO_FIELDS, "brandId")
+  local odd = {}
+  out.brands, err = pick_list(res, result, INFO_FIELDS, "brandId", odd)
   if not out.brands then return nil, err end
-  out.pagination = pick(type(body.pagination) == "table" and body.pagination or {}, PAGINATION_FIELDS)
-    or { offset = offset, limit = limit }
-  out.links = pick(type(body.links) == "table" and body.links or {}, LINKS_FIELDS) or {}
+  out.pagination = sub_object(body, "pagination", PAGINATION_FIELDS, odd)
+  out.links = sub_object(body, "links", LINKS_FIELDS, odd)
+  -- paging reads numbers only: a total of another type is kept raw but not used
+  if type(out.pagination.total) ~= "number" then out.pagination.total = nil end
+  if out.code == R.envelope_reader.NO_CONTENT and #out.brands == 0 then
+    out.pagination.offset, out.pagination.limit = offset, limit
+  end
+  R.envelope_reader.report(c, odd)
   return out
 end
 
@@ -137,7 +152,7 @@ function M.fetch_brand(self, ctx, brand_id, o)
   local res, err = self:call(ctx, { method = "GET", path = person_path(self) .. "/brand/" .. brand_id,
     headers = R.brand_headers(self, o) })
   if not res then return nil, err end
-  local out, merr = M.map_detail(res, brand_id)
+  local out, merr = M.map_detail(res, brand_id, self)
   return out, merr, res
 end
 
@@ -145,7 +160,7 @@ local function fetch_page(self, ctx, offset, limit)
   local res, err = self:call(ctx, { method = "GET",
     path = string.format("%s/brand?offset=%d&limit=%d", person_path(self), offset, limit) })
   if not res then return nil, err end
-  return M.map_page(res, offset, limit)
+  return M.map_page(res, offset, limit, self)
 end
 
 -- Where the next page starts, or nil after the last one: no entries, or fewer than asked

@@ -5,6 +5,7 @@
 -- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
 local core = require "bizreg.core"
 local errors = require "bizreg.errors"
+local fields = require "bizreg.fields"
 
 local M = {}
 local R, B  -- bizreg.rcs, bizreg.rcs_brands (install)
@@ -18,16 +19,21 @@ local R, B  -- bizreg.rcs, bizreg.rcs_brands (install)
 local CATEGORY_FIELDS = { categoryId = "string", categoryName = "string", subCategories = "table", updateDate = "string" }
 local SUB_FIELDS = { subCategoryId = "string", subCategoryName = "string" }
 
-function M.map_categories(res)
-  local result, out, err = B.envelope(res)
+function M.map_categories(res, client)
+  local result, out, err = B.envelope(res, client)
   if not result then return nil, err end
-  out.categories, err = B.pick_list(res, result, CATEGORY_FIELDS, "categoryId")
+  local odd = {}
+  out.categories, err = B.pick_list(res, result, CATEGORY_FIELDS, "categoryId", odd)
   if not out.categories then return nil, err end
   for _, c in ipairs(out.categories) do
-    local subs = B.pick_list(res, c.subCategories or {}, SUB_FIELDS, "subCategoryId")
-    if not subs then return nil, errors.decode(res.status, "category " .. c.categoryId .. ": bad subCategories", res.body) end
-    c.subCategories = subs
+    if type(c.subCategories) == "table" then  -- else kept raw (and named in odd)
+      local subs = fields.pick_list(res, c.subCategories, SUB_FIELDS, "subCategoryId",
+        "category " .. c.categoryId .. ": subCategories", 0, odd)
+      if not subs then return nil, errors.decode(res.status, "category " .. c.categoryId .. ": bad subCategories", res.body) end
+      c.subCategories = subs
+    end
   end
+  R.envelope_reader.report(client, odd)
   return out
 end
 
@@ -44,7 +50,7 @@ local function categories(self, ctx)
   if c and core.now() - c.at < self.categories_ttl then return c.res end
   local res, err = self:call(ctx, { method = "GET", path = "/corp/brand/categories" })
   if not res then return nil, err end
-  local out, merr = M.map_categories(res)
+  local out, merr = M.map_categories(res, self)
   if not out then return nil, merr end
   if self.categories_ttl > 0 then self.categories_cache = { at = core.now(), res = out } end
   return out
@@ -63,7 +69,7 @@ function M.check_categories(self, ctx, payload)
   local cat, sub = rb.categoryId, rb.subCategoryId
   for _, c in ipairs(list.categories) do
     if c.categoryId == cat then
-      for _, s in ipairs(c.subCategories) do
+      for _, s in ipairs(type(c.subCategories) == "table" and c.subCategories or {}) do
         if s.subCategoryId == sub then return true end
       end
       return nil, R.validation_error { { key = "regBrand.subCategoryId", reason = "InvalidEnum", code = "64337" } }

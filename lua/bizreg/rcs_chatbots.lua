@@ -14,15 +14,18 @@ local function path_of(brand_id) return "/brand/" .. brand_id .. "/chatbot" end
 -- Success is the envelope whose result lists Chatbot objects, each with a non-empty
 -- string chatbotId; brandId is the brand the numbers were added to.
 local function mapper(rcs, brand_id)
-  return function(res)
-    local out, err = rcs.envelope(res)
+  return function(res, c)
+    local out, err = rcs.envelope(res, c)
     if not out then return nil, err end
     local n = #out.result
     for i = 1, n do
       local c = out.result[i]
       if type(c) ~= "table" or type(c.chatbotId) ~= "string" or c.chatbotId == "" then n = 0 break end
     end
-    if n == 0 then return nil, errors.decode(res.status, "response lists no chatbots", res.body) end
+    if n == 0 then  -- the numbers may have been added: an unknown outcome (decode: sent = true)
+      return nil, errors.decode(res.status, "the answer lists no chatbots: the numbers may have been added; "
+        .. "do not send them again before checking the brand's chatbots in RCS Biz Center", res.body)
+    end
     out.brandId = brand_id
     return out
   end

@@ -1,0 +1,293 @@
+-- The servers' own dialect (issue 15), against a scripted transport: codes as JSON strings,
+-- integers or floats; the Fail envelope inside any HTTP status; a 2xx without the documented
+-- result; expiresIn in every form; tolerant reading of answers (RCS and KOS).
+-- The same cases against the sandbox, through blocking calls, jobs and the ngx transport:
+-- spec/rcs_conformance_spec.lua.
+local bizreg = require "bizreg"
+local fx = require "spec.helpers.fixtures"
+
+local SECRET = "SK.dialectsecret1"
+
+-- A transport answering from a script: list of { status, body, headers } (or a function of
+-- the request). Records every request; a request with no scripted answer fails the test.
+local function scripted(script)
+  local t = { sent = {} }
+  setmetatable(t, { __call = function(self, req)
+    self.sent[#self.sent + 1] = req
+    local a = table.remove(script, 1)
+    assert(a, "unexpected request " .. req.method .. " " .. req.url)
+    if type(a) == "function" then a = a(req) end
+    return { status = a[1], body = a[2], headers = a[3] or { ["content-type"] = "application/json" } }
+  end })
+  return t
+end
+
+local function count(t, pattern)
+  local n = 0
+  for _, r in ipairs(t.sent) do if r.url:find(pattern) then n = n + 1 end end
+  return n
+end
+
+local TOKEN_OK = '{"accessToken":"eyJ.dialect.token1","expiresIn":"%s"}'
+local function token(expires) return { 200, TOKEN_OK:format(expires or tostring(os.time() + 3600)) } end
+
+local function rcs(script, extra)
+  local t = scripted(script)
+  local o = { base_url = "http://rcs.test/api/1.1", client_id = "acct", client_secret = SECRET,
+    person_id = "acct", retries = 2, transport = t }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return bizreg.rcs(o), t
+end
+
+local function fail(status, code, message)
+  return string.format('{"status":%d,"error":{"code":%s,"message":"%s"}}', status, code, message)
+end
+
+describe("RCS dialect: error codes of every JSON type", function()
+  for _, form in ipairs { '"64316"', "64316", "64316.0", "6.4316e4" } do
+    it("reads error.code " .. form .. " as the string \"64316\"", function()
+      local c = rcs { token(), { 400, fail(400, form, "Invalid brandId") } }
+      local res, err = c:get_brand("BR.0a81DDlZjz")
+      assert.is_nil(res)
+      assert.equal("http", err.kind)
+      assert.equal("64316", err.code)
+      assert.equal(400, err.status)
+      assert.equal("Invalid brandId", err.message)
+      assert.is_false(err.retryable)
+    end)
+  end
+
+  it("keeps a code of another type raw and names it in an event", function()
+    local events = {}
+    local c = rcs({ token(), { 400, fail(400, "[1,2]", "odd") } }, { on_event = function(ev) events[#events + 1] = ev end })
+    local _, err = c:get_brand("BR.0a81DDlZjz")
+    assert.equal("http", err.kind)
+    assert.is_nil(err.code)
+    assert.equal("table", type(err.raw_code))
+    local seen
+    for _, ev in ipairs(events) do if ev.type == "answer" then seen = ev end end
+    assert.truthy(seen, "an answer event")
+    assert.same({ "error.code" }, seen.fields)
+  end)
+
+  it("reads the success code 20000000 (an integer) as the string \"20000000\"", function()
+    local c = rcs { token(), { 200, '{"code":20000000,"status":200,"desc":null,"result":[{"brandId":"BR.0a81DDlZjz"}]}' } }
+    local res = assert(c:register_brand(fx.brand()))
+    assert.equal("20000000", res.code)
+    assert.equal("BR.0a81DDlZjz", res.brandId)
+    assert.equal(200, res.status)
+  end)
+
+  for _, form in ipairs { "61004", '"61004"', "61003", "61004.0" } do
+    it("renews the token once on a 401 whose code is " .. form, function()
+      local c, t = rcs { token(), { 401, fail(401, form, "Token has expired") }, token(),
+        { 200, '{"code":20000000,"status":200,"result":[{"brandId":"BR.0a81DDlZjz"}]}' } }
+      local res = assert(c:register_brand(fx.brand()))
+      assert.equal("BR.0a81DDlZjz", res.brandId)
+      assert.equal(2, count(t, "/token$"))
+      assert.equal(2, count(t, "/corp/brand$"))
+    end)
+  end
+
+  it("does not renew on a 401 with another code (61005, numeric)", function()
+    local c, t = rcs { token(), { 401, fail(401, "61001", "Missing Authorization header") } }
+    local _, err = c:register_brand(fx.brand())
+    assert.equal("61001", err.code)
+    assert.equal(401, err.status)
+    assert.equal(1, count(t, "/token$"))
+    assert.equal(1, count(t, "/corp/brand$"))
+  end)
+end)
+
+describe("RCS dialect: the Fail envelope inside a 2xx", function()
+  it("is an http error with the envelope's status and code, the HTTP status kept, never retried", function()
+    local c, t = rcs { token(), { 200, fail(400, "64336", "required value: [name]") } }
+    local res, err = c:register_brand(fx.brand())
+    assert.is_nil(res)
+    assert.equal("http", err.kind)
+    assert.equal(400, err.status)
+    assert.equal(200, err.http_status)
+    assert.equal("64336", err.code)
+    assert.equal("required value: [name]", err.message)
+    assert.is_false(err.retryable)
+    assert.is_true(err.sent)
+    assert.equal(1, count(t, "/corp/brand$"))
+  end)
+
+  it("keeps the HTTP status when the envelope has none", function()
+    local c = rcs { token(), { 200, '{"error":{"code":63001,"message":"No Brand Permission"}}' } }
+    local _, err = c:get_brand("BR.0a81DDlZjz")
+    assert.equal("http", err.kind)
+    assert.equal(200, err.status)
+    assert.equal(200, err.http_status)
+    assert.equal("63001", err.code)
+  end)
+
+  it("a Fail envelope answering the token call is an http error", function()
+    local c, t = rcs { { 200, fail(401, "61006", "Invalid secret key") } }
+    local _, err = c:register_brand(fx.brand())
+    assert.equal("http", err.kind)
+    assert.equal("61006", err.code)
+    assert.equal(401, err.status)
+    assert.equal(200, err.http_status)
+    assert.equal(0, count(t, "/corp/brand$"))
+  end)
+end)
+
+describe("RCS dialect: a 2xx without the documented result", function()
+  for _, body in ipairs { '{"code":"20000000","status":200,"result":[]}', '{"code":20000000,"status":200}',
+    '{"code":"20000000","status":200,"result":[{"brandId":null}]}' } do
+    it("after register_brand is an unknown outcome, never resent: " .. body, function()
+      local c, t = rcs { token(), { 200, body } }
+      local res, err = c:register_brand(fx.brand())
+      assert.is_nil(res)
+      assert.equal("decode", err.kind)
+      assert.is_true(err.sent)
+      assert.is_false(err.retryable)
+      assert.truthy(err.message:find("find_brands", 1, true), err.message)
+      assert.equal(1, count(t, "/corp/brand$"))
+    end)
+  end
+
+  it("after resubmit_brand points at get_brand", function()
+    local c = rcs { token(), { 200, '{"code":"20000000","status":200,"result":[]}' } }
+    local _, err = c:resubmit_brand("BR.0a81DDlZjz", fx.brand())
+    assert.equal("decode", err.kind)
+    assert.is_true(err.sent)
+    assert.truthy(err.message:find("get_brand", 1, true), err.message)
+  end)
+end)
+
+describe("RCS dialect: lists", function()
+  it("reads HTTP 204 (no body) as an empty page", function()
+    local c = rcs { token(), { 204, "" } }
+    local page = assert(c:list_brands())
+    assert.same({}, page.brands)
+    assert.equal("60004", page.code)
+  end)
+
+  for _, status in ipairs { 200, 204 } do
+    it("reads the 60004 No Content envelope (numeric code) in HTTP " .. status .. " as an empty page", function()
+      local c = rcs { token(), { status, fail(204, "60004", "No Content") }, { status, fail(204, "60004", "No Content") } }
+      local page = assert(c:list_brands { offset = 100, limit = 100 })
+      assert.same({}, page.brands)
+      assert.equal("60004", page.code)
+      assert.equal(204, page.status)
+      assert.same({ offset = 100, limit = 100 }, page.pagination)
+      local found = assert(c.find_brands and c:find_brands { name = "x" } or nil)
+      assert.same({}, found.brands)
+    end)
+  end
+end)
+
+describe("RCS dialect: tolerant reading", function()
+  it("keeps unknown fields, reads null as absent, keeps a field of another type raw and names it", function()
+    local events = {}
+    local c = rcs({ token(), { 200, '{"code":20000000,"status":200,"desc":null,"traceId":"t1","result":[{"brandId":"BR.0a81DDlZjz",'
+      .. '"name":"바른치과","tel":null,"status":"승인","menus":"call","newField":{"a":1}}]}' } },
+      { on_event = function(ev) events[#events + 1] = ev end })
+    local res = assert(c:get_brand("BR.0a81DDlZjz"))
+    assert.equal("20000000", res.code)
+    assert.equal("바른치과", res.brand.name)
+    assert.is_nil(res.brand.tel)
+    assert.equal("call", res.brand.menus)  -- raw: a string where the spec says array
+    assert.same({ a = 1 }, res.brand.newField)
+    local seen
+    for _, ev in ipairs(events) do if ev.type == "answer" then seen = ev end end
+    assert.truthy(seen, "an answer event")
+    assert.same({ "result[1].menus" }, seen.fields)
+  end)
+
+  it("pages with a total sent as a string", function()
+    local page_body = '{"code":20000000,"status":200,"result":[{"brandId":"BR.a","name":"x"}],'
+      .. '"pagination":{"total":"1","offset":"0","limit":100}}'
+    local c, t = rcs { token(), { 200, page_body }, { 200, page_body } }
+    local page = assert(c:list_brands())
+    assert.equal(1, #page.brands)
+    assert.same({ total = 1, offset = 0, limit = 100 }, page.pagination)
+    local found = assert(c:find_brands { name = "x" })
+    assert.equal(1, #found.brands)
+    assert.equal(1, found.pages)
+    assert.equal(2, count(t, "/brand%?"))
+  end)
+end)
+
+describe("RCS dialect: expiresIn", function()
+  local now = os.time()
+  local cases = {
+    { "epoch seconds in the past (the spec's example)", "1568694883", "default" },
+    { "epoch seconds", tostring(now + 7200), "announced" },
+    { "epoch milliseconds", string.format("%d", (now + 7200) * 1000), "announced" },
+    { "seconds from now", "7200", "announced" },
+    { "seconds from now, as a JSON number", 7200, "announced" },
+    { "absurdly far", tostring(now + 10 * 366 * 86400), "default" },
+    { "not a number", "soon", "default" },
+    { "zero", "0", "default" },
+  }
+  for _, case in ipairs(cases) do
+    it(case[1] .. ": 5 calls make 1 token call", function()
+      local events = {}
+      local tok = type(case[2]) == "number" and { 200, '{"accessToken":"eyJ.dialect.token1","expiresIn":' .. case[2] .. '}' }
+        or token(case[2])
+      local script = { tok }
+      for _ = 1, 5 do script[#script + 1] = { 200, '{"code":"20000000","status":200,"result":[{"brandId":"BR.0a81DDlZjz"}]}' } end
+      local c, t = rcs(script, { on_event = function(ev) events[#events + 1] = ev end })
+      for _ = 1, 5 do assert(c:get_brand("BR.0a81DDlZjz")) end
+      assert.equal(1, count(t, "/token$"))
+      local ev
+      for _, e in ipairs(events) do if e.type == "token" then ev = e end end
+      assert.truthy(ev)
+      if case[3] == "default" then
+        assert.equal("expiresIn", ev.note and ev.note:match("^expiresIn"))
+        assert.equal(3600, ev.expires_in)
+      else
+        assert.is_nil(ev.note)
+        assert.is_true(math.abs(ev.expires_in - 7200) <= 2)
+      end
+    end)
+  end
+
+  it("token_lifetime sets the bounded default", function()
+    local events = {}
+    local c = rcs({ token("1568694883"), { 200, '{"code":"20000000","status":200,"result":[{"brandId":"BR.0a81DDlZjz"}]}' } },
+      { token_lifetime = 600, on_event = function(ev) events[#events + 1] = ev end })
+    assert(c:get_brand("BR.0a81DDlZjz"))
+    for _, e in ipairs(events) do if e.type == "token" then assert.equal(600, e.expires_in) end end
+    assert.has_error(function() bizreg.rcs { base_url = "http://x", client_id = "a", client_secret = SECRET, token_lifetime = 0 } end)
+  end)
+end)
+
+describe("KOS dialect: tolerant reading", function()
+  local function kos(script)
+    local t = scripted(script)
+    return bizreg.kos { base_url = "http://kos.test", token = "kos-token-123456", transport = t }, t
+  end
+
+  it("error bodies with errorProperties in any order, or absent", function()
+    local c = kos { { 400, '{"errorProperties":[{"reason":"Required","key":"images[0].visitorId"}],"status":400,'
+      .. '"className":"InvalidCommandException","message":"InvalidCommandException"}' },
+      { 400, '{"message":"bad","status":400}' } }
+    local p = { images = { { fileName = "a.jpg", visitorId = "65a1b2c3d4e5f6a7b8c9d0e1" } } }
+    local _, err = c:register_visitor_images(p)
+    assert.equal("http", err.kind)
+    assert.same({ { key = "visitorId", reason = "Required", index = 1 } }, err.errorProperties)
+    _, err = c:register_visitor_images(p)
+    assert.same({}, err.errorProperties)
+    assert.equal("bad", err.message)
+  end)
+
+  it("search_visitors keeps unknown fields, null absent, a field of another type raw (named in an event)", function()
+    local c, t = kos { { 200, '{"data":[{"id":"v1","name":null,"chartNumber":12,"extra":true,"phoneNumber":"010"}],"total":1}' } }
+    local seen = {}
+    c.on_event = function(ev) if ev.type == "answer" then seen[#seen + 1] = ev end end
+    local res = assert(c:search_visitors { chartNumber = "12" })
+    assert.equal(1, #t.sent)
+    assert.equal("010", res.visitors[1].phoneNumber)
+    table.sort(seen[1].fields)
+    assert.same({ "data[0].chartNumber", "data[0].phoneNumber" }, seen[1].fields)
+    assert.equal("v1", res.visitors[1].id)
+    assert.is_nil(res.visitors[1].name)
+    assert.equal(12, res.visitors[1].chartNumber)
+    assert.is_true(res.visitors[1].extra)
+  end)
+end)
