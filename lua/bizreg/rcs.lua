@@ -270,7 +270,8 @@ function M.token_expiry(expires_in, now, lifetime)
   local note
   if not at then
     at = now + lifetime
-    note = string.format("expiresIn %s %s: kept %g s", tostring(expires_in):sub(1, 40), why, lifetime)
+    local shown = env.code(expires_in) or tostring(expires_in)  -- 1568694883, not 1568694883.0
+    note = string.format("expiresIn %s %s: kept %g s", shown:sub(1, 40), why, lifetime)
   end
   at = math.floor(at)
   local skew = math.min(auth.SKEW, math.max(0, (at - now) / 2))

@@ -6,6 +6,7 @@
 --   sb.url, sb.rcs_url, sb:stats(), sb:reset(), sb:config{ delay_ms = 200 },
 --   sb:requests(), sb:body(n) / sb:body(), sb:headers(n), sb:request(method, path, opts), sb:stop()
 --   sb:fault{ endpoint =, mode =, count =, ... }, sb:faults(), sb:clear_faults(), sb:close_idle()
+--   sb:dialect{ codes =, fail_status =, empty_list =, no_result =, answer = }
 --   sandbox.refused_port()
 --
 -- The control client uses luasocket, not bizreg, so tests of bizreg do not
@@ -114,6 +115,12 @@ end
 -- Merges tbl into the sandbox config (errors on unknown keys); returns the new config.
 function Sandbox:config(tbl)
   return control_json(self, "POST", "/_sandbox/config", json.encode(tbl or {}))
+end
+
+-- Sets the RCS dialect (sandbox/lua/bizreg_sandbox/dialect.lua): codes, fail_status,
+-- empty_list, no_result = {endpoint, count, shape}, answer = {endpoint, code, message, status, count}.
+function Sandbox:dialect(tbl)
+  return control_json(self, "POST", "/_sandbox/dialect", json.encode(tbl))
 end
 
 -- Arms a fault (sandbox/lua/bizreg_sandbox/faults.lua): sb:fault{ endpoint = ..., mode = ..., count = ..., params... }.

@@ -4,6 +4,7 @@
 local json = require "bizreg_sandbox.json"
 local faults = require "bizreg_sandbox.faults"
 local kos_visitors = require "bizreg_sandbox.kos_visitors"  -- GET/POST /_sandbox/visitors
+local dialect = require "bizreg_sandbox.dialect"  -- GET/POST /_sandbox/dialect
 local digest = require "openssl.digest"
 
 local control = {}
@@ -75,6 +76,7 @@ function control.reset(state)
   -- armed faults, oldest first: { mode, point, act, endpoint, remaining, params };
   -- config fail_next is the entry with slot = "fail_next" (mode "status")
   state.faults = {}
+  state.dialect = dialect.defaults()
 end
 
 ---------------------------------------------------------------- traffic accounting
@@ -183,8 +185,8 @@ local validators = {
     return nil, "must be an integer number of seconds >= 0"
   end,
   rcs_expires_in = function(v)
-    if v == "absolute" or v == "relative" then return v end
-    return nil, "must be \"absolute\" or \"relative\""
+    if v == "absolute" or v == "relative" or v == "past" or v == "epoch_ms" then return v end
+    return nil, "must be \"absolute\", \"relative\", \"past\" or \"epoch_ms\""
   end,
   rcs_token_envelope = function(v) if type(v) == "boolean" then return v end return nil, "must be a boolean" end,
   expire_tokens = function(v) if type(v) == "boolean" then return v end return nil, "must be a boolean" end,
@@ -370,6 +372,16 @@ function control.handle(state, method, path, body)
     return reply(200, faults_json(state))
   end
   if path == "/_sandbox/visitors" then return kos_visitors.control(state, method, body) end
+  if path == "/_sandbox/dialect" and method == "GET" then return reply(200, dialect.describe(state)) end
+  if path == "/_sandbox/dialect" and method == "POST" then
+    local doc, err = json.decode(body)
+    if json.type(doc) ~= "object" then
+      return reply(400, json.obj("error", "dialect must be a JSON object" .. (err and (": " .. err) or "")))
+    end
+    local ok, why = dialect.set(state, doc, function(e) return ENDPOINT_SET[e] == true end)
+    if not ok then return reply(400, json.obj("error", why)) end
+    return reply(200, dialect.describe(state))
+  end
   local bs, bh, bb = require("bizreg_sandbox.rcs_brands").control(state, method, path, body)
   if bs then return bs, bh, bb end
   local which, part = path:match("^/_sandbox/requests/([%w]+)/(%w+)$")

@@ -76,6 +76,14 @@ end
 
 ---------------------------------------------------------------- /token
 
+-- The forms of TokenInfo.expiresIn (config rcs_expires_in); "past" is the spec's example.
+local EXPIRES_IN = {
+  absolute = function(now, ttl) return tostring(now + ttl) end,
+  relative = function(_, ttl) return tostring(ttl) end,
+  past = function() return "1568694883" end,
+  epoch_ms = function(now, ttl) return string.format("%d", (now + ttl) * 1000) end,
+}
+
 function rcs.token(state, req)
   return run(function()
     local cfg = state.config
@@ -94,7 +102,7 @@ function rcs.token(state, req)
     state.rcs_tokens[token] = { expires_at = cqueues.monotime() + ttl, expired = false, account = doc.clientId }
     local info = json.obj(
       "accessToken", token,
-      "expiresIn", tostring(cfg.rcs_expires_in == "relative" and ttl or now + ttl),
+      "expiresIn", EXPIRES_IN[cfg.rcs_expires_in](now, ttl),
       "userId", doc.clientId,
       "allowedIp", json.array({ "127.0.0.1" }))
     if cfg.rcs_token_envelope then return ok_reply({ info }) end

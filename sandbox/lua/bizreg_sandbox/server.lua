@@ -19,6 +19,7 @@ local kos_visitors = require "bizreg_sandbox.kos_visitors"
 local rcs = require "bizreg_sandbox.rcs"
 local rcs_chatbots = require "bizreg_sandbox.rcs_chatbots"
 local faults = require "bizreg_sandbox.faults"
+local dialect = require "bizreg_sandbox.dialect"
 
 local server = {}
 
@@ -101,14 +102,20 @@ local function handle_api(state, r, capture, path_matched, fault, method, path, 
     req.endpoint = endpoint
     return faults.answer(fault, req)
   end
-  return api_answer(state, r, capture, req)
+  if endpoint:sub(1, 4) ~= "rcs." then return api_answer(state, r, capture, req) end
+  -- RCS: an armed Fail answer (POST /_sandbox/dialect answer), else the emulated one; then
+  -- the dialect the test asked for (numeric codes, Fail inside a 200, 204/60004, no result)
+  local status, out_headers, out = dialect.take_answer(state, endpoint)
+  if not status then status, out_headers, out = api_answer(state, r, capture, req) end
+  return dialect.apply(state, endpoint, status, out_headers, out)
 end
 
 local function write_response(stream, status, headers, body, chunked)
   local h = http_headers.new()
   h:append(":status", tostring(status))
   for k, v in pairs(headers) do h:append(k, v) end
-  if not chunked then h:append("content-length", tostring(#body)) end -- else lua-http chunks it
+  -- else lua-http chunks it; a 204 has no body and must not say so (lua-http refuses it)
+  if not chunked and status ~= 204 then h:append("content-length", tostring(#body)) end
   local ok, err = stream:write_headers(h, body == "")
   if ok and body ~= "" then ok, err = stream:write_chunk(body, true) end
   return ok, err
