@@ -47,7 +47,21 @@ local function documented_codes(path)
 end
 
 local SPEC = spec_path()
-local CODES = SPEC and documented_codes(SPEC)
+local CODES = SPEC and documented_codes(SPEC) or {}
+
+-- Every code under Lua 5.4 (the suite's first interpreter); under the others (5.1-5.3, LuaJIT:
+-- their number handling is what differs) the codes of each status, the renewing ones and
+-- the first and last of the 400 list, so that make test stays short.
+local CODES_USED = CODES
+if _VERSION ~= "Lua 5.4" or rawget(_G, "jit") then
+  CODES_USED = {}
+  for _, code in ipairs(CODES) do
+    if ({ ["60004"] = 1, ["61001"] = 1, ["61003"] = 1, ["61004"] = 1, ["61007"] = 1, ["63001"] = 1, ["63002"] = 1,
+      ["64001"] = 1, ["64316"] = 1, ["64336"] = 1 })[code] or code == CODES[#CODES] then
+      CODES_USED[#CODES_USED + 1] = code
+    end
+  end
+end
 
 -- ---- the ngx transport over luasocket (cosocket API subset it uses) ---------------------
 
@@ -94,8 +108,13 @@ local function unique()
   seq = seq + 1
   return string.format("%d%04d", os.time() % 100000, seq)
 end
+-- A valid brand whose body is unique (the sandbox counts a repeated body as a resend); one
+-- profile image for all (making one per call would cost more than the call).
+local PNG = fx.png(400, 400)
 local function brand_payload()
-  return calls.payload("rcs")
+  return fx.brand { regBrand = { name = "테스트브랜드", description = "conformance " .. unique(), tel = "09046123177",
+    categoryId = "EDU", subCategoryId = "EDU007", menus = { { buttonType = "call" } } },
+    brandProfile = { data = PNG, filename = "profile.png" } }
 end
 local function chatbot_payload()
   local n = unique()
@@ -161,11 +180,6 @@ describe("RCS conformance: every documented code of every call", function()
     return calls.rcs_client(sb, o)
   end
 
-  local function received(endpoint)
-    local st = sb:stats()
-    return st.received[endpoint], st.duplicates[endpoint]
-  end
-
   -- Expected error fields of code in the form (codes, in200).
   local function expect_error(err, code, doc, in200, label)
     local http_status = (in200 or doc.status == 204) and 200 or doc.status
@@ -173,6 +187,68 @@ describe("RCS conformance: every documented code of every call", function()
       retryable = false, sent = true },
       { kind = err.kind, code = err.code, status = err.status, http_status = err.http_status, message = err.message,
         retryable = err.retryable, sent = err.sent }, label)
+  end
+
+  -- One op through every code: the non-renewing codes armed at once (in order), then each
+  -- renewing one on its own (a real answer follows it). Counts checked after every call.
+  local function op_cases(c, path, name, form, label)
+    local op = OPS[name]
+    local args = op.args(sb)  -- an armed answer does not depend on the brand's state
+    local plain, renewing = {}, {}
+    for _, code in ipairs(CODES_USED) do
+      -- a 401 61003/61004 renews the token once and sends the request once more (the token was
+      -- refused: nothing was processed); inside a 200 it is an error like any other
+      local renew = (code == "61003" or code == "61004") and not form[2]
+      if renew then renewing[#renewing + 1] = code
+      else plain[#plain + 1] = { endpoint = op.endpoint, code = code, message = CODES[code].message } end
+    end
+    sb:dialect { answer = plain }
+    -- blocking: the counts after every call; jobs and ngx: after all the codes of the op (the
+    -- same totals, at a third of the control calls)
+    local exact = path == "blocking"
+    local prev = sb:stats()
+    local want = { bodies = 0, dups = 0, tokens = 0 }
+    local function counts(case)
+      local now = sb:stats()
+      local e = op.endpoint
+      assert.equal(prev.received["rcs.token"] + want.tokens, now.received["rcs.token"], case .. ": token calls")
+      assert.equal(prev.received[e] + want.bodies, now.received[e], case .. ": bodies received")
+      if op.write then  -- (GETs have no body) the renewal's resend is the one allowed second body
+        assert.equal(prev.duplicates[e] + want.dups, now.duplicates[e], case .. ": bodies sent twice")
+      end
+      prev, want = now, { bodies = 0, dups = 0, tokens = 0 }
+    end
+    local function one(code, renew)
+      local doc, case = CODES[code], name .. " " .. code .. " (" .. label .. ")"
+      local res, err = run(c, path, name, args)
+      want.bodies, want.dups = want.bodies + (renew and 2 or 1), want.dups + (renew and 1 or 0)
+      want.tokens = want.tokens + (renew and 1 or 0)
+      if renew then
+        assert(res, case .. ": " .. tostring(err))
+        op.ok(res)
+      elseif code == "60004" and op.no_content == "empty" then
+        assert(res, case .. ": " .. tostring(err))
+        assert.same({ {}, "60004", 204 }, { res[op.list], res.code, res.status }, case)
+      elseif code == "60004" then
+        assert.is_nil(res, case)
+        assert.same({ "decode", true, false }, { err.kind, err.sent, err.retryable }, case)
+        if op.write then assert.truthy(err.message:find(name == "register_brand" and "find_brands" or
+          name == "resubmit_brand" and "get_brand" or "RCS Biz Center", 1, true), case .. ": " .. err.message) end
+      else
+        assert.is_nil(res, case)
+        expect_error(err, code, doc, form[2] ~= nil, case)
+      end
+      if exact then counts(case) end
+    end
+    for _, a in ipairs(plain) do one(a.code, false) end
+    for _, code in ipairs(renewing) do
+      args = op.args(sb)  -- a real answer follows: a fresh brand, new numbers
+      sb:dialect { answer = { endpoint = op.endpoint, code = code, message = CODES[code].message } }
+      one(code, true)
+    end
+    counts(name .. " (" .. label .. ")")
+    assert.same({}, sb:dialect().answers, "every armed answer was used")
+    return #plain + #renewing
   end
 
   for _, path in ipairs { "blocking", "job", "ngx" } do
@@ -184,45 +260,10 @@ describe("RCS conformance: every documented code of every call", function()
           sb:reset()
           sb:dialect { codes = form[1], fail_status = form[2] }
           local c = client(path)
+          assert(run(c, path, "list_brands", {}))  -- the client's first token: not one the cases count
           local cases = 0
-          for _, name in ipairs(OP_NAMES) do
-            local op = OPS[name]
-            local args = op.args(sb)  -- an armed answer does not depend on the brand's state
-            for _, code in ipairs(CODES) do
-              local doc, case = CODES[code], name .. " " .. code .. " (" .. label .. ")"
-              -- a 401 61003/61004 renews the token once and sends the request once more (the
-              -- token was refused: nothing was processed); inside a 200 it is an error like any
-              local renew = (code == "61003" or code == "61004") and not form[2]
-              if renew then args = op.args(sb) end  -- a real answer follows: a fresh brand, new numbers
-              local before = sb:stats()
-              sb:dialect { answer = { endpoint = op.endpoint, code = code, message = doc.message } }
-              local res, err = run(c, path, name, args)
-              local after = sb:stats()
-              if renew then
-                assert(res, case .. ": " .. tostring(err))
-                op.ok(res)
-                assert.equal(before.received["rcs.token"] + 1, after.received["rcs.token"], case .. ": one token renewal")
-              elseif code == "60004" and op.no_content == "empty" then
-                assert(res, case .. ": " .. tostring(err))
-                assert.same({ {}, "60004", 204 }, { res[op.list], res.code, res.status }, case)
-              elseif code == "60004" then
-                assert.is_nil(res, case)
-                assert.same({ "decode", true, false }, { err.kind, err.sent, err.retryable }, case)
-                if op.write then assert.truthy(err.message:find(name == "register_brand" and "find_brands" or
-                  name == "resubmit_brand" and "get_brand" or "RCS Biz Center", 1, true), case .. ": " .. err.message) end
-              else
-                assert.is_nil(res, case)
-                expect_error(err, code, doc, form[2] ~= nil, case)
-              end
-              local e = op.endpoint
-              assert.equal(before.received[e] + (renew and 2 or 1), after.received[e], case .. ": bodies received")
-              if op.write then  -- (GETs have no body) the renewal's resend is the one allowed second body
-                assert.equal(before.duplicates[e] + (renew and 1 or 0), after.duplicates[e], case .. ": bodies sent twice")
-              end
-              cases = cases + 1
-            end
-          end
-          assert.equal(#OP_NAMES * #CODES, cases)
+          for _, name in ipairs(OP_NAMES) do cases = cases + op_cases(c, path, name, form, label) end
+          assert.equal(#OP_NAMES * #CODES_USED, cases)
           c:close()
         end)
         rawset(_G, "ngx", nil)
@@ -234,25 +275,30 @@ describe("RCS conformance: every documented code of every call", function()
       if path == "ngx" then rawset(_G, "ngx", fake_ngx()) end
       local ok, e = pcall(function()
         sb:reset()
+        local c = client(path)  -- a failed token call leaves no token: each call fetches again
         for _, form in ipairs { "string", "integer" } do
-          sb:dialect { codes = form }
-          for _, code in ipairs(CODES) do
+          local armed = {}
+          for i, code in ipairs(CODES_USED) do
+            armed[i] = { endpoint = "rcs.token", code = code, message = CODES[code].message }
+          end
+          sb:dialect { codes = form, answer = armed }
+          local prev = sb:stats()
+          for _, code in ipairs(CODES_USED) do
             local doc, case = CODES[code], "token " .. code .. " (" .. path .. ", " .. form .. ")"
-            local c = client(path)
-            local before_token = received("rcs.token")
-            sb:dialect { answer = { endpoint = "rcs.token", code = code, message = doc.message } }
             local res, err = run(c, path, "list_brands", {})
+            local now = sb:stats()
             assert.is_nil(res, case)
             if code == "60004" then
               assert.same({ "decode", 200 }, { err.kind, err.status }, case)
             else
-              expect_error(err, code, doc, false, case)
+              expect_error(err, code, doc, false, case)  -- 61003/61004 of the token call itself: no renewal
             end
-            assert.equal(before_token + 1, received("rcs.token"), case .. ": one token call")
-            assert.equal(0, (received("rcs.list_brands")), case .. ": the call was not sent")
-            c:close()
+            assert.equal(prev.received["rcs.token"] + 1, now.received["rcs.token"], case .. ": one token call")
+            assert.equal(0, now.received["rcs.list_brands"], case .. ": the call was not sent")
+            prev = now
           end
         end
+        c:close()
       end)
       rawset(_G, "ngx", nil)
       assert(ok, e)
@@ -277,7 +323,7 @@ describe("RCS conformance: the spec's examples and the dialect's answers", funct
       sb:dialect { codes = form }
       local c = client()
       local id = sb:brands({ name = "바른치과" })[1]
-      local reg = assert(c:register_brand(calls.payload("rcs")))
+      local reg = assert(c:register_brand(brand_payload()))
       assert.same({ "20000000", 200 }, { reg.code, reg.status })
       assert.matches("^BR%.", reg.brandId)
       local got = assert(c:get_brand(id))
@@ -333,8 +379,8 @@ describe("RCS conformance: the spec's examples and the dialect's answers", funct
 
   for _, shape in ipairs { "empty", "absent" } do
     for _, w in ipairs {
-      { "register_brand", "rcs.register_brand", function() return { calls.payload("rcs") } end, "find_brands" },
-      { "resubmit_brand", "rcs.resubmit_brand", function(sb) return { sb:brands({ status = "반려" })[1], calls.payload("rcs") } end, "get_brand" },
+      { "register_brand", "rcs.register_brand", function() return { brand_payload() } end, "find_brands" },
+      { "resubmit_brand", "rcs.resubmit_brand", function(sb) return { sb:brands({ status = "반려" })[1], brand_payload() } end, "get_brand" },
       { "register_chatbots", "rcs.register_chatbots", function(sb) return { sb:brands()[1], chatbot_payload() } end, "RCS Biz Center" },
     } do
       for _, path in ipairs { "blocking", "job" } do
@@ -357,11 +403,11 @@ describe("RCS conformance: the spec's examples and the dialect's answers", funct
     sb:dialect { codes = "integer", fail_status = 200, answer = { endpoint = "rcs.register_brand", code = "64336",
       message = "required value: [name]" } }
     local c = client { retries = 3 }
-    local _, err = c:register_brand(calls.payload("rcs"))
+    local _, err = c:register_brand(brand_payload())
     assert.same({ "http", "64336", 400, 200, false, true },
       { err.kind, err.code, err.status, err.http_status, err.retryable, err.sent })
     sb:dialect { answer = { endpoint = "rcs.register_brand", code = "64000", status = 429, message = "slow down" } }
-    local _, err2 = c:register_brand(calls.payload("rcs"))
+    local _, err2 = c:register_brand(brand_payload())
     assert.same({ "http", "64000", 429, 200, false }, { err2.kind, err2.code, err2.status, err2.http_status, err2.retryable })
     assert.equal(2, sb:stats().received["rcs.register_brand"])
     c:close()

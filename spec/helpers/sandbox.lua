@@ -118,8 +118,10 @@ function Sandbox:config(tbl)
 end
 
 -- Sets the RCS dialect (sandbox/lua/bizreg_sandbox/dialect.lua): codes, fail_status,
--- empty_list, no_result = {endpoint, count, shape}, answer = {endpoint, code, message, status, count}.
+-- empty_list, no_result = {endpoint, count, shape}, answer = {endpoint, code, message, status, count}
+-- (or a list of them); returns the dialect now in force (sb:dialect(): only that).
 function Sandbox:dialect(tbl)
+  if tbl == nil then return control_json(self, "GET", "/_sandbox/dialect") end
   return control_json(self, "POST", "/_sandbox/dialect", json.encode(tbl))
 end
 

@@ -12,7 +12,8 @@
 --   no_result   { endpoint, count = 1, shape = "empty" | "absent" }: the next `count` 2xx answers
 --               of that endpoint lose their result (`"result":[]`, or no result at all). The
 --               request is processed as usual (a brand IS registered): the outcome is unknown
---   answer      { endpoint, code, message?, status?, count = 1 }: the next `count` requests of
+--   answer      { endpoint, code, message?, status?, count = 1 } (or a list of them, armed in
+--               that order): the next `count` requests of
 --               that endpoint (their bodies read and counted) get the Fail envelope with that
 --               code; status defaults to the one documented for the code's range (a 204
 --               envelope comes with HTTP 200: an HTTP 204 has no body)
@@ -44,6 +45,19 @@ local function counted(v, what)
   return count
 end
 
+-- One armed answer { endpoint, code, message?, status?, count? }: nil, or what is wrong.
+local function check_answer(d, v, endpoint_ok)
+  if json.type(v) ~= "object" or not endpoint_ok(v.endpoint) or type(v.code) ~= "string" or not v.code:match("^%d+$") then
+    return "answer needs { endpoint, code = \"64316\", message?, status?, count? }"
+  end
+  local count, why = counted(v, "answer")
+  if not count then return why end
+  if v.status ~= nil and (not is_int(v.status) or v.status < 100 or v.status > 599) then return "answer.status must be an HTTP status" end
+  if v.message ~= nil and type(v.message) ~= "string" then return "answer.message must be a string" end
+  d.answers[#d.answers + 1] = { endpoint = v.endpoint, code = v.code, message = v.message or ("error " .. v.code),
+    status = v.status or documented_status(v.code), left = count }
+end
+
 local CHECK = {
   codes = function(d, v)
     if v ~= "string" and v ~= "integer" and v ~= "float" then return "codes must be \"string\", \"integer\" or \"float\"" end
@@ -67,15 +81,11 @@ local CHECK = {
     d.no_result[v.endpoint] = { left = count, shape = shape }
   end,
   answer = function(d, v, endpoint_ok)
-    if json.type(v) ~= "object" or not endpoint_ok(v.endpoint) or type(v.code) ~= "string" or not v.code:match("^%d+$") then
-      return "answer needs { endpoint, code = \"64316\", message?, status?, count? }"
+    if json.type(v) ~= "array" then return check_answer(d, v, endpoint_ok) end
+    for _, one in ipairs(v) do  -- several, armed in this order
+      local why = check_answer(d, one, endpoint_ok)
+      if why then return why end
     end
-    local count, why = counted(v, "answer")
-    if not count then return why end
-    if v.status ~= nil and (not is_int(v.status) or v.status < 100 or v.status > 599) then return "answer.status must be an HTTP status" end
-    if v.message ~= nil and type(v.message) ~= "string" then return "answer.message must be a string" end
-    d.answers[#d.answers + 1] = { endpoint = v.endpoint, code = v.code, message = v.message or ("error " .. v.code),
-      status = v.status or documented_status(v.code), left = count }
   end,
 }
 
@@ -83,7 +93,7 @@ local CHECK = {
 function dialect.set(state, doc, endpoint_ok)
   local copy = {
     codes = state.dialect.codes, fail_status = state.dialect.fail_status, empty_list = state.dialect.empty_list,
-    no_result = {}, answers = {},
+    no_result = {}, answers = {}
   }
   for k, v in pairs(state.dialect.no_result) do copy.no_result[k] = v end
   for i, v in ipairs(state.dialect.answers) do copy.answers[i] = v end
