@@ -88,9 +88,9 @@ bizreg.kos = kos.new
 -- @tparam[opt] string opts.person_id the RBC account ID in the brand paths (`/corp/{personId}/brand`):
 --   1–20 characters, not `.` or `..`; default `client_id`; **needed with a static `token`** for `get_brand`,
 --   `list_brands`, `each_brand`, `find_brands`, `wait_for_approval`
--- @tparam[opt] string opts.brand_key agency accounts: the `X-RCS-Brandkey` sent on brand-scoped calls
---   (`get_brand`, `resubmit_brand`, `wait_for_approval`, `register_chatbots`), 1–18 visible ASCII
---   characters (a call's own `brand_key` wins)
+-- @tparam[opt] string opts.brand_key agency accounts: the `X-RCS-Brandkey` sent where the spec
+--   defines it (`register_chatbots`, a `/brand/{brandId}/…` operation; not the `/corp/…` calls), 1–18
+--   visible ASCII characters (a call's own `brand_key` wins)
 -- @tparam[opt=false] boolean opts.check_categories `register_brand` checks `categoryId` /
 --   `subCategoryId` against `brand_categories()` before sending (64337 `InvalidEnum`)
 -- @tparam[opt=3600] number opts.categories_ttl seconds the categories list is cached (0: never)
@@ -292,7 +292,7 @@ bizreg.poll = jobs.poll
 -- @function client:resubmit_brand
 -- @string brandId the brand's ID (≤ 13 characters of letters, digits, `.`, `-`, `_`, not `.` or `..`)
 -- @tparam table payload as for `register_brand`
--- @tparam[opt] table opts `{ brand_key = "BK.…" }` (`X-RCS-Brandkey` for this call)
+-- @tparam[opt] table opts none yet (`{}`; no `X-RCS-Brandkey`: the spec defines none here)
 -- @treturn table as `register_brand`
 -- @return or nil and an error
 -- @usage local res, err = rcs:resubmit_brand("BR.abc123", payload)

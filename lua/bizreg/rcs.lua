@@ -97,8 +97,8 @@ function M.check_call_opts(o, allowed)
   end
 end
 
--- The headers of a brand-scoped call (get_brand, resubmit_brand, register_chatbots, ...):
--- `X-RCS-Brandkey` from the call's `brand_key`, else the client's; `{}` without one.
+-- The headers of a call the spec gives `X-RCS-Brandkey` (register_chatbots: the
+-- /brand/{brandId}/... operations): the call's `brand_key`, else the client's; `{}` without one.
 function M.brand_headers(self, o)
   local key = o and o.brand_key or self.brand_key
   if key == nil then return {} end
@@ -225,20 +225,23 @@ M.ops.register_brand = {
   end,
 }
 
--- (brandId, payload [, call options]) of a brand-scoped call: wrong types raise.
+-- (brandId, payload [, call options]) of a brand-scoped call: wrong types raise. allowed: the
+-- call options (default brand_key: X-RCS-Brandkey, which the spec defines on the /brand/{brandId}/...
+-- operations only, so the chatbot call; api-notes has no source for the /corp/... ones).
 local BRAND_OPTS = { brand_key = true }
-function M.check_brand_args(brand_id, payload, o)
+function M.check_brand_args(brand_id, payload, o, allowed)
   if type(brand_id) ~= "string" then errors.raise("bizreg: brandId must be a string") end
   check_payload(payload)
-  M.check_call_opts(o, BRAND_OPTS)
+  M.check_call_opts(o, allowed or BRAND_OPTS)
 end
 
+local NO_OPTS = {}
 M.ops.resubmit_brand = {
-  check = M.check_brand_args,
-  run = function(self, ctx, brand_id, payload, o)
+  check = function(brand_id, payload, o) M.check_brand_args(brand_id, payload, o, NO_OPTS) end,
+  run = function(self, ctx, brand_id, payload)
     local bad = M.brand_id_error(brand_id)
     if bad then return nil, bad end
-    return brand_request(self, ctx, "PUT", "/corp/brand/" .. brand_id, payload, { headers = M.brand_headers(self, o) })
+    return brand_request(self, ctx, "PUT", "/corp/brand/" .. brand_id, payload)
   end,
 }
 

@@ -146,11 +146,10 @@ local function person_path(self) return "/corp/" .. segment(self.person_id) end
 -- ---- calls -----------------------------------------------------------------------
 
 -- One brand: mapped result, err, and the raw answer (its Retry-After, for waits).
-function M.fetch_brand(self, ctx, brand_id, o)
+function M.fetch_brand(self, ctx, brand_id)
   local bad = R.brand_id_error(brand_id)
   if bad then return nil, bad end
-  local res, err = self:call(ctx, { method = "GET", path = person_path(self) .. "/brand/" .. brand_id,
-    headers = R.brand_headers(self, o) })
+  local res, err = self:call(ctx, { method = "GET", path = person_path(self) .. "/brand/" .. brand_id })
   if not res then return nil, err end
   local out, merr = M.map_detail(res, brand_id, self)
   return out, merr, res
@@ -225,17 +224,17 @@ local function check_brand_id(brand_id)
   if type(brand_id) ~= "string" then raise("brandId must be a string") end
 end
 
-local BRAND_OPTS = { brand_key = true }
+local NO_OPTS = {}  -- (no X-RCS-Brandkey here: the spec defines it on /brand/{brandId}/... only)
 
 local ops = {}
 
 --- RCS (`bizreg.rcs`): a brand's details and review status (`GET /corp/{personId}/brand/{brandId}`;
--- personId is the `person_id` option, by default `client_id`). Sends `X-RCS-Brandkey` when the call
--- or the client has a `brand_key`.
+-- personId is the `person_id` option, by default `client_id`). No `X-RCS-Brandkey`: the spec
+-- defines none for this call.
 -- @function client:get_brand
 -- @string brandId the brand (≤ 13 characters of letters, digits, `.`, `-`, `_`, not `.` or `..`; else a validation
 --   error 64316, nothing sent)
--- @tparam[opt] table opts `{ brand_key = "BK.…" }` for this call
+-- @tparam[opt] table opts none yet (`{}`)
 -- @treturn table `{ code = "20000000", status = 200, brand = BrandDetail }`: `brand` holds the
 --   fields of the spec's `BrandDetail` that the answer has (`brandId`, `name`, `brandKey`, `status`
 --   — 저장, 승인대기, 검수시작, 승인, 반려, 검수완료 or a `(수정)` variant —, `approvalReason`,
@@ -248,9 +247,9 @@ local ops = {}
 -- if res then print(res.brand.status, res.brand.approvalReason) end
 ops.get_brand = {
   needs = needs_person,
-  check = function(brand_id, o) check_brand_id(brand_id) R.check_call_opts(o, BRAND_OPTS) end,
-  run = function(self, ctx, brand_id, o)
-    local res, err = M.fetch_brand(self, ctx, brand_id, o)
+  check = function(brand_id, o) check_brand_id(brand_id) R.check_call_opts(o, NO_OPTS) end,
+  run = function(self, ctx, brand_id)
+    local res, err = M.fetch_brand(self, ctx, brand_id)
     return res, err
   end,
 }

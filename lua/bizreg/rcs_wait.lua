@@ -20,7 +20,7 @@ M.APPROVED = { ["승인"] = true }
 M.REJECTED = { ["반려"] = true, ["반려(수정)"] = true }
 
 local DEFAULT_INTERVAL, DEFAULT_TIMEOUT = 60, 86400
-local WAIT_KEYS = { interval = true, timeout = true, brand_key = true }
+local WAIT_KEYS = { interval = true, timeout = true }
 
 local function raise(msg) errors.raise("bizreg: " .. msg) end
 
@@ -55,7 +55,7 @@ local function run(B, self, ctx, brand_id, o)
   local reads, last = 0, nil
   while true do
     ctx.deadline = core.now() + self.deadline  -- each read gets the client's whole deadline
-    local res, err, raw = B.fetch_brand(self, ctx, brand_id, o)
+    local res, err, raw = B.fetch_brand(self, ctx, brand_id)
     reads = reads + 1
     local wait, after = interval, nil
     if res then
@@ -91,7 +91,6 @@ end
 -- @tparam[opt] table opts
 -- @tparam[opt=60] number opts.interval seconds between reads (> 0)
 -- @tparam[opt=86400] number opts.timeout seconds to wait in all (> 0)
--- @tparam[opt] string opts.brand_key `X-RCS-Brandkey` for this call (as the client option)
 -- @treturn table `{ approved = true|false, brand_status = "승인"|"반려"|"반려(수정)",
 --   reason = approvalReason (rejected, when the server gives one), brand = BrandDetail,
 --   reads = n, code =, status = }`
@@ -112,7 +111,6 @@ function M.install(rcs, B)
       end
       seconds(o and o.interval, "interval")
       seconds(o and o.timeout, "timeout")
-      rcs.check_brand_key(o and o.brand_key, "call option")
     end,
     run = function(self, ctx, brand_id, o) return run(B, self, ctx, brand_id, o) end,
   }
