@@ -291,3 +291,62 @@ describe("KOS dialect: tolerant reading", function()
     assert.is_true(res.visitors[1].extra)
   end)
 end)
+
+describe("unknown_fields: a field newer than the library", function()
+  local function part(body, name)
+    return body:match('name="' .. name .. '"\r\n\r\n(.-)\r\n%-%-')
+  end
+  local function brand(extra)
+    local p = fx.brand()
+    for k, v in pairs(extra) do p.regBrand[k] = v end
+    return p
+  end
+
+  it("is refused by default (64397, nothing sent), per client and per call", function()
+    local c, t = rcs {}
+    local _, err = c:register_brand(brand { newField = "x" })
+    assert.same({ "validation", "regBrand.newField", "UnknownField", "64397" },
+      { err.kind, err.errorProperties[1].key, err.errorProperties[1].reason, err.errorProperties[1].code })
+    assert.equal(0, #t.sent)
+    local c2, t2 = rcs({}, { unknown_fields = "send" })
+    _, err = c2:register_brand(brand { newField = "x" }, { unknown_fields = "refuse" })
+    assert.equal("validation", err.kind)
+    assert.equal(0, #t2.sent)
+  end)
+
+  it("is sent as given with unknown_fields = \"send\" (client or call), after the documented ones", function()
+    local ok_answer = { 200, '{"code":"20000000","status":200,"result":[{"brandId":"BR.0a81DDlZjz"}]}' }
+    local c, t = rcs { token(), ok_answer, ok_answer, ok_answer }
+    local extra = { newField = "x", newList = { 1, 2.5, true }, newObj = { a = { b = "ㄱ" } } }
+    assert(c:register_brand(brand(extra), { unknown_fields = "send" }))
+    local rb = require("cjson").decode(part(t.sent[2].body, "regBrand")).regBrand
+    assert.same({ "x", { 1, 2.5, true }, { a = { b = "ㄱ" } }, "테스트브랜드" }, { rb.newField, rb.newList, rb.newObj, rb.name })
+    local bots = { chatbots = { { mdn = "0215447000", subTitle = "방", newBotField = 1 } }, subNumCertificate = { data = fx.images.pdf(), filename = "c.pdf" } }
+    local c2, t2 = rcs({ token(), { 200, '{"code":"20000000","status":200,"result":[{"chatbotId":"0215447000"}]}' }, ok_answer },
+      { unknown_fields = "send" })
+    assert(c2:register_chatbots("BR.0a81DDlZjz", bots))
+    assert.equal(1, require("cjson").decode(part(t2.sent[2].body, "chatbots")).chatbots[1].newBotField)
+    assert(c2:resubmit_brand("BR.0a81DDlZjz", brand { newField = "y" }))
+    assert.equal("y", require("cjson").decode(part(t2.sent[3].body, "regBrand")).regBrand.newField)
+  end)
+
+  it("still refuses what JSON cannot carry: a function, NaN, a cycle, a non-string key, bad UTF-8", function()
+    local cyc = {}
+    cyc.self = cyc
+    for _, v in ipairs { function() end, 0 / 0, cyc, { [true] = 1 }, "\255" } do
+      local _, err = bizreg.prepare_brand(brand { newField = v, fine = 1 }, { unknown_fields = "send" })
+      assert.equal("validation", err.kind)
+      assert.same({ "regBrand.newField", "UnknownField" }, { err.errorProperties[1].key, err.errorProperties[1].reason })
+      assert.equal(1, #err.errorProperties)
+    end
+    local req = assert(bizreg.prepare_brand(brand { fine = 1 }, { unknown_fields = "send" }))
+    assert.truthy(req.body:find('"fine":1', 1, true))
+  end)
+
+  it("raises on another value", function()
+    assert.has_error(function() rcs({}, { unknown_fields = "maybe" }) end)
+    local c = rcs {}
+    assert.has_error(function() c:register_brand(fx.brand(), { unknown_fields = 1 }) end)
+    assert.has_error(function() bizreg.prepare_brand(fx.brand(), { unknown_fields = "yes" }) end)
+  end)
+end)

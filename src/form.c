@@ -282,12 +282,21 @@ static void write_files(lua_State *L, bz_body *body, const char *bnd, file_arg *
   }
 }
 
-/* Reads opts (index 2): boundary, json_content_type; leaves 3, 4 as anchors. */
-static const char *read_opts(lua_State *L, char *boundary, const char **jct) {
+/* Reads opts (index 2): boundary, json_content_type, unknown_fields ("refuse", the default, or
+ * "send": keys of the JSON parts that no row names are sent as given); leaves 3, 4 as anchors. */
+static const char *read_opts(lua_State *L, char *boundary, const char **jct, int *send_unknown) {
   const char *bnd = boundary;
   *jct = NULL;
+  *send_unknown = 0;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
+    lua_getfield(L, 2, "unknown_fields");
+    if (!lua_isnil(L, -1)) {
+      const char *uf = luaL_checkstring(L, -1);
+      if (strcmp(uf, "send") == 0) *send_unknown = 1;
+      else if (strcmp(uf, "refuse") != 0) luaL_argerror(L, 2, "unknown_fields must be \"refuse\" or \"send\"");
+    }
+    lua_pop(L, 1);
     lua_getfield(L, 2, "boundary");
     if (!lua_isnil(L, -1)) {
       bnd = luaL_checkstring(L, -1);
@@ -310,12 +319,13 @@ int bz_form_encode(lua_State *L, const bz_form *form) {
   const char *bnd, *jct;
   file_arg files[BZ_FORM_MAX_FILES];
   field_part parts[FORM_MAX_FIELDS];
-  int nfiles, nparts;
+  int nfiles, nparts, send_unknown;
   luaL_checktype(L, 1, LUA_TTABLE);
-  bnd = read_opts(L, boundary, &jct);  /* 3, 4: anchors for the option strings */
+  bnd = read_opts(L, boundary, &jct, &send_unknown);  /* 3, 4: anchors for the option strings */
   body = bz_body_push(L);  /* 5 */
   out = bz_buf_push(L);    /* 6 */
   bz_walk_init(&w, L, out, form->codes);  /* 7 = violations */
+  w.send_unknown = send_unknown;
   nparts = read_fields(&w, form, jct, parts);  /* leaves the text parts' strings on the stack */
   nfiles = read_files(&w, form, files);  /* leaves its anchors on the stack */
   bz_report_unknown_keys(&w, 1, is_known_key, form);

@@ -1,4 +1,6 @@
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include "json.h"
 #include "rules.h"
@@ -14,6 +16,7 @@ void bz_walk_init_indexed(bz_walk *w, lua_State *L, bz_buf *out, const bz_codes 
   w->parent = 0;
   w->depth = 0;
   w->index = index;
+  w->send_unknown = 0;
   lua_pushnil(L);
   w->errs = lua_gettop(L);
 }
@@ -290,6 +293,137 @@ static int collect_rows(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int
   return unknown;
 }
 
+/* ---- unknown_fields = "send" ------------------------------------------------ */
+
+static int write_any(bz_walk *w, int idx, int depth);
+
+/* A finite number: an integer as such, else the shortest form that reads back the same. */
+static int write_number(bz_walk *w, int idx) {
+  lua_State *L = w->L;
+  long long v;
+  double d = (double)lua_tonumber(L, idx);
+  char tmp[32];
+  int n;
+  if (bz_tointeger(L, idx, &v)) {
+    bz_json_int(L, w->out, v);
+    return 1;
+  }
+  if (d != d || d == HUGE_VAL || d == -HUGE_VAL) return 0;
+  n = snprintf(tmp, sizeof tmp, "%.17g", d);
+  bz_buf_add(L, w->out, tmp, (size_t)n);
+  return 1;
+}
+
+/* A table: a proper sequence as an array, else an object whose keys are all strings. */
+static int write_table(bz_walk *w, int idx, int depth) {
+  lua_State *L = w->L;
+  size_t n = bz_rawlen(L, idx), i;
+  int first = 1;
+  luaL_checkstack(L, 4, "bizreg: payload nested too deeply");
+  if (n > 0 && is_sequence(L, idx, n)) {
+    bz_buf_addc(L, w->out, '[');
+    for (i = 1; i <= n; i++) {
+      int ok;
+      if (i > 1) bz_buf_addc(L, w->out, ',');
+      lua_rawgeti(L, idx, (int)i);
+      ok = write_any(w, lua_gettop(L), depth + 1);
+      lua_pop(L, 1);
+      if (!ok) return 0;
+    }
+    bz_buf_addc(L, w->out, ']');
+    return 1;
+  }
+  bz_buf_addc(L, w->out, '{');
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    size_t len;
+    const char *k;
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      lua_pop(L, 2);
+      return 0;
+    }
+    k = lua_tolstring(L, -2, &len);  /* a string key: no conversion in place */
+    if (!first) bz_buf_addc(L, w->out, ',');
+    first = 0;
+    if (!bz_json_string_utf8(L, w->out, k, len, &len)) {
+      lua_pop(L, 2);
+      return 0;
+    }
+    bz_buf_addc(L, w->out, ':');
+    if (!write_any(w, lua_gettop(L), depth + 1)) {
+      lua_pop(L, 2);
+      return 0;
+    }
+    lua_pop(L, 1);
+  }
+  bz_buf_addc(L, w->out, '}');
+  return 1;
+}
+
+/* The value at idx as plain JSON: a UTF-8 string, a finite number, a boolean, cjson.null,
+ * or a table of those, at most BZ_MAX_DEPTH deep (cycles end there). 0: not writable (the
+ * output may hold a part of it: the caller cuts it off). */
+static int write_any(bz_walk *w, int idx, int depth) {
+  lua_State *L = w->L;
+  size_t len;
+  const char *str;
+  if (depth >= BZ_MAX_DEPTH) return 0;
+  switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+      str = lua_tolstring(L, idx, &len);
+      return bz_json_string_utf8(L, w->out, str, len, &len);
+    case LUA_TNUMBER: return write_number(w, idx);
+    case LUA_TBOOLEAN:
+      if (lua_toboolean(L, idx)) bz_buf_add(L, w->out, "true", 4);
+      else bz_buf_add(L, w->out, "false", 5);
+      return 1;
+    case LUA_TLIGHTUSERDATA:
+      if (lua_touserdata(L, idx) != NULL) return 0;
+      bz_buf_add(L, w->out, "null", 4);
+      return 1;
+    case LUA_TTABLE: return write_table(w, idx, depth);
+    default: return 0;
+  }
+}
+
+/* Every key of the object at idx that no row of s names, written after the rows as
+ * ,"key":value (first: nothing written in the object yet). A key that is not a string, or
+ * whose value is not plain JSON, is still an UnknownField (and nothing of it is written). */
+static void send_unknown_keys(bz_walk *w, const bz_schema *s, int idx, int first) {
+  lua_State *L = w->L;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    size_t len, mark = w->out->len;
+    const char *k;
+    int ok = 0;
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      k = lua_tolstring(L, -2, &len);
+      if (bz_is_row(s, k, len)) {
+        lua_pop(L, 1);
+        continue;
+      }
+      if (!first) bz_buf_addc(L, w->out, ',');
+      ok = bz_json_string_utf8(L, w->out, k, len, &len);
+      if (ok) {
+        bz_buf_addc(L, w->out, ':');
+        ok = write_any(w, lua_gettop(L), w->depth);
+      }
+      if (ok) first = 0;
+      else w->out->len = mark;  /* cut off what was written of it */
+    }
+    lua_pop(L, 1);
+    if (!ok) {
+      lua_pushvalue(L, -1);
+      lua_newtable(L);  /* a one-key table: the walk's one reporter names the key */
+      lua_insert(L, -2);
+      lua_pushboolean(L, 1);
+      lua_rawset(L, -3);
+      bz_report_unknown_keys(w, lua_gettop(L), bz_is_row, s);
+      lua_pop(L, 1);
+    }
+  }
+}
+
 /* ks: the index entry of s (NULL: keys matched by name) */
 static void walk_object(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int idx) {
   lua_State *L = w->L;
@@ -324,7 +458,8 @@ static void walk_object(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int
     else walk_typed(w, f, slot, t, NULL, NULL);
     w->depth = saved;
   }
-  if (unknown) bz_report_unknown_keys(w, idx, bz_is_row, s);
+  if (unknown && w->send_unknown) send_unknown_keys(w, s, idx, first);
+  else if (unknown) bz_report_unknown_keys(w, idx, bz_is_row, s);
   if (s->check) s->check(w, NULL, idx);
   bz_buf_addc(L, w->out, '}');
   lua_settop(L, base);

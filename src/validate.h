@@ -95,6 +95,7 @@ typedef struct bz_walk {
   int parent;             /* stack index of the object whose rows are being walked */
   int depth;
   const bz_keyindex *index;  /* NULL: keys are matched by name through the cache below */
+  int send_unknown;       /* unknown_fields = "send": keys no row names are written, not refused */
   bz_frame frames[BZ_MAX_DEPTH];
   bz_keyhit keys[BZ_KEY_CACHE];
 } bz_walk;

@@ -12,7 +12,7 @@ local M = {}
 
 local EXTRA_OPTS = { token = "string", client_id = "string", client_secret = "string", json_content_type = "string",
   token_store = "table", brand_key = "string", person_id = "string", check_categories = "boolean",
-  categories_ttl = "number", token_lifetime = "number" }
+  categories_ttl = "number", token_lifetime = "number", unknown_fields = "string" }
 
 -- Server-style messages by RCS code (shared/api-notes.md); %s is the attribute's own
 -- name, as the server prints it ("required value: [name]", "[weblink]" for
@@ -83,6 +83,14 @@ function M.check_brand_key(v, what)
   end
 end
 
+-- unknown_fields: "refuse" (the default: a key no row names is a 64397 validation error) or
+-- "send" (sent as given, when JSON can carry it: a field newer than the library).
+function M.check_unknown_fields(v, what)
+  if v ~= nil and v ~= "refuse" and v ~= "send" then
+    raise(what .. " 'unknown_fields' must be \"refuse\" or \"send\"")
+  end
+end
+
 -- Per-call options (the last argument of a call): a table of known names, checked like the
 -- client's options. allowed: name -> true.
 function M.check_call_opts(o, allowed)
@@ -92,6 +100,7 @@ function M.check_call_opts(o, allowed)
     if not allowed[k] then raise("unknown call option '" .. tostring(k) .. "'") end
   end
   M.check_brand_key(o.brand_key, "call option")
+  M.check_unknown_fields(o.unknown_fields, "call option")
   if o.check_categories ~= nil and type(o.check_categories) ~= "boolean" then
     raise("call option 'check_categories' must be a boolean")
   end
@@ -189,12 +198,17 @@ M.map_response = M.map_write("POST")
 
 -- One multipart call: encode (f.encoder: the form's binding, default the brand form), run
 -- f.check(self, ctx, payload) after the local validation and before anything is sent
--- (categories, rcs_brands.lua), send through the client's one request path (at most once)
+-- (categories, rcs_brands.lua), f.call_opts (the call's options: unknown_fields), send through the client's one request path (at most once)
 -- with f.headers (the brand-scoped ones, M.brand_headers) and map (f.mapper(res, client), default
 -- map_write(method)).
 function M.form_request(self, ctx, method, path, payload, f)
   f = f or {}
-  local body, err = encode(payload, self.encode_opts, f.encoder)
+  local opts = self.encode_opts
+  local uf = f.call_opts and f.call_opts.unknown_fields
+  if uf and uf ~= (opts and opts.unknown_fields or "refuse") then
+    opts = { json_content_type = opts and opts.json_content_type, unknown_fields = uf }
+  end
+  local body, err = encode(payload, opts, f.encoder)
   if not body then return nil, err end
   if f.check then
     local ok, cerr = f.check(self, ctx, payload)
@@ -215,33 +229,34 @@ end
 
 M.ops = {}
 
-local REGISTER_OPTS = { check_categories = true }
+local REGISTER_OPTS = { check_categories = true, unknown_fields = true }
 M.ops.register_brand = {
   check = function(payload, o) check_payload(payload) M.check_call_opts(o, REGISTER_OPTS) end,
   run = function(self, ctx, payload, o)
     local want = self.check_categories
     if o and o.check_categories ~= nil then want = o.check_categories end
-    return brand_request(self, ctx, "POST", "/corp/brand", payload, { check = want and M.check_categories or nil })
+    return brand_request(self, ctx, "POST", "/corp/brand", payload,
+      { check = want and M.check_categories or nil, call_opts = o })
   end,
 }
 
 -- (brandId, payload [, call options]) of a brand-scoped call: wrong types raise. allowed: the
 -- call options (default brand_key: X-RCS-Brandkey, which the spec defines on the /brand/{brandId}/...
 -- operations only, so the chatbot call; api-notes has no source for the /corp/... ones).
-local BRAND_OPTS = { brand_key = true }
+local BRAND_OPTS = { brand_key = true, unknown_fields = true }
 function M.check_brand_args(brand_id, payload, o, allowed)
   if type(brand_id) ~= "string" then errors.raise("bizreg: brandId must be a string") end
   check_payload(payload)
   M.check_call_opts(o, allowed or BRAND_OPTS)
 end
 
-local NO_OPTS = {}
+local RESUBMIT_OPTS = { unknown_fields = true }
 M.ops.resubmit_brand = {
-  check = function(brand_id, payload, o) M.check_brand_args(brand_id, payload, o, NO_OPTS) end,
-  run = function(self, ctx, brand_id, payload)
+  check = function(brand_id, payload, o) M.check_brand_args(brand_id, payload, o, RESUBMIT_OPTS) end,
+  run = function(self, ctx, brand_id, payload, o)
     local bad = M.brand_id_error(brand_id)
     if bad then return nil, bad end
-    return brand_request(self, ctx, "PUT", "/corp/brand/" .. brand_id, payload)
+    return brand_request(self, ctx, "PUT", "/corp/brand/" .. brand_id, payload, { call_opts = o })
   end,
 }
 
@@ -330,8 +345,11 @@ function M.new(opts)
   if life ~= nil and not (life >= 1 and life <= M.MAX_LIFETIME) then
     raise("option 'token_lifetime' must be a number of seconds from 1 to " .. M.MAX_LIFETIME)
   end
+  M.check_unknown_fields(opts.unknown_fields, "option")
   local c = client.new(Rcs, opts, provider)
-  c.encode_opts = jct and { json_content_type = jct } or nil  -- as prepare_brand's opts
+  if jct or opts.unknown_fields then  -- as prepare_brand's opts
+    c.encode_opts = { json_content_type = jct, unknown_fields = opts.unknown_fields }
+  end
   brands.configure(c, opts)
   return c
 end

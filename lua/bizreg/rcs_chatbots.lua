@@ -40,7 +40,8 @@ function M.install(rcs)
       local err = rcs.brand_id_error(brand_id)
       if err then return nil, err end
       return rcs.form_request(self, ctx, "POST", path_of(brand_id), payload,
-        { encoder = core.encode_chatbots, mapper = mapper(rcs, brand_id), headers = rcs.brand_headers(self, o) })
+        { encoder = core.encode_chatbots, mapper = mapper(rcs, brand_id), headers = rcs.brand_headers(self, o),
+          call_opts = o })
     end,
   }
 
