@@ -149,6 +149,14 @@ table.sort(OP_NAMES)
 
 local unpack_ = table.unpack or unpack
 
+-- Runs fn with the fake `ngx` global in place for the "ngx" path, and removes it whatever happens.
+local function on_path(path, fn)
+  if path == "ngx" then rawset(_G, "ngx", fake_ngx()) end
+  local ok, e = pcall(fn)
+  rawset(_G, "ngx", nil)
+  assert(ok, e)
+end
+
 -- One call by path: "blocking" (libcurl), "job" (start + poll), "ngx" (the ngx transport).
 local function run(c, path, name, args)
   if path == "job" then
@@ -255,8 +263,7 @@ describe("RCS conformance: every documented code of every call", function()
     for _, form in ipairs { { "string" }, { "integer" }, { "integer", 200 } } do
       local label = path .. ", codes as " .. form[1] .. (form[2] and ", Fail inside HTTP 200" or "")
       it(label, function()
-        if path == "ngx" then rawset(_G, "ngx", fake_ngx()) end
-        local ok, e = pcall(function()
+        on_path(path, function()
           sb:reset()
           sb:dialect { codes = form[1], fail_status = form[2] }
           local c = client(path)
@@ -266,14 +273,11 @@ describe("RCS conformance: every documented code of every call", function()
           assert.equal(#OP_NAMES * #CODES_USED, cases)
           c:close()
         end)
-        rawset(_G, "ngx", nil)
-        assert(ok, e)
       end)
     end
 
     it("token call: every documented code (" .. path .. "), nothing of the call sent", function()
-      if path == "ngx" then rawset(_G, "ngx", fake_ngx()) end
-      local ok, e = pcall(function()
+      on_path(path, function()
         sb:reset()
         local c = client(path)  -- a failed token call leaves no token: each call fetches again
         for _, form in ipairs { "string", "integer" } do
@@ -300,8 +304,6 @@ describe("RCS conformance: every documented code of every call", function()
         end
         c:close()
       end)
-      rawset(_G, "ngx", nil)
-      assert(ok, e)
     end)
   end
 end)

@@ -39,6 +39,14 @@ local function rcs(script, extra)
   return bizreg.rcs(o), t
 end
 
+-- The last `answer` event among events (asserted present).
+local function last_answer(events)
+  local seen
+  for _, ev in ipairs(events) do if ev.type == "answer" then seen = ev end end
+  assert.truthy(seen, "an answer event")
+  return seen
+end
+
 local function fail(status, code, message)
   return string.format('{"status":%d,"error":{"code":%s,"message":"%s"}}', status, code, message)
 end
@@ -64,9 +72,7 @@ describe("RCS dialect: error codes of every JSON type", function()
     assert.equal("http", err.kind)
     assert.is_nil(err.code)
     assert.equal("table", type(err.raw_code))
-    local seen
-    for _, ev in ipairs(events) do if ev.type == "answer" then seen = ev end end
-    assert.truthy(seen, "an answer event")
+    local seen = last_answer(events)
     assert.same({ "error.code" }, seen.fields)
   end)
 
@@ -192,9 +198,7 @@ describe("RCS dialect: tolerant reading", function()
     assert.is_nil(res.brand.tel)
     assert.equal("call", res.brand.menus)  -- raw: a string where the spec says array
     assert.same({ a = 1 }, res.brand.newField)
-    local seen
-    for _, ev in ipairs(events) do if ev.type == "answer" then seen = ev end end
-    assert.truthy(seen, "an answer event")
+    local seen = last_answer(events)
     assert.same({ "result[1].menus" }, seen.fields)
   end)
 

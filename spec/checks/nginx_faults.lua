@@ -166,5 +166,42 @@ for _, mode in ipairs { "reset_idle", "fin_idle" } do
   end
 end
 
+-- The servers' dialect (issue 15) through the ngx transport in nginx: integer codes, the Fail
+-- envelope in its own status and inside a 200, a 2xx without result; one body each, never two.
+local DIALECT = {
+  { name = "fail_in_200", dialect = { codes = "integer", fail_status = 200,
+      answer = { endpoint = "rcs.register_brand", code = "64336", message = "required value: [name]" } },
+    want = { kind = "http", code = "64336", status = 400, http_status = 200, retryable = false, sent = true } },
+  { name = "fail_integer", dialect = { codes = "integer",
+      answer = { endpoint = "rcs.register_brand", code = "64316", message = "Invalid brandId" } },
+    want = { kind = "http", code = "64316", status = 400, http_status = 400, retryable = false, sent = true } },
+  { name = "no_result", dialect = { codes = "integer", no_result = { endpoint = "rcs.register_brand" } },
+    want = { kind = "decode", status = 200, retryable = false, sent = true } },
+}
+for _, case in ipairs(DIALECT) do
+  local ep = "rcs.register_brand"
+  sb:dialect(case.dialect)
+  local before = sb:stats()
+  local out, perr = post { api = "rcs", base = sb.url, timeout = TIMEOUT, retries = RETRIES, payload = payload("rcs") }
+  local after = sb:stats()
+  sb:dialect { codes = "string", fail_status = sandbox.json.null }
+  local why
+  if not out then why = perr
+  elseif not out.err then why = "succeeded"
+  elseif after.received[ep] - before.received[ep] ~= 1 or after.duplicates[ep] ~= before.duplicates[ep] then
+    why = "bodies the sandbox read: " .. (after.received[ep] - before.received[ep])
+  else
+    for k, v in pairs(case.want) do
+      if out.err[k] ~= v then why = k .. " " .. tostring(out.err[k]) .. ": " .. tostring(out.str) break end
+    end
+  end
+  if why then
+    fail = fail + 1
+    print(string.format("not ok - dialect %s: %s", case.name, why))
+  else
+    pass = pass + 1
+  end
+end
+
 print(string.format("nginx faults: %d passed, %d failed", pass, fail))
 os.exit(fail == 0 and 0 or 1)
