@@ -23,6 +23,7 @@ build = {
   modules = {
     ["bizreg_sandbox.control"] = "sandbox/lua/bizreg_sandbox/control.lua",
     ["bizreg_sandbox.crc32"] = "sandbox/lua/bizreg_sandbox/crc32.lua",
+    ["bizreg_sandbox.dialect"] = "sandbox/lua/bizreg_sandbox/dialect.lua",
     ["bizreg_sandbox.faults"] = "sandbox/lua/bizreg_sandbox/faults.lua",
     ["bizreg_sandbox.imageinfo"] = "sandbox/lua/bizreg_sandbox/imageinfo.lua",
     ["bizreg_sandbox.json"] = "sandbox/lua/bizreg_sandbox/json.lua",

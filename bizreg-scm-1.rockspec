@@ -19,7 +19,7 @@ build = {
   type = "builtin",
   modules = {
     ["bizreg.core"] = {
-      sources = { "src/api_kos.c", "src/api_rcs.c", "src/body.c", "src/body_lua.c", "src/buf.c", "src/callbacks.c", "src/cli.c", "src/core.c", "src/curlerr.c", "src/easy.c", "src/form.c", "src/json.c", "src/keyindex.c", "src/media.c", "src/media_image.c", "src/multi.c", "src/multipart.c", "src/request.c", "src/response.c", "src/rules.c", "src/validate.c", "src/violation.c" },
+      sources = { "src/api_kos.c", "src/api_rcs.c", "src/body.c", "src/body_lua.c", "src/buf.c", "src/callbacks.c", "src/cli.c", "src/core.c", "src/curlerr.c", "src/easy.c", "src/form.c", "src/json.c", "src/json_any.c", "src/keyindex.c", "src/media.c", "src/media_image.c", "src/multi.c", "src/multipart.c", "src/request.c", "src/response.c", "src/rules.c", "src/validate.c", "src/violation.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl" },
       incdirs = { "$(CURL_INCDIR)", "src" },
@@ -56,6 +56,7 @@ build = {
     ["bizreg.rcs_brands"] = "lua/bizreg/rcs_brands.lua",
     ["bizreg.rcs_categories"] = "lua/bizreg/rcs_categories.lua",
     ["bizreg.rcs_chatbots"] = "lua/bizreg/rcs_chatbots.lua",
+    ["bizreg.rcs_envelope"] = "lua/bizreg/rcs_envelope.lua",
     ["bizreg.rcs_wait"] = "lua/bizreg/rcs_wait.lua",
     ["bizreg.token_store"] = "lua/bizreg/token_store.lua",
     ["bizreg.transport.http1"] = "lua/bizreg/transport/http1.lua",

@@ -1,8 +1,7 @@
-#include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include "json.h"
+#include "json_any.h"
 #include "rules.h"
 #include "validate.h"
 
@@ -154,28 +153,6 @@ static void walk_int(bz_walk *w, const bz_field *f, int idx) {
   bz_json_int(w->L, w->out, v);
 }
 
-/* A proper sequence: every key an integer in 1..n, n = raw length. */
-static int is_sequence(lua_State *L, int idx, size_t n) {
-  size_t count = 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    long long k;
-#if LUA_VERSION_NUM >= 503
-    /* a table stores an integral float key as an integer: no other number is 1..n */
-    int ok = lua_isinteger(L, -2) && (k = (long long)lua_tointeger(L, -2)) >= 1 && (size_t)k <= n;
-#else
-    int ok = lua_type(L, -2) == LUA_TNUMBER && bz_tointeger(L, -2, &k) && k >= 1 && (size_t)k <= n;
-#endif
-    if (!ok) {
-      lua_pop(L, 2);
-      return 0;
-    }
-    lua_pop(L, 1);
-    count++;
-  }
-  return count == n;
-}
-
 static void walk_item(bz_walk *w, const bz_field *f, int idx, int type, const bz_keyset *cks);
 static void walk_object(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int idx);
 
@@ -188,7 +165,7 @@ static void walk_array(bz_walk *w, const bz_field *f, int idx, const bz_keyset *
     return;
   }
   n = bz_rawlen(L, idx);
-  if (!is_sequence(L, idx, n)) {
+  if (!bz_is_sequence(L, idx, n)) {
     bz_violation(w, f, BZ_INVALID_TYPE, NULL, NULL);
     return;
   }
@@ -295,97 +272,6 @@ static int collect_rows(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int
 
 /* ---- unknown_fields = "send" ------------------------------------------------ */
 
-static int write_any(bz_walk *w, int idx, int depth);
-
-/* A finite number: an integer as such, else the shortest form that reads back the same. */
-static int write_number(bz_walk *w, int idx) {
-  lua_State *L = w->L;
-  long long v;
-  double d = (double)lua_tonumber(L, idx);
-  char tmp[32];
-  int n;
-  if (bz_tointeger(L, idx, &v)) {
-    bz_json_int(L, w->out, v);
-    return 1;
-  }
-  if (d != d || d == HUGE_VAL || d == -HUGE_VAL) return 0;
-  n = snprintf(tmp, sizeof tmp, "%.17g", d);
-  bz_buf_add(L, w->out, tmp, (size_t)n);
-  return 1;
-}
-
-/* A table: a proper sequence as an array, else an object whose keys are all strings. */
-static int write_table(bz_walk *w, int idx, int depth) {
-  lua_State *L = w->L;
-  size_t n = bz_rawlen(L, idx), i;
-  int first = 1;
-  luaL_checkstack(L, 4, "bizreg: payload nested too deeply");
-  if (n > 0 && is_sequence(L, idx, n)) {
-    bz_buf_addc(L, w->out, '[');
-    for (i = 1; i <= n; i++) {
-      int ok;
-      if (i > 1) bz_buf_addc(L, w->out, ',');
-      lua_rawgeti(L, idx, (int)i);
-      ok = write_any(w, lua_gettop(L), depth + 1);
-      lua_pop(L, 1);
-      if (!ok) return 0;
-    }
-    bz_buf_addc(L, w->out, ']');
-    return 1;
-  }
-  bz_buf_addc(L, w->out, '{');
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    size_t len;
-    const char *k;
-    if (lua_type(L, -2) != LUA_TSTRING) {
-      lua_pop(L, 2);
-      return 0;
-    }
-    k = lua_tolstring(L, -2, &len);  /* a string key: no conversion in place */
-    if (!first) bz_buf_addc(L, w->out, ',');
-    first = 0;
-    if (!bz_json_string_utf8(L, w->out, k, len, &len)) {
-      lua_pop(L, 2);
-      return 0;
-    }
-    bz_buf_addc(L, w->out, ':');
-    if (!write_any(w, lua_gettop(L), depth + 1)) {
-      lua_pop(L, 2);
-      return 0;
-    }
-    lua_pop(L, 1);
-  }
-  bz_buf_addc(L, w->out, '}');
-  return 1;
-}
-
-/* The value at idx as plain JSON: a UTF-8 string, a finite number, a boolean, cjson.null,
- * or a table of those, at most BZ_MAX_DEPTH deep (cycles end there). 0: not writable (the
- * output may hold a part of it: the caller cuts it off). */
-static int write_any(bz_walk *w, int idx, int depth) {
-  lua_State *L = w->L;
-  size_t len;
-  const char *str;
-  if (depth >= BZ_MAX_DEPTH) return 0;
-  switch (lua_type(L, idx)) {
-    case LUA_TSTRING:
-      str = lua_tolstring(L, idx, &len);
-      return bz_json_string_utf8(L, w->out, str, len, &len);
-    case LUA_TNUMBER: return write_number(w, idx);
-    case LUA_TBOOLEAN:
-      if (lua_toboolean(L, idx)) bz_buf_add(L, w->out, "true", 4);
-      else bz_buf_add(L, w->out, "false", 5);
-      return 1;
-    case LUA_TLIGHTUSERDATA:
-      if (lua_touserdata(L, idx) != NULL) return 0;
-      bz_buf_add(L, w->out, "null", 4);
-      return 1;
-    case LUA_TTABLE: return write_table(w, idx, depth);
-    default: return 0;
-  }
-}
-
 /* Every key of the object at idx that no row of s names, written after the rows as
  * ,"key":value (first: nothing written in the object yet). A key that is not a string, or
  * whose value is not plain JSON, is still an UnknownField (and nothing of it is written). */
@@ -406,7 +292,7 @@ static void send_unknown_keys(bz_walk *w, const bz_schema *s, int idx, int first
       ok = bz_json_string_utf8(L, w->out, k, len, &len);
       if (ok) {
         bz_buf_addc(L, w->out, ':');
-        ok = write_any(w, lua_gettop(L), w->depth);
+        ok = bz_json_any(L, w->out, lua_gettop(L), w->depth);
       }
       if (ok) first = 0;
       else w->out->len = mark;  /* cut off what was written of it */
