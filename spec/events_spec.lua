@@ -134,9 +134,9 @@ describe("on_event", function()
     local c = bizreg.rcs { base_url = RCS_URL, client_id = "acct", client_secret = RCS_SECRET, transport = t, on_event = hook }
     assert.truthy(c:register_brand(fx.brand()))
     local real_time = os.time
-    os.time = function(...) if select("#", ...) > 0 then return real_time(...) end return real_time() + 200 end
+    os.time = function(...) if select("#", ...) > 0 then return real_time(...) end return real_time() + 200 end -- luacheck: ignore 122
     local ok, e = pcall(function() assert.truthy(c:register_brand(fx.brand())) end)
-    os.time = real_time
+    os.time = real_time -- luacheck: ignore 122
     assert(ok, e)
     local tokens = {}
     for _, ev in ipairs(list) do if ev.type == "token" then tokens[#tokens + 1] = ev end end

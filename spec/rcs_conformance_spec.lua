@@ -382,8 +382,8 @@ describe("RCS conformance: the spec's examples and the dialect's answers", funct
   for _, shape in ipairs { "empty", "absent" } do
     for _, w in ipairs {
       { "register_brand", "rcs.register_brand", function() return { brand_payload() } end, "find_brands" },
-      { "resubmit_brand", "rcs.resubmit_brand", function(sb) return { sb:brands({ status = "반려" })[1], brand_payload() } end, "get_brand" },
-      { "register_chatbots", "rcs.register_chatbots", function(sb) return { sb:brands()[1], chatbot_payload() } end, "RCS Biz Center" },
+      { "resubmit_brand", "rcs.resubmit_brand", function(s) return { s:brands({ status = "반려" })[1], brand_payload() } end, "get_brand" },
+      { "register_chatbots", "rcs.register_chatbots", function(s) return { s:brands()[1], chatbot_payload() } end, "RCS Biz Center" },
     } do
       for _, path in ipairs { "blocking", "job" } do
         it(w[1] .. ": a 2xx without result (" .. shape .. ", " .. path .. ") is an unknown outcome, sent once", function()

@@ -68,10 +68,10 @@ function M.map_response(res)
   return body
 end
 
-function M.map_search(res, client)
+function M.map_search(res, c)
   local body, err = M.map_response(res)
   if not body then return nil, err end
-  return search.map(body, res, client)
+  return search.map(body, res, c)
 end
 
 -- ---- client ----------------------------------------------------------------

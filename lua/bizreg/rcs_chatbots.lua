@@ -14,8 +14,8 @@ local function path_of(brand_id) return "/brand/" .. brand_id .. "/chatbot" end
 -- Success is the envelope whose result lists Chatbot objects, each with a non-empty
 -- string chatbotId; brandId is the brand the numbers were added to.
 local function mapper(rcs, brand_id)
-  return function(res, c)
-    local out, err = rcs.envelope(res, c)
+  return function(res, client)
+    local out, err = rcs.envelope(res, client)
     if not out then return nil, err end
     local n = #out.result
     for i = 1, n do
