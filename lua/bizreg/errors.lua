@@ -239,7 +239,7 @@ local function scrub_number(n, secrets)
 end
 
 -- Fields of an error the library sets itself (enums, HTTP status, flags): not server text.
-local OWN_FIELDS = { kind = true, status = true, retryable = true, sent = true, curl_code = true }
+local OWN_FIELDS = { kind = true, status = true, http_status = true, retryable = true, sent = true, curl_code = true }
 local NONE = {}
 
 local function scrub_value(v, secrets, seen)
