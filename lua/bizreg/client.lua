@@ -365,6 +365,13 @@ local function run(self, op, ctx, ...)
   return errors.finish(res, secrets)
 end
 
+-- A blocking call of an op that is no method (e.g. one page of each_brand): the same one
+-- exit (run) as the methods, without their argument checks (the caller made them).
+function Client:invoke(op, ...)
+  self:check_open()
+  return run(self, op, self:sync_ctx(), ...)
+end
+
 -- A client class: Client's methods, cleanup on __gc/__close, a secret-free __tostring,
 -- blocking methods named after the ops, and client:start(name, ...) -> job.
 -- ops[name] = { check = fn(...) raising (errors.raise) for wrong argument types, run = fn(self, ctx, ...),

@@ -22,7 +22,8 @@
 -- @field message the server's message, libcurl's text, or what was wrong
 -- @field className KOS: the exception name (`InvalidCommandException` for validation)
 -- @field code RCS: the code (`"64336"`, `"61003"`); transport: the error name (`COULDNT_CONNECT`,
---   `OPERATION_TIMEDOUT`, `CONNECTION_DIED`, `DEADLINE_EXCEEDED`, `CLIENT_CLOSED`, `WAIT_TIMEOUT`, …)
+--   `OPERATION_TIMEDOUT`, `CONNECTION_DIED`, `DEADLINE_EXCEEDED`, `CLIENT_CLOSED`, `WAIT_TIMEOUT`,
+--   `WALK_LIMIT`, `WALK_TIMEOUT` (with `pages`, `brands`), …)
 -- @field errorProperties **every** violation, a list of
 --   `{ key, reason, index?, code?, message?, value? }` (`{}` if none), e.g.
 --   `{ key = "memo", reason = "TooLong", index = 3 }` (KOS: index is the image's position),
