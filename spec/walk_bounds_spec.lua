@@ -4,7 +4,7 @@
 -- `bizreg brand list` exits 3 against such a server (a tiny lua-http pager).
 local bizreg = require "bizreg"
 local core = require "bizreg.core"
-local brands = require "bizreg.rcs_brands"
+local walks = require "bizreg.rcs_walk"
 
 -- A server that never ends: every page is full of brandIds never seen before.
 -- delay: seconds each page takes (a slow server); calls.n counts the pages asked for.
@@ -29,7 +29,7 @@ end
 
 describe("walks over the brand list", function()
   it("have documented defaults in one table", function()
-    assert.same({ max_pages = 1000, max_brands = 100000, timeout = 300 }, brands.WALK_DEFAULTS)
+    assert.same({ max_pages = 1000, max_brands = 100000, timeout = 300 }, walks.WALK_DEFAULTS)
   end)
 
   it("find_brands against an endless pager ends WALK_LIMIT at its default page cap", function()

@@ -24,6 +24,7 @@
 --     elseif ev.type == "error" then print("! " .. tostring(ev.err)) end
 --   end }
 local errors = require "bizreg.errors"
+local jobs = require "bizreg.jobs"
 
 local M = {}
 
@@ -84,15 +85,18 @@ local M = {}
 local SELECTED = { "content-type", "content-length", "retry-after", "location", "www-authenticate", "x-request-id" }
 local CREDENTIAL = { authorization = true, ["proxy-authorization"] = true, cookie = true, ["x-api-key"] = true }
 
--- Calls the client's hook; a raise switches it off for that client, reported once.
+-- Calls the client's hook; a raise switches it off for that client, reported once. So does
+-- a yield inside a job (jobs.protect): the call goes on to its real outcome, which a hook
+-- must never change (a registered brand is not to be reported as failed).
 local function emit(client, ev)
   local hook = client.on_event
   if not hook then return end
-  local ok, e = pcall(hook, ev)
+  local ok, e = jobs.protect(hook, ev)
   if ok then return end
   client.on_event = nil
   local msg = errors.scrub_string(tostring(e), client.auth.secrets())
-  io.stderr:write("bizreg: the on_event hook raised; events are off for this client: ", msg, "\n")
+  local what = e == jobs.YIELDED and "yielded" or "raised"
+  io.stderr:write("bizreg: the on_event hook ", what, "; events are off for this client: ", msg, "\n")
 end
 
 local function redact(client, name, value, secrets)
