@@ -231,6 +231,30 @@ describe("token_store option", function()
     end
   end)
 
+  -- Found by the nginx dead-holder check (issue 16): two requests of one worker waited for a
+  -- dead worker's lock; when it expired, one took it and fetched, and the other, seeing its
+  -- own client's fetch under way, fetched a second token beside it instead of waiting.
+  it("after a dead holder's lock expires, two coroutines of one client fetch once, not twice", function()
+    local srv, store = server("rcs"), table_store()
+    srv.hold_token = true
+    workers({ rcs_worker(srv, store) }).resume(1)  -- the dead worker: holds the lock, in its token call
+    local b = rcs_worker(srv, store)
+    local w = workers { b, b }  -- two requests of one other worker, on its one client
+    w.resume(1)
+    w.resume(2)
+    assert.equal(1, srv.token_calls)  -- both wait for the lock
+    for k in pairs(store.data) do
+      if k:find("^bizreg:lock:") then store.data[k] = nil end  -- the dead holder's lock expires
+    end
+    w.resume(1)  -- takes the lock, in its token call
+    assert.equal(2, srv.token_calls)
+    w.resume(2)  -- must wait for it
+    srv.hold_token = false
+    w.finish()
+    for i = 1, 2 do assert.equal("BR.s1", w.res[i] and w.res[i].brandId, tostring(w.err[i])) end
+    assert.equal(2, srv.token_calls)
+  end)
+
   it("a waiter whose deadline passes first ends DEADLINE_EXCEEDED, nothing sent", function()
     local srv, store = server("rcs"), table_store()
     srv.hold_token = true

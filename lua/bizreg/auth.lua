@@ -159,9 +159,12 @@ function M.cached(header, scheme, fetch, renewable, secrets, shared)
       local ttl = fetch_wait(client)
       local mine, why = shared:lock(ttl)
       if type(why) == "table" then return nil, why end  -- the store raised
-      -- a store that cannot lock, or this client's own fetch (in another coroutine: the
-      -- main thread must not wait for it), does not make this one wait
-      if mine or why ~= "exists" or fetching then return fetch_shared(client, ctx, mine, ttl) end
+      -- a store that cannot lock, or this client's own fetch seen from the main thread
+      -- (which must not wait for a coroutine), does not make this one wait; another live
+      -- coroutine's fetch (in_progress) does: it holds the lock and will store its token
+      if mine or why ~= "exists" or (fetching and not in_progress(client)) then
+        return fetch_shared(client, ctx, mine, ttl)
+      end
       if client.closed then return nil, client:closed_error(false) end
       if core.now() + step >= ctx.deadline then return nil, client:deadline_error(0, false) end
       ctx.sleep(step)
