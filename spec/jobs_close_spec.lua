@@ -154,6 +154,28 @@ describe("close() and jobs", function()
     c:close()
   end)
 
+  it("any other yield inside a job (a call option's metamethod) ends that job CALLBACK_ERROR; poll() never raises", function()
+    local id = sb:brands { count = 1 }[1]
+    local c = rcs()
+    local o = setmetatable({}, { __index = function()
+      local co, main = coroutine.running()
+      if co and not main then coroutine.yield("not bizreg's") end  -- only inside the job
+    end })
+    local job = c:start("get_brand", id, o)
+    local ok, e = pcall(poll_until, function() return bizreg.poll(0) == 0 end)
+    assert.is_true(ok, e)
+    if _VERSION == "Lua 5.1" and not rawget(_G, "jit") then  -- PUC 5.1: such a yield raises itself
+      assert.has_error(function() job:result() end)
+      return c:close()
+    end
+    local res, err = job:result()
+    assert.is_nil(res)
+    assert.equal("CALLBACK_ERROR", err.code)
+    assert.is_true(err.sent)  -- not known here: as any unknown outcome
+    assert.equal(0, sb:stats().by_endpoint["rcs.get_brand"])
+    c:close()
+  end)
+
   for _, m in ipairs { "get", "add", "set" } do
     it("a token_store whose " .. m .. " yields inside a job: the job ends TOKEN_STORE_ERROR, lock freed, nothing sent", function()
       local s = store { [m] = "yield" }

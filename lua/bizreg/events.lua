@@ -11,7 +11,10 @@
 --   (`Authorization: Bearer ***`), every other string is scrubbed of the client's secrets,
 --   bodies are never included (only their size), and `token` events never carry the token.
 -- * **A raising hook never breaks the call**: the error is written once to `io.stderr` and
---   `on_event` is switched off for that client; the call goes on as if it had no hook.
+--   `on_event` is switched off for that client; the call goes on as if it had no hook. So
+--   does a hook that calls `coroutine.yield()` inside a job (it would park the job where
+--   `bizreg.poll` never resumes it); a hook may call `client:close()`: the call then
+--   returns `nil, CLIENT_CLOSED`.
 --
 -- @module bizreg.events
 -- @usage

@@ -6,7 +6,9 @@
 -- re-raises it, as the blocking call would have raised); a request is handed to the multi
 -- only outside its poll (a job started from a callback waits for the end of the poll);
 -- poll() and job:wait() refuse to run from inside poll (a callback), which fails only the
--- job whose callback tried.
+-- job whose callback tried; a yield that is not the flow's own (tagged OURS) never parks a
+-- job: callbacks and stores run under M.protect, anything else ends the job; close() wakes
+-- the client's sleeping jobs (M.wake) so that they end at the next poll.
 -- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
 local core = require "bizreg.core"
 local errors = require "bizreg.errors"
@@ -18,7 +20,9 @@ local errors = require "bizreg.errors"
 -- (tokens, renewal, retries, deadline, events) inside coroutines driven by `bizreg.poll`
 -- through one libcurl multi handle per Lua state; many run at once on one thread. Every
 -- job finishes: anything that raises inside a job's step ends that job (its `result()`
--- re-raises it) and `poll()` goes on.
+-- re-raises it) and `poll()` goes on; `client:close()` ends the client's sleeping jobs
+-- (`wait_for_approval` intervals, back-offs) at the next `poll()` with `CLIENT_CLOSED`; a
+-- callback or `token_store` method must not `coroutine.yield()` (refused, see `options`).
 -- @type job
 -- @usage local jobs = { kos:start("register_visitor_images", a), kos:start("register_visitor_images", b) }
 -- repeat local running = bizreg.poll(0.05) until running == 0
