@@ -9,7 +9,7 @@ local events = require "bizreg.events"  -- called only when the client has on_ev
 local M = {}
 
 local core = require "bizreg.core"
-local client = require "bizreg.client"
+local MIN_SECRET = require("bizreg.client").MIN_SECRET  -- credentials and tokens alike
 
 M.SKEW = 60  -- renew this many seconds before the announced expiry
 local POLL = 0.005  -- how often a waiter looks at another coroutine's fetch
@@ -37,11 +37,11 @@ end
 local YIELDABLE_PCALL = _VERSION ~= "Lua 5.1" or rawget(_G, "jit") ~= nil
 
 -- A token from a server is refused (a token error) unless it is a string of at least
--- client.MIN_SECRET bytes without CR, LF or NUL: every returned string is scrubbed of the
+-- MIN_SECRET bytes without CR, LF or NUL: every returned string is scrubbed of the
 -- tokens, and a short one would be masked inside ordinary values ("BR.abc" -> "***R.abc"
 -- for token "B"), changing the data a caller acts on.
 function M.bad_token(t)
-  return type(t) ~= "string" or #t < client.MIN_SECRET or t:find("[\r\n%z]") ~= nil
+  return type(t) ~= "string" or #t < MIN_SECRET or t:find("[\r\n%z]") ~= nil
 end
 
 -- secrets() lists non-empty strings (credentials are checked at construction, tokens by

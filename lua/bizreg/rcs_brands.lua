@@ -5,7 +5,6 @@
 -- Pagination, Links) and api-notes.md (offset >= 0, limit 100..1000).
 -- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
 local fields = require "bizreg.fields"
-local core = require "bizreg.core"
 local errors = require "bizreg.errors"
 local W = require "bizreg.rcs_walk"  -- bounded walks over the pages: find_brands, each_brand
 
