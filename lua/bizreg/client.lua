@@ -187,9 +187,7 @@ end
 function Client:close()
   if self.closed then return end
   self.closed = true
-  -- its sleeping jobs wake now and end CLIENT_CLOSED (jobs.lua; not loaded: no job ran)
-  local jobs = package.loaded["bizreg.jobs"]
-  if jobs then jobs.wake(self) end
+  require("bizreg.jobs").wake(self)  -- its sleeping jobs wake now and end CLIENT_CLOSED
   -- close() from on_progress: the running request's handle closes when its call ends (run)
   if self.http and pcall(self.http.close, self.http) then self.http = nil end
   for _, h in ipairs(self.pool) do h:close() end
