@@ -58,6 +58,7 @@ build = {
     ["bizreg.rcs_chatbots"] = "lua/bizreg/rcs_chatbots.lua",
     ["bizreg.rcs_envelope"] = "lua/bizreg/rcs_envelope.lua",
     ["bizreg.rcs_wait"] = "lua/bizreg/rcs_wait.lua",
+    ["bizreg.rcs_walk"] = "lua/bizreg/rcs_walk.lua",
     ["bizreg.token_store"] = "lua/bizreg/token_store.lua",
     ["bizreg.transport.http1"] = "lua/bizreg/transport/http1.lua",
     ["bizreg.transport.ngx"] = "lua/bizreg/transport/ngx.lua",

@@ -324,7 +324,7 @@ describe("token fetch", function()
       if req.url:find("exchange%-token") then
         fetches = fetches + 1
         if fetches == 1 then coroutine.yield() error("killed") end  -- never resumed: abandoned
-        return { status = 200, body = '{"token":"t2"}' }
+        return { status = 200, body = '{"token":"token-t2"}' }
       end
       return { status = 200, body = "{}" }
     end
@@ -346,7 +346,7 @@ describe("token fetch", function()
       if req.url:find("exchange%-token") then
         fetches = fetches + 1
         if fetches == 1 then coroutine.yield() end  -- abandoned here for good
-        return { status = 200, body = '{"token":"t2"}' }
+        return { status = 200, body = '{"token":"token-t2"}' }
       end
       return { status = 200, body = "{}" }
     end

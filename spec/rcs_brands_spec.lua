@@ -315,7 +315,7 @@ describe("RCS brands", function()
           transport = function(req)
             urls[#urls + 1] = req.url
             if req.url:find("/token$") then
-              return { status = 200, headers = {}, body = '{"accessToken":"tok-1","expiresIn":"3600"}' }
+              return { status = 200, headers = {}, body = '{"accessToken":"token-tok-1","expiresIn":"3600"}' }
             end
             return { status = 500, headers = {}, body = "" }
           end }

@@ -307,3 +307,88 @@ describe("credentials", function()
     end
   end)
 end)
+
+-- Issue 16, item 8: scrubbing never changes the data a caller acts on.
+describe("tokens from a server and identifiers", function()
+  -- RCS over a fake server: /token answers `token`; a brand read answers brandId `id`.
+  local function rcs_with(token, id, extra)
+    local calls = { token = 0, api = 0 }
+    local c = bizreg.rcs { base_url = "https://rbc.example.invalid/api/1.1", client_id = "acct",
+      client_secret = "SK.client-secret-42", retries = 0, token_store = extra and extra.store,
+      transport = function(req)
+        if req.url:find("/token$") then
+          calls.token = calls.token + 1
+          return { status = 200, body = '{"accessToken":"' .. token .. '","expiresIn":"3600"}' }
+        end
+        calls.api = calls.api + 1
+        local b = '{"brandId":"' .. id .. '","name":"' .. token .. ' clinic","brandKey":"BK.' .. token .. '"}'
+        return { status = 200, body = '{"code":"20000000","status":200,"result":[' .. b .. ']}' }
+      end }
+    return c, calls
+  end
+
+  it("a token shorter than 8 bytes is refused as a token error: no call is made with it, no brandId masked", function()
+    for _, short in ipairs { "B", "R", "Zq9Zq9Z" } do
+      local c, calls = rcs_with(short, "BR.abc")
+      local res, err = c:get_brand("BR.abc")
+      assert.is_nil(res)
+      assert.equal("decode", err.kind)
+      assert.matches("usable accessToken", err.message)
+      assert.same({ token = 1, api = 0 }, calls)
+      c:close()
+    end
+    local k = bizreg.kos { base_url = "https://crm.example.invalid", api_key = "key-0000-1111", transport = function(req)
+      if req.url:find("exchange%-token$") then return { status = 200, body = '{"token":"B"}' } end
+      return { status = 200, body = '{"id":"BR.abc"}' }
+    end }
+    local res, err = k:register_visitor_images(IMAGES)
+    assert.is_nil(res)
+    assert.matches("usable token", err.message)
+    k:close()
+  end)
+
+  it("a short token found in a token_store is not used: the client fetches its own", function()
+    local data = {}
+    local store = { get = function(_, key) return data[key] end, set = function(_, key, v) data[key] = v return true end,
+      add = function(_, key, v) if data[key] then return false, "exists" end data[key] = v return true end,
+      delete = function(_, key) data[key] = nil end }
+    local c, calls = rcs_with("token-long-1", "BR.abc", { store = store })
+    assert(c:get_brand("BR.abc"))  -- stores its token
+    for key, v in pairs(data) do data[key] = v:gsub(" .*$", " B") end  -- someone wrote "B" over it
+    local res = assert(c:get_brand("BR.abc"))
+    assert.equal("BR.abc", res.brand.brandId)
+    assert.equal(2, calls.token)
+    c:close()
+  end)
+
+  it("a secret inside a brandId, brandKey or visitor id comes back intact; text fields are masked", function()
+    local c = rcs_with("SECRET12", "BR.SECRET12xy")
+    local res, err = c:get_brand("BR.SECRET12xy")
+    assert.is_nil(err and tostring(err))
+    assert.equal("BR.SECRET12xy", res.brand.brandId)
+    assert.equal("BK.SECRET12", res.brand.brandKey)
+    assert.equal("*** clinic", res.brand.name)
+    res = assert(c:list_brands())
+    assert.equal("BR.SECRET12xy", res.brands[1].brandId)
+    assert.equal("*** clinic", res.brands[1].name)
+    c:close()
+    -- KOS: a visitor id holding the API key; the name holding it is masked
+    local k = bizreg.kos { base_url = "https://crm.example.invalid", api_key = "key-0000-1111", transport = function(req)
+      if req.url:find("exchange%-token$") then return { status = 200, body = '{"token":"kos-token-0001"}' } end
+      return { status = 200, body = '{"data":[{"id":"v-key-0000-1111","name":"key-0000-1111 kim"}]}' }
+    end }
+    res, err = k:search_visitors { chartNumber = "12345" }
+    assert.is_nil(err and tostring(err))
+    assert.equal("v-key-0000-1111", res.visitors[1].id)
+    assert.equal("*** kim", res.visitors[1].name)
+    k:close()
+  end)
+
+  it("errors are still scrubbed everywhere, identifiers included (no data is returned there)", function()
+    local c = bizreg.rcs { base_url = "https://rbc.example.invalid/api/1.1", token = "SECRET12", person_id = "acct",
+      transport = function() return { status = 400, body = '{"error":{"code":"64316","message":"no BR.SECRET12"},"brandId":"SECRET12"}' } end }
+    local _, err = c:get_brand("BR.x")
+    assert_clean(err, { "SECRET12" }, "err")
+    c:close()
+  end)
+end)

@@ -33,7 +33,7 @@ local function table_store(no_expiry)
   return s
 end
 
--- One fake server for every client: tokens "tok-N" (the newest N only when only_latest),
+-- One fake server for every client: tokens "tok-srv-N" (the newest N only when only_latest),
 -- a token call yields while hold_token; an API call yields while hold_api (in flight).
 local function server(api)
   local srv = { token_calls = 0, api_calls = 0, valid = {}, used = {}, n = 0 }
@@ -44,7 +44,7 @@ local function server(api)
       while srv.hold_token do coroutine.yield() end
       if srv.crash_token then error("worker killed", 0) end
       srv.n = srv.n + 1
-      local tok = "tok-" .. srv.n
+      local tok = "tok-srv-" .. srv.n
       if srv.only_latest then srv.valid = {} end
       srv.valid[tok] = true
       if api == "kos" then return { status = 200, body = '{"token":"' .. tok .. '"}' } end
@@ -161,7 +161,7 @@ describe("token_store option", function()
     end
     assert.equal(1, srv.token_calls)
     assert.equal(10, srv.api_calls)
-    for _, t in ipairs(srv.used) do assert.equal("tok-1", t) end
+    for _, t in ipairs(srv.used) do assert.equal("tok-srv-1", t) end
   end)
 
   it("keeps other credentials and other base URLs apart", function()
@@ -189,7 +189,7 @@ describe("token_store option", function()
         assert.is_nil(tostring(value):find(s, 1, true), "value of " .. key)
       end
       assert.matches("^bizreg:token:%x+$", key)
-      assert.matches("^%d+ tok%-1$", value)
+      assert.matches("^%d+ tok%-srv%-1$", value)
     end
     assert.equal(2, n)  -- one token per API; the locks are gone
   end)
@@ -210,7 +210,7 @@ describe("token_store option", function()
     w.finish()
     for i = 1, 4 do assert.equal("BR.s1", w.res[i] and w.res[i].brandId, tostring(w.err[i])) end
     assert.equal(1, srv.token_calls)
-    assert.same({ "tok-1", "tok-1", "tok-1", "tok-1" }, srv.used)
+    assert.same({ "tok-srv-1", "tok-srv-1", "tok-srv-1", "tok-srv-1" }, srv.used)
   end)
 
   it("a holder that died leaves a lock that expires: a waiter then fetches itself", function()
@@ -229,6 +229,30 @@ describe("token_store option", function()
       assert.equal(2, srv.token_calls)
       assert.is_true(core.now() - t0 < 8, "no hang")
     end
+  end)
+
+  -- Found by the nginx dead-holder check (issue 16): two requests of one worker waited for a
+  -- dead worker's lock; when it expired, one took it and fetched, and the other, seeing its
+  -- own client's fetch under way, fetched a second token beside it instead of waiting.
+  it("after a dead holder's lock expires, two coroutines of one client fetch once, not twice", function()
+    local srv, store = server("rcs"), table_store()
+    srv.hold_token = true
+    workers({ rcs_worker(srv, store) }).resume(1)  -- the dead worker: holds the lock, in its token call
+    local b = rcs_worker(srv, store)
+    local w = workers { b, b }  -- two requests of one other worker, on its one client
+    w.resume(1)
+    w.resume(2)
+    assert.equal(1, srv.token_calls)  -- both wait for the lock
+    for k in pairs(store.data) do
+      if k:find("^bizreg:lock:") then store.data[k] = nil end  -- the dead holder's lock expires
+    end
+    w.resume(1)  -- takes the lock, in its token call
+    assert.equal(2, srv.token_calls)
+    w.resume(2)  -- must wait for it
+    srv.hold_token = false
+    w.finish()
+    for i = 1, 2 do assert.equal("BR.s1", w.res[i] and w.res[i].brandId, tostring(w.err[i])) end
+    assert.equal(2, srv.token_calls)
   end)
 
   it("a waiter whose deadline passes first ends DEADLINE_EXCEEDED, nothing sent", function()
@@ -303,12 +327,12 @@ describe("token_store option", function()
     wb.finish()  -- b: 61004 for tok-1; the store holds tok-2, which stays and is used
     assert.equal("BR.s1", wb.res[1] and wb.res[1].brandId, tostring(wb.err[1]))
     assert.equal(2, srv.token_calls)
-    assert.same({ "tok-1", "tok-1", "tok-1", "tok-2", "tok-2" }, srv.used)
+    assert.same({ "tok-srv-1", "tok-srv-1", "tok-srv-1", "tok-srv-2", "tok-srv-2" }, srv.used)
     assert(call(a))
     assert(call(b))
     assert.equal(2, srv.token_calls)
     local _, v = next(store.data)
-    assert.matches(" tok%-2$", v)
+    assert.matches(" tok%-srv%-2$", v)
   end)
 
   it("KOS: the exchanged token is shared, and renewed once after a 401", function()
@@ -336,7 +360,7 @@ describe("token_store option", function()
     local tokens = {}
     for _, ev in ipairs(seen) do
       if ev.type == "token" then tokens[#tokens + 1] = ev.action end
-      for _, v in pairs(ev) do assert.is_nil(tostring(v):find("tok-1", 1, true)) end
+      for _, v in pairs(ev) do assert.is_nil(tostring(v):find("tok-srv-1", 1, true)) end
     end
     assert.same({ "fetched" }, tokens)
   end)

@@ -9,6 +9,7 @@ local events = require "bizreg.events"  -- called only when the client has on_ev
 local M = {}
 
 local core = require "bizreg.core"
+local MIN_SECRET = require("bizreg.client").MIN_SECRET  -- credentials and tokens alike
 
 M.SKEW = 60  -- renew this many seconds before the announced expiry
 local POLL = 0.005  -- how often a waiter looks at another coroutine's fetch
@@ -35,8 +36,12 @@ end
 -- pcall can be yielded across everywhere but in PUC Lua 5.1.
 local YIELDABLE_PCALL = _VERSION ~= "Lua 5.1" or rawget(_G, "jit") ~= nil
 
+-- A token from a server is refused (a token error) unless it is a string of at least
+-- MIN_SECRET bytes without CR, LF or NUL: every returned string is scrubbed of the
+-- tokens, and a short one would be masked inside ordinary values ("BR.abc" -> "***R.abc"
+-- for token "B"), changing the data a caller acts on.
 function M.bad_token(t)
-  return type(t) ~= "string" or t == "" or t:find("[\r\n%z]") ~= nil
+  return type(t) ~= "string" or #t < MIN_SECRET or t:find("[\r\n%z]") ~= nil
 end
 
 -- secrets() lists non-empty strings (credentials are checked at construction, tokens by
@@ -121,18 +126,24 @@ function M.cached(header, scheme, fetch, renewable, secrets, shared)
 
   -- This client fetches for the store. Under the lock (mine) it reads once more (the last
   -- holder may have written just before it let go) and ends its fetch before the lock does.
+  -- Whatever happens (a store or a fetch that fails or raises) the lock is released first.
   local function fetch_shared(client, ctx, mine, ttl)
+    local ok, t, e
     if mine then
-      local t, at = shared:read(refused)
-      if t then
-        shared:unlock(mine)
+      local at
+      t, at, e = shared:read(refused)
+      if t or e then
+        local _, uerr = shared:unlock(mine)
+        if e or uerr then return nil, e or uerr end
         return use(t, at)
       end
       ctx = { send = ctx.send, sleep = ctx.sleep, deadline = math.min(ctx.deadline, core.now() + ttl) }
     end
-    local ok, t, e = fetch_now(client, ctx)
-    if ok and t then shared:write(t, expires_at) end
-    if mine then shared:unlock(mine) end
+    ok, t, e = fetch_now(client, ctx)
+    local werr, uerr, _
+    if ok and t then _, werr = shared:write(t, expires_at) end
+    if mine then _, uerr = shared:unlock(mine) end
+    if ok and t and (werr or uerr) then return nil, werr or uerr end
     return finish(ok, t, e)
   end
 
@@ -143,13 +154,18 @@ function M.cached(header, scheme, fetch, renewable, secrets, shared)
   local function shared_get(client, ctx)
     local step = POLL
     while true do
-      local t, at = shared:read(refused)
+      local t, at, err = shared:read(refused)
       if t then return use(t, at) end
+      if err then return nil, err end
       local ttl = fetch_wait(client)
       local mine, why = shared:lock(ttl)
-      -- a store that cannot lock, or this client's own fetch (in another coroutine: the
-      -- main thread must not wait for it), does not make this one wait
-      if mine or why ~= "exists" or fetching then return fetch_shared(client, ctx, mine, ttl) end
+      if type(why) == "table" then return nil, why end  -- the store raised
+      -- a store that cannot lock, or this client's own fetch seen from the main thread
+      -- (which must not wait for a coroutine), does not make this one wait; another live
+      -- coroutine's fetch (in_progress) does: it holds the lock and will store its token
+      if mine or why ~= "exists" or (fetching and not in_progress(client)) then
+        return fetch_shared(client, ctx, mine, ttl)
+      end
       if client.closed then return nil, client:closed_error(false) end
       if core.now() + step >= ctx.deadline then return nil, client:deadline_error(0, false) end
       ctx.sleep(step)
@@ -159,6 +175,7 @@ function M.cached(header, scheme, fetch, renewable, secrets, shared)
 
   function p.get(client, ctx)
     while in_progress(client) do
+      if client.closed then return nil, client:closed_error(false) end
       if core.now() + POLL >= ctx.deadline then return nil, client:deadline_error(0, false) end
       ctx.sleep(POLL)
     end

@@ -37,7 +37,8 @@
 --   (errors in it end the call with `CALLBACK_ERROR`)
 -- @field on_event `function(ev)`: debug events (`request`, `response`, `retry`, `token`,
 --   `error`; see `bizreg.events`). Off by default and free when off; secrets redacted; a hook
---   that raises is reported once on `io.stderr` and switched off for that client
+--   that raises, or yields inside a job, is reported once on `io.stderr` and switched off for
+--   that client (the call goes on to its real outcome)
 -- @field transport `function(req) -> res | nil, err` replacing libcurl
 --   (e.g. `require "bizreg.transport.ngx"`). It gets
 --   `req = { method, url, headers, body, timeout, connect_timeout, verify_tls, ca_file, proxy, max_response_bytes }`
@@ -54,7 +55,8 @@
 --   (`sent = false`). After a 401 that a new token fixes, the stored token is deleted only if it
 --   is still the one that failed. Stored: the token and its renewal time under
 --   `bizreg:token:<SHA-256 of API, base URL, credentials>`, never a secret. Only the client
---   that fetched emits the `token` event
+--   that fetched emits the `token` event. A method that raises (or yields inside a job) gives
+--   the call `TOKEN_STORE_ERROR` (`sent = false`) after the lock is released
 -- @usage local rcs = bizreg.rcs { base_url = "https://api.rcsbizcenter.com/api/1.1",
 --   client_id = "acct", client_secret = secret, timeout = 20, deadline = 60, retries = 1,
 --   on_progress = function(sent, total) io.write(sent, "/", total, "\r") end }
@@ -185,6 +187,7 @@ end
 function Client:close()
   if self.closed then return end
   self.closed = true
+  require("bizreg.jobs").wake(self)  -- its sleeping jobs wake now and end CLIENT_CLOSED
   -- close() from on_progress: the running request's handle closes when its call ends (run)
   if self.http and pcall(self.http.close, self.http) then self.http = nil end
   for _, h in ipairs(self.pool) do h:close() end
@@ -310,7 +313,10 @@ function Client:send(ctx, req, token)
       on_progress = req.progress and self.on_progress or nil,  -- uploads, not token calls
     }
     local t0 = self.on_event and core.now()
-    if t0 then events.request(self, out, attempt + 1) end
+    if t0 then
+      events.request(self, out, attempt + 1)
+      if self.closed then return nil, self:closed_error(sent) end  -- the hook closed the client
+    end
     local res, err = ctx.send(out)
     local e
     if res then
@@ -353,7 +359,11 @@ end
 
 -- The one exit of every call, blocking or job: whatever it returns is scrubbed.
 local function run(self, op, ctx, ...)
-  ctx = { send = ctx.send, sleep = ctx.sleep, deadline = core.now() + self.deadline }
+  -- A closed client never starts a sleep (close() from a callback just before it, e.g. the
+  -- retry event): the flow goes on at once to its own check and ends CLIENT_CLOSED.
+  local sleep = ctx.sleep
+  ctx = { send = ctx.send, deadline = core.now() + self.deadline,
+    sleep = function(s) if not self.closed then return sleep(s) end end }
   local res, err = op.run(self, ctx, ...)
   if self.closed and self.http and pcall(self.http.close, self.http) then self.http = nil end
   local secrets = self.auth.secrets()
@@ -362,16 +372,26 @@ local function run(self, op, ctx, ...)
     if self.on_event then events.error(self, err) end
     return nil, err
   end
-  return errors.finish(res, secrets)
+  return errors.finish(res, secrets, self.identifiers)
+end
+
+-- A blocking call of an op that is no method (e.g. one page of each_brand): the same one
+-- exit (run) as the methods, without their argument checks (the caller made them).
+function Client:invoke(op, ...)
+  self:check_open()
+  return run(self, op, self:sync_ctx(), ...)
 end
 
 -- A client class: Client's methods, cleanup on __gc/__close, a secret-free __tostring,
 -- blocking methods named after the ops, and client:start(name, ...) -> job.
 -- ops[name] = { check = fn(...) raising (errors.raise) for wrong argument types, run = fn(self, ctx, ...),
 --   needs = optional fn(self) raising when the client lacks what the call needs (an option) }
-function M.class(name, ops)
+-- identifiers: the API's identifier field names -> true (brandId, visitorId, ...): results
+-- keep them as the server sent them; scrubbing masks secrets in text fields only.
+function M.class(name, ops, identifiers)
   local mt = setmetatable({}, { __index = Client })
   mt.__index = mt
+  mt.identifiers = identifiers
   mt.__gc = function(self) self:close() end
   mt.__close = mt.__gc
   mt.__tostring = function(self) return name .. " (" .. self.base_url .. ")" end

@@ -27,7 +27,8 @@
 -- @field code RCS: the code as a decimal string (`"64336"`, `"61003"`), whether the server sent it
 --   as a JSON string, an integer or a float (`61003.0`); a code of any other type is absent here and
 --   kept as `raw_code` (and named in an `answer` event); transport: the error name (`COULDNT_CONNECT`,
---   `OPERATION_TIMEDOUT`, `CONNECTION_DIED`, `DEADLINE_EXCEEDED`, `CLIENT_CLOSED`, `WAIT_TIMEOUT`, …)
+--   `OPERATION_TIMEDOUT`, `CONNECTION_DIED`, `DEADLINE_EXCEEDED`, `CLIENT_CLOSED`, `WAIT_TIMEOUT`,
+--   `WALK_LIMIT`, `WALK_TIMEOUT` (with `pages`, `brands`), …)
 -- @field errorProperties **every** violation, a list of
 --   `{ key, reason, index?, code?, message?, value? }` (`{}` if none), e.g.
 --   `{ key = "memo", reason = "TooLong", index = 3 }` (KOS: index is the image's position),
@@ -242,13 +243,15 @@ end
 local OWN_FIELDS = { kind = true, status = true, http_status = true, retryable = true, sent = true, curl_code = true }
 local NONE = {}
 
-local function scrub_value(v, secrets, seen)
+-- keep: names of identifier fields (brandId, visitorId, ...) whose values stay as they are,
+-- at any depth: they are data the caller acts on, never text a secret was echoed into.
+local function scrub_value(v, secrets, seen, keep)
   local t = type(v)
   if t == "string" then return M.scrub_string(v, secrets) end
   if t == "number" then return scrub_number(v, secrets) end
   if t ~= "table" or seen[v] then return v end
   seen[v] = true
-  local skip = M.is_error(v) and OWN_FIELDS or NONE
+  local skip = M.is_error(v) and OWN_FIELDS or keep
   local keys = {}
   for k in next, v do keys[#keys + 1] = k end  -- raw traversal; no keys added while it runs
   for _, k in ipairs(keys) do
@@ -256,8 +259,8 @@ local function scrub_value(v, secrets, seen)
     if not skip[k] then
       -- number keys are array positions, not server text; table keys are scrubbed in place
       local nk = type(k) == "string" and M.scrub_string(k, secrets) or k
-      if type(k) == "table" then scrub_value(k, secrets, seen) end
-      val = scrub_value(val, secrets, seen)
+      if type(k) == "table" then scrub_value(k, secrets, seen, keep) end
+      val = scrub_value(val, secrets, seen, keep)
       if nk ~= k then rawset(v, k, nil) end
       rawset(v, nk, val)
     end
@@ -273,27 +276,29 @@ local function usable(secrets)
   return list
 end
 
-local function scrub_with(v, list)
+local function scrub_with(v, list, keep)
   if #list == 0 then return v end
   if M.is_error(v) then rendered_secrets[v] = list end
   if type(v) == "table" and next(v) == nil then return v end  -- {}: KOS's usual answer
-  return scrub_value(v, list, {})
+  -- an error keeps no identifier unscrubbed: it is server text, no data to act on
+  return scrub_value(v, list, {}, not M.is_error(v) and keep or NONE)
 end
 
 -- Scrubs v in place (strings, numbers, keys; nested; cycles-safe) and returns it.
-function M.scrub(v, secrets) return scrub_with(v, usable(secrets)) end
+function M.scrub(v, secrets) return scrub_with(v, usable(secrets), NONE) end
 
 -- The last step of every call, for what it returns (result or error): an error's raw body
 -- is masked over a window that covers any escaped secret crossing the 4 KiB cut, then cut;
--- then everything is scrubbed. list: non-empty strings (the auth providers' secrets()).
-function M.finish(v, list)
+-- then everything is scrubbed. list: non-empty strings (the auth providers' secrets());
+-- keep (optional): a result's identifier field names -> true, left as they are.
+function M.finish(v, list, keep)
   if M.is_error(v) and type(v.body) == "string" and #v.body > BODY_LIMIT then
     local longest = 0
     for _, s in ipairs(list) do longest = math.max(longest, #s) end
     -- one decoded byte is at most 6 raw bytes (\u00XX)
     v.body = M.scrub_string(v.body:sub(1, BODY_LIMIT + 6 * longest), list):sub(1, BODY_LIMIT)
   end
-  return scrub_with(v, list)
+  return scrub_with(v, list, keep or NONE)
 end
 
 -- Answers that say the request was not processed: 429 (rate limited) and 503 (unavailable).

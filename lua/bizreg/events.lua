@@ -11,7 +11,10 @@
 --   (`Authorization: Bearer ***`), every other string is scrubbed of the client's secrets,
 --   bodies are never included (only their size), and `token` events never carry the token.
 -- * **A raising hook never breaks the call**: the error is written once to `io.stderr` and
---   `on_event` is switched off for that client; the call goes on as if it had no hook.
+--   `on_event` is switched off for that client; the call goes on as if it had no hook. So
+--   does a hook that calls `coroutine.yield()` inside a job (it would park the job where
+--   `bizreg.poll` never resumes it); a hook may call `client:close()`: the call then
+--   returns `nil, CLIENT_CLOSED`.
 --
 -- @module bizreg.events
 -- @usage
@@ -24,6 +27,7 @@
 --     elseif ev.type == "error" then print("! " .. tostring(ev.err)) end
 --   end }
 local errors = require "bizreg.errors"
+local jobs = require "bizreg.jobs"
 
 local M = {}
 
@@ -95,15 +99,18 @@ local M = {}
 local SELECTED = { "content-type", "content-length", "retry-after", "location", "www-authenticate", "x-request-id" }
 local CREDENTIAL = { authorization = true, ["proxy-authorization"] = true, cookie = true, ["x-api-key"] = true }
 
--- Calls the client's hook; a raise switches it off for that client, reported once.
+-- Calls the client's hook; a raise switches it off for that client, reported once. So does
+-- a yield inside a job (jobs.protect): the call goes on to its real outcome, which a hook
+-- must never change (a registered brand is not to be reported as failed).
 local function emit(client, ev)
   local hook = client.on_event
   if not hook then return end
-  local ok, e = pcall(hook, ev)
+  local ok, e = jobs.protect(hook, ev)
   if ok then return end
   client.on_event = nil
   local msg = errors.scrub_string(tostring(e), client.auth.secrets())
-  io.stderr:write("bizreg: the on_event hook raised; events are off for this client: ", msg, "\n")
+  local what = e == jobs.YIELDED and "yielded" or "raised"
+  io.stderr:write("bizreg: the on_event hook ", what, "; events are off for this client: ", msg, "\n")
 end
 
 local function redact(client, name, value, secrets)

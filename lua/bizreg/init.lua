@@ -332,7 +332,9 @@ bizreg.poll = jobs.poll
 
 --- Releases the connection(s). Idempotent; also run by `__gc` and (Lua 5.4) `__close`.
 -- A request already in flight finishes; a call waiting (back-off, a token fetch) ends with
--- `CLIENT_CLOSED` and sends nothing more. Calling a method afterwards raises.
+-- `CLIENT_CLOSED` and sends nothing more: a sleeping job (a `wait_for_approval` interval, a
+-- back-off) is woken and ends at the next `bizreg.poll`; `close()` from a callback
+-- (`on_event`) makes that call return `nil, CLIENT_CLOSED`. Calling a method afterwards raises.
 -- @function client:close
 -- @usage do local kos <close> = bizreg.kos(opts) ... end   -- Lua 5.4
 -- kos:close()

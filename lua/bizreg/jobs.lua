@@ -6,9 +6,12 @@
 -- re-raises it, as the blocking call would have raised); a request is handed to the multi
 -- only outside its poll (a job started from a callback waits for the end of the poll);
 -- poll() and job:wait() refuse to run from inside poll (a callback), which fails only the
--- job whose callback tried.
+-- job whose callback tried; a yield that is not the flow's own (tagged OURS) never parks a
+-- job: callbacks and stores run under M.protect, anything else ends the job; close() wakes
+-- the client's sleeping jobs (M.wake) so that they end at the next poll.
 -- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
 local core = require "bizreg.core"
+local errors = require "bizreg.errors"
 
 --- Jobs
 -- @module bizreg
@@ -17,7 +20,9 @@ local core = require "bizreg.core"
 -- (tokens, renewal, retries, deadline, events) inside coroutines driven by `bizreg.poll`
 -- through one libcurl multi handle per Lua state; many run at once on one thread. Every
 -- job finishes: anything that raises inside a job's step ends that job (its `result()`
--- re-raises it) and `poll()` goes on.
+-- re-raises it) and `poll()` goes on; `client:close()` ends the client's sleeping jobs
+-- (`wait_for_approval` intervals, back-offs) at the next `poll()` with `CLIENT_CLOSED`; a
+-- callback or `token_store` method must not `coroutine.yield()` (refused, see `options`).
 -- @type job
 -- @usage local jobs = { kos:start("register_visitor_images", a), kos:start("register_visitor_images", b) }
 -- repeat local running = bizreg.poll(0.05) until running == 0
@@ -32,6 +37,11 @@ local queued = {}      -- jobs whose request waits to be added to the multi, in 
 local unlisted = {}    -- finished job -> sequence number, until a poll lists it or its result is taken
 local finished_seq = 0
 local polling = false  -- inside poll: a nested poll is refused, new requests are queued
+local job_of = setmetatable({}, { __mode = "k" })  -- a job's coroutine -> the job
+-- The first value of every yield of the flow (ctx.send, ctx.sleep): any other yield came
+-- from code the library called (a callback, a metamethod) and is refused (step).
+local OURS = {}
+local unpack_ = table.unpack or unpack
 
 local Job = {}
 Job.__index = Job
@@ -62,11 +72,21 @@ local function finish(job, res, err, raised)
   unlisted[job] = finished_seq
 end
 
+-- A yield that is not the flow's: the job cannot go on (its coroutine is parked inside
+-- whatever yielded), so it ends. Callbacks and stores run under M.protect and never get
+-- here; this is what is left (e.g. a payload's metamethod). Whether its request went out
+-- is not known here: sent = true, as for any outcome that is not known.
+local function foreign_yield()
+  return errors.new { kind = "transport", code = "CALLBACK_ERROR", sent = true, message =
+    "the job's coroutine yielded to something that is not bizreg.poll (coroutine.yield in code the call ran)" }
+end
+
 -- Resumes the job's coroutine once; it ends, or yields "send" (queued) or "sleep".
 local function step(job, ...)
-  local ok, what, arg = coroutine.resume(job.co, ...)
-  if not ok then return finish(job, nil, nil, what) end
-  if coroutine.status(job.co) == "dead" then return finish(job, what, arg) end
+  local ok, tag, what, arg = coroutine.resume(job.co, ...)
+  if not ok then return finish(job, nil, nil, tag) end
+  if coroutine.status(job.co) == "dead" then return finish(job, tag, what) end
+  if tag ~= OURS then return finish(job, nil, foreign_yield()) end
   if what == "send" then
     job.req = arg
     queued[#queued + 1] = job
@@ -159,12 +179,12 @@ end
 function M.start(client, op, ...)
   local job = setmetatable({ done = false, client = client }, Job)
   local ctx = {
-    send = function(req) return coroutine.yield("send", req) end,
-    sleep = function(s) coroutine.yield("sleep", s) end,
+    send = function(req) return coroutine.yield(OURS, "send", req) end,
+    sleep = function(s) coroutine.yield(OURS, "sleep", s) end,
   }
   local args, n = { ... }, select("#", ...)
-  local unpack_ = table.unpack or unpack
   job.co = coroutine.create(function() return op(client, ctx, unpack_(args, 1, n)) end)
+  job_of[job.co] = job
   running[job] = true
   step(job)  -- validation errors finish the job right away
   if not polling then flush() end
@@ -187,6 +207,29 @@ function M.poll(max_wait)
   local n = 0
   for _ in pairs(running) do n = n + 1 end
   return n, finished
+end
+
+-- client:close(): the client's sleeping jobs (waits, back-offs) are due at once; the next
+-- poll steps them and their flow, seeing the client closed, ends CLIENT_CLOSED.
+function M.wake(client)
+  for job in pairs(running) do
+    if job.client == client and job.wake then job.wake = -math.huge end
+  end
+end
+
+-- pcall(f, ...) for code the library calls back (on_event, a token_store's methods): inside
+-- a job, f runs in a coroutine of its own, so that a coroutine.yield in it cannot park the
+-- job where bizreg.poll can never resume it; such a yield is refused: false, message.
+-- Outside a job it is plain pcall (a blocking call in nginx may yield through ngx.sleep).
+M.YIELDED = "yielded inside a bizreg job (coroutine.yield is not allowed in a callback or token_store method)"
+local function pack(...) return { n = select("#", ...), ... } end
+function M.protect(f, ...)
+  local co = coroutine.running()
+  if not (co and job_of[co]) then return pcall(f, ...) end
+  local inner = coroutine.create(function(...) return f(...) end)
+  local r = pack(coroutine.resume(inner, ...))
+  if r[1] and coroutine.status(inner) ~= "dead" then return false, M.YIELDED end
+  return unpack_(r, 1, r.n)
 end
 
 -- Tests: closes the multi (and with it libcurl's connection cache) when no job runs.

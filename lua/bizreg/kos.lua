@@ -121,7 +121,10 @@ local function exchange_token(api_key, header, scheme, shared)
   return auth.cached(header, scheme, fetch, function() return true end, { api_key }, shared)
 end
 
-local Kos = client.class("bizreg.kos", M.ops)
+-- Identifiers in KOS answers (a visitor's id is the visitorId of register_visitor_images):
+-- kept as sent, never scrubbed (client.class).
+M.IDENTIFIERS = { id = true, visitorId = true, scheduleId = true }
+local Kos = client.class("bizreg.kos", M.ops, M.IDENTIFIERS)
 
 local HEADER_NAME = "^[!#$%%&'*+%-.^_`|~%w]+$"
 

@@ -318,7 +318,9 @@ local function credentials(client_id, client_secret, shared, lifetime)
   return auth.cached("Authorization", "Bearer", fetch, renewable, { client_secret }, shared)
 end
 
-local Rcs = client.class("bizreg.rcs", M.ops)
+-- Identifiers in RCS answers: kept as sent, never scrubbed (client.class).
+M.IDENTIFIERS = { brandId = true, brandKey = true, chatbotId = true, categoryId = true, subCategoryId = true }
+local Rcs = client.class("bizreg.rcs", M.ops, M.IDENTIFIERS)
 Rcs.each_brand = brands.each_brand  -- an iterator, not one call: no job form
 
 function M.new(opts)

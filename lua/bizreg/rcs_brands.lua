@@ -5,8 +5,8 @@
 -- Pagination, Links) and api-notes.md (offset >= 0, limit 100..1000).
 -- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
 local fields = require "bizreg.fields"
-local core = require "bizreg.core"
 local errors = require "bizreg.errors"
+local W = require "bizreg.rcs_walk"  -- bounded walks over the pages: find_brands, each_brand
 
 local M = {}
 local R  -- bizreg.rcs (install): messages, validation errors, brand headers
@@ -174,47 +174,14 @@ local function next_offset(page, offset, limit)
   return offset + n
 end
 M.next_offset = next_offset
-
--- One step of a walk over pages: the page's brands not seen before (marked seen), and the
--- next offset (nil: that was the last page). A page that lists no new brand while more are
--- said to follow is an error: a server that ignores offset (or a wrong total) would
--- otherwise be walked up to offset 2^31.
-local function step(page, offset, limit, seen)
-  local fresh = {}
-  for _, b in ipairs(page.brands) do
-    if not seen[b.brandId] then seen[b.brandId] = true fresh[#fresh + 1] = b end
-  end
-  local nxt = next_offset(page, offset, limit)
-  if nxt and #fresh == 0 then
-    return nil, errors.decode(page.status, string.format(
-      "the brand list does not advance: the page at offset %d lists only brands already seen", offset))
-  end
-  return fresh, nxt
-end
-
--- Every page from offset: calls visit(brand) once per brandId (a brand that moves across
--- pages while the walk runs is not seen twice). Each page gets the client's whole deadline.
-local function walk(self, ctx, offset, limit, visit)
-  local seen, pages = {}, 0
-  while offset do
-    ctx.deadline = core.now() + self.deadline
-    local page, err = fetch_page(self, ctx, offset, limit)
-    if not page then return nil, err end
-    pages = pages + 1
-    local fresh
-    fresh, offset = step(page, offset, limit, seen)
-    if not fresh then return nil, offset end
-    for _, b in ipairs(fresh) do visit(b) end
-  end
-  return pages
-end
+M.fetch_page, M.query_values = fetch_page, query_values  -- (rcs_walk.lua)
 
 -- UTF-8 code points (brand names are limited in characters, not bytes).
 local function chars(s) local _, n = s:gsub("[^\128-\191]", "") return n end
 
 -- ---- ops ---------------------------------------------------------------------------
 
-local function needs_person(self)
+function M.needs_person(self)
   if not self.person_id then
     raise("this call needs the RBC account ID: give the option person_id (a static token does not name its account)")
   end
@@ -246,7 +213,7 @@ local ops = {}
 -- @usage local res, err = rcs:get_brand("BR.0a81DDlZjz")
 -- if res then print(res.brand.status, res.brand.approvalReason) end
 ops.get_brand = {
-  needs = needs_person,
+  needs = M.needs_person,
   check = function(brand_id, o) check_brand_id(brand_id) R.check_call_opts(o, NO_OPTS) end,
   run = function(self, ctx, brand_id)
     local res, err = M.fetch_brand(self, ctx, brand_id)
@@ -267,7 +234,7 @@ ops.get_brand = {
 -- @usage local page = assert(rcs:list_brands { offset = 0, limit = 1000 })
 -- print(#page.brands, page.pagination.total)
 ops.list_brands = {
-  needs = needs_person,
+  needs = M.needs_person,
   check = function(q) check_query(q) end,
   run = function(self, ctx, q)
     local offset, limit = query_values(q)
@@ -280,19 +247,25 @@ ops.list_brands = {
 -- walked (each brand once). The check to make after `register_brand` failed with `err.sent`
 -- (the brand may exist): README "Reliability: at most once".
 -- @function client:find_brands
--- @tparam table query `{ name = "…", offset = 0, limit = 100 }` (name 1–20 characters: else a
---   validation error; offset / limit as `list_brands`)
+-- @tparam table query `{ name = "…", offset = 0, limit = 100, max_pages =, max_brands =, timeout = }`
+--   (name 1–20 characters: else a validation error; offset / limit as `list_brands`; the walk's
+--   bounds as `WALK_DEFAULTS`: wrong ones raise)
 -- @treturn table `{ brands = { BrandInfo, … }, pages = n }` (`brands` empty: none has that name)
--- @return or nil and an error (of any page; `decode` when a page lists only brands already seen)
+-- @return or nil and an error (of any page; `decode` when a page lists only brands already seen;
+--   `kind = "transport"`, `sent = false`, `code = "WALK_LIMIT"` when the list goes on past
+--   `max_pages` or `max_brands`, `"WALK_TIMEOUT"` (retryable) past `timeout`, with `pages` and
+--   `brands` counted so far: the brand was not found **within the bounds**, which is no answer)
 -- @raise when query is not a table or name not a string, without `person_id`, on a closed client
 -- @usage local found = assert(rcs:find_brands { name = "바른치과" })
 -- if #found.brands == 0 then --[[ not there: register again ]] end
 local FIND_KEYS = { name = true }
+for k in pairs(W.WALK_KEYS) do FIND_KEYS[k] = true end
 ops.find_brands = {
-  needs = needs_person,
+  needs = M.needs_person,
   check = function(q)
     if type(q) ~= "table" then raise("find_brands needs a table: { name = \"...\" }") end
     check_query(q, FIND_KEYS)
+    W.check_walk(q)
     if type(q.name) ~= "string" then raise("find_brands: name must be a string") end
   end,
   run = function(self, ctx, q)
@@ -303,51 +276,20 @@ ops.find_brands = {
     local offset, limit = query_values(q)
     if not offset then return nil, limit end
     local found = {}
-    local pages, err = walk(self, ctx, offset, limit, function(b)
+    local pages, err = W.walk(self, ctx, offset, limit, function(b)
       if b.name == q.name then found[#found + 1] = b end
-    end)
+    end, W.new_walk(q))
     if not pages then return nil, err end
     return { brands = found, pages = pages }
   end,
 }
 
--- ---- each_brand (a method: an iterator over pages of blocking calls) ---------------------
 
---- RCS (`bizreg.rcs`): every brand of the account, page after page, for a generic `for`.
--- Each step yields one `BrandInfo` (as `list_brands` gives them); each brandId once. An
--- error (of any page, a bad `offset`/`limit`, or `decode` when a page lists only brands
--- already seen: the list does not advance) is yielded once as `false, err`, then the
--- loop ends: check `brand` in the loop body.
--- @function client:each_brand
--- @tparam[opt] table query `{ offset = 0, limit = 100 }` (limit 100–1000: the page size)
--- @treturn function an iterator yielding `brand`, or `false, err` once
--- @raise on a wrong query type, without `person_id` (static token), or on a closed client
--- @usage for brand, err in rcs:each_brand { limit = 1000 } do
---   if not brand then print(err) break end
---   print(brand.brandId, brand.status, brand.name)
--- end
-function M.each_brand(self, q)
-  self:check_open()
-  needs_person(self)
-  check_query(q)
-  local offset, limit = q and q.offset or 0, q and q.limit or 100
-  local fresh, i, seen = {}, 0, {}
-  return function()
-    while i >= #fresh do
-      if not offset then return nil end
-      local page, err = self:list_brands { offset = offset, limit = limit }
-      local nxt
-      if page then fresh, nxt = step(page, offset, limit, seen) end
-      if not page or not fresh then offset, fresh, i = nil, {}, 0 return false, err or nxt end
-      i, offset = 0, nxt
-    end
-    i = i + 1
-    return fresh[i]
-  end
-end
+M.each_brand = W.each_brand  -- (rcs.lua makes it a client method)
 
 function M.install(rcs)
   R = rcs
+  W.install(M)
   for name, op in pairs(ops) do rcs.ops[name] = op end
   require("bizreg.rcs_wait").install(rcs, M)
   require("bizreg.rcs_categories").install(rcs, M)

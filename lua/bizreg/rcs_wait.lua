@@ -72,6 +72,7 @@ local function run(B, self, ctx, brand_id, o)
     if left <= 0 then return nil, timeout_error(brand_id, last, timeout, reads) end
     if self.closed then return nil, self:closed_error(false) end
     ctx.sleep(math.min(wait, left))
+    if self.closed then return nil, self:closed_error(false) end  -- close() woke the wait
     -- the server's Retry-After ends past the timeout: no read is allowed before it
     if after and after > left then return nil, timeout_error(brand_id, last, timeout, reads) end
   end

@@ -16,7 +16,8 @@
 # to the rendered config): every fault class x KOS/RCS x fresh/reused pooled
 # connection. Then the token_store check (spec/checks/nginx_tokens.sh): a second nginx with
 # 4 workers sharing one RCS token, one token call for 200 requests, one renewal after the
-# sandbox expires it. nginx and the sandbox are always stopped. stdout is short and ends with the figures line. Each run works in
+# sandbox expires it, and the worker holding the fetch lock killed (kill -9) in its token
+# call: the others go on once the lock expires. nginx and the sandbox are always stopped. stdout is short and ends with the figures line. Each run works in
 # build/nginx/run-<pid>/ (concurrent runs do not collide); it is removed after a
 # pass and kept (logs/, conf/, out/) after a failure.
 set -u

@@ -10,7 +10,11 @@
 #      succeed, exactly one renewal (2 token calls in all), one brand per success;
 #   3. the shared dict holds no secret (every key and value scanned);
 #   4. the control: a second client per worker WITHOUT the store fetches one token per
-#      worker that served it (so the check can fail).
+#      worker that served it (so the check can fail);
+#   5. a worker that dies holding the fetch lock: the sandbox holds the first token call
+#      open, the worker whose pid the lock names is killed with SIGKILL; the requests on the
+#      other workers wait for the lock to expire (timeout + connect_timeout = 9 s), one of them
+#      fetches, and all of them succeed (2 token calls in all: the dead one's and one more).
 TOK_DELAY_MS=150
 
 # tok_fire FIRST LAST [QUERY]: GET /brand?n=I for I in FIRST..LAST, 25 at a time
@@ -96,4 +100,54 @@ token_check() {
     fail "token check: nginx logged errors"
   fi
   echo "nginx: token_store, 4 workers: 200 requests on $w1 workers -> 1 token call; token expired, 200 more on $w2 workers ($renewed401 answered 61004 and were resent) -> 1 renewal; without the store, 100 requests on $w3 workers -> $w3 token calls"
+  tok_dead_holder
+}
+
+# 5. The lock holder dies (kill -9) in the middle of its token call.
+tok_dead_holder() {
+  curl -sf -o /dev/null -X POST "$SB/_sandbox/reset" || fail "sandbox reset"
+  curl -sf -o /dev/null "$TURL/store?flush=1" || fail "dead-holder check: could not empty the dict"
+  curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' \
+    --data-binary '{"endpoint":"rcs.token","mode":"hang","count":1,"hold_ms":30000}' "$SB/_sandbox/fault" ||
+    fail "dead-holder check: could not arm the hang"
+  rm -f "$TB/out/"*.json
+  seq 1001 1016 | xargs -P 16 -I{} curl -s -m 60 -o "$TB/out/{}.json" "$TURL/brand?n={}&dead=1" &
+  fire=$!
+  holder=
+  i=0
+  while [ -z "$holder" ]; do  # the lock's value names its holder: "<expiry> <pid>:..."
+    i=$((i + 1))
+    [ $i -lt 200 ] || fail "dead-holder check: no worker took the fetch lock within 20 s"
+    sleep 0.1
+    holder=$(curl -sf "$TURL/store" | sed -n 's/.*"bizreg:lock:[0-9a-f]*":"[0-9]* \([0-9][0-9]*\):.*/\1/p')
+  done
+  kill -9 "$holder" || fail "dead-holder check: could not kill worker $holder"
+  wait "$fire"
+  T_DIR=$TB/out T_DEAD=$holder LUA_CPATH=$CJSON_CPATH luajit -e '
+    local cjson = require "cjson.safe"
+    local ok, lost, took = 0, 0, 0
+    for i = 1001, 1016 do
+      local f = io.open(os.getenv("T_DIR") .. "/" .. i .. ".json")
+      local j = f and cjson.decode(f:read("*a"))
+      if f then f:close() end
+      if type(j) ~= "table" then
+        lost = lost + 1  -- its connection died with the killed worker
+      elseif not j.ok or tostring(j.pid) == os.getenv("T_DEAD") then
+        io.stderr:write("request ", i, ": ", tostring(j.err), "\n")
+        os.exit(1)
+      else
+        ok, took = ok + 1, math.max(took, j.took)
+      end
+    end
+    if ok == 0 then io.stderr:write("no request succeeded\n") os.exit(1) end
+    print(ok, lost, string.format("%.1f", took))' >"$TB/dead" 2>"$TB/dead.err" ||
+    fail "dead-holder check: $(head -c 300 "$TB/dead.err")"
+  read -r dead_ok dead_lost dead_took <"$TB/dead"
+  tok_stats tok5
+  jcheck "$TB/tok5.json" "j.by_endpoint['rcs.token'] == 2 and j.registered.brands == $dead_ok" \
+    "dead-holder check: not exactly 2 token calls (the dead holder's, one more), or not one brand per success"
+  if grep -E '\[(error|crit|emerg)\]' "$TB/logs/error.log" >/dev/null; then
+    fail "dead-holder check: nginx logged errors"
+  fi
+  echo "nginx: token_store lock holder killed (kill -9 of worker $holder in its token call): $dead_ok requests on the other workers went on after at most $dead_took s (lock expiry 9 s) with 1 more token call; $dead_lost died with the worker"
 }

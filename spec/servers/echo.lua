@@ -16,6 +16,8 @@
 --   /lateclose       answers "ok", then closes the kept-alive connection 0.2 s later
 --   /drop?how=fin|rst  reads the whole request body, then closes the connection without
 --                    answering: orderly (FIN) or with a reset (RST, SO_LINGER 0)
+--   /pager?...offset=O&limit=L  an RCS brand list page that never ends: L new brandIds
+--                    (BR.e<O+1>..BR.e<O+L>), a total always past the page (walk bounds)
 local http_server = require "http.server"
 local http_headers = require "http.headers"
 local cqueues = require "cqueues"
@@ -167,6 +169,14 @@ local function onstream(_, st)
   elseif route == "/drop" then
     if path:match("how=rst") then return reset_connection(st) end
     return abort_connection(st)
+  elseif route == "/pager" then
+    local offset, limit = query_num(path, "offset") or 0, query_num(path, "limit") or 100
+    local list = {}
+    for i = 1, limit do
+      list[i] = string.format('{"brandId":"BR.e%d","name":"n%d","status":"승인"}', offset + i, offset + i)
+    end
+    return reply(st, 200, '{"code":"20000000","status":200,"result":[' .. table.concat(list, ",") ..
+      '],"pagination":{"total":' .. (offset + 2 * limit) .. '}}', "application/json")
   elseif route == "/conn" then
     local c = st.connection
     if not conn_ids[c] then

@@ -59,6 +59,8 @@ function M.status(ui, id, o)
   return outcome.OK
 end
 
+-- each_brand's walk bounds (rcs_walk.WALK_DEFAULTS) end a server that keeps paging with
+-- WALK_LIMIT / WALK_TIMEOUT, a transport error: exit 3, after the brands within the bounds.
 function M.list(ui, o)
   local c = client(ui, o)
   if not c then return outcome.USAGE end

@@ -1,0 +1,186 @@
+-- RCS brand list walks: find_brands' walk and each_brand, over pages of rcs_brands.lua's
+-- list call, bounded in pages, brands and time (issue 16: a server that keeps answering full
+-- pages of new brands must not keep a walk going for ever).
+-- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
+local core = require "bizreg.core"
+local errors = require "bizreg.errors"
+
+local M = {}
+local B  -- bizreg.rcs_brands (install): fetch_page, query_values, next_offset, check_query, needs_person
+
+--- RCS brands
+-- @module bizreg
+
+local function raise(msg) errors.raise("bizreg: " .. msg) end
+
+--- The bounds of every walk over the brand list (`each_brand`, `find_brands`, and with them
+-- `bizreg brand list`), each a query field of those calls: a server that keeps answering
+-- full pages of new brands (or answers slowly) cannot keep a walk going forever.
+-- @table WALK_DEFAULTS
+-- @field max_pages pages fetched at most (1000); more said to follow: `WALK_LIMIT`
+-- @field max_brands distinct brands visited at most (100000); a page passing it: `WALK_LIMIT`
+-- @field timeout seconds for the whole walk, from its first page, pages and your loop body
+--   alike (300); each page gets `min(deadline, time left)`; past it: `WALK_TIMEOUT`
+M.WALK_DEFAULTS = { max_pages = 1000, max_brands = 100000, timeout = 300 }
+local WALK_KEYS = { max_pages = true, max_brands = true, timeout = true }
+M.WALK_KEYS = WALK_KEYS
+
+function M.check_walk(q)
+  if q == nil then return end
+  for _, k in ipairs { "max_pages", "max_brands" } do
+    local v = q[k]
+    if v ~= nil and not (type(v) == "number" and v >= 1 and v <= 2 ^ 53 and v == math.floor(v)) then
+      raise("query field '" .. k .. "' must be an integer >= 1")
+    end
+  end
+  local t = q.timeout
+  if t ~= nil and not (type(t) == "number" and t > 0 and t < math.huge) then
+    raise("query field 'timeout' must be a number of seconds > 0")
+  end
+end
+
+-- A walk's state: its bounds (query fields over WALK_DEFAULTS), brands seen, pages and
+-- brands counted, and when it ends.
+function M.new_walk(q)
+  local w = { seen = {}, pages = 0, brands = 0 }
+  for k, d in pairs(M.WALK_DEFAULTS) do
+    local v = q and q[k]
+    if v == nil then v = d end
+    w[k] = v
+  end
+  w.t_end = core.now() + w.timeout
+  return w
+end
+
+-- kind transport, like WAIT_TIMEOUT: no complete answer to the walk; sent = false: only
+-- reads went out, nothing can have been registered.
+local function walk_error(w, code, message)
+  return errors.new { kind = "transport", code = code, sent = false, retryable = code == "WALK_TIMEOUT",
+    pages = w.pages, brands = w.brands, message = message }
+end
+
+local function walk_timeout(w)
+  return walk_error(w, "WALK_TIMEOUT", string.format(
+    "the brand list walk passed its timeout (%g s) after %d page(s), %d brand(s)", w.timeout, w.pages, w.brands))
+end
+
+-- The deadline of the walk's next page (more are said to follow), or nil and WALK_LIMIT
+-- (max_pages fetched already) or WALK_TIMEOUT (no time left).
+local function page_deadline(self, w)
+  if w.pages >= w.max_pages then
+    return nil, walk_error(w, "WALK_LIMIT", string.format(
+      "the brand list goes on after max_pages = %d pages (%d brands)", w.max_pages, w.brands))
+  end
+  local now = core.now()
+  local left = w.t_end - now
+  if left <= 0 then return nil, walk_timeout(w) end
+  return now + math.min(self.deadline, left)
+end
+
+-- A page's error; a deadline that was the walk's own is WALK_TIMEOUT.
+local function page_error(w, err)
+  if err and err.code == "DEADLINE_EXCEEDED" and core.now() >= w.t_end then return walk_timeout(w) end
+  return err
+end
+
+-- One step of a walk over pages: the page's brands not seen before (marked seen), and the
+-- next offset (nil: that was the last page). A page that lists no new brand while more are
+-- said to follow is an error: a server that ignores offset (or a wrong total) would
+-- otherwise be walked up to offset 2^31. So is a page past the walk's caps (new_walk).
+local function step(page, offset, limit, w)
+  w.pages = w.pages + 1
+  local fresh, seen = {}, w.seen
+  for _, b in ipairs(page.brands) do
+    if not seen[b.brandId] then seen[b.brandId] = true fresh[#fresh + 1] = b end
+  end
+  local nxt = B.next_offset(page, offset, limit)
+  if nxt and #fresh == 0 then
+    return nil, errors.decode(page.status, string.format(
+      "the brand list does not advance: the page at offset %d lists only brands already seen", offset))
+  end
+  if w.brands + #fresh > w.max_brands then
+    return nil, walk_error(w, "WALK_LIMIT", string.format(
+      "the brand list has more than max_brands = %d brands (page %d at offset %d)", w.max_brands, w.pages, offset))
+  end
+  w.brands = w.brands + #fresh
+  return fresh, nxt
+end
+
+-- Every page from offset: calls visit(brand) once per brandId (a brand that moves across
+-- pages while the walk runs is not seen twice). Each page gets the client's deadline, cut
+-- to what is left of the walk's timeout.
+function M.walk(self, ctx, offset, limit, visit, w)
+  while offset do
+    local deadline, err = page_deadline(self, w)
+    if not deadline then return nil, err end
+    ctx.deadline = deadline
+    local page
+    page, err = B.fetch_page(self, ctx, offset, limit)
+    if not page then return nil, page_error(w, err) end
+    local fresh
+    fresh, offset = step(page, offset, limit, w)
+    if not fresh then return nil, offset end
+    for _, b in ipairs(fresh) do visit(b) end
+  end
+  return w.pages
+end
+
+-- UTF-8 code points (brand names are limited in characters, not bytes).
+-- One page of each_brand: list_brands' checks, the page's deadline cut to the walk's.
+local PAGE = {
+  run = function(self, ctx, q, deadline)
+    ctx.deadline = math.min(ctx.deadline, deadline)
+    local offset, limit = B.query_values(q)
+    if not offset then return nil, limit end
+    return B.fetch_page(self, ctx, offset, limit)
+  end,
+}
+
+--- RCS client methods (see `client`).
+-- @type client
+
+-- ---- each_brand (a method: an iterator over pages of blocking calls) ---------------------
+
+--- RCS (`bizreg.rcs`): every brand of the account, page after page, for a generic `for`.
+-- Each step yields one `BrandInfo` (as `list_brands` gives them); each brandId once. An
+-- error (of any page, a bad `offset`/`limit`, `decode` when a page lists only brands
+-- already seen: the list does not advance, or `WALK_LIMIT` / `WALK_TIMEOUT` past the walk's
+-- bounds, as `find_brands`) is yielded once as `false, err`, then the loop ends: check
+-- `brand` in the loop body. The walk's `timeout` counts from the call, the loop body included.
+-- @function client:each_brand
+-- @tparam[opt] table query `{ offset = 0, limit = 100, max_pages =, max_brands =, timeout = }`
+--   (limit 100–1000: the page size; the bounds as `WALK_DEFAULTS`)
+-- @treturn function an iterator yielding `brand`, or `false, err` once
+-- @raise on a wrong query type, without `person_id` (static token), or on a closed client
+-- @usage for brand, err in rcs:each_brand { limit = 1000 } do
+--   if not brand then print(err) break end
+--   print(brand.brandId, brand.status, brand.name)
+-- end
+function M.each_brand(self, q)
+  self:check_open()
+  B.needs_person(self)
+  B.check_query(q, WALK_KEYS)
+  M.check_walk(q)
+  local offset, limit = q and q.offset or 0, q and q.limit or 100
+  local fresh, i, w = {}, 0, M.new_walk(q)
+  return function()
+    while i >= #fresh do
+      if not offset then return nil end
+      local deadline, err = page_deadline(self, w)
+      local page, nxt
+      if deadline then
+        page, err = self:invoke(PAGE, { offset = offset, limit = limit }, deadline)
+        err = page_error(w, err)
+      end
+      if page then fresh, nxt = step(page, offset, limit, w) end
+      if not page or not fresh then offset, fresh, i = nil, {}, 0 return false, err or nxt end
+      i, offset = 0, nxt
+    end
+    i = i + 1
+    return fresh[i]
+  end
+end
+
+function M.install(brands) B = brands end
+
+return M
