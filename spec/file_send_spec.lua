@@ -125,4 +125,58 @@ describe("files between validation and sending", function()
     assert.is_nil(s)
     assert.truthy(msg:find("changed since validation", 1, true), msg)
   end)
+
+  it("body:chunks() gives the same bytes as :tostring(), in pieces of at most the asked size", function()
+    local path = dir .. "/chunks.pdf"
+    write(path, fx.images.pdf(200000))
+    local p = fx.brand { brandProfile = fx.png(400, 400) }
+    p.brandProfile = { data = p.brandProfile, filename = "p.png" }
+    p.chatbots, p.subNumCertificate = { { mdn = "0212345678", subTitle = "t" } }, path
+    local body = assert(core.encode_brand(p))
+    local whole = assert(body:tostring())
+    for _, size in ipairs { 1000, 65536, 1024 * 1024 } do
+      local parts = {}
+      for chunk in assert(body:chunks(size)) do
+        assert.is_true(#chunk >= 1 and #chunk <= size)
+        parts[#parts + 1] = chunk
+      end
+      assert.equal(math.ceil(#whole / size), #parts)
+      assert.is_true(table.concat(parts) == whole, "chunks of " .. size .. " differ")
+    end
+    assert.has_error(function() body:chunks(0) end)
+  end)
+
+  it("body:chunks() stops before the file's end when it changed (nil, message), and stays stopped", function()
+    local path = dir .. "/chunks-flip.pdf"
+    local pdf = fx.images.pdf(300000)
+    write(path, pdf)
+    local p = fx.brand { chatbots = { { mdn = "0212345678", subTitle = "t" } }, subNumCertificate = path }
+    local body = assert(core.encode_brand(p))
+    local total = body:size()
+    write(path, pdf:sub(1, 150000) .. "X" .. pdf:sub(150002))
+    local it = body:chunks(4096)
+    local n, chunk, msg = 0, nil, nil
+    repeat
+      chunk, msg = it()
+      if chunk then n = n + #chunk end
+    until chunk == nil
+    assert.truthy(msg and msg:find("changed since validation", 1, true), tostring(msg))
+    assert.is_true(n < total, "the whole body came out")
+    local again, msg2 = it()
+    assert.is_nil(again)
+    assert.equal(msg, msg2)
+  end)
+
+  it("body:chunks() refuses a freed body, also mid-way", function()
+    local body = assert(core.encode_brand(fx.brand { brandProfile = { data = fx.png(400, 400), filename = "p.png" } }))
+    local it = assert(body:chunks(100))
+    assert.truthy(it())
+    body:free()
+    local c, msg = it()
+    assert.is_nil(c)
+    assert.equal("body was freed", msg)
+    c, msg = body:chunks()
+    assert.is_nil(c)
+    assert.equal("body was freed", msg)
+  end)
 end)

@@ -106,6 +106,8 @@ void bz_reader_close(bz_body_reader *r);
 
 /* Registers the body metatable with methods: __len / :size() -> total,
  * :content_type(), :tostring() -> whole body as a Lua string (files read now),
+ * :chunks([size]) -> an iterator of the body's bytes in strings of at most size bytes
+ * (default 64 KiB; files read and checked as they come; nil, message on a changed file),
  * :free() -> releases its memory and strings now (idempotent; also __gc, __close). */
 void bz_body_open(lua_State *L);
 
