@@ -155,7 +155,7 @@ describe("files between validation and sending", function()
     local total = body:size()
     write(path, pdf:sub(1, 150000) .. "X" .. pdf:sub(150002))
     local it = body:chunks(4096)
-    local n, chunk, msg = 0, nil, nil
+    local n, chunk, msg = 0
     repeat
       chunk, msg = it()
       if chunk then n = n + #chunk end

@@ -235,9 +235,9 @@ function Client:make_ctx()
     local chunks = type(transport) == "table" and rawget(transport, "body_chunks") == true
     return {
       send = function(req)
-        local body, size = req.body, nil
+        local body, body_size = req.body, nil
         if type(body) == "userdata" and chunks then
-          size = body:size()
+          body_size = body:size()
           local it, msg = body:chunks()
           if not it then return nil, { code = "BODY_READ_ERROR", message = msg, sent = false } end
           body = it
@@ -247,7 +247,7 @@ function Client:make_ctx()
           body = s
         end
         return normalize_user_result(transport {
-          method = req.method, url = req.url, headers = req.headers, body = body, body_size = size,
+          method = req.method, url = req.url, headers = req.headers, body = body, body_size = body_size,
           timeout = req.timeout or o.timeout, connect_timeout = o.connect_timeout, verify_tls = o.verify_tls,
           ca_file = o.ca_file, proxy = o.proxy, max_response_bytes = o.max_response_bytes,
         })
