@@ -19,11 +19,7 @@ local f = assert(io.open(cert, "rb"))
 local bytes = f:read("a")
 f:close()
 local profile = images.png(400, 400)
-local function payload(c)
-  return { regBrand = { name = "n", description = "d", categoryId = "EDU", subCategoryId = "EDU007" },
-           chatbots = { { mdn = "0212345678", subTitle = "t" } },
-           brandProfile = { data = profile, filename = "p.png" }, subNumCertificate = c }
-end
+local function payload(c) return C.brand_payload(profile, c) end
 local function client(tag)
   return bizreg.rcs { base_url = base .. "/" .. tag .. "/api/1.1", client_id = "sandbox",
                       client_secret = "SK.sandboxsecret1", timeout = 120 }

@@ -18,6 +18,14 @@ function M.kos_payload(n)
   return { images = items }
 end
 
+-- An RCS brand as the by-path rows send it: one chatbot, `profile` (PNG bytes) as data, and
+-- the certificate `cert` (a path, or { data =, filename = }).
+function M.brand_payload(profile, cert)
+  return { regBrand = { name = "n", description = "d", categoryId = "EDU", subCategoryId = "EDU007" },
+           chatbots = { { mdn = "0212345678", subTitle = "t" } },
+           brandProfile = { data = profile, filename = "p.png" }, subNumCertificate = cert }
+end
+
 M.KOS_PATH = "/image/open/v1/commands/register-visitor-images"
 M.MiB = 1024 * 1024
 

@@ -16,6 +16,13 @@ local function write(path, bytes) fx.images.write(path, bytes) end
 
 local unblocker = shell.unblocker
 
+-- A PDF certificate of `size` bytes written at dir/name, and a brand payload naming it by path.
+local function cert_brand(name, size)
+  local path, pdf = dir .. "/" .. name, fx.images.pdf(size)
+  write(path, pdf)
+  return path, pdf, fx.brand { chatbots = { { mdn = "0212345678", subTitle = "t" } }, subNumCertificate = path }
+end
+
 describe("files between validation and sending", function()
   local sb
   setup(function() sb = sandbox.start {} end)
@@ -73,10 +80,7 @@ describe("files between validation and sending", function()
   end)
 
   it("aborts when the certificate's header changed (same size)", function()
-    local path = dir .. "/cert.pdf"
-    local pdf = fx.images.pdf(50000)
-    write(path, pdf)
-    local p = fx.brand { chatbots = { { mdn = "0212345678", subTitle = "t" } }, subNumCertificate = path }
+    local path, pdf, p = cert_brand("cert.pdf", 50000)
     local res, err = send_after(p, function() write(path, "GIF89a" .. pdf:sub(7)) end)
     assert.is_nil(res)
     assert.equal("BODY_READ_ERROR", err and err.code, err and tostring(err))
@@ -147,10 +151,7 @@ describe("files between validation and sending", function()
   end)
 
   it("body:chunks() stops before the file's end when it changed (nil, message), and stays stopped", function()
-    local path = dir .. "/chunks-flip.pdf"
-    local pdf = fx.images.pdf(300000)
-    write(path, pdf)
-    local p = fx.brand { chatbots = { { mdn = "0212345678", subTitle = "t" } }, subNumCertificate = path }
+    local path, pdf, p = cert_brand("chunks-flip.pdf", 300000)
     local body = assert(core.encode_brand(p))
     local total = body:size()
     write(path, pdf:sub(1, 150000) .. "X" .. pdf:sub(150002))

@@ -238,16 +238,20 @@ post() { # post PAYLOAD-FILE OUT-NAME
     --data-binary @"$1" "$URL/register" >"$B/out/$2.code"
 }
 
-pids=
+# at_once N CMD ARG: runs `CMD ARG i` for i = 1..N all at the same time, and waits for them.
+at_once() {
+  pids=
+  n=1
+  while [ $n -le "$1" ]; do
+    "$2" "$3" "$n" &
+    pids="$pids $!"
+    n=$((n + 1))
+  done
+  # shellcheck disable=SC2086
+  wait $pids
+}
 t0=$(now_ms)
-n=1
-while [ $n -le $N ]; do
-  post "$B/ok.json" "$n" &
-  pids="$pids $!"
-  n=$((n + 1))
-done
-# shellcheck disable=SC2086
-wait $pids
+at_once $N post "$B/ok.json"
 t1=$(now_ms)
 elapsed=$((t1 - t0))
 
@@ -326,25 +330,17 @@ UP_LIMIT_KIB=$((8 * 1024))
 LUA_PATH="$ROOT/?.lua;;" luajit -e "local i = require 'spec.helpers.images'
   i.write('$B/up-profile.png', i.png(400, 400)); i.write('$B/up-small.pdf', i.pdf(1024))
   i.write('$B/up-cert.pdf', i.pdf(20 * 1024 * 1024))" || fail "could not write the upload files"
-upload() { # upload CERT OUT-NAME
-  curl -s -m 120 -o "$B/out/$2.txt" -w '%{http_code}' -X POST \
-    "$URL/upload?profile=$B/up-profile.png&cert=$1" >"$B/out/$2.code"
+upload() { # upload CERT N: out/upN.txt, out/upN.code
+  curl -s -m 120 -o "$B/out/up$2.txt" -w '%{http_code}' -X POST \
+    "$URL/upload?profile=$B/up-profile.png&cert=$1" >"$B/out/up$2.code"
 }
-upload "$B/up-small.pdf" up-warm  # code paths, the connection pool
+upload "$B/up-small.pdf" -warm  # code paths, the connection pool
 grep -q '^BR\.up' "$B/out/up-warm.txt" || fail "upload warm-up: $(head -c 300 "$B/out/up-warm.txt")"
 wpid=$(ps -o pid= --ppid "$(cat "$B/logs/nginx.pid")" | head -n 1 | tr -d ' ')
 [ -n "$wpid" ] || fail "no nginx worker"
 kib() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB$/\1/p" "/proc/$wpid/status"; }
 if echo 5 2>/dev/null >"/proc/$wpid/clear_refs"; then rss0=$(kib VmRSS); else rss0=$(kib VmHWM); fi
-pids=
-n=1
-while [ $n -le $UPN ]; do
-  upload "$B/up-cert.pdf" "up$n" &
-  pids="$pids $!"
-  n=$((n + 1))
-done
-# shellcheck disable=SC2086
-wait $pids
+at_once $UPN upload "$B/up-cert.pdf"
 growth=$(($(kib VmHWM) - rss0))
 size=$(stat -c %s "$B/up-cert.pdf")
 n=1
