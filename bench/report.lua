@@ -223,9 +223,11 @@ local function misses()
   libcurl upload buffer 64 KiB (allocated per easy handle on its first upload through the read
   callback; only the pages the body fills become resident), libcurl's receive buffer 16 KiB (the
   same), the easy handle 5.4 KiB, the job's Lua state ~9.6 KiB (its coroutine, request table and
-  the 5.4 KB JSON body string), then its answer. Sending small bodies with `CURLOPT_POSTFIELDS`
-  (no upload buffer) is not an option: libcurl then resends them by itself on a reused connection
-  that died, which breaks at most once (bizreg's read callback refuses that rewind).]], jr.v)
+  the 5.4 KB JSON body string), then its answer. Measured beside this run: handing a string body
+  to libcurl as `CURLOPT_POSTFIELDS` (no upload buffer) gives 25.4 KiB per job, still above 20. It
+  is not done: libcurl replays `POSTFIELDS` by itself on a reused connection that died; only
+  `CURLOPT_PREREQFUNCTION` (libcurl ≥ 7.80) could refuse that replay, and nothing could on
+  7.68–7.79, while the read callback's refused rewind keeps at most once on every version.]], jr.v)
   end
   out[#out + 1] = [[
 * **Encode ≤ 0.6× `cjson.encode` and a full call ≤ 0.5× luasocket + cjson** were not worked on
