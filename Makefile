@@ -19,7 +19,7 @@ build: $(OUT)
 
 $(OUT): $(SRCS) $(HDRS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $(shell pkg-config --cflags $(PKG) libcurl) $(SRCS) -o $@ $(shell pkg-config --libs libcurl)
+	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $(shell pkg-config --cflags $(PKG) libcurl libcrypto) $(SRCS) -o $@ $(shell pkg-config --libs libcurl libcrypto)
 
 deps:
 	@sh bin/deps test
@@ -41,8 +41,8 @@ reliability: deps
 test-c:
 	@mkdir -p build
 	$(CC) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -std=c99 -D_POSIX_C_SOURCE=200809L \
-	  -Isrc $(shell pkg-config --cflags lua5.4) spec/media_c_test.c src/media.c src/media_image.c src/multipart.c src/body.c src/body_lua.c src/buf.c \
-	  -o build/media_c_test $(shell pkg-config --libs lua5.4) -lm
+	  -Isrc $(shell pkg-config --cflags lua5.4 libcrypto) spec/media_c_test.c src/media.c src/media_image.c src/multipart.c src/body.c src/body_lua.c src/buf.c \
+	  -o build/media_c_test $(shell pkg-config --libs lua5.4 libcrypto) -lm
 	./build/media_c_test
 
 # The HTML API reference (LDoc, config.ld; doc comments in lua/bizreg/) into doc/, not
@@ -88,7 +88,7 @@ build-asan: $(ASAN_SO) build/nodlclose.so
 $(ASAN_SO): $(SRCS) $(HDRS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer $(WARN) -fPIC -shared \
-	  $(shell pkg-config --cflags lua5.4 libcurl) $(SRCS) -o $@ $(shell pkg-config --libs libcurl)
+	  $(shell pkg-config --cflags lua5.4 libcurl libcrypto) $(SRCS) -o $@ $(shell pkg-config --libs libcurl libcrypto)
 
 # The lua5.4 suite under ASan+UBSan (the test command runs it too, as the "asan" part).
 asan: build-asan
@@ -105,8 +105,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_NAMES   := media encode multipart httpcb datetime luaresp
 # "=" (not ":="): pkg-config runs only when a fuzz target is built, after bin/deps installed it
 FUZZ_CC       = clang -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
-                -fno-sanitize-recover=all -Isrc $(shell pkg-config --cflags lua5.4 libcurl)
-FUZZ_LIBS     = $(shell pkg-config --libs lua5.4 libcurl) -lm
+                -fno-sanitize-recover=all -Isrc $(shell pkg-config --cflags lua5.4 libcurl libcrypto)
+FUZZ_LIBS     = $(shell pkg-config --libs lua5.4 libcurl libcrypto) -lm
 
 # the transport but the two files httpcb_fuzz.c includes (callbacks.c, response.c)
 TRANSPORT_REST := src/easy.c src/request.c src/curlerr.c src/multi.c src/body.c src/body_lua.c src/buf.c

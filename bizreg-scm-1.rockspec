@@ -9,21 +9,25 @@ description = {
     and multipart bodies in one walk, and sends them over a keep-alive connection, with
     structured errors, token flows, a non-blocking multi-interface mode and an nginx
     cosocket transport. The local emulator of both APIs is a separate rock (bizreg-sandbox).
-    Needs Lua 5.1-5.4 or LuaJIT, and libcurl 7.68 or newer (headers: libcurl4-openssl-dev).
+    Needs Lua 5.1-5.4 or LuaJIT, libcurl 7.68 or newer (headers: libcurl4-openssl-dev)
+    and OpenSSL's libcrypto 1.1 or newer (headers: libssl-dev).
   ]],
   license = "MIT",
 }
-dependencies = { "lua >= 5.1", "lua-cjson" }  -- and libcurl >= 7.68 (external, below)
-external_dependencies = { CURL = { header = "curl/curl.h", library = "curl" } }
+dependencies = { "lua >= 5.1", "lua-cjson" }  -- and libcurl >= 7.68, OpenSSL's libcrypto (external, below)
+external_dependencies = {
+  CURL = { header = "curl/curl.h", library = "curl" },
+  CRYPTO = { header = "openssl/evp.h", library = "crypto" },  -- SHA-256 (EVP), libssl-dev
+}
 build = {
   type = "builtin",
   modules = {
     ["bizreg.core"] = {
       sources = { "src/api_kos.c", "src/api_rcs.c", "src/body.c", "src/body_lua.c", "src/buf.c", "src/callbacks.c", "src/cli.c", "src/core.c", "src/curlerr.c", "src/easy.c", "src/form.c", "src/json.c", "src/json_any.c", "src/keyindex.c", "src/media.c", "src/media_image.c", "src/multi.c", "src/multipart.c", "src/request.c", "src/response.c", "src/rules.c", "src/validate.c", "src/violation.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
-      libraries = { "curl" },
-      incdirs = { "$(CURL_INCDIR)", "src" },
-      libdirs = { "$(CURL_LIBDIR)" },
+      libraries = { "curl", "crypto" },
+      incdirs = { "$(CURL_INCDIR)", "$(CRYPTO_INCDIR)", "src" },
+      libdirs = { "$(CURL_LIBDIR)", "$(CRYPTO_LIBDIR)" },
     },
     ["bizreg.auth"] = "lua/bizreg/auth.lua",
     ["bizreg.client"] = "lua/bizreg/client.lua",

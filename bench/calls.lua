@@ -16,11 +16,21 @@ local base, out = arg[1], arg[2]
 local put = C.results(out)
 local payload = C.kos_payload(10)
 
+-- load: the 1-minute load average as the region ends (the machine is shared; the start/poll
+-- row reports it, as wall ratios of concurrent work depend on it).
+local function loadavg()
+  local f = io.open("/proc/loadavg", "r")
+  local v = f and tonumber(f:read("*l"):match("^(%S+)"))
+  if f then f:close() end
+  return v or -1
+end
+
 local function region(row, side, round, n, ops, fn)
   collectgarbage("collect")
   local label = string.format("w:%s:%s:%d", row, side, round)
   local secs = shim.region(label, n, fn)
-  put { label = label, mode = "wall", row = row, side = side, round = round, n = n, ops = ops, secs = secs }
+  put { label = label, mode = "wall", row = row, side = side, round = round, n = n, ops = ops, secs = secs,
+        load = loadavg() }
 end
 
 local function rounds(r_count, a, b)
@@ -99,7 +109,7 @@ local function started()
 end
 seq:register_visitor_images(payload)
 started()
-rounds(3,
+rounds(5,
   function(r) region("poll", "jobs", r, 1, CALLS, started) end,
   function(r) region("poll", "seq", r, 1, CALLS, sequential) end)
 seq:close()

@@ -1,7 +1,5 @@
 -- Shared by the bench scripts: the payloads every row uses, and the results file.
--- Depends only on bizreg's public API and the specs' fixture generator (spec/helpers/images.lua;
--- bench/run.sh puts the repository root on LUA_PATH).
-local images = require "spec.helpers.images"
+-- Depends only on bizreg's public API.
 
 local M = {}
 
@@ -20,56 +18,16 @@ function M.kos_payload(n)
   return { images = items }
 end
 
+-- An RCS brand as the by-path rows send it: one chatbot, `profile` (PNG bytes) as data, and
+-- the certificate `cert` (a path, or { data =, filename = }).
+function M.brand_payload(profile, cert)
+  return { regBrand = { name = "n", description = "d", categoryId = "EDU", subCategoryId = "EDU007" },
+           chatbots = { { mdn = "0212345678", subTitle = "t" } },
+           brandProfile = { data = profile, filename = "p.png" }, subNumCertificate = cert }
+end
+
 M.KOS_PATH = "/image/open/v1/commands/register-visitor-images"
 M.MiB = 1024 * 1024
-
--- RCS brand: 1 MiB PNG profile, 1 MiB JPEG background, 1 MiB PDF certificate, all as data,
--- and `nbots` chatbots.
-function M.brand_payload(nbots)
-  local bots = {}
-  for i = 1, nbots do
-    bots[i] = { mdn = string.format("02%08d", i), subTitle = "상담 " .. i, display = "01", inputField = 1 }
-  end
-  return {
-    regBrand = { name = "바른치과", description = string.rep("설명", 40), tel = "0212345678", categoryId = "MED",
-      subCategoryId = "MED001", menus = { { buttonType = "call" }, { buttonType = "web", weblink = "https://example.kr" } },
-      initFeedItems = { "call", "web" } },
-    chatbots = bots,
-    brandProfile = { data = images.png(1080, 1080, { size = M.MiB }), filename = "p.png" },
-    brandBackground = { data = images.jpeg(1080, 1080, { size = M.MiB }), filename = "b.jpg" },
-    subNumCertificate = { data = images.pdf(M.MiB), filename = "c.pdf" },
-  }
-end
-
--- The body's bytes as a string; should prepare_brand ever return a body object, its
--- :tostring() is part of what a caller wanting the bytes pays.
-function M.bytes(b)
-  if type(b) == "string" then return b end
-  return assert(b:tostring())
-end
-
--- The table.concat baseline of a prepared brand body: its multipart framing and JSON parts as
--- short strings, and the payload's three file strings themselves, in body order.
-function M.brand_pieces(payload, body)
-  local files = { payload.brandProfile.data, payload.brandBackground.data, payload.subNumCertificate.data }
-  local at = {}
-  for _, d in ipairs(files) do
-    local s = assert(body:find(d, 1, true), "file bytes not found in the body")
-    at[#at + 1] = { s = s, e = s + #d - 1, d = d }
-  end
-  table.sort(at, function(a, b) return a.s < b.s end)
-  local pieces, pos = {}, 1
-  for _, f in ipairs(at) do
-    pieces[#pieces + 1] = body:sub(pos, f.s - 1)
-    pieces[#pieces + 1] = f.d
-    pos = f.e + 1
-  end
-  pieces[#pieces + 1] = body:sub(pos)
-  assert(table.concat(pieces) == body, "pieces do not rebuild the body")
-  return pieces
-end
-
-M.BOUNDARY = { boundary = "bizreg-bench-boundary-0123456789" }
 
 -- Results: one `R{...}` line per measurement, appended to the file the runner names.
 function M.results(path)

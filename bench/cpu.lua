@@ -77,7 +77,7 @@ plain:close()
 h:close()
 if not instr then return end
 
--- ---- profiles only (their ratios of record are wall rows: calls.lua, brand.lua) ----------
+-- ---- profiles only (their ratio of record is a wall row: calls.lua) ----------
 -- The full call, to see how it splits into validate/encode, the Lua client layer, the request
 -- and decoding the answer.
 local kos = bizreg.kos { base_url = base .. "/ikc", token = "bench-token" }
@@ -90,11 +90,3 @@ for r = 1, 3 do
   end)
 end
 kos:close()
--- prepare_brand against table.concat of the same bytes: the copies show up as memcpy.
-local bpayload = C.brand_payload(1000)
-local bbody = C.bytes(assert(bizreg.prepare_brand(bpayload, C.BOUNDARY)).body)
-local pieces = C.brand_pieces(bpayload, bbody)
-local prepare_brand, concat, bytes = bizreg.prepare_brand, table.concat, C.bytes
-rounds(3,
-  function(r) region("brand", "bz", r, 2, 2, function() bytes(prepare_brand(bpayload, C.BOUNDARY).body) end) end,
-  function(r) region("brand", "tc", r, 2, 2, function() concat(pieces) end) end)

@@ -55,27 +55,52 @@ local speed = function(a, b) return b / a end  -- baseline time / bizreg time: h
 
 local function ir(v) return T.thousands(v) .. " Ir" end
 local function us(v) return string.format("%.1f µs", v * 1e6) end
-local function mbs(bytes) return function(v) return string.format("%.0f MB/s", bytes / v / 1e6) end end
+local function ms(v) return string.format("%.1f ms", v * 1e3) end
 
-local brand_bytes
-for _, r in ipairs(results) do if r.row == "brand" then brand_bytes = r.bytes end end
+-- The load averages as the start/poll rounds ended (calls.lua).
+local poll_load = {}
+for _, r in ipairs(results) do
+  if r.row == "poll" and r.load and r.load >= 0 then poll_load[#poll_load + 1] = r.load end
+end
+local load_lo, load_hi = C.range(poll_load)
+local load_note = #poll_load > 0 and string.format(" (1-min load average %.2f–%.2f)", load_lo, load_hi) or ""
 
 local ROWS = {
   { what = "`prepare_visitor_images`, 1 image (Hangul memo), instructions vs `cjson.encode`",
     m = "instr", row = "enc1", a = "bz", b = "cj", f = cost, fmt = ir, max = 1.0 },
-  { what = "same, 10 images (the common call)", m = "instr", row = "enc10", a = "bz", b = "cj", f = cost, fmt = ir, max = 0.8 },
-  { what = "same, 1,000 images", m = "instr", row = "enc1000", a = "bz", b = "cj", f = cost, fmt = ir, max = 0.7 },
-  { what = "per request (10-image body), `bizreg.core` handle vs plain C libcurl loop, instructions",
-    m = "instr", row = "req", a = "bz", b = "cc", f = cost, fmt = ir, max = 1.1 },
+  { what = "same, 10 images (the common call)", m = "instr", row = "enc10", a = "bz", b = "cj", f = cost, fmt = ir, max = 0.6 },
+  { what = "same, 1,000 images", m = "instr", row = "enc1000", a = "bz", b = "cj", f = cost, fmt = ir, max = 0.6 },
+  { what = "per request (10-image body), `bizreg.core` handle vs plain C libcurl loop, instructions (no option or header-list cache)",
+    m = "instr", row = "req", a = "bz", b = "cc", f = cost, fmt = ir, max = 1.15 },
   { what = "same, wall (per request)", m = "wall", row = "req", a = "bz", b = "cc", f = cost, fmt = us },
   { what = "full `register_visitor_images` call (10 images), wall, vs luasocket `socket.http` + `cjson`",
     m = "wall", row = "call", a = "bz", b = "ls", f = cost, fmt = us, max = 0.5 },
   { what = "same, vs spawning `curl` per request (shell automation), wall",
     m = "wall", row = "curl", a = "bz", b = "cu", f = cost, fmt = us },
-  { what = "`prepare_brand`, 1 MiB PNG + JPEG + PDF as data + 1,000 chatbots: throughput vs `table.concat` of the same bytes",
-    m = "wall", row = "brand", a = "bz", b = "tc", f = speed, fmt = mbs(brand_bytes or 0), min = 0.5 },
-  { what = "50 calls, server answering after 100 ms: `start`/`poll` vs sequential (speed-up)",
+  { what = "`register_brand`, 20 MiB certificate by path vs the same bytes as data, client CPU per call",
+    m = "cpu", row = "bypath", a = "path", b = "data", f = cost, fmt = ms, max = 3 },
+  { what = "50 calls, server answering after 100 ms: `start`/`poll` vs sequential (speed-up)" .. load_note,
     m = "wall", row = "poll", a = "jobs", b = "seq", f = speed, fmt = function(v) return string.format("%.2f s", v * 50) end, min = 40 },
+}
+
+-- Single figures (median and range over the rounds) with their own target.
+local function single(row, side, scale)
+  local xs = {}
+  for _, r in ipairs(results) do
+    if r.row == row and (side == nil or r.side == side) then xs[#xs + 1] = scale(r) end
+  end
+  if #xs == 0 then return nil end
+  local lo, hi = C.range(xs)
+  return { v = C.median(xs), lo = lo, hi = hi, n = #xs }
+end
+local MiB = 1024 * 1024
+local SINGLES = {
+  { what = "same, by path: MiB of certificate per second of client CPU", row = "bypath", side = "path",
+    scale = function(r) return r.bytes / MiB / (r.secs / r.ops) end, unit = "MiB/s", digits = 0, min = 600 },
+  { what = "SHA-256 (OpenSSL libcrypto, EVP; `core.sha256` of the 20 MiB certificate), CPU per MiB", row = "sha",
+    scale = function(r) return r.secs / r.ops / (r.bytes / MiB) * 1e3 end, unit = "ms", digits = 2, max = 1 },
+  { what = "1,000 concurrent jobs (`start`, 10-image calls, server answering after 100 ms): peak RSS per job",
+    row = "jobrss", scale = function(r) return r.kib end, unit = "KiB", digits = 1, max = 20 },
 }
 
 local function rss(side)
@@ -95,11 +120,22 @@ for _, d in ipairs(ROWS) do
   if not s then
     add_row(d.what, "not measured", "", "", "", "")
   else
-    local target = d.max and string.format("≤ %.1f×", d.max) or d.min and string.format("≥ %g×", d.min) or "–"
+    local target = d.max and string.format("≤ %g×", d.max) or d.min and string.format("≥ %g×", d.min) or "–"
     local met = d.max and (s.ratio <= d.max and "yes" or "**no**") or d.min and (s.ratio >= d.min and "yes" or "**no**") or "–"
     local rf = s.ratio < 0.1 and "%.3f" or "%.2f"
     add_row(d.what, d.fmt(s.a), d.fmt(s.b),
       string.format(rf .. "× (" .. rf .. "–" .. rf .. ", %d rounds)", s.ratio, s.lo, s.hi, s.n), target, met)
+  end
+end
+for _, d in ipairs(SINGLES) do
+  local s = single(d.row, d.side, d.scale)
+  if s then
+    local v = "%." .. d.digits .. "f"
+    add_row(d.what, string.format(v .. " %s (" .. v .. "–" .. v .. ", %d rounds)", s.v, d.unit, s.lo, s.hi, s.n), "–", "–",
+      string.format("%s %g %s", d.max and "≤" or "≥", d.max or d.min, d.unit),
+      (d.max and s.v <= d.max or d.min and s.v >= d.min) and "yes" or "**no**")
+  else
+    add_row(d.what, "not measured", "", "", "", "")
   end
 end
 for _, d in ipairs {
@@ -149,9 +185,60 @@ for _, s in ipairs(T.PROFILES) do
   if p then profiles[#profiles + 1] = { spec = s, p = p, base = base } end
 end
 
+-- ---- the misses, with this run's figures (issue 20 asks for the floor each one runs into) ----
+local function misses()
+  local out = {}
+  local bp = paired("cpu", "bypath", "path", "data", cost)
+  local sha = single("sha", nil, SINGLES[2].scale)
+  if bp and sha then
+    local mib = 20
+    local two = 2 * mib * sha.v  -- ms: validation's hash and the sending hash
+    local rest = bp.a * 1e3 - bp.b * 1e3 - two
+    out[#out + 1] = string.format([[
+* **A file by path vs the same bytes as data (%.2f×, %.0f MiB/s; targets ≤ 3× and ≥ 600 MiB/s).**
+  Per call (medians of this run): as data %.1f ms of client CPU (multipart framing, the copy into
+  libcurl's upload buffer, the kernel's copy into the loopback socket); by path %.1f ms. The
+  difference is the two SHA-256 passes, 2 × %d MiB × %.2f ms/MiB = %.1f ms at this CPU's SHA rate
+  (OpenSSL with the SHA instructions: the floor for SHA-256 here), and %.1f ms for reading the file
+  twice from the page cache. The hand-written SHA-256 cost 4 ms/MiB (about 0.25 s per call).
+  Meeting 3× would take dropping one of the two hashes, which is the check that the bytes sent are
+  the bytes judged (see *Method*): it stays. callgrind cannot show this split (valgrind hides the
+  SHA instructions, so libcrypto runs its slower path under it); the figures are CPU time.]],
+      bp.ratio, mib / bp.a, bp.b * 1e3, bp.a * 1e3, mib, sha.v, two, math.max(rest, 0))
+  end
+  local pl = paired("wall", "poll", "jobs", "seq", speed)
+  if pl and pl.ratio < 40 then
+    out[#out + 1] = string.format([[
+* **50 jobs vs sequential, %.1f× (target ≥ 40×), with the 1-minute load average at %.1f–%.1f on 2
+  cores.** Sequential is 50 × the server's 100 ms (%.2f s); the 50 jobs take %.2f s, of which 0.1 s
+  is the server's one delay and the rest client CPU (50 validations, encodes and handles) waiting
+  for a core on a machine running other suites. Earlier runs gave 41.8× at a load of 7.2 (this
+  code) and 48× at 0.4 (the previous round's code).]], pl.ratio, load_lo, load_hi, pl.b * 50, pl.a * 50)
+  end
+  local jr = single("jobrss", nil, SINGLES[3].scale)
+  if jr then
+    out[#out + 1] = string.format([[
+* **1,000 concurrent jobs, %.1f KiB per job (target ≤ 20 KiB): not changed this round.** Where it
+  goes (valgrind massif on 300 jobs, heap bytes per job at the peak, measured beside this run): the
+  libcurl upload buffer 64 KiB (allocated per easy handle on its first upload through the read
+  callback; only the pages the body fills become resident), libcurl's receive buffer 16 KiB (the
+  same), the easy handle 5.4 KiB, the job's Lua state ~9.6 KiB (its coroutine, request table and
+  the 5.4 KB JSON body string), then its answer. Measured beside this run: handing a string body
+  to libcurl as `CURLOPT_POSTFIELDS` (no upload buffer) gives 25.4 KiB per job, still above 20. It
+  is not done: libcurl replays `POSTFIELDS` by itself on a reused connection that died; only
+  `CURLOPT_PREREQFUNCTION` (libcurl ≥ 7.80) could refuse that replay, and nothing could on
+  7.68–7.79, while the read callback's refused rewind keeps at most once on every version.]], jr.v)
+  end
+  out[#out + 1] = [[
+* **Encode ≤ 0.6× `cjson.encode` and a full call ≤ 0.5× luasocket + cjson** were not worked on
+  this round; their rows show where they stand. keyindex's interned-address key matching (issue
+  18 item 5) was not measured either: it stays until a row shows what it saves.]]
+  return "## Rows that miss their target\n\n" .. table.concat(out, "\n") .. "\n"
+end
+
 local md = T.document {
   table = main_table, took = took, clients = clients, profiles = profiles, P = P, by = by,
-  paired = paired, cost = cost, results = results, md_table = md_table,
+  paired = paired, cost = cost, results = results, md_table = md_table, misses = misses(),
 }
 local f = assert(io.open("BENCHMARKS.md", "w"))
 f:write(md)

@@ -28,8 +28,8 @@ write_conf() {
   cat >"$dir/nginx.conf" <<CONF
 load_module /usr/lib/nginx/modules/ndk_http_module.so;
 load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
-worker_processes 1; daemon on; pid $dir/nginx.pid; error_log $dir/logs/error.log;
-events { worker_connections 1024; }
+worker_rlimit_nofile 8192; worker_processes 1; daemon on; pid $dir/nginx.pid; error_log $dir/logs/error.log;
+events { worker_connections 4096; }
 http {
   log_format bench '\$connection \$uri \$status \$content_length \$request_length';
   access_log $dir/logs/access.log bench;
@@ -73,12 +73,20 @@ valgrind --tool=callgrind --collect-atstart=no --toggle-collect=bench_measured \
   { tail -20 "$dir/logs/valgrind.log" >&2; exit 1; }
 echo "bench: wall clock: encode, request ..." >&2
 lua5.4 bench/cpu.lua wall "$url" "$res"
-echo "bench: wall clock: prepare_brand, full calls, start/poll ..." >&2
-lua5.4 bench/brand.lua "$res"
+echo "bench: wall clock: full calls, start/poll ..." >&2
 lua5.4 bench/calls.lua "$url" "$res"
-echo "bench: memory (10 x register_brand, 20 MiB certificate) ..." >&2
 cert=$dir/cert-20mib.pdf
 [ -f "$cert" ] || lua5.4 -e "local i = require 'spec.helpers.images'; i.write('$cert', i.pdf(20 * 1024 * 1024))"
+echo "bench: client CPU: register_brand, 20 MiB certificate by path vs as data; SHA-256 ..." >&2
+lua5.4 bench/bypath.lua "$url" "$cert" "$res" 7
+echo "bench: memory (1,000 concurrent jobs) ..." >&2
+r=1
+while [ $r -le $rounds_rss ]; do
+  kib=$(lua5.4 bench/jobs_rss.lua "$url" 1000 | tail -1)
+  echo "R{row=\"jobrss\", round=$r, kib=$kib, jobs=1000}" >>"$res"
+  r=$((r + 1))
+done
+echo "bench: memory (10 x register_brand, 20 MiB certificate) ..." >&2
 r=1
 while [ $r -le $rounds_rss ]; do
   for mode in memory path; do

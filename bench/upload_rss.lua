@@ -8,6 +8,7 @@
 -- /proc/self/clear_refs where the kernel allows it). Runs on Lua 5.1-5.4 and LuaJIT (a spec uses it).
 local bizreg = require "bizreg"
 local images = require "spec.helpers.images" -- the repository root is on LUA_PATH
+local common = require "bench.common"
 
 local base, cert, mode, calls = arg[1], arg[2], arg[3] or "path", tonumber(arg[4] or "1")
 local function kib(field)
@@ -19,11 +20,7 @@ end
 
 local rcs = bizreg.rcs { base_url = base, client_id = "sandbox", client_secret = "SK.sandboxsecret1", timeout = 120 }
 local profile = images.png(400, 400)
-local function payload(c)
-  return { regBrand = { name = "n", description = "d", categoryId = "EDU", subCategoryId = "EDU007" },
-           chatbots = { { mdn = "0212345678", subTitle = "t" } },
-           brandProfile = { data = profile, filename = "p.png" }, subNumCertificate = c }
-end
+local function payload(c) return common.brand_payload(profile, c) end
 -- warm up: token, connection, every code path once, with a small certificate
 assert(rcs:register_brand(payload { data = images.pdf(1024), filename = "c.pdf" }))
 local c = cert

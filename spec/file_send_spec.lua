@@ -16,6 +16,13 @@ local function write(path, bytes) fx.images.write(path, bytes) end
 
 local unblocker = shell.unblocker
 
+-- A PDF certificate of `size` bytes written at dir/name, and a brand payload naming it by path.
+local function cert_brand(name, size)
+  local path, pdf = dir .. "/" .. name, fx.images.pdf(size)
+  write(path, pdf)
+  return path, pdf, fx.brand { chatbots = { { mdn = "0212345678", subTitle = "t" } }, subNumCertificate = path }
+end
+
 describe("files between validation and sending", function()
   local sb
   setup(function() sb = sandbox.start {} end)
@@ -73,10 +80,7 @@ describe("files between validation and sending", function()
   end)
 
   it("aborts when the certificate's header changed (same size)", function()
-    local path = dir .. "/cert.pdf"
-    local pdf = fx.images.pdf(50000)
-    write(path, pdf)
-    local p = fx.brand { chatbots = { { mdn = "0212345678", subTitle = "t" } }, subNumCertificate = path }
+    local path, pdf, p = cert_brand("cert.pdf", 50000)
     local res, err = send_after(p, function() write(path, "GIF89a" .. pdf:sub(7)) end)
     assert.is_nil(res)
     assert.equal("BODY_READ_ERROR", err and err.code, err and tostring(err))
@@ -124,5 +128,56 @@ describe("files between validation and sending", function()
     local s, msg = body:tostring()
     assert.is_nil(s)
     assert.truthy(msg:find("changed since validation", 1, true), msg)
+  end)
+
+  it("body:chunks() gives the same bytes as :tostring(), in pieces of at most the asked size", function()
+    local path = dir .. "/chunks.pdf"
+    write(path, fx.images.pdf(200000))
+    local p = fx.brand { brandProfile = fx.png(400, 400) }
+    p.brandProfile = { data = p.brandProfile, filename = "p.png" }
+    p.chatbots, p.subNumCertificate = { { mdn = "0212345678", subTitle = "t" } }, path
+    local body = assert(core.encode_brand(p))
+    local whole = assert(body:tostring())
+    for _, size in ipairs { 1000, 65536, 1024 * 1024 } do
+      local parts = {}
+      for chunk in assert(body:chunks(size)) do
+        assert.is_true(#chunk >= 1 and #chunk <= size)
+        parts[#parts + 1] = chunk
+      end
+      assert.equal(math.ceil(#whole / size), #parts)
+      assert.is_true(table.concat(parts) == whole, "chunks of " .. size .. " differ")
+    end
+    assert.has_error(function() body:chunks(0) end)
+  end)
+
+  it("body:chunks() stops before the file's end when it changed (nil, message), and stays stopped", function()
+    local path, pdf, p = cert_brand("chunks-flip.pdf", 300000)
+    local body = assert(core.encode_brand(p))
+    local total = body:size()
+    write(path, pdf:sub(1, 150000) .. "X" .. pdf:sub(150002))
+    local it = body:chunks(4096)
+    local n, chunk, msg = 0
+    repeat
+      chunk, msg = it()
+      if chunk then n = n + #chunk end
+    until chunk == nil
+    assert.truthy(msg and msg:find("changed since validation", 1, true), tostring(msg))
+    assert.is_true(n < total, "the whole body came out")
+    local again, msg2 = it()
+    assert.is_nil(again)
+    assert.equal(msg, msg2)
+  end)
+
+  it("body:chunks() refuses a freed body, also mid-way", function()
+    local body = assert(core.encode_brand(fx.brand { brandProfile = { data = fx.png(400, 400), filename = "p.png" } }))
+    local it = assert(body:chunks(100))
+    assert.truthy(it())
+    body:free()
+    local c, msg = it()
+    assert.is_nil(c)
+    assert.equal("body was freed", msg)
+    c, msg = body:chunks()
+    assert.is_nil(c)
+    assert.equal("body was freed", msg)
   end)
 end)

@@ -1,8 +1,8 @@
--- One libcurl handle, many different requests (src/request.c sets an option only when it
--- changed since the last request, and reuses the header list while the headers stay the same;
--- src/response.c builds res.headers on first access). Every test here fails if a cached
--- option or header list goes stale, or if a result's lazy parts point at the handle's reused
--- buffers.
+-- One libcurl handle, many different requests (src/request.c sets every option and rebuilds
+-- the header list for each request, in buffers the handle keeps and reuses; src/response.c
+-- builds res.headers on first access). Every test here fails if an option or a header line
+-- of an earlier request leaks into a later one, or if a result's lazy parts point at the
+-- handle's reused buffers.
 --   lua5.4 /usr/bin/busted --cpath="./build/lua5.4/?.so" spec/handle_reuse_spec.lua
 local core = require "bizreg.core"
 local cjson = require "cjson"

@@ -341,7 +341,10 @@ describe("bizreg.transport.ngx", function()
     end)
 
     it("checks its options", function()
-      assert.is_function(t.new { pool_size = 10, backlog = 5, keepalive_timeout = false, max_header_bytes = 1024, read_chunk = 4096 })
+      local tr = t.new { pool_size = 10, backlog = 5, keepalive_timeout = false, max_header_bytes = 1024, read_chunk = 4096 }
+      assert.is_function(getmetatable(tr).__call)
+      assert.is_true(tr.body_chunks)  -- the client hands multipart bodies over as chunks
+      assert.is_true(t.body_chunks)
       assert.has_error(function() t.new { pool = 1 } end, "bizreg.transport.ngx: unknown option 'pool'")
       assert.has_error(function() t.new { pool_size = "10" } end)
       assert.has_error(function() t.new { keepalive_timeout = -1 } end)
@@ -377,7 +380,8 @@ describe("bizreg.transport.ngx", function()
               return true
             end
             function s:send(data)
-              self.sent = type(data) == "table" and table.concat(data) or data
+              self.sends = (self.sends or 0) + 1
+              self.sent = (self.sent or "") .. (type(data) == "table" and table.concat(data) or data)
               if spec.send_err then return nil, spec.send_err end
               return #self.sent
             end
@@ -427,6 +431,54 @@ describe("bizreg.transport.ngx", function()
       assert.same({ "settimeouts", 2000, 2000, 2000 }, sockets[1].calls[1])
       assert(t.request(req { timeout = 0, connect_timeout = 0 }))
       assert.same({ "settimeouts", 86400000, 86400000, 86400000 }, sockets[2].calls[1])
+    end)
+
+    local function iter(list)
+      local i = 0
+      return function()
+        i = i + 1
+        local v = list[i]
+        if type(v) == "table" then return nil, v.err end
+        return v
+      end
+    end
+
+    it("sends a body iterator chunk by chunk, body_size as its Content-Length", function()
+      script[1] = { pieces = { OK } }
+      local res = assert(t.request(req { body = iter { "ab", "cde", "f" }, body_size = 6 }))
+      assert.equal(200, res.status)
+      local s = sockets[1]
+      assert.equal("POST /x HTTP/1.1\r\nHost: 127.0.0.1:8089\r\nContent-Type: application/json\r\n" ..
+        "Content-Length: 6\r\n\r\nabcdef", s.sent)
+      assert.equal(4, s.sends)  -- the head, then each chunk: never the whole body at once
+    end)
+
+    it("stops short when the iterator fails or disagrees with body_size: BODY_READ_ERROR, closed", function()
+      script[1] = { pieces = { OK } }
+      local res, err = t.request(req { body = iter { "ab", { err = "file x changed since validation" } }, body_size = 6 })
+      assert.is_nil(res)
+      assert.equal("BODY_READ_ERROR", err.code)
+      assert.is_true(err.sent)
+      assert.truthy(err.message:find("changed since validation", 1, true))
+      assert.is_true(sockets[1].closed)
+      assert.is_nil(sockets[1].kept)
+      assert.equal("ab", sockets[1].sent:match("\r\n\r\n(.*)$"))
+      for i, case in ipairs { { { "ab" }, 6 }, { { "abcdefg" }, 6 } } do
+        script[i + 1] = { pieces = { OK } }
+        res, err = t.request(req { body = iter(case[1]), body_size = case[2] })
+        assert.is_nil(res)
+        assert.equal("BODY_READ_ERROR", err.code)
+        assert.is_true(sockets[i + 1].closed)
+      end
+    end)
+
+    it("refuses a body iterator without body_size, and other body types, before connecting", function()
+      local _, err = t.request(req { body = iter { "x" } })
+      assert.equal("BAD_REQUEST", err.code)
+      assert.is_false(err.sent)
+      _, err = t.request(req { body = {} })
+      assert.equal("BAD_REQUEST", err.code)
+      assert.equal(0, #sockets)
     end)
 
     it("closes instead of pooling when the answer or the options say so", function()

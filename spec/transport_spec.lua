@@ -54,6 +54,29 @@ describe("custom transport", function()
     assert.equal("https://rbc.example.invalid/api/1.1/corp/brand", calls[1].url)
   end)
 
+  it("gets the multipart body as chunks and body_size when it is a table with body_chunks = true", function()
+    local got = {}
+    local t = setmetatable({ body_chunks = true }, { __call = function(_, req)
+      got.kind, got.size = type(req.body), req.body_size
+      local parts = {}
+      for chunk in req.body do parts[#parts + 1] = chunk end
+      got.n, got.body, got.ctype = #parts, table.concat(parts), req.headers["Content-Type"]
+      return { status = 200, headers = { ["Content-Type"] = "application/json" },
+        body = '{"code":"20000000","desc":null,"result":[{"brandId":"BR.0a81DDlZjz"}],"status":200}' }
+    end })
+    local rcs = bizreg.rcs { base_url = "https://rbc.example.invalid/api/1.1", token = "jwt-token-1", transport = t }
+    -- a certificate by path larger than one chunk (64 KiB): several chunks, the file read as they go
+    local cert = fx.file("cert-300k.pdf", function() return fx.images.pdf(300 * 1024) end)
+    local p = fx.brand { brandProfile = fx.file("p400.png", function() return fx.png(400, 400) end),
+      chatbots = { { mdn = "0212345678", subTitle = "t" } }, subNumCertificate = cert }
+    assert.equal("BR.0a81DDlZjz", assert(rcs:register_brand(p)).brandId)
+    assert.equal("function", got.kind)
+    local want = bizreg.prepare_brand(p, { boundary = got.ctype:match("boundary=(.*)") }).body
+    assert.equal(#want, got.size)
+    assert.is_true(got.n >= 5, "chunks: " .. tostring(got.n))
+    assert.is_true(want == got.body, "the chunks differ from prepare_brand's body")
+  end)
+
   it("turns a transport failure into a transport error", function()
     local _, err = kos(scripted { { nil, "connection reset" } }, { retries = 0 }):register_visitor_images(IMAGES)
     assert.equal("transport", err.kind)

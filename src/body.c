@@ -7,71 +7,38 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 #include "body.h"
 
-/* ---- SHA-256 ---------------------------------------------------------------- */
+/* ---- SHA-256 (libcrypto EVP) ---------------------------------------------- */
 
-static const uint32_t SHA_K[64] = {
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-
-#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-
-static void sha_block(uint32_t *h, const unsigned char *p) {
-  uint32_t w[64], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7], t1, t2;
-  int i;
-  for (i = 0; i < 16; i++)
-    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-  for (i = 16; i < 64; i++)
-    w[i] = w[i - 16] + (ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3)) + w[i - 7] +
-           (ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10));
-  for (i = 0; i < 64; i++) { /* k is the round's "h" */
-    t1 = k + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + SHA_K[i] + w[i];
-    t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-    k = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
-  }
-  h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += k;
+int bz_sha256_init(bz_sha256 *c) {
+  c->failed = 0;
+  c->md = EVP_MD_CTX_new();
+  if (c->md != NULL && EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) == 1) return 0;
+  bz_sha256_free(c);
+  return -1;
 }
 
-void bz_sha256_init(bz_sha256 *c) {
-  static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  memcpy(c->h, iv, sizeof iv);
-  c->len = 0;
+void bz_sha256_update(bz_sha256 *c, const void *p, size_t n) {
+  if (c->md == NULL || EVP_DigestUpdate(c->md, p, n) != 1) c->failed = 1;
 }
 
-void bz_sha256_update(bz_sha256 *c, const void *data, size_t n) {
-  const unsigned char *p = (const unsigned char *)data;
-  size_t used = (size_t)(c->len % 64);
-  c->len += n;
-  if (used) {
-    size_t take = 64 - used < n ? 64 - used : n;
-    memcpy(c->blk + used, p, take);
-    p += take;
-    n -= take;
-    if (used + take < 64) return;
-    sha_block(c->h, c->blk);
-  }
-  for (; n >= 64; p += 64, n -= 64) sha_block(c->h, p);
-  if (n) memcpy(c->blk, p, n);
+int bz_sha256_final(bz_sha256 *c, unsigned char out[BZ_SHA256_LEN]) {
+  unsigned int len = 0;
+  int ok = c->md != NULL && !c->failed && EVP_DigestFinal_ex(c->md, out, &len) == 1 && len == BZ_SHA256_LEN;
+  bz_sha256_free(c);
+  return ok ? 0 : -1;
 }
 
-void bz_sha256_final(bz_sha256 *c, unsigned char out[BZ_SHA256_LEN]) {
-  uint64_t bits = c->len * 8;
-  unsigned char pad[72];
-  size_t used = (size_t)(c->len % 64), padlen = used < 56 ? 56 - used : 120 - used;
-  int i;
-  memset(pad, 0, sizeof pad);
-  pad[0] = 0x80;
-  for (i = 0; i < 8; i++) pad[padlen + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
-  bz_sha256_update(c, pad, padlen + 8);
-  for (i = 0; i < 32; i++) out[i] = (unsigned char)(c->h[i / 4] >> (24 - 8 * (i % 4)));
+void bz_sha256_free(bz_sha256 *c) {
+  EVP_MD_CTX_free(c->md);  /* NULL is a no-op */
+  c->md = NULL;
+}
+
+int bz_sha256_digest(const void *p, size_t n, unsigned char out[BZ_SHA256_LEN]) {
+  unsigned int len = 0;
+  return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == BZ_SHA256_LEN ? 0 : -1;
 }
 
 void bz_sha256_feed(void *ctx, const unsigned char *p, size_t n) { bz_sha256_update((bz_sha256 *)ctx, p, n); }
@@ -188,6 +155,7 @@ void bz_reader_init(bz_body_reader *r, const bz_body *b) {
 void bz_reader_close(bz_body_reader *r) {
   if (r->fp != NULL) fclose(r->fp);
   r->fp = NULL;
+  bz_sha256_free(&r->sha);
 }
 
 static size_t reader_fail(bz_body_reader *r) {
@@ -223,7 +191,10 @@ static int reader_open(bz_body_reader *r, const bz_seg *s) {
   if ((fl = fcntl(fd, F_GETFL)) == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1 ||
       (r->fp = fdopen(fd, "rb")) == NULL)
     return open_fail(r, s, fd, strerror(errno ? errno : EIO));
-  bz_sha256_init(&r->sha);
+  if (s->checked && bz_sha256_init(&r->sha) != 0) {
+    snprintf(r->err, sizeof r->err, "cannot check %s: out of memory", s->path);
+    return -1;  /* the caller's reader_fail closes r->fp */
+  }
   return 0;
 }
 
@@ -243,7 +214,10 @@ static int reader_check_end(bz_body_reader *r, const bz_seg *s) {
   }
   if (s->checked) {
     unsigned char d[BZ_SHA256_LEN];
-    bz_sha256_final(&r->sha, d);
+    if (bz_sha256_final(&r->sha, d) != 0) {
+      snprintf(r->err, sizeof r->err, "cannot check %s: the digest failed", s->path);
+      return -1;
+    }
     if (memcmp(d, s->sha256, sizeof d) != 0) {
       snprintf(r->err, sizeof r->err, "file %s changed since validation (same size, other bytes)", s->path);
       return -1;

@@ -16,17 +16,26 @@
 
 typedef enum { BZ_SEG_MEM = 0, BZ_SEG_FILE = 1, BZ_SEG_REF = 2 } bz_seg_kind;
 
-/* SHA-256 (FIPS 180-4) of a file's bytes: recorded while validation reads the file
- * (bz_sha256_feed is a bz_media_feed), verified while the reader streams it. */
+/* SHA-256 of a file's bytes: recorded while validation reads the file (bz_sha256_feed
+ * is a bz_media_feed), verified while the reader streams it. OpenSSL's libcrypto (EVP)
+ * computes it, with the CPU's SHA instructions where there are some: the one SHA-256
+ * of the C core (core.sha256 uses it too). A context owns an EVP_MD_CTX from init
+ * until final or free. */
 #define BZ_SHA256_LEN 32
+struct evp_md_ctx_st;  /* OpenSSL's EVP_MD_CTX */
 typedef struct bz_sha256 {
-  uint32_t h[8];
-  uint64_t len;
-  unsigned char blk[64];
+  struct evp_md_ctx_st *md;  /* NULL: not started, finished, or init failed */
+  int failed;                /* an update failed: final reports it */
 } bz_sha256;
-void bz_sha256_init(bz_sha256 *c);
+/* 0, or -1 when libcrypto cannot start a digest (out of memory): c then holds nothing. */
+int bz_sha256_init(bz_sha256 *c);
 void bz_sha256_update(bz_sha256 *c, const void *p, size_t n);
-void bz_sha256_final(bz_sha256 *c, unsigned char out[BZ_SHA256_LEN]);
+/* Writes the digest and releases the context: 0, or -1 (no digest) if any step failed. */
+int bz_sha256_final(bz_sha256 *c, unsigned char out[BZ_SHA256_LEN]);
+/* Releases a context that will not be finished (idempotent; a no-op after final). */
+void bz_sha256_free(bz_sha256 *c);
+/* One call: the digest of n bytes at p. 0, or -1 (out of memory). */
+int bz_sha256_digest(const void *p, size_t n, unsigned char out[BZ_SHA256_LEN]);
 void bz_sha256_feed(void *ctx, const unsigned char *p, size_t n);  /* ctx: a bz_sha256 */
 
 typedef struct bz_seg {
@@ -97,6 +106,8 @@ void bz_reader_close(bz_body_reader *r);
 
 /* Registers the body metatable with methods: __len / :size() -> total,
  * :content_type(), :tostring() -> whole body as a Lua string (files read now),
+ * :chunks([size]) -> an iterator of the body's bytes in strings of at most size bytes
+ * (default 64 KiB; files read and checked as they come; nil, message on a changed file),
  * :free() -> releases its memory and strings now (idempotent; also __gc, __close). */
 void bz_body_open(lua_State *L);
 

@@ -2,6 +2,7 @@
  * anchoring the strings its BZ_SEG_REF segments point into, with :size(),
  * :content_type(), :tostring() and :free(). Raising calls (out of memory, a wrong
  * self) happen only where no resource is held outside a GC-owned userdata. */
+#include <stdlib.h>
 #include <string.h>
 #include "body.h"
 
@@ -143,10 +144,102 @@ static int body_tostring(lua_State *L) {
   return 1;
 }
 
+/* ---- body:chunks([size]): the body as a sequence of strings ------------------------
+ * For transports that write a body piece by piece (the nginx cosocket transport): one
+ * reader (body.h, the same file checks as libcurl's read callback) fills one buffer of
+ * `size` bytes per call, so a 20 MiB file by path never becomes one 20 MiB string. The
+ * iterator's upvalues are the body (kept alive while it is used) and its state. */
+#define BZ_CHUNKS_MT "bizreg.body.chunks"
+#define BZ_CHUNK_DEFAULT (64 * 1024)
+#define BZ_CHUNK_MAX (16 * 1024 * 1024)
+
+typedef struct chunks_state {
+  bz_body_reader r;
+  char *buf;    /* malloc'd, size bytes; freed at the end, on an error, and by __gc */
+  size_t size;
+  int done;     /* the last chunk was returned (or an error): only nil from here on */
+} chunks_state;
+
+static void chunks_release(chunks_state *c) {
+  bz_reader_close(&c->r);
+  free(c->buf);
+  c->buf = NULL;
+  c->done = 1;
+}
+
+static int chunks_gc(lua_State *L) {
+  chunks_state *c = (chunks_state *)bz_testudata(L, 1, BZ_CHUNKS_MT);
+  if (c != NULL) chunks_release(c);
+  return 0;
+}
+
+static int chunks_fail(lua_State *L, chunks_state *c) {
+  chunks_release(c);
+  lua_pushnil(L);
+  lua_pushstring(L, c->r.err);
+  return 2;
+}
+
+/* The next piece (1..size bytes); nil at the end; nil, message when a file is missing or
+ * changed since validation (as :tostring()), and on every call after that. */
+static int chunks_next(lua_State *L) {
+  const bz_body *b = (const bz_body *)lua_touserdata(L, lua_upvalueindex(1));
+  chunks_state *c = (chunks_state *)lua_touserdata(L, lua_upvalueindex(2));
+  size_t got;
+  if (c->r.err[0] != '\0') return chunks_fail(L, c);
+  if (c->done) return 0;
+  if (b->freed) {
+    snprintf(c->r.err, sizeof c->r.err, "body was freed");
+    return chunks_fail(L, c);
+  }
+  got = bz_reader_read(&c->r, c->buf, c->size);
+  if (got == (size_t)-1) return chunks_fail(L, c);
+  if (got == 0) {
+    if (c->r.sent != b->total) {
+      snprintf(c->r.err, sizeof c->r.err, "body ended after %lld of %lld bytes", (long long)c->r.sent,
+               (long long)b->total);
+      return chunks_fail(L, c);
+    }
+    chunks_release(c);
+    return 0;
+  }
+  lua_pushlstring(L, c->buf, got);  /* may raise (memory): __gc still closes the reader */
+  return 1;
+}
+
+static int body_chunks(lua_State *L) {
+  bz_body *b = check_body(L);
+  lua_Integer size = luaL_optinteger(L, 2, BZ_CHUNK_DEFAULT);
+  chunks_state *c;
+  luaL_argcheck(L, size >= 1 && size <= BZ_CHUNK_MAX, 2, "chunk size must be 1 to 16 MiB");
+  if (b->freed) {
+    lua_pushnil(L);
+    lua_pushstring(L, "body was freed");
+    return 2;
+  }
+  lua_settop(L, 1);
+  c = (chunks_state *)bz_newuserdata(L, sizeof *c);
+  memset(c, 0, sizeof *c);
+  c->done = 1;  /* until the buffer exists */
+  if (luaL_newmetatable(L, BZ_CHUNKS_MT)) {
+    lua_pushcfunction(L, chunks_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  c->size = (size_t)size;
+  c->buf = (char *)malloc(c->size);
+  if (c->buf == NULL) return luaL_error(L, "bizreg: out of memory");
+  bz_reader_init(&c->r, b);
+  c->done = 0;
+  lua_pushcclosure(L, chunks_next, 2);  /* upvalues: the body (1), the state (2) */
+  return 1;
+}
+
 static const luaL_Reg body_methods[] = {
     {"size", body_size},
     {"content_type", body_content_type},
     {"tostring", body_tostring},
+    {"chunks", body_chunks},
     {"free", body_free},
     {NULL, NULL},
 };

@@ -104,15 +104,12 @@ static int l_sleep(lua_State *L) {
   return 0;
 }
 
-/* sha256(s) -> the 32-byte digest (body.c's SHA-256): token_store keys hash credentials */
+/* sha256(s) -> the 32-byte digest (body.c's, libcrypto): token_store keys hash credentials */
 static int l_sha256(lua_State *L) {
   size_t n;
   const char *p = luaL_checklstring(L, 1, &n);
-  bz_sha256 c;
   unsigned char d[BZ_SHA256_LEN];
-  bz_sha256_init(&c);
-  bz_sha256_update(&c, p, n);
-  bz_sha256_final(&c, d);
+  if (bz_sha256_digest(p, n, d) != 0) return luaL_error(L, "bizreg: out of memory");
   lua_pushlstring(L, (const char *)d, sizeof d);
   return 1;
 }

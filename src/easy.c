@@ -44,10 +44,10 @@ static void http_release(bz_http *h) {
   bz_http_end(h);
   curl_easy_cleanup(h->easy);
   h->easy = NULL;
-  curl_slist_free_all(h->slist);
-  h->slist = NULL;
-  h->slist_set = 0;
-  bz_http_forget_options(h);
+  bz_buf_free(&h->hlines);
+  free(h->hnodes);
+  h->hnodes = NULL;
+  h->hnodes_cap = 0;
   bz_buf_free(&h->resp);
   bz_buf_free(&h->hdrs);
 }
@@ -194,10 +194,7 @@ int bz_http_new(lua_State *L) {
   h->timeout_ms = bz_seconds_to_ms(o.timeout);
   luaL_getmetatable(L, BZ_HTTP_MT);
   lua_setmetatable(L, -2);  /* from here on __gc releases the easy handle */
-  bz_http_forget_options(h);
   rc = configure(e, h, &o);
-  h->set_timeout_ms = h->timeout_ms;  /* as configure set them */
-  h->set_noprogress = 1;
   if (rc != CURLE_OK) {
     http_release(h);
     return luaL_error(L, "bizreg.http: cannot configure the handle: %s", curl_easy_strerror(rc));

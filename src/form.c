@@ -75,12 +75,13 @@ static void read_file_arg(bz_walk *w, file_arg *fa, int idx) {
     bz_violation(w, NULL, BZ_UNREADABLE, file_code(fa->rule), "path contains a NUL byte");
     return;
   } else {
-    bz_sha256_init(&sha);
+    if (bz_sha256_init(&sha) != 0) luaL_error(L, "bizreg: out of memory");
     if (bz_media_probe_file_ex(fa->path, fa->rule->max_bytes, bz_sha256_feed, &sha, &fa->info, err, sizeof err) != 0) {
+      bz_sha256_free(&sha);
       bz_violation(w, NULL, BZ_UNREADABLE, file_code(fa->rule), err);
       return;
     }
-    bz_sha256_final(&sha, fa->sha256);
+    if (bz_sha256_final(&sha, fa->sha256) != 0) luaL_error(L, "bizreg: out of memory");
   }
   fa->present = 1;
   if (fa->filename == NULL && fa->path) fa->filename = base_name(fa->path);

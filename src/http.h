@@ -70,17 +70,6 @@ typedef struct bz_http {
   size_t max_body;            /* max_response_bytes */
   long timeout_ms;            /* the handle's timeout; a request's req.timeout overrides it once */
 
-  /* ---- options as last set on easy: request.c sets one only when it changes (a plain
-   * libcurl loop sets nothing per request). Unknown values (-2, NULL) force a set. ---- */
-  long set_timeout_ms;        /* CURLOPT_TIMEOUT_MS */
-  long set_noprogress;        /* CURLOPT_NOPROGRESS */
-  int set_mode;               /* BZ_MODE_*: POST/HTTPGET/NOBODY combination */
-  curl_off_t set_size;        /* CURLOPT_POSTFIELDSIZE_LARGE */
-  char set_custom[40];        /* CURLOPT_CUSTOMREQUEST ("" = none) */
-  char *set_url;              /* CURLOPT_URL (malloc'd copy) */
-  size_t set_url_len;
-  int slist_set;              /* easy holds slist as CURLOPT_HTTPHEADER */
-
   /* ---- per transfer (reset by bz_http_prepare) ---- */
   lua_State *L;               /* state whose stack the callbacks use; NULL outside perform/poll */
   int fn_idx;                 /* sync: stack index of on_progress; 0 in multi mode */
@@ -93,7 +82,9 @@ typedef struct bz_http {
   bz_body_reader rd;
   int rd_open;
   int64_t up_total, up_read;  /* request body size; bytes handed to curl */
-  struct curl_slist *slist;   /* request headers of the current/last transfer */
+  bz_buf hlines;              /* request header lines, NUL-terminated (request.c; reused) */
+  struct curl_slist *hnodes;  /* the CURLOPT_HTTPHEADER list over hlines (reused, hnodes_cap) */
+  size_t hnodes_cap;
   bz_buf resp;                /* response body */
   bz_buf hdrs;                /* last header block: "name\0value\0" pairs, names lower-case */
   int in_headers;             /* between a status line and the blank line ending its headers */
@@ -114,10 +105,6 @@ bz_http *bz_http_check(lua_State *L, int idx);
  * while the transfer runs). Returns 2 when the request was refused without
  * sending (BAD_HEADER, OUT_OF_MEMORY), with nil, err pushed. */
 int bz_http_prepare(lua_State *L, bz_http *h, int req);
-
-/* Forgets every cached option value (after a failed setopt, and when the handle closes):
- * the next prepare sets them all again. */
-void bz_http_forget_options(bz_http *h);
 
 /* Plain C, non-raising: right before the transfer starts / after it ended or was
  * abandoned (closes the body reader, turns the Lua callback off). */

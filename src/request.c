@@ -99,15 +99,6 @@ static int is_content_type(const char *k, size_t n) {
   return i == n;
 }
 
-/* The slist line of a header: "Name: value", or "Name;" for an empty value ("Name:" would
- * remove the header). 1 if line (NUL-terminated) is exactly that. */
-static int line_is(const char *line, const char *name, size_t nl, const char *value, size_t vl) {
-  if (strlen(line) != (vl == 0 ? nl + 1 : nl + 2 + vl) || memcmp(line, name, nl) != 0) return 0;
-  line += nl;
-  if (vl == 0) return line[0] == ';';
-  return line[0] == ':' && line[1] == ' ' && memcmp(line + 2, value, vl) == 0;
-}
-
 /* The body's own Content-Type (multipart), if it is printable and terminated; else NULL. */
 static const char *body_content_type(const bz_body *body, size_t *n) {
   size_t k;
@@ -119,14 +110,6 @@ static const char *body_content_type(const bz_body *body, size_t *n) {
   return body->content_type;
 }
 
-/* 1 if line is the Content-Type line added when the caller gave none (see add_content_type). */
-static int ct_line_is(const char *line, const bz_body *body) {
-  size_t n;
-  const char *ct = body_content_type(body, &n);
-  if (ct == NULL) return strcmp(line, "Content-Type:") == 0;
-  return memcmp(line, "Content-Type: ", 14) == 0 && memcmp(line + 14, ct, n) == 0 && line[14 + n] == '\0';
-}
-
 /* One header checked: 0, or 2 with nil, err (BAD_HEADER) pushed. The value never reaches
  * the message. */
 static int check_header(lua_State *L, int base, const char *name, size_t nl, const char *value, size_t vl) {
@@ -136,7 +119,8 @@ static int check_header(lua_State *L, int base, const char *name, size_t nl, con
     unsigned char c = (unsigned char)name[k];
     bad = c <= 0x20 || c == 0x7f || c == ':';
   }
-  for (k = 0; k < vl && !bad; k++) bad = value[k] == '\r' || value[k] == '\n' || value[k] == '\0';
+  /* memchr is vectorised: three scans of a short value cost less than one byte loop */
+  bad = bad || memchr(value, '\r', vl) != NULL || memchr(value, '\n', vl) != NULL || memchr(value, '\0', vl) != NULL;
   if (nl == 0 || bad) {
     char esc[96], msg[160];
     escape_name(esc, sizeof esc, name, nl);
@@ -148,148 +132,93 @@ static int check_header(lua_State *L, int base, const char *name, size_t nl, con
   return 0;
 }
 
-/* One pass over req.headers before anything is built or sent: every name and value
- * checked, whether a Content-Type is among them (*has_ct), and whether h->slist, which
- * libcurl already holds, is exactly the list these headers make (*same: nothing to build
- * or set). A header equal to its line in that list is not checked again: the line was
- * built from checked bytes, and a name without ':' splits it the same way (so name and
- * value are the checked ones). Returns 0, or 2 with nil, err pushed. */
-static int scan_headers(lua_State *L, bz_http *h, const bz_req *r, int base, int *has_ct, int *same) {
-  const struct curl_slist *node = h->slist_set && h->slist ? h->slist->next : NULL;  /* after "Expect:" */
-  int match = h->slist_set && h->slist != NULL;
-  *has_ct = 0;
+/* Appends "Name: value\0", or "Name;\0" for an empty value ("Name:" would remove the
+ * header). -1: out of memory. */
+static int add_line(bz_buf *b, const char *name, size_t nl, const char *value, size_t vl) {
+  char *p;
+  if (nl > (size_t)-1 / 2 || vl > (size_t)-1 / 2 || bz_buf_reserve(b, nl + vl + 3) != 0) return -1;
+  p = b->p + b->len;
+  memcpy(p, name, nl);
+  p += nl;
+  if (vl == 0) {
+    *p++ = ';';
+  } else {
+    *p++ = ':';
+    *p++ = ' ';
+    memcpy(p, value, vl);
+    p += vl;
+  }
+  *p++ = '\0';
+  b->len = (size_t)(p - b->p);
+  return 0;
+}
+
+/* The request's header list, built for every request in one pass over req.headers (a
+ * cache of the last list saved ~3 % of a full call: not worth its comparisons, see
+ * BENCHMARKS.md): "Expect:" (no 100-continue), each of the caller's headers checked, then
+ * the Content-Type unless given (the body's own for multipart, else an empty one: libcurl
+ * would invent x-www-form-urlencoded for a POST). The lines go into h->hlines and the list
+ * nodes into h->hnodes, both kept and reused by the next request (no allocation once they
+ * are large enough); libcurl only reads the list, during the transfer. Returns 0, or 2
+ * with nil, err pushed (BAD_HEADER, OUT_OF_MEMORY). */
+static int build_headers(lua_State *L, bz_http *h, const bz_req *r, int base) {
+  bz_buf *b = &h->hlines;
+  size_t count = 1, i, off = 0, ctn;
+  int has_ct = 0, oom;
+  const char *ct;
+  b->len = 0;
+  oom = bz_buf_append(b, "Expect:", 8) != 0;
   if (!lua_isnil(L, r->i_hdr)) {
     lua_pushnil(L);
     while (lua_next(L, r->i_hdr)) {
       size_t nl, vl;
       const char *name, *value;
-      int n, hit;
+      int n;
       if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
         luaL_argerror(L, r->req, "req.headers: names and values must be strings");
       name = lua_tolstring(L, -2, &nl);
       value = lua_tolstring(L, -1, &vl);
-      /* a hit: the line was built from a checked name equal to this one (no ':' in it) */
-      hit = match && node != NULL && line_is(node->data, name, nl, value, vl) && memchr(name, ':', nl) == NULL;
-      if (!hit && (n = check_header(L, base, name, nl, value, vl)) != 0) return n;
-      match = hit;
-      if (node) node = node->next;
-      if (!*has_ct) *has_ct = is_content_type(name, nl);
+      if ((n = check_header(L, base, name, nl, value, vl)) != 0) return n;
+      if (!has_ct) has_ct = is_content_type(name, nl);
+      if (!oom) oom = add_line(b, name, nl, value, vl) != 0;
+      count++;
       lua_pop(L, 1);
     }
   }
-  if (match && !*has_ct) match = node != NULL && node->next == NULL && ct_line_is(node->data, r->body);
-  else if (match) match = node == NULL;
-  *same = match;
-  return 0;
-}
-
-static int slist_add(bz_http *h, const char *line) {
-  struct curl_slist *ns = curl_slist_append(h->slist, line);
-  if (ns == NULL) return -1;
-  h->slist = ns;
-  return 0;
-}
-
-/* The Content-Type line when the caller gave none: the body's own (multipart), else
- * an empty "Content-Type:" (libcurl would invent x-www-form-urlencoded for a POST). */
-static int add_content_type(bz_http *h, const bz_body *body, bz_buf *line) {
-  size_t n;
-  const char *ct = body_content_type(body, &n);
-  if (ct == NULL) return slist_add(h, "Content-Type:");
-  line->len = 0;
-  if (bz_buf_append(line, "Content-Type: ", 14) != 0 || bz_buf_append(line, ct, n) != 0 ||
-      bz_buf_append(line, "", 1) != 0)
-    return -1;
-  return slist_add(h, line->p);
-}
-
-/* h->slist: "Expect:" (no 100-continue), the caller's headers in lua_next order (the order
- * scan_headers compares in), the Content-Type unless given; then handed to libcurl.
- * -1: out of memory. */
-static int build_headers(lua_State *L, bz_http *h, int i_hdr, const bz_body *body, int has_ct) {
-  bz_buf line = { NULL, 0, 0 };
-  int rc = 0;
-  curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-  h->slist_set = 0;
-  curl_slist_free_all(h->slist);
-  h->slist = NULL;
-  if (slist_add(h, "Expect:") != 0) return -1;
-  if (!lua_isnil(L, i_hdr)) {
-    lua_pushnil(L);
-    while (rc == 0 && lua_next(L, i_hdr)) {
-      size_t nl, vl;
-      const char *name = lua_tolstring(L, -2, &nl), *value = lua_tolstring(L, -1, &vl);
-      line.len = 0;
-      if (bz_buf_append(&line, name, nl) != 0 ||
-          (vl == 0 ? bz_buf_append(&line, ";", 1) : (bz_buf_append(&line, ": ", 2) || bz_buf_append(&line, value, vl))) != 0 ||
-          bz_buf_append(&line, "", 1) != 0 || slist_add(h, line.p) != 0) {
-        lua_pop(L, 2);
-        rc = -1;
-        break;
-      }
-      lua_pop(L, 1);
+  if (!has_ct) {
+    ct = body_content_type(r->body, &ctn);
+    if (!oom) oom = ct ? add_line(b, "Content-Type", 12, ct, ctn) != 0 : bz_buf_append(b, "Content-Type:", 14) != 0;
+    count++;
+  }
+  if (!oom && count > h->hnodes_cap) {
+    struct curl_slist *nodes = (struct curl_slist *)realloc(h->hnodes, count * 2 * sizeof *nodes);
+    if (nodes == NULL) oom = 1;
+    else {
+      h->hnodes = nodes;
+      h->hnodes_cap = count * 2;
     }
   }
-  if (rc == 0 && !has_ct) rc = add_content_type(h, body, &line);
-  bz_buf_free(&line);
-  if (rc == 0 && curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->slist) != CURLE_OK) rc = -1;
-  if (rc == 0) h->slist_set = 1;
-  return rc;
-}
-
-/* ---- options, set only when they change ------------------------------------- */
-
-void bz_http_forget_options(bz_http *h) {
-  h->set_timeout_ms = -2;
-  h->set_noprogress = -2;
-  h->set_mode = BZ_MODE_UNKNOWN;
-  h->set_size = -2;
-  h->set_custom[0] = '\1';  /* matches no method: CUSTOMREQUEST is set again */
-  free(h->set_url);
-  h->set_url = NULL;
-  h->set_url_len = 0;
-}
-
-static CURLcode set_long(CURL *e, CURLoption opt, long v, long *cur) {
-  CURLcode rc;
-  if (*cur == v) return CURLE_OK;
-  rc = curl_easy_setopt(e, opt, v);
-  if (rc == CURLE_OK) *cur = v;
-  return rc;
-}
-
-/* The URL, kept as a copy to compare with (a new Lua string of the same text is common). */
-static CURLcode set_url(bz_http *h, const char *url, size_t n) {
-  CURLcode rc;
-  if (h->set_url != NULL && h->set_url_len == n && memcmp(h->set_url, url, n) == 0) return CURLE_OK;
-  free(h->set_url);
-  h->set_url = NULL;
-  rc = curl_easy_setopt(h->easy, CURLOPT_URL, url);
-  if (rc == CURLE_OK && (h->set_url = (char *)malloc(n + 1)) != NULL) {  /* no copy: set every time */
-    memcpy(h->set_url, url, n + 1);
-    h->set_url_len = n;
+  if (oom) {
+    lua_settop(L, base);
+    return bz_push_refused(L, "OUT_OF_MEMORY", "out of memory while building the request headers");
   }
-  return rc;
+  for (i = 0; i < count; i++) {  /* lines are NUL-free: check_header refused NUL bytes */
+    h->hnodes[i].data = b->p + off;
+    h->hnodes[i].next = i + 1 < count ? &h->hnodes[i + 1] : NULL;
+    off += strlen(b->p + off) + 1;
+  }
+  return 0;
 }
+
+/* ---- options, all set for every request ------------------------------------- */
 
 /* Method: POST (any request with a body, and POST/PUT/PATCH), GET or HEAD mode, with
- * CUSTOMREQUEST naming any other method. */
-static CURLcode set_mode(bz_http *h, int mode, const char *custom) {
-  CURL *e = h->easy;
-  CURLcode rc = CURLE_OK;
-  if (h->set_mode != mode) {
-    h->set_mode = BZ_MODE_UNKNOWN;
-    rc = curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
-    if (rc == CURLE_OK) rc = mode == BZ_MODE_POST ? curl_easy_setopt(e, CURLOPT_POST, 1L) : curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    if (rc == CURLE_OK && mode == BZ_MODE_HEAD) rc = curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    if (rc != CURLE_OK) return rc;
-    h->set_mode = mode;
-  }
-  if (strcmp(h->set_custom, custom) != 0) {
-    h->set_custom[0] = '\1';  /* matches no method until set */
-    rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, custom[0] ? custom : (char *)NULL);
-    if (rc == CURLE_OK) memcpy(h->set_custom, custom, strlen(custom) + 1);  /* <= 32 bytes (read_fields) */
-  }
+ * CUSTOMREQUEST naming any other method ("" none). */
+static CURLcode set_mode(CURL *e, int mode, const char *custom) {
+  CURLcode rc = curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+  if (rc == CURLE_OK) rc = mode == BZ_MODE_POST ? curl_easy_setopt(e, CURLOPT_POST, 1L) : curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  if (rc == CURLE_OK && mode == BZ_MODE_HEAD) rc = curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, custom[0] ? custom : (char *)NULL);
   return rc;
 }
 
@@ -315,15 +244,11 @@ static CURLcode set_method_body(bz_http *h, const bz_req *r) {
       h->up_total = (int64_t)r->blen;
     }
     size = (curl_off_t)h->up_total;
-    rc = set_mode(h, BZ_MODE_POST, r->post_verb == 2 ? "" : r->method);
+    rc = set_mode(h->easy, BZ_MODE_POST, r->post_verb == 2 ? "" : r->method);
   } else {
-    rc = set_mode(h, r->is_head ? BZ_MODE_HEAD : BZ_MODE_GET, (r->is_head || r->is_get) ? "" : r->method);
+    rc = set_mode(h->easy, r->is_head ? BZ_MODE_HEAD : BZ_MODE_GET, (r->is_head || r->is_get) ? "" : r->method);
   }
-  if (rc == CURLE_OK && h->set_size != size) {
-    h->set_size = -2;
-    rc = curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, size);
-    if (rc == CURLE_OK) h->set_size = size;
-  }
+  if (rc == CURLE_OK) rc = curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, size);
   return rc;
 }
 
@@ -345,32 +270,24 @@ static void reset_transfer(bz_http *h, int has_fn) {
 
 int bz_http_prepare(lua_State *L, bz_http *h, int req) {
   bz_req r;
-  int base, n, has_ct, same;
+  int base, n;
   CURLcode rc;
   req = req < 0 ? lua_gettop(L) + req + 1 : req;
   luaL_checktype(L, req, LUA_TTABLE);
   base = lua_gettop(L);
   read_fields(L, h, req, base, &r);
-  if ((n = scan_headers(L, h, &r, base, &has_ct, &same)) != 0) return n;
-  if (!same && build_headers(L, h, r.i_hdr, r.body, has_ct) != 0) {
-    curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-    h->slist_set = 0;
-    curl_slist_free_all(h->slist);
-    h->slist = NULL;
-    lua_settop(L, base);
-    return bz_push_refused(L, "OUT_OF_MEMORY", "out of memory while building the request headers");
-  }
-  rc = set_method_body(h, &r);
-  if (rc == CURLE_OK) rc = set_url(h, r.url, r.ulen);
-  if (rc == CURLE_OK) rc = set_long(h->easy, CURLOPT_TIMEOUT_MS, r.timeout_ms, &h->set_timeout_ms);
-  if (rc == CURLE_OK) rc = set_long(h->easy, CURLOPT_NOPROGRESS, r.has_fn ? 0L : 1L, &h->set_noprogress);
+  if ((n = build_headers(L, h, &r, base)) != 0) return n;
+  rc = curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->hnodes);
+  if (rc == CURLE_OK) rc = set_method_body(h, &r);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(h->easy, CURLOPT_URL, r.url);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, r.timeout_ms);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(h->easy, CURLOPT_NOPROGRESS, r.has_fn ? 0L : 1L);
   if (rc != CURLE_OK) {
     char tmp[32], msg[160];
     snprintf(msg, sizeof msg, "cannot set up the request: %s", curl_easy_strerror(rc));
     h->send_kind = BZ_SEND_NONE;
     h->body = NULL;
     h->str = NULL;
-    bz_http_forget_options(h);
     lua_settop(L, base);
     return bz_push_refused(L, bz_curle_name(rc, tmp, sizeof tmp), msg);
   }

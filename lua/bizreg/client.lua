@@ -42,7 +42,9 @@
 -- @field transport `function(req) -> res | nil, err` replacing libcurl
 --   (e.g. `require "bizreg.transport.ngx"`). It gets
 --   `req = { method, url, headers, body, timeout, connect_timeout, verify_tls, ca_file, proxy, max_response_bytes }`
---   (`body` a string) and returns `{ status, headers, body }`, or `nil, message`,
+--   (`body` a string; for a table transport with `body_chunks = true`, a multipart body comes as
+--   a function returning its next chunk, nil at the end or nil, message, and `req.body_size`)
+--   and returns `{ status, headers, body }`, or `nil, message`,
 --   or `nil, { code, message, sent = false }` when nothing reached the server (only then may the call retry)
 -- @field token_store a store that clients fetching tokens (RCS `client_id` + `client_secret`,
 --   KOS `api_key`; refused with a fixed `token`) share, so that clients with the same base URL and
@@ -230,16 +232,25 @@ end
 function Client:make_ctx()
   if self.transport then
     local transport, o = self.transport, self.http_opts
+    -- The seam: a transport that is a table with body_chunks = true (bizreg.transport.ngx)
+    -- gets a multipart body as an iterator of strings plus body_size; any other gets it as
+    -- one string (files read into it).
+    local chunks = type(transport) == "table" and rawget(transport, "body_chunks") == true
     return {
       send = function(req)
-        local body = req.body
-        if type(body) == "userdata" then
-          local s, msg = body:tostring()  -- custom transports take the whole body as a string
+        local body, body_size = req.body, nil
+        if type(body) == "userdata" and chunks then
+          body_size = body:size()
+          local it, msg = body:chunks()
+          if not it then return nil, { code = "BODY_READ_ERROR", message = msg, sent = false } end
+          body = it
+        elseif type(body) == "userdata" then
+          local s, msg = body:tostring()
           if not s then return nil, { code = "BODY_READ_ERROR", message = msg, sent = false } end
           body = s
         end
         return normalize_user_result(transport {
-          method = req.method, url = req.url, headers = req.headers, body = body,
+          method = req.method, url = req.url, headers = req.headers, body = body, body_size = body_size,
           timeout = req.timeout or o.timeout, connect_timeout = o.connect_timeout, verify_tls = o.verify_tls,
           ca_file = o.ca_file, proxy = o.proxy, max_response_bytes = o.max_response_bytes,
         })

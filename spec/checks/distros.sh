@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.." || exit 1
 SRC=$PWD
 ROOTS=${BIZREG_ROOTS:-/var/tmp/bizreg-roots}
 DISTROS=${BIZREG_DISTROS:-"bullseye:lua5.1 trixie:lua5.4"}
-PKGS="gcc libc6-dev make pkg-config libcurl4-openssl-dev lua-cjson lua-busted ca-certificates
+PKGS="gcc libc6-dev make pkg-config libcurl4-openssl-dev libssl-dev lua-cjson lua-busted ca-certificates
       lua5.1 lua-http lua-cqueues lua-socket nodejs curl procps"
 
 [ "$(id -u)" = 0 ] || { echo "distros: needs root (debootstrap, chroot)"; exit 1; }

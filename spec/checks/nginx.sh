@@ -151,6 +151,32 @@ location = /fault {
     }
 }
 EOF
+# Test-only: POST /upload?profile=PATH&cert=PATH -> one register_brand through the ngx transport
+# with both files by path, against /fakercs/ in this same worker, which reads each upload into a
+# temp file (16 KiB buffer) and answers like RCS: the worker's memory is the transport's.
+cat >>"$B/conf/faults.conf" <<'EOF'
+location = /upload {
+    content_by_lua_block {
+        local bizreg = require "bizreg"
+        local a = ngx.req.get_uri_args()
+        local c = bizreg.rcs { base_url = "http://127.0.0.1:" .. ngx.var.server_port .. "/fakercs/api/1.1",
+            token = "upload-token", transport = require("bizreg.transport.ngx").new(), timeout = 120, retries = 0 }
+        local res, err = c:register_brand { regBrand = { name = "n", description = "d", categoryId = "EDU",
+            subCategoryId = "EDU007" }, chatbots = { { mdn = "0212345678", subTitle = "t" } },
+            brandProfile = a.profile, subNumCertificate = a.cert }
+        c:close()
+        ngx.print(res and res.brandId or tostring(err))
+    }
+}
+location = /fakercs/api/1.1/corp/brand {
+    client_max_body_size 64m;
+    client_body_buffer_size 16k;
+    content_by_lua_block {
+        ngx.req.read_body()
+        ngx.print('{"code":"20000000","status":200,"result":[{"brandId":"BR.up' .. ngx.var.content_length .. '"}]}')
+    }
+}
+EOF
 sed_escape() { printf '%s' "$1" | sed 's/[\\|&]/\\&/g'; }
 free_port() {
   LUA_CPATH=$CJSON_CPATH luajit -e 'local s = assert(require("socket").bind("127.0.0.1", 0))
@@ -213,16 +239,20 @@ post() { # post PAYLOAD-FILE OUT-NAME
     --data-binary @"$1" "$URL/register" >"$B/out/$2.code"
 }
 
-pids=
+# at_once N CMD ARG: runs `CMD ARG i` for i = 1..N all at the same time, and waits for them.
+at_once() {
+  pids=
+  n=1
+  while [ $n -le "$1" ]; do
+    "$2" "$3" "$n" &
+    pids="$pids $!"
+    n=$((n + 1))
+  done
+  # shellcheck disable=SC2086
+  wait $pids
+}
 t0=$(now_ms)
-n=1
-while [ $n -le $N ]; do
-  post "$B/ok.json" "$n" &
-  pids="$pids $!"
-  n=$((n + 1))
-done
-# shellcheck disable=SC2086
-wait $pids
+at_once $N post "$B/ok.json"
 t1=$(now_ms)
 elapsed=$((t1 - t0))
 
@@ -291,6 +321,39 @@ grep '^not ok' "$B/faults.log" | head -n 40
 tail -n 1 "$B/faults.log" | grep -q 'passed' || tail -n 20 "$B/faults.log"
 [ "$frc" -eq 0 ] || fail "fault matrix: $(tail -n 1 "$B/faults.log")"
 echo "$(tail -n 1 "$B/faults.log")"
+
+# ---- 10 concurrent register_brand, 20 MiB certificate by path: the body streams ----
+# The multipart body goes out in 64 KiB chunks (body:chunks()), never as one string: the
+# worker's peak RSS may grow by at most 8 MiB for all 10 uploads together (one string each
+# would be 200 MiB).
+UPN=10
+UP_LIMIT_KIB=$((8 * 1024))
+LUA_PATH="$ROOT/?.lua;;" luajit -e "local i = require 'spec.helpers.images'
+  i.write('$B/up-profile.png', i.png(400, 400)); i.write('$B/up-small.pdf', i.pdf(1024))
+  i.write('$B/up-cert.pdf', i.pdf(20 * 1024 * 1024))" || fail "could not write the upload files"
+upload() { # upload CERT N: out/upN.txt, out/upN.code
+  curl -s -m 120 -o "$B/out/up$2.txt" -w '%{http_code}' -X POST \
+    "$URL/upload?profile=$B/up-profile.png&cert=$1" >"$B/out/up$2.code"
+}
+upload "$B/up-small.pdf" -warm  # code paths, the connection pool
+grep -q '^BR\.up' "$B/out/up-warm.txt" || fail "upload warm-up: $(head -c 300 "$B/out/up-warm.txt")"
+wpid=$(ps -o pid= --ppid "$(cat "$B/logs/nginx.pid")" | head -n 1 | tr -d ' ')
+[ -n "$wpid" ] || fail "no nginx worker"
+kib() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB$/\1/p" "/proc/$wpid/status"; }
+if echo 5 2>/dev/null >"/proc/$wpid/clear_refs"; then rss0=$(kib VmRSS); else rss0=$(kib VmHWM); fi
+at_once $UPN upload "$B/up-cert.pdf"
+growth=$(($(kib VmHWM) - rss0))
+size=$(stat -c %s "$B/up-cert.pdf")
+n=1
+while [ $n -le $UPN ]; do
+  [ "$(cat "$B/out/up$n.code")" = 200 ] || fail "upload $n answered HTTP $(cat "$B/out/up$n.code")"
+  got=$(cat "$B/out/up$n.txt")
+  case "$got" in BR.up*) ;; *) fail "upload $n: $got" ;; esac
+  [ "${got#BR.up}" -gt "$size" ] || fail "upload $n: the server got ${got#BR.up} bytes, less than the certificate"
+  n=$((n + 1))
+done
+echo "nginx: $UPN concurrent register_brand, 20 MiB certificate by path, streamed in chunks: worker peak RSS grew $growth KiB (limit $UP_LIMIT_KIB)"
+[ "$growth" -le "$UP_LIMIT_KIB" ] || fail "the worker's peak RSS grew $growth KiB for $UPN uploads (limit $UP_LIMIT_KIB KiB)"
 
 # ---- token_store: one token for 4 workers (spec/checks/nginx_tokens.sh) -------
 # shellcheck source=spec/checks/nginx_tokens.sh

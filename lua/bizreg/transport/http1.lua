@@ -121,8 +121,8 @@ function M.build_request(method, u, headers, body)
   for _, name in ipairs(names) do
     for _, v in ipairs(values[name]) do out[#out + 1] = name .. ": " .. v end
   end
-  if body then
-    out[#out + 1] = "Content-Length: " .. #body
+  if body then  -- the body, or its length (a body sent in chunks)
+    out[#out + 1] = "Content-Length: " .. (type(body) == "number" and string.format("%d", body) or #body)
   elseif BODY_METHODS[method] then
     out[#out + 1] = "Content-Length: 0"
   end

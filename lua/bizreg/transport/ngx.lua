@@ -119,6 +119,28 @@ local function release(cfg, sock, keepalive)
   sock:close()
 end
 
+-- Writes the head, then the body's chunks as the iterator gives them (body:chunks(): one
+-- buffer's worth in memory at a time, not the whole body): true | nil, send error | nil,
+-- nil, body error (a file changed or vanished; the upload stops short of its end).
+local function send_chunks(sock, head, next_chunk, size)
+  local ok, err = sock:send(head)
+  local n = 0
+  while ok do
+    local chunk, cerr = next_chunk()
+    if chunk == nil then
+      if cerr then return nil, nil, fail("BODY_READ_ERROR", tostring(cerr)) end
+      break
+    end
+    n = n + #chunk
+    if n > size then return nil, nil, fail("BODY_READ_ERROR", "request body longer than its size") end
+    ok, err = sock:send(chunk)
+  end
+  if ok and n ~= size then
+    return nil, nil, fail("BODY_READ_ERROR", string.format("request body ended after %d of %d bytes", n, size))
+  end
+  return ok, err
+end
+
 -- The one attempt of a request (never a second): res | nil, err.
 local function attempt(cfg, ngx, req, u, head, deadline)
   local sock, reused_or_err = open_socket(cfg, ngx, req, u, deadline)
@@ -130,7 +152,16 @@ local function attempt(cfg, ngx, req, u, head, deadline)
     return nil, unsent("OPERATION_TIMEDOUT", "timed out before sending")
   end
   sock:settimeout(ms(left))
-  local sent, err = sock:send(req.body and { head, req.body } or head)
+  local sent, err, body_err
+  if type(req.body) == "function" then
+    sent, err, body_err = send_chunks(sock, head, req.body, req.body_size)
+  else
+    sent, err = sock:send(req.body and { head, req.body } or head)
+  end
+  if body_err then
+    sock:close()  -- the server never gets the whole body: Content-Length is not reached
+    return nil, body_err
+  end
   if not sent then
     sock:close()
     if reused and err ~= "timeout" then return nil, died(err) end
@@ -162,22 +193,27 @@ local function request(cfg, req)
     return nil, unsent("UNSUPPORTED_PROXY", "bizreg.transport.ngx cannot use a proxy (option 'proxy'); "
       .. "connect directly or put the proxy in front with nginx itself")
   end
-  local body = req.body
-  if body ~= nil and type(body) ~= "string" then
-    return nil, unsent("BAD_REQUEST", "request body must be a string")
+  local body, size = req.body, nil
+  if type(body) == "function" then
+    size = req.body_size
+    if type(size) ~= "number" or size < 0 or size ~= math.floor(size) then
+      return nil, unsent("BAD_REQUEST", "a request body iterator needs body_size, its length in bytes")
+    end
+  elseif body ~= nil and type(body) ~= "string" then
+    return nil, unsent("BAD_REQUEST", "request body must be a string or an iterator of strings")
   end
   local u, err = http1.parse_url(req.url)
   if not u then return nil, err end
   local method = req.method or (body and "POST" or "GET")
   local head
-  head, err = http1.build_request(method, u, req.headers, body)
+  head, err = http1.build_request(method, u, req.headers, size or body)
   if not head then return nil, err end
 
   -- like libcurl, a timeout of 0 means none (a day here: cosocket timeouts are finite)
   local timeout = tonumber(req.timeout) or DEFAULTS.timeout
   if timeout <= 0 then timeout = NO_TIMEOUT end
   local deadline = ngx.now() + timeout
-  local call = { method = method, body = body, connect_timeout = req.connect_timeout,
+  local call = { method = method, body = body, body_size = size, connect_timeout = req.connect_timeout,
     verify_tls = req.verify_tls, max_response_bytes = req.max_response_bytes }
   return attempt(cfg, ngx, call, u, head, deadline)
 end
@@ -195,7 +231,8 @@ local OPTION_TYPES = { pool_size = "number", backlog = "number", keepalive_timeo
 --   (default 4: below common server keep-alive timeouts, Apache's and Node's 5 s; false = no pooling)
 -- @tparam[opt] number opts.max_header_bytes limit on the status line plus headers (default 65536)
 -- @tparam[opt] number opts.read_chunk bytes asked of the socket per receive (default 16384)
--- @treturn function `function(req) -> res | nil, err`, for the client option `transport`
+-- @treturn table a callable transport, `transport(req) -> res | nil, err`, for the client option
+--   `transport`; its `body_chunks = true` asks the client for multipart bodies as chunks (see `request`)
 -- @raise on an unknown option or a value that is not a whole number ≥ 0
 -- @usage local transport = require("bizreg.transport.ngx").new { pool_size = 64, keepalive_timeout = 3 }
 function M.new(opts)
@@ -218,15 +255,24 @@ function M.new(opts)
     max_header_bytes = opts.max_header_bytes ~= 0 and opts.max_header_bytes or DEFAULT_MAX_HEADER,
     read_chunk = opts.read_chunk ~= 0 and opts.read_chunk or DEFAULT_READ_CHUNK,
   }
-  return function(req) return request(cfg, req) end
+  -- body_chunks: the client hands multipart bodies over as an iterator (body:chunks()) and
+  -- body_size instead of one string, so a 20 MiB file by path is never a 20 MiB string here
+  return setmetatable({ body_chunks = true }, { __call = function(_, req) return request(cfg, req) end })
 end
 
 --- The transport with the default settings, as a plain function.
+-- `req.body` is a string, or a function returning the body's next chunk (a string; nil at the
+-- end; nil, message when it cannot be read: `BODY_READ_ERROR`, the upload stops short) with
+-- `req.body_size` its total length (the Content-Length). The client sends chunks to transports
+-- that are tables with `body_chunks = true` (`new()` and the module itself); as a plain
+-- function, this one gets strings from the client.
 -- @function request
 -- @tparam table req the client's request (see the client option `transport`)
 -- @return res `{ status, headers, body }`, or nil and `{ code, message, sent }`
 -- @usage local kos = bizreg.kos { base_url = url, token = t, transport = require("bizreg.transport.ngx").request }
-M.request = M.new()
+local default = M.new()
+M.request = function(req) return default(req) end
+M.body_chunks = true
 
--- `transport = require "bizreg.transport.ngx"`: the module is callable.
-return setmetatable(M, { __call = function(_, req) return M.request(req) end })
+-- `transport = require "bizreg.transport.ngx"`: the module is callable (and takes chunks).
+return setmetatable(M, { __call = function(_, req) return default(req) end })
