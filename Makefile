@@ -1,6 +1,11 @@
 # bizreg: one entry point for build, test, demo, bench, sanitizers.
-# LUA picks the interpreter/headers: lua5.4 (default), lua5.3, lua5.2, lua5.1, luajit.
-LUA      ?= lua5.4
+# LUA picks the interpreter/headers: lua5.4, lua5.3, lua5.2, lua5.1, luajit. Every step that runs
+# the library takes it from here. Default: what this release serves (bin/deps lua: lua5.4, or
+# lua5.1 where lua-cjson has no 5.4 build, as on Debian 11).
+ifeq ($(origin LUA),undefined)
+LUA      := $(shell sh bin/deps lua)
+endif
+export LUA
 PKG      := $(if $(filter luajit,$(LUA)),luajit,$(LUA))
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -62,7 +67,7 @@ demo:
 	@sh bin/deps core
 	@$(MAKE) -s -q build 2>/dev/null || echo "bizreg: building the C core ($(OUT))"
 	@$(MAKE) -s build
-	@sh examples/run-demo.sh $(PORT)
+	@sh examples/run-demo.sh $(PORT) $(LUA)
 
 # The emulator of both APIs from this checkout (sandbox/; its own rock: bizreg-sandbox-scm-1.rockspec).
 sandbox:
