@@ -17,9 +17,9 @@ until grep -q "listening" build/demo/sandbox.log 2>/dev/null; do
   if [ $i -gt 200 ] || ! kill -0 $SB 2>/dev/null; then
     if grep -qi "already in use" build/demo/sandbox.log; then
       echo "bizreg: port $PORT is in use; run \`make demo PORT=…\` with a free port"
-    else
-      echo "bizreg: the sandbox did not start:"; cat build/demo/sandbox.log
+      exit 2
     fi
+    echo "bizreg: the sandbox did not start:"; cat build/demo/sandbox.log
     exit 1
   fi
   sleep 0.05

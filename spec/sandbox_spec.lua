@@ -1148,6 +1148,21 @@ describe("sandbox command line", function()
     assert.truthy(out:find("rc=2", 1, true))
   end)
 
+  -- every launcher of the sandbox: the checkout's, the library command's (`bizreg sandbox`
+  -- execs the same launcher the sandbox rock installs), on a port another socket holds
+  for _, cmd in ipairs({ "bin/bizreg-sandbox --port ", "sandbox/bin/bizreg-sandbox --port ", "bin/bizreg sandbox --port " }) do
+    it("answers a busy port with one line and exit 2: " .. cmd, function()
+      local holder = assert(socket.bind("127.0.0.1", 0))
+      local _, port = holder:getsockname()
+      local p = require("spec.helpers.shell").popen(cmd .. port .. " 2>&1; echo rc=$?")
+      local out = p:read("*a")
+      p:close()
+      holder:close()
+      assert.equal("bizreg-sandbox: port " .. port .. " on 127.0.0.1 is already in use; choose another with --port N\n"
+        .. "rc=2\n", out)
+    end)
+  end
+
   it("starts on a fixed port and stops idempotently", function()
     local sb = sandbox.start({ port = 18991 })
     assert.equal("http://127.0.0.1:18991", sb.url)
