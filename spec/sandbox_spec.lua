@@ -1149,17 +1149,20 @@ describe("sandbox command line", function()
   end)
 
   -- every launcher of the sandbox: the checkout's, the library command's (`bizreg sandbox`
-  -- execs the same launcher the sandbox rock installs), on a port another socket holds
-  for _, cmd in ipairs({ "bin/bizreg-sandbox --port ", "sandbox/bin/bizreg-sandbox --port ", "bin/bizreg sandbox --port " }) do
-    it("answers a busy port with one line and exit 2: " .. cmd, function()
+  -- execs the same launcher the sandbox rock installs), and the spec's echo server, on a port
+  -- another socket holds
+  local sb_hint = "is already in use; choose another with --port N"
+  for _, c in ipairs({ { "bin/bizreg-sandbox --port ", "bizreg-sandbox", sb_hint },
+      { "sandbox/bin/bizreg-sandbox --port ", "bizreg-sandbox", sb_hint }, { "bin/bizreg sandbox --port ", "bizreg-sandbox", sb_hint },
+      { "lua5.1 spec/servers/echo.lua ", "echo.lua", "is already in use; choose another PORT" } }) do
+    it("answers a busy port with one line and exit 2: " .. c[1], function()
       local holder = assert(socket.bind("127.0.0.1", 0))
       local _, port = holder:getsockname()
-      local p = require("spec.helpers.shell").popen(cmd .. port .. " 2>&1; echo rc=$?")
+      local p = require("spec.helpers.shell").popen(c[1] .. port .. " 2>&1; echo rc=$?")
       local out = p:read("*a")
       p:close()
       holder:close()
-      assert.equal("bizreg-sandbox: port " .. port .. " on 127.0.0.1 is already in use; choose another with --port N\n"
-        .. "rc=2\n", out)
+      assert.equal(c[2] .. ": port " .. port .. " on 127.0.0.1 " .. c[3] .. "\n" .. "rc=2\n", out)
     end)
   end
 
