@@ -148,8 +148,7 @@ function M.map_error(res)
   if type(body) == "table" and type(body.error) == "table" and type(body.error.message) == "string" then
     e.message = body.error.message
   end
-  e.message = e.message or ("HTTP " .. res.status)
-  return errors.http(res.status, e)
+  return errors.http(res.status, e, res.url)
 end
 
 local function to_int(v) return type(v) == "number" and math.floor(v) or v end
