@@ -16,7 +16,7 @@ OUT      := build/$(LUA)/bizreg/core.so
 PORT     ?= 8089
 LUAPATH  := ./lua/?.lua;./lua/?/init.lua;;
 
-.PHONY: all build deps lint test test-distros test-c demo sandbox bench asan build-asan valgrind clean reliability docs \
+.PHONY: all build rock deps lint test test-distros test-c demo sandbox bench asan build-asan valgrind clean reliability docs \
         fuzz fuzz-media fuzz-encode fuzz-multipart fuzz-httpcb fuzz-datetime fuzz-luaresp
 
 all: build
@@ -68,6 +68,15 @@ demo:
 	@$(MAKE) -s -q build 2>/dev/null || echo "bizreg: building the C core ($(OUT))"
 	@$(MAKE) -s build
 	@sh examples/run-demo.sh $(PORT) $(LUA)
+
+# LuaRocks' build of the C core (bizreg-scm-1.rockspec, build type "make"): out of the source
+# tree, into build/luarocks/; LuaRocks passes its compiler, flags and include dirs.
+ROCK_CFLAGS ?= -O2 -fPIC
+LIBFLAG     ?= -shared
+rock:
+	@mkdir -p build/luarocks/bizreg
+	$(CC) $(ROCK_CFLAGS) $(WARN) -I$(LUA_INCDIR) -I$(CURL_INCDIR) $(SRCS) $(LIBFLAG) -o build/luarocks/bizreg/core.so \
+	  -L$(CURL_LIBDIR) -lcurl
 
 # The emulator of both APIs from this checkout (sandbox/; its own rock: bizreg-sandbox-scm-1.rockspec).
 sandbox:
