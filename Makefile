@@ -16,7 +16,7 @@ OUT      := build/$(LUA)/bizreg/core.so
 PORT     ?= 8089
 LUAPATH  := ./lua/?.lua;./lua/?/init.lua;;
 
-.PHONY: all build rock deps lint test test-distros test-c demo sandbox bench asan build-asan valgrind clean reliability docs \
+.PHONY: all build rock deps lint test test-distros clean-roots test-c demo sandbox bench asan build-asan valgrind clean reliability docs \
         fuzz fuzz-media fuzz-encode fuzz-multipart fuzz-httpcb fuzz-datetime fuzz-luaresp
 
 all: build
@@ -51,7 +51,8 @@ test-c:
 	./build/media_c_test
 
 # The HTML API reference (LDoc, config.ld; doc comments in lua/bizreg/) into doc/, not
-# committed. Any LDoc warning fails it. LDoc runs under lua5.1, where Debian's lua-markdown is.
+# committed. Any LDoc warning fails it, and so does markup that did not render (spec/checks/docs_html.sh).
+# LDoc runs under lua5.1, where Debian's lua-markdown is.
 LDOC_INFO := -e '^reading configuration from ' -e '^found master module' -e '^\*\*\*closing section from master module\*\*\*$$' -e '^output written to '
 docs:
 	@sh bin/deps docs
@@ -60,6 +61,7 @@ docs:
 	@if lua5.1 /usr/bin/ldoc --fatalwarnings . >build/ldoc.log 2>&1 && ! grep -v $(LDOC_INFO) build/ldoc.log | grep -q .; then \
 	  echo "doc/index.html: the API reference"; \
 	else cat build/ldoc.log; echo "make docs: LDoc warnings (above)"; exit 1; fi
+	@sh spec/checks/docs_html.sh
 
 # The README's demo command: sandbox up, examples against it, sandbox down.
 # PORT=N: the sandbox's port (default 8089).
@@ -158,9 +160,14 @@ fuzz-datetime: build/fuzz/datetime_fuzz
 fuzz-luaresp: build/fuzz/luaresp_fuzz
 	@sh fuzz/run.sh $(FUZZ_SECONDS) luaresp
 
-# The suite inside minimal Debian 11 and 13 roots (kept under /var/tmp/bizreg-roots).
+# The README's two commands (make demo, make test) inside minimal Debian 11 and 13 roots (kept
+# under /var/tmp/bizreg-roots; see spec/checks/distros.sh).
 test-distros:
 	@sh spec/checks/distros.sh
+
+# Removes those roots (about 1.7 GB; BIZREG_ROOTS names another place). make test makes them again.
+clean-roots:
+	@sh spec/checks/distros.sh --clean
 
 # luacheck (.luacheckrc) over every Lua file, cppcheck over the C core: any finding fails.
 lint:

@@ -11,6 +11,7 @@
 #      left out (its target is this machine's lua-http). BIZREG_DISTRO_EXTRA adds parts.
 # Roots are kept between runs under $BIZREG_ROOTS (default /var/tmp/bizreg-roots, about 1.7 GB,
 # outside the checkout; `make clean-roots` removes them). Needs root.
+#   sh spec/checks/distros.sh [--clean]
 # Prints one "<suite> (...): N passed, N failed" line per distro with each command's wall time,
 # then "distros: N passed, N failed"; exit 1 on any failure.
 set -u
@@ -21,6 +22,16 @@ DISTROS=${BIZREG_DISTROS:-"bullseye trixie"}
 PKGS="make git ca-certificates"
 
 [ "$(id -u)" = 0 ] || { echo "distros: needs root (debootstrap, chroot)"; exit 1; }
+
+# --clean (make clean-roots): unmounts what a killed run may have left mounted in the roots, then
+# removes them (never crossing into another file system).
+if [ "${1:-}" = --clean ]; then
+  [ -d "$ROOTS" ] || { echo "distros: no roots at $ROOTS"; exit 0; }
+  awk -v r="$ROOTS/" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do umount "$m"; done
+  size=$(du -sh "$ROOTS" 2>/dev/null | cut -f1)
+  rm -rf --one-file-system "$ROOTS" && echo "distros: removed $ROOTS ($size)"
+  exit
+fi
 command -v debootstrap >/dev/null 2>&1 || {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
 } || { echo "distros: cannot install debootstrap"; exit 1; }
