@@ -78,9 +78,11 @@ for suite in $DISTROS; do
   if ! prepare_root "$suite" "$root"; then
     FAIL=$((FAIL + 1)); echo "$suite: 0 passed, 1 failed (root not ready)"; continue
   fi
-  # A fresh copy of the tree (no build products), node modules included for the ajv/busboy checks.
+  # A fresh copy of the tree as a clone has it (no build products, no node modules: make test
+  # installs them with npm, as on a fresh machine).
   rm -rf "$root/src" && mkdir -p "$root/src"
-  tar -C "$SRC" --exclude=./build --exclude=./.git --exclude=./tree -cf - . | tar -C "$root/src" -xf -
+  tar -C "$SRC" --exclude=./build --exclude=./.git --exclude=./tree --exclude=./spec/node/node_modules -cf - . |
+    tar -C "$root/src" -xf -
   log=$SRC/build/logs/distro-$suite
   mkdir -p "$SRC/build/logs"
   t0=$(date +%s)
