@@ -34,7 +34,7 @@ if [ "${1:-}" = --clean ]; then
   exit
 fi
 command -v debootstrap >/dev/null 2>&1 || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq debootstrap >/dev/null
 } || { echo "distros: cannot install debootstrap"; exit 1; }
 
 # The machine's own Debian mirror (deb822 or one-line sources).
@@ -64,7 +64,7 @@ prepare_root() {  # prepare_root SUITE ROOT
   want=$PKGS
   missing=$(in_root "$2" "for p in $(echo $want); do dpkg-query -W -f='\${Status}' \$p 2>/dev/null | grep -q 'ok installed' || echo \$p; done")
   [ -z "$missing" ] && { in_root "$2" "update-ca-certificates >/dev/null 2>&1"; return 0; }
-  in_root "$2" "apt-get update -qq && apt-get install -y -qq --no-install-recommends $(echo $missing) >/dev/null 2>&1 &&
+  in_root "$2" "apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $(echo $missing) >/dev/null 2>&1 &&
     update-ca-certificates >/dev/null 2>&1; true"
   missing=$(in_root "$2" "for p in $(echo $want); do dpkg-query -W -f='\${Status}' \$p 2>/dev/null | grep -q 'ok installed' || echo \$p; done")
   [ -z "$missing" ] || { echo "$1: could not install:" $missing; return 1; }
