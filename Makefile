@@ -1,6 +1,11 @@
 # bizreg: one entry point for build, test, demo, bench, sanitizers.
-# LUA picks the interpreter/headers: lua5.4 (default), lua5.3, lua5.2, lua5.1, luajit.
-LUA      ?= lua5.4
+# LUA picks the interpreter/headers: lua5.4, lua5.3, lua5.2, lua5.1, luajit. Every step that runs
+# the library takes it from here. Default: what this release serves (bin/deps lua: lua5.4, or
+# lua5.1 where lua-cjson has no 5.4 build, as on Debian 11).
+ifeq ($(origin LUA),undefined)
+LUA      := $(shell sh bin/deps lua)
+endif
+export LUA
 PKG      := $(if $(filter luajit,$(LUA)),luajit,$(LUA))
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -11,7 +16,7 @@ OUT      := build/$(LUA)/bizreg/core.so
 PORT     ?= 8089
 LUAPATH  := ./lua/?.lua;./lua/?/init.lua;;
 
-.PHONY: all build deps lint test test-distros test-c demo sandbox bench asan build-asan valgrind clean reliability docs \
+.PHONY: all build rock deps lint test test-distros clean-roots test-c demo sandbox bench asan build-asan valgrind clean reliability docs \
         fuzz fuzz-media fuzz-encode fuzz-multipart fuzz-httpcb fuzz-datetime fuzz-luaresp
 
 all: build
@@ -21,8 +26,11 @@ $(OUT): $(SRCS) $(HDRS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $(shell pkg-config --cflags $(PKG) libcurl libcrypto) $(SRCS) -o $@ $(shell pkg-config --libs libcurl libcrypto)
 
+# DEPS: the set bin/deps installs for make test (specs: only what the busted specs need, for
+# make test BIZREG_EXTRA="" as spec/checks/distros.sh runs it in its roots)
+DEPS ?= test
 deps:
-	@sh bin/deps test
+	@sh bin/deps $(DEPS)
 
 spec/node/node_modules: spec/node/package.json
 	@echo "bizreg: installing the npm test tools (ajv, busboy) into spec/node"
@@ -46,7 +54,8 @@ test-c:
 	./build/media_c_test
 
 # The HTML API reference (LDoc, config.ld; doc comments in lua/bizreg/) into doc/, not
-# committed. Any LDoc warning fails it. LDoc runs under lua5.1, where Debian's lua-markdown is.
+# committed. Any LDoc warning fails it, and so does markup that did not render (spec/checks/docs_html.sh).
+# LDoc runs under lua5.1, where Debian's lua-markdown is.
 LDOC_INFO := -e '^reading configuration from ' -e '^found master module' -e '^\*\*\*closing section from master module\*\*\*$$' -e '^output written to '
 docs:
 	@sh bin/deps docs
@@ -55,6 +64,7 @@ docs:
 	@if lua5.1 /usr/bin/ldoc --fatalwarnings . >build/ldoc.log 2>&1 && ! grep -v $(LDOC_INFO) build/ldoc.log | grep -q .; then \
 	  echo "doc/index.html: the API reference"; \
 	else cat build/ldoc.log; echo "make docs: LDoc warnings (above)"; exit 1; fi
+	@sh spec/checks/docs_html.sh
 
 # The README's demo command: sandbox up, examples against it, sandbox down.
 # PORT=N: the sandbox's port (default 8089).
@@ -62,7 +72,16 @@ demo:
 	@sh bin/deps core
 	@$(MAKE) -s -q build 2>/dev/null || echo "bizreg: building the C core ($(OUT))"
 	@$(MAKE) -s build
-	@sh examples/run-demo.sh $(PORT)
+	@sh examples/run-demo.sh $(PORT) $(LUA)
+
+# LuaRocks' build of the C core (bizreg-scm-1.rockspec, build type "make"): out of the source
+# tree, into build/luarocks/; LuaRocks passes its compiler, flags and include dirs.
+ROCK_CFLAGS ?= -O2 -fPIC
+LIBFLAG     ?= -shared
+rock:
+	@mkdir -p build/luarocks/bizreg
+	$(CC) $(ROCK_CFLAGS) $(WARN) -I$(LUA_INCDIR) -I$(CURL_INCDIR) -I$(CRYPTO_INCDIR) $(SRCS) $(LIBFLAG) -o build/luarocks/bizreg/core.so \
+	  -L$(CURL_LIBDIR) -lcurl -L$(CRYPTO_LIBDIR) -lcrypto
 
 # The emulator of both APIs from this checkout (sandbox/; its own rock: bizreg-sandbox-scm-1.rockspec).
 sandbox:
@@ -144,9 +163,14 @@ fuzz-datetime: build/fuzz/datetime_fuzz
 fuzz-luaresp: build/fuzz/luaresp_fuzz
 	@sh fuzz/run.sh $(FUZZ_SECONDS) luaresp
 
-# The suite inside minimal Debian 11 and 13 roots (kept under /var/tmp/bizreg-roots).
+# The README's two commands (make demo, make test) inside minimal Debian 11 and 13 roots (kept
+# under /var/tmp/bizreg-roots; see spec/checks/distros.sh).
 test-distros:
 	@sh spec/checks/distros.sh
+
+# Removes those roots (about 1.7 GB; BIZREG_ROOTS names another place). make test makes them again.
+clean-roots:
+	@sh spec/checks/distros.sh --clean
 
 # luacheck (.luacheckrc) over every Lua file, cppcheck over the C core: any finding fails.
 lint:

@@ -62,11 +62,12 @@ describe("layering of the C core", function()
     assert.are.same({}, long)
   end)
 
-  -- A new .c file that only the Makefile knows builds here and fails in every LuaRocks install.
+  -- A new Lua module that only the checkout knows works here and fails in every LuaRocks install.
   it("lists every C source and Lua module in its rockspec (the sandbox's in its own)", function()
     local missing = {}
     for rockspec, files in pairs {
-      ["bizreg-scm-1.rockspec"] = "src/*.c lua/bizreg/*.lua lua/bizreg/*/*.lua",
+      -- (its C sources: the Makefile's rock target builds src/*.c)
+      ["bizreg-scm-1.rockspec"] = "lua/bizreg/*.lua lua/bizreg/*/*.lua",
       ["bizreg-sandbox-scm-1.rockspec"] = "sandbox/lua/bizreg_sandbox/*.lua",
     } do
       local spec = read(rockspec)

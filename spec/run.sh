@@ -1,13 +1,29 @@
 #!/bin/sh
 # The whole suite: busted (TAP) under every interpreter, plus the C, LuaRocks, nginx
-# and embedded-host checks. Prints one tally per part and, last, "N passed, N failed".
+# and embedded-host checks. Prints one tally per part and, last, "N passed, N failed, N skipped".
+# A part this release cannot run (an interpreter or its lua-cjson build missing, no nginx Lua
+# module) is skipped with one line saying why (bin/deps skipped the package); N skipped counts parts.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+# BIZREG_LUAS, BIZREG_EXTRA: the parts to run (spec/checks/distros.sh narrows them in its roots);
+# BIZREG_BUSTED_ARGS: extra busted arguments (e.g. --exclude-tags=wire).
 LUAS=${BIZREG_LUAS-"lua5.4 lua5.3 lua5.2 lua5.1 luajit"}
 EXTRA=${BIZREG_EXTRA-"lint asan soak property c docs luarocks nginx embed distros"}
 mkdir -p build/logs
 PASS=0
 FAIL=0
+SKIP=0
+skip() {  # skip NAME WHY
+  SKIP=$((SKIP + 1)); echo "$1: skipped: $2"
+}
+# why_not LUA: empty when LUA can run the suite, else the reason it cannot
+why_not() {
+  if ! command -v "$1" >/dev/null 2>&1; then echo "$1 is not installed (this release has no package for it)"
+  elif ! "$1" -e 'require "cjson"' >/dev/null 2>&1; then echo "this release's lua-cjson has no $1 build"
+  elif ! "$1" -e 'require "busted.runner"' >/dev/null 2>&1; then echo "this release's busted does not run on $1"
+  fi
+}
+LUA54=$(why_not lua5.4)
 
 # tap NAME CMD...: tally a TAP stream; a crash or a short plan counts as failures.
 tap() {
@@ -40,12 +56,23 @@ check() {
 }
 
 for lua in $LUAS; do
+  why=$(why_not "$lua")
+  if [ -n "$why" ]; then skip "$lua" "$why"; continue; fi
   if ! make -s LUA="$lua" build >build/logs/build-$lua.log 2>&1; then
     cat build/logs/build-$lua.log; FAIL=$((FAIL + 1)); echo "$lua: build failed"; continue
   fi
-  tap "$lua" "$lua" /usr/bin/busted -o TAP --cpath="./build/$lua/?.so" spec
+  # shellcheck disable=SC2086
+  tap "$lua" "$lua" /usr/bin/busted -o TAP ${BIZREG_BUSTED_ARGS:-} --cpath="./build/$lua/?.so" spec
 done
 for x in $EXTRA; do
+  case $x in
+    asan|soak|property|luarocks|embed)  # these run the library on lua5.4
+      if [ -n "$LUA54" ]; then skip "$x" "$LUA54"; continue; fi ;;
+    nginx)
+      if [ ! -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || ! command -v luajit >/dev/null 2>&1; then
+        skip nginx "this release has no nginx Lua module (libnginx-mod-http-lua) or no LuaJIT"; continue
+      fi ;;
+  esac
   case $x in
     asan)  # the lua5.4 suite again, on a core built with ASan+UBSan: any memory error fails it
       if make -s build-asan >build/logs/build-asan.log 2>&1; then
@@ -74,5 +101,5 @@ for x in $EXTRA; do
       PASS=$((PASS + p)); FAIL=$((FAIL + f)) ;;
   esac
 done
-echo "$PASS passed, $FAIL failed"
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
 [ "$FAIL" -eq 0 ]

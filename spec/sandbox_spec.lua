@@ -1148,6 +1148,24 @@ describe("sandbox command line", function()
     assert.truthy(out:find("rc=2", 1, true))
   end)
 
+  -- every launcher of the sandbox: the checkout's, the library command's (`bizreg sandbox`
+  -- execs the same launcher the sandbox rock installs), and the spec's echo server, on a port
+  -- another socket holds
+  local sb_hint = "is already in use; choose another with --port N"
+  for _, c in ipairs({ { "bin/bizreg-sandbox --port ", "bizreg-sandbox", sb_hint },
+      { "sandbox/bin/bizreg-sandbox --port ", "bizreg-sandbox", sb_hint }, { "bin/bizreg sandbox --port ", "bizreg-sandbox", sb_hint },
+      { "lua5.1 spec/servers/echo.lua ", "echo.lua", "is already in use; choose another PORT" } }) do
+    it("answers a busy port with one line and exit 2: " .. c[1], function()
+      local holder = assert(socket.bind("127.0.0.1", 0))
+      local _, port = holder:getsockname()
+      local p = require("spec.helpers.shell").popen(c[1] .. port .. " 2>&1; echo rc=$?")
+      local out = p:read("*a")
+      p:close()
+      holder:close()
+      assert.equal(c[2] .. ": port " .. port .. " on 127.0.0.1 " .. c[3] .. "\n" .. "rc=2\n", out)
+    end)
+  end
+
   it("starts on a fixed port and stops idempotently", function()
     local sb = sandbox.start({ port = 18991 })
     assert.equal("http://127.0.0.1:18991", sb.url)

@@ -223,7 +223,11 @@ void bz_http_push_outcome(lua_State *L, bz_http *h, CURLcode rc) {
     snprintf(msg, sizeof msg, "out of memory while receiving the response");
   } else {
     code = bz_curle_name(rc, tmp, sizeof tmp);
-    if (h->errbuf[0] && strcmp(h->errbuf, curl_easy_strerror(rc)) != 0)
+    /* libcurl's error buffer says more than curl_easy_strerror; since 7.80 or so it often ends
+     * with that same text ("Failed to connect ...: Couldn't connect to server"): said once */
+    if (h->errbuf[0] && strstr(h->errbuf, curl_easy_strerror(rc)) != NULL)
+      snprintf(msg, sizeof msg, "%s", h->errbuf);
+    else if (h->errbuf[0])
       snprintf(msg, sizeof msg, "%s: %s", curl_easy_strerror(rc), h->errbuf);
     else
       snprintf(msg, sizeof msg, "%s", curl_easy_strerror(rc));

@@ -331,6 +331,7 @@ function Client:send(ctx, req, token)
     local res, err = ctx.send(out)
     local e
     if res then
+      if res.status == 404 then res.url = target end  -- a 404's message names the URL (a wrong base URL?)
       if t0 and self.on_event then events.response(self, res, core.now() - t0) end
       if res.status ~= 429 or attempt >= self.retries then return res end
       sent = true

@@ -39,6 +39,7 @@
 --   may have been registered (README: "Reliability: at most once")
 -- @field body http and decode: the raw answer, first 4 KiB, secrets masked
 -- @field curl_code transport errors from libcurl: the `CURLcode` number
+-- @field url http 404: the URL that was not found (the usual cause: a wrong `base_url`)
 -- @usage local _, err = kos:register_visitor_images { images = { { fileName = "a.jpg" } } }
 -- print(err.kind, err.status, err.sent)           --> validation  400  false
 -- print(err.errorProperties[1].key, err.errorProperties[1].reason, err.errorProperties[1].index)
@@ -327,9 +328,16 @@ end
 
 function M.retryable_status(status) return RETRYABLE_STATUS[status] or false end
 
-function M.http(status, fields)
+-- fields.message: the server's message, if it sent one. url: the request's URL, given on a 404
+-- (set as err.url and named in the message: the usual cause is a wrong base URL).
+function M.http(status, fields, url)
   fields.kind = "http"
   fields.status = status
+  if status == 404 and url then
+    fields.url = url
+    fields.message = fields.message and (fields.message .. " at " .. url) or ("not found at " .. url .. " (check the base URL)")
+  end
+  fields.message = fields.message or ("HTTP " .. status)
   fields.retryable = RETRYABLE_STATUS[status] or false
   return M.new(fields)
 end

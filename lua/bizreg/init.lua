@@ -6,7 +6,8 @@
 -- client). Every payload is validated completely before anything is sent; a request that
 -- may have reached the server is never sent again (README: "Reliability: at most once").
 --
--- Sections: the functions below; `client` (the methods of a client); `options` (every
+-- Sections: the functions below; `kos_client` (a KOS client's methods); `rcs_client` (an
+-- RCS client's methods); `client` (what both have: `start`, `close`); `options` (every
 -- client option); `job` (non-blocking calls); debug events are in `bizreg.events`, error
 -- fields in `bizreg.errors`, the nginx transport in `bizreg.transport.ngx`.
 -- @module bizreg
@@ -104,8 +105,8 @@ bizreg.rcs = rcs.new
 
 --- The exact request `register_visitor_images` would send, without sending it.
 -- @tparam table payload `{ images = { {...}, ... } }`
--- @treturn table `{ method = "POST", path = "/image/open/v1/commands/register-visitor-images",
---   headers = { ["Content-Type"] = "application/json" }, body = "<the JSON>" }`
+-- @treturn table `{ method = "POST", path = "/image/open/v1/commands/register-visitor-images",`
+--   `headers = { ["Content-Type"] = "application/json" }, body = "<the JSON>" }`
 -- @return or nil and a validation error listing every violation
 -- @raise when payload is not a table
 -- @usage local req, err = bizreg.prepare_visitor_images { images = { { fileName = "a.jpg", visitorId = "v1" } } }
@@ -114,10 +115,10 @@ function bizreg.prepare_visitor_images(payload) return kos.prepare(payload) end
 
 --- The exact request `search_visitors` would send, without sending it.
 -- `dateOfBirth` is sent in the API's documented form (`1990-05-01 00:00:00.000Z`, see
--- `client:search_visitors`), the fields in the schema's order.
--- @tparam table payload as for `client:search_visitors`
--- @treturn table `{ method = "POST", path = "/visitor/open/v1/queries/search-visitors",
---   headers = { ["Content-Type"] = "application/json" }, body = "<the JSON>" }`
+-- `kos:search_visitors`), the fields in the schema's order.
+-- @tparam table payload as for `kos:search_visitors`
+-- @treturn table `{ method = "POST", path = "/visitor/open/v1/queries/search-visitors",`
+--   `headers = { ["Content-Type"] = "application/json" }, body = "<the JSON>" }`
 -- @return or nil and a validation error listing every violation
 -- @raise when payload is not a table
 -- @usage local req = assert(bizreg.prepare_search_visitors { chartNumber = "12345", dateOfBirth = "1990-05-01" })
@@ -128,14 +129,14 @@ function bizreg.prepare_search_visitors(payload) return kos.prepare_search(paylo
 -- `body` is the whole multipart body as a string (files read into it). File parts are named
 -- by their path's stem with the extension of the type detected from the bytes
 -- (PNG `.png`, JPEG `.jpg`, PDF `.pdf`, TIFF `.tif`, ZIP `.zip`): a PNG at `logo.jpg` is sent
--- as `filename="logo.png"`; `"`, CR, LF and `\` in the stem become `_`.
+-- as `filename="logo.png"`; `"`, CR, LF and backslash in the stem become `_`.
 -- @tparam table payload `regBrand`, `chatbots`, the files `brandProfile`, `brandBackground`,
 --   `subNumCertificate` (each a path, `{ path = … }` or `{ data = bytes, filename = … }`)
 -- @tparam[opt] table opts
 -- @tparam[opt] string opts.boundary a fixed multipart boundary (reproducible bodies; random by default)
 -- @tparam[opt] string opts.json_content_type `Content-Type` of the JSON parts (as the client option)
--- @treturn table `{ method = "POST", path = "/corp/brand", headers = { ["Content-Type"] =
---   "multipart/form-data; boundary=…" }, body = "<the multipart body>" }`
+-- @treturn table `{ method = "POST", path = "/corp/brand", headers = { ["Content-Type"] =`
+--   `"multipart/form-data; boundary=…" }, body = "<the multipart body>" }`
 -- @return or nil and a validation error listing every violation (with RCS codes)
 -- @raise when payload is not a table, or the boundary is not a valid RFC 2046 boundary
 -- @usage local req = assert(bizreg.prepare_brand(payload, { boundary = "test-0001" }))
@@ -148,8 +149,8 @@ function bizreg.prepare_brand(payload, opts) return rcs.prepare(payload, opts) e
 --   with code 64316)
 -- @tparam table payload `{ chatbots = { {...}, ... }, subNumCertificate = … }`
 -- @tparam[opt] table opts as for `prepare_brand` (`boundary`, `json_content_type`)
--- @treturn table `{ method = "POST", path = "/brand/{brandId}/chatbot", headers = { ["Content-Type"] =
---   "multipart/form-data; boundary=…" }, body = "<the multipart body>" }`
+-- @treturn table `{ method = "POST", path = "/brand/{brandId}/chatbot", headers = { ["Content-Type"] =`
+--   `"multipart/form-data; boundary=…" }, body = "<the multipart body>" }`
 -- @return or nil and a validation error listing every violation (with RCS codes)
 -- @raise when brandId is not a string, payload is not a table, or the boundary is invalid
 -- @usage local req = assert(bizreg.prepare_chatbots("BR.abc123", { chatbots = { { mdn = "0212345678",
@@ -169,27 +170,27 @@ end
 --- One-shot: a KOS client, one `register_visitor_images` call, `close()`.
 -- @function register_visitor_images
 -- @tparam table opts as for `kos`
--- @tparam table payload as for `client:register_visitor_images`
--- @return res or nil
--- @return err
+-- @tparam table payload as for `kos:register_visitor_images`
+-- @treturn table the decoded answer (`{}`), as `kos:register_visitor_images`
+-- @return or nil and an error (`bizreg.errors`: validation, http, transport, decode)
 -- @usage local res, err = bizreg.register_visitor_images({ base_url = url, token = t }, { images = list })
 bizreg.register_visitor_images = one_shot(kos.new, "register_visitor_images")
 
 --- One-shot: a KOS client, one `search_visitors` call, `close()`.
 -- @function search_visitors
 -- @tparam table opts as for `kos`
--- @tparam table payload as for `client:search_visitors`
--- @return res or nil
--- @return err
+-- @tparam table payload as for `kos:search_visitors`
+-- @treturn table `{ visitors = {...}, data = {...} }`, as `kos:search_visitors`
+-- @return or nil and an error (`bizreg.errors`)
 -- @usage local res, err = bizreg.search_visitors({ base_url = url, token = t }, { chartNumber = "12345" })
 bizreg.search_visitors = one_shot(kos.new, "search_visitors")
 
 --- One-shot: an RCS client, one `register_brand` call, `close()`.
 -- @function register_brand
 -- @tparam table opts as for `rcs`
--- @tparam table payload as for `client:register_brand`
--- @return res or nil
--- @return err
+-- @tparam table payload as for `rcs:register_brand`
+-- @treturn table `{ brandId = "BR.…", code = "20000000", status = 200, result = {...} }`
+-- @return or nil and an error (`bizreg.errors`; `err.sent`: it may have arrived)
 -- @usage local res, err = bizreg.register_brand({ base_url = url, token = t }, payload)
 bizreg.register_brand = one_shot(rcs.new, "register_brand")
 
@@ -197,9 +198,9 @@ bizreg.register_brand = one_shot(rcs.new, "register_brand")
 -- @function resubmit_brand
 -- @tparam table opts as for `rcs`
 -- @string brandId the brand to resubmit
--- @tparam table payload as for `client:register_brand`
--- @return res or nil
--- @return err
+-- @tparam table payload as for `rcs:register_brand`
+-- @treturn table `{ brandId = "BR.…", code = "20000000", status = 200, result = {...} }`
+-- @return or nil and an error (`bizreg.errors`; `err.sent`: it may have arrived)
 -- @usage local res, err = bizreg.resubmit_brand({ base_url = url, token = t }, "BR.abc123", payload)
 bizreg.resubmit_brand = one_shot(rcs.new, "resubmit_brand")
 
@@ -207,9 +208,9 @@ bizreg.resubmit_brand = one_shot(rcs.new, "resubmit_brand")
 -- @function register_chatbots
 -- @tparam table opts as for `rcs`
 -- @string brandId the brand to add the sender numbers to
--- @tparam table payload as for `client:register_chatbots`
--- @return res or nil
--- @return err
+-- @tparam table payload as for `rcs:register_chatbots`
+-- @treturn table `{ brandId = "BR.…", code = "20000000", status = 200, result = { Chatbot, … } }`
+-- @return or nil and an error (`bizreg.errors`; `err.sent`: it may have arrived)
 -- @usage local res, err = bizreg.register_chatbots({ base_url = url, token = t }, "BR.abc123", payload)
 bizreg.register_chatbots = one_shot(rcs.new, "register_chatbots")
 
@@ -225,20 +226,19 @@ bizreg.register_chatbots = one_shot(rcs.new, "register_chatbots")
 -- for _, job in ipairs(finished) do local res, err = job:result() end
 bizreg.poll = jobs.poll
 
---- A client made by `bizreg.kos` or `bizreg.rcs`. It keeps one kept-alive connection and
--- (with `api_key` or `client_id`) its token; `tostring(client)` never shows a secret.
--- @type client
--- @usage local rcs = bizreg.rcs { base_url = url, client_id = id, client_secret = secret }
--- print(rcs)   --> bizreg.rcs (https://api.rcsbizcenter.com/api/1.1)
--- local res, err = rcs:register_brand(payload)
--- rcs:close()
+--- A KOS clinic CRM client, made by `bizreg.kos`: the methods below, and `start` and `close`
+-- (see `client`). It keeps one kept-alive connection and (with `api_key`) its token.
+-- @type kos_client
+-- @usage local kos = bizreg.kos { base_url = url, api_key = key }
+-- local res, err = kos:register_visitor_images { images = list }
+-- kos:close()
 
 --- KOS (`bizreg.kos`): register visitor images (`POST /image/open/v1/commands/register-visitor-images`).
 -- `images` must be a non-empty list; every image is validated (fileName, visitorId, enums,
 -- memo ≤ 150 characters, RFC 3339 `shootingDateTimeUtc` sent as UTC with milliseconds, …).
--- @function client:register_visitor_images
--- @tparam table payload `{ images = { { fileName =, visitorId =, source =, equipment =, category =,
---   scheduleId =, shootingDateTimeUtc =, memo =, order =, closed =, default = }, … } }`
+-- @function kos:register_visitor_images
+-- @tparam table payload `{ images = { { fileName =, visitorId =, source =, equipment =, category =,`
+--   `scheduleId =, shootingDateTimeUtc =, memo =, order =, closed =, default = }, … } }`
 -- @treturn table the decoded answer (`{}`: `protos.Empty`)
 -- @return or nil and an error (`bizreg.errors`)
 -- @raise when payload is not a table, or the client is closed
@@ -258,11 +258,11 @@ bizreg.poll = jobs.poll
 -- `dateOfBirth` a date `"1990-05-01"`, or the documented form `"1990-05-01 00:00:00.000Z"`
 -- (also with `T`): it is **sent in the documented form**; another time of day, an offset or an
 -- impossible date is `NotAvailable` (the API's reason for a bad date); unknown keys `UnknownField`.
--- @function client:search_visitors
--- @tparam table payload `{ chartNumber =, phone = { countryCode = "82", phoneNumber = "1012345678" },
---   partOfVisitorName =, dateOfBirth =, email =, offset =, limit = }`
--- @treturn table `{ visitors = { { id =, chartNumber =, name =, phoneNumber = { countryCode =,
---   phoneNumber = }, dateOfBirth =, gender = }, … }, data = <the answer's data list as decoded> }`
+-- @function kos:search_visitors
+-- @tparam table payload `{ chartNumber =, phone = { countryCode = "82", phoneNumber = "1012345678" },`
+--   `partOfVisitorName =, dateOfBirth =, email =, offset =, limit = }`
+-- @treturn table `{ visitors = { { id =, chartNumber =, name =, phoneNumber = { countryCode =,`
+--   `phoneNumber = }, dateOfBirth =, gender = }, … }, data = <the answer's data list as decoded> }`
 --   (`visitors` holds the documented fields of each entry; `{}` when none matched)
 -- @return or nil and an error (`bizreg.errors`; `decode` when an entry has no `id`)
 -- @raise when payload is not a table, or the client is closed
@@ -271,13 +271,20 @@ bizreg.poll = jobs.poll
 --   kos:register_visitor_images { images = { { fileName = "a.jpg", visitorId = res.visitors[1].id } } }
 -- end
 
+--- An RCS Biz Center client, made by `bizreg.rcs`: the methods below, and `start` and `close`
+-- (see `client`). It keeps one kept-alive connection and (with `client_id`) its token.
+-- @type rcs_client
+-- @usage local rcs = bizreg.rcs { base_url = url, client_id = id, client_secret = secret }
+-- local res, err = rcs:register_brand(payload)
+-- rcs:close()
+
 --- RCS (`bizreg.rcs`): register a brand (`POST /corp/brand`, multipart). Files are judged by
 -- their bytes (`brandProfile` PNG; `brandBackground` PNG/JPEG; square, 388–1080 px, ≤ 1 MiB;
 -- `subNumCertificate` JPEG/PNG/PDF/TIFF/ZIP ≤ 20 MiB, required with `chatbots`), streamed from
 -- disk when given by path, and sent with the filename described at `prepare_brand`.
--- @function client:register_brand
--- @tparam table payload `{ regBrand = {...}, chatbots = {...}, brandProfile = "profile.png",
---   brandBackground = { path = "bg.jpg" }, subNumCertificate = { data = bytes, filename = "cert.pdf" } }`
+-- @function rcs:register_brand
+-- @tparam table payload `{ regBrand = {...}, chatbots = {...}, brandProfile = "profile.png",`
+--   `brandBackground = { path = "bg.jpg" }, subNumCertificate = { data = bytes, filename = "cert.pdf" } }`
 -- @tparam[opt] table opts `{ check_categories = true|false }` (overrides the client option): check the
 --   categories first (fetched once per client, see `brand_categories`); a failed fetch fails the call
 --   with `sent = false` (nothing of the brand was sent)
@@ -289,7 +296,7 @@ bizreg.poll = jobs.poll
 
 --- RCS (`bizreg.rcs`): resubmit a rejected or saved brand (`PUT /corp/brand/{brandId}`), same
 -- body and rules as `register_brand`.
--- @function client:resubmit_brand
+-- @function rcs:resubmit_brand
 -- @string brandId the brand's ID (≤ 13 characters of letters, digits, `.`, `-`, `_`, not `.` or `..`)
 -- @tparam table payload as for `register_brand`
 -- @tparam[opt] table opts none yet (`{}`; no `X-RCS-Brandkey`: the spec defines none here)
@@ -297,27 +304,31 @@ bizreg.poll = jobs.poll
 -- @return or nil and an error
 -- @usage local res, err = rcs:resubmit_brand("BR.abc123", payload)
 
---- RCS (`bizreg.rcs`): add sender numbers (chatbots) to an existing brand (`POST
--- /brand/{brandId}/chatbot`, multipart: the `chatbots` JSON part and the certificate). The
+--- RCS (`bizreg.rcs`): add sender numbers (chatbots) to an existing brand (`POST`
+-- `/brand/{brandId}/chatbot`, multipart: the `chatbots` JSON part and the certificate). The
 -- chatbot rows, the certificate rule (JPEG/PNG/PDF/TIFF/ZIP ≤ 20 MiB, required), the
 -- duplicate-mdn rule (64341), the codes, streaming and at-most-once are `register_brand`'s;
 -- `chatbots` is required here (1–1,000 items; an empty list is 64343). Each number is reviewed
 -- by an RBC operator: `approvalResult` starts as `승인대기`. The server answers 400 64316 for
 -- an unknown brand, 403 63001 for another account's, 400 64319 for an mdn the brand already has.
--- @function client:register_chatbots
+-- @function rcs:register_chatbots
 -- @string brandId the brand's ID (≤ 13 characters of letters, digits, `.`, `-`, `_`, not `.` or `..`; else
 --   `nil, err` with code 64316, nothing sent)
--- @tparam table payload `{ chatbots = { { mdn =, subTitle =, rcsReply =, display =, inputField =,
---   subDescr =, saftyStatusYn =, subNum = }, … }, subNumCertificate = "cert.pdf" }`
--- @treturn table `{ brandId = "BR.…", code = "20000000", status = 200, result = { { chatbotId =,
---   brandId =, approvalResult =, … }, … } }` (`result`: the spec's `Chatbot` objects)
+-- @tparam table payload `{ chatbots = { { mdn =, subTitle =, rcsReply =, display =, inputField =,`
+--   `subDescr =, saftyStatusYn =, subNum = }, … }, subNumCertificate = "cert.pdf" }`
+-- @treturn table `{ brandId = "BR.…", code = "20000000", status = 200, result = { { chatbotId =,`
+--   `brandId =, approvalResult =, … }, … } }` (`result`: the spec's `Chatbot` objects)
 -- @return or nil and an error (`bizreg.errors`)
 -- @raise when brandId is not a string, payload is not a table, or the client is closed
 -- @usage local res, err = rcs:register_chatbots("BR.abc123", { chatbots = { { mdn = "0212345678",
 --   subTitle = "대표번호" } }, subNumCertificate = "cert.pdf" })
 -- if not res and err.sent then print("unknown outcome: look at the brand's chatbots first") end
 
---- The non-blocking form of any method above: returns a `job` at once.
+--- What every client has, KOS and RCS alike; `tostring(client)` never shows a secret.
+-- @type client
+-- @usage print(rcs)   --> bizreg.rcs (https://api.rcsbizcenter.com/api/1.1)
+
+--- The non-blocking form of any method of `kos_client` or `rcs_client`: returns a `job` at once.
 -- Wrong argument types raise here, like the blocking call; validation errors finish the job
 -- at once. Not with a custom `transport` (call the method directly there).
 -- @function client:start

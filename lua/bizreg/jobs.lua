@@ -52,7 +52,7 @@ Job.__index = Job
 
 --- The job's outcome: exactly what the blocking call returns.
 -- @function job:result
--- @return res or nil
+-- @return the blocking call's answer (a table), or nil
 -- @return err (`bizreg.errors`)
 -- @raise while the job is still running, and re-raises what the job raised
 -- @usage if job.done then local res, err = job:result() end

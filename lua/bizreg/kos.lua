@@ -55,8 +55,7 @@ function M.map_error(res)
       end
     end
   end
-  e.message = e.message or ("HTTP " .. res.status)
-  return errors.http(res.status, e)
+  return errors.http(res.status, e, res.url)
 end
 
 function M.map_response(res)

@@ -14,8 +14,8 @@ local R  -- bizreg.rcs (install): messages, validation errors, brand headers
 --- RCS brands
 -- @module bizreg
 
---- RCS client methods (see `client`).
--- @type client
+--- RCS client methods (see `rcs_client`).
+-- @type rcs_client
 
 -- ---- response rows: field -> Lua type (BrandInfo; BrandDetail adds the rest) ---------
 
@@ -198,7 +198,7 @@ local ops = {}
 --- RCS (`bizreg.rcs`): a brand's details and review status (`GET /corp/{personId}/brand/{brandId}`;
 -- personId is the `person_id` option, by default `client_id`). No `X-RCS-Brandkey`: the spec
 -- defines none for this call.
--- @function client:get_brand
+-- @function rcs:get_brand
 -- @string brandId the brand (≤ 13 characters of letters, digits, `.`, `-`, `_`, not `.` or `..`; else a validation
 --   error 64316, nothing sent)
 -- @tparam[opt] table opts none yet (`{}`)
@@ -222,12 +222,12 @@ ops.get_brand = {
 }
 
 --- RCS (`bizreg.rcs`): one page of the account's brands (`GET /corp/{personId}/brand?offset=&limit=`).
--- @function client:list_brands
+-- @function rcs:list_brands
 -- @tparam[opt] table query `{ offset = 0, limit = 100 }`: offset an integer ≥ 0, limit 100–1000;
 --   a value out of range is a validation error (`64202` "Invalid query parameter value (limit:99)"),
 --   a non-number raises
--- @treturn table `{ code, status, brands = { BrandInfo, … }, pagination = { total, offset, limit },
---   links = { prev, next } }`; each `BrandInfo` has `brandId`, `name`, `brandKey`, `status`,
+-- @treturn table `{ code, status, brands = { BrandInfo, … }, pagination = { total, offset, limit },`
+--   `links = { prev, next } }`; each `BrandInfo` has `brandId`, `name`, `brandKey`, `status`,
 --   `registerDate`, `approvalDate`, `updateDate`, … (204 "No Content": `brands = {}`)
 -- @return or nil and an error
 -- @raise on a wrong query type or field, without `person_id`, on a closed client
@@ -246,7 +246,7 @@ ops.list_brands = {
 --- RCS (`bizreg.rcs`): every brand of the account whose `name` is exactly `name`, all pages
 -- walked (each brand once). The check to make after `register_brand` failed with `err.sent`
 -- (the brand may exist): README "Reliability: at most once".
--- @function client:find_brands
+-- @function rcs:find_brands
 -- @tparam table query `{ name = "…", offset = 0, limit = 100, max_pages =, max_brands =, timeout = }`
 --   (name 1–20 characters: else a validation error; offset / limit as `list_brands`; the walk's
 --   bounds as `WALK_DEFAULTS`: wrong ones raise)

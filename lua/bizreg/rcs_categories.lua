@@ -13,8 +13,8 @@ local R, B  -- bizreg.rcs, bizreg.rcs_brands (install)
 --- RCS categories
 -- @module bizreg
 
---- RCS client methods (see `client`).
--- @type client
+--- RCS client methods (see `rcs_client`).
+-- @type rcs_client
 
 local CATEGORY_FIELDS = { categoryId = "string", categoryName = "string", subCategories = "table", updateDate = "string" }
 local SUB_FIELDS = { subCategoryId = "string", subCategoryName = "string" }
@@ -83,9 +83,9 @@ local ops = {}
 --- RCS (`bizreg.rcs`): the brand categories (`GET /corp/brand/categories`), cached per client
 -- for `categories_ttl` seconds (default 3600; 0: no cache). `register_brand` with
 -- `check_categories` checks `categoryId` / `subCategoryId` against this list.
--- @function client:brand_categories
--- @treturn table `{ code, status, categories = { { categoryId, categoryName, updateDate,
---   subCategories = { { subCategoryId, subCategoryName }, … } }, … } }` (a copy: yours to change)
+-- @function rcs:brand_categories
+-- @treturn table `{ code, status, categories = { { categoryId, categoryName, updateDate,`
+--   `subCategories = { { subCategoryId, subCategoryName }, … } }, … } }` (a copy: yours to change)
 -- @return or nil and an error
 -- @usage for _, c in ipairs(assert(rcs:brand_categories()).categories) do print(c.categoryId, c.categoryName) end
 ops.brand_categories = {

@@ -72,10 +72,12 @@ end
 
 -- The http error of a Fail envelope f (fail_fields) in answer res.
 local function fail_error(res, f)
+  -- a 404 names its URL (errors.http): the usual cause is a wrong base URL
+  local url = res.status == 404 and res.url or nil
   local e = errors.http(f.status or res.status, {
     body = res.body, code = f.code, raw_code = f.raw_code,
-    message = f.message or ("HTTP " .. res.status),
-  })
+    message = f.message or (not url and ("HTTP " .. res.status) or nil),
+  }, url)
   e.http_status = res.status
   -- retried or not by the HTTP status only: a Fail inside a 200 never is
   e.retryable = errors.retryable_status(res.status)

@@ -11,8 +11,8 @@ local M = {}
 --- RCS approval
 -- @module bizreg
 
---- RCS client methods (see `client`).
--- @type client
+--- RCS client methods (see `rcs_client`).
+-- @type rcs_client
 
 -- The verdicts among BrandInfo.status (rcs-openapi-1.1.12.yaml); every other value,
 -- known or not, is still pending.
@@ -87,14 +87,14 @@ end
 -- comes after `max(interval, Retry-After)`, never sooner: a Retry-After past the timeout ends
 -- the wait with `WAIT_TIMEOUT` at the timeout); any other error ends it as `get_brand` returns it.
 -- Each read has the client's `deadline`; `timeout` is checked between reads.
--- @function client:wait_for_approval
+-- @function rcs:wait_for_approval
 -- @string brandId the brand (≤ 13 characters)
 -- @tparam[opt] table opts
 -- @tparam[opt=60] number opts.interval seconds between reads (> 0)
 -- @tparam[opt=86400] number opts.timeout seconds to wait in all (> 0)
--- @treturn table `{ approved = true|false, brand_status = "승인"|"반려"|"반려(수정)",
---   reason = approvalReason (rejected, when the server gives one), brand = BrandDetail,
---   reads = n, code =, status = }`
+-- @treturn table `{ approved = true|false, brand_status = "승인"|"반려"|"반려(수정)",`
+--   `reason = approvalReason (rejected, when the server gives one), brand = BrandDetail,`
+--   `reads = n, code =, status = }`
 -- @return or nil and an error; on timeout `kind = "transport"`, `code = "WAIT_TIMEOUT"`,
 --   `sent = false`, `retryable = true`, `brand_status` = the last status read
 -- @raise on a wrong argument type or option, without `person_id` (static token), on a closed client

@@ -136,10 +136,10 @@ local PAGE = {
   end,
 }
 
---- RCS client methods (see `client`).
--- @type client
-
 -- ---- each_brand (a method: an iterator over pages of blocking calls) ---------------------
+
+--- RCS client methods (see `rcs_client`).
+-- @type rcs_client
 
 --- RCS (`bizreg.rcs`): every brand of the account, page after page, for a generic `for`.
 -- Each step yields one `BrandInfo` (as `list_brands` gives them); each brandId once. An
@@ -147,7 +147,7 @@ local PAGE = {
 -- already seen: the list does not advance, or `WALK_LIMIT` / `WALK_TIMEOUT` past the walk's
 -- bounds, as `find_brands`) is yielded once as `false, err`, then the loop ends: check
 -- `brand` in the loop body. The walk's `timeout` counts from the call, the loop body included.
--- @function client:each_brand
+-- @function rcs:each_brand
 -- @tparam[opt] table query `{ offset = 0, limit = 100, max_pages =, max_brands =, timeout = }`
 --   (limit 100–1000: the page size; the bounds as `WALK_DEFAULTS`)
 -- @treturn function an iterator yielding `brand`, or `false, err` once

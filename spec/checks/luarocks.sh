@@ -23,6 +23,11 @@ unset LUA_PATH LUA_CPATH LUA_INIT LUA_PATH_5_4 LUA_CPATH_5_4 BIZREG_SANDBOX
 
 fail() { echo "luarocks: $*" >&2; exit 1; }
 
+# the build happens out of the source tree: nothing new in the checkout, ignored files included
+# (builtin builds left src/*.o and bizreg/core.so there)
+left=$(git -C "$work/clone" status --porcelain --ignored --untracked-files=all | grep -v ' build/' || true)
+[ -z "$left" ] || fail "luarocks make left files in the checkout: $(echo $left)"
+
 # ---- the library rock alone ---------------------------------------------------
 left=$(cd "$tree" && find . -path '*sandbox*' ! -name 'sandbox.lua' | sort)
 [ -z "$left" ] || fail "the bizreg rock installed sandbox files: $left"

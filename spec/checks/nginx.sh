@@ -182,7 +182,15 @@ free_port() {
   LUA_CPATH=$CJSON_CPATH luajit -e 'local s = assert(require("socket").bind("127.0.0.1", 0))
     local _, port = s:getsockname(); s:close(); print(port)'
 }
-[ "$(id -u)" = 0 ] && run_as=root || run_as=$(id -un)
+# The example's user line (nobody nogroup) is kept as written when nobody can read the
+# checkout; else (a checkout under /root, mode 0700; or not root) the workers run as we do.
+edit_user=
+if [ "$(id -u)" = 0 ] && su -s /bin/sh nobody -c "test -r '$ROOT/lua/bizreg/init.lua' && test -x '$ROOT/build'" 2>/dev/null; then
+  run_as=
+else
+  run_as=$(id -un)
+  echo "nginx: nobody cannot read $ROOT: the workers run as $run_as (the example says nobody nogroup)"
+fi
 
 # start_nginx PREFIX TEMPLATE [EDIT]: renders TEMPLATE into PREFIX/conf/nginx.conf on a
 # free port (EDIT, a function, may change the rendered file), starts nginx there and
@@ -193,7 +201,8 @@ start_nginx() {
   for _ in 1 2 3; do
     PORT=$(free_port) || fail "no free port (luasocket for LuaJIT missing?)"
     sed -e "s|__ROOT__|$(sed_escape "$ROOT")|g" -e "s|__PORT__|$PORT|g" \
-      -e "s|__SANDBOX__|$(sed_escape "$SB")|g" -e "s|__USER__|$run_as|g" "$2" >"$1/conf/nginx.conf"
+      -e "s|__SANDBOX__|$(sed_escape "$SB")|g" "$2" >"$1/conf/nginx.conf"
+    [ -n "$run_as" ] && sed -i "s|^user .*;|user $run_as;|" "$1/conf/nginx.conf"
     grep -q '__[A-Z]*__' "$1/conf/nginx.conf" && fail "unreplaced placeholder in the rendered config"
     [ -n "${3:-}" ] && "$3" "$1/conf/nginx.conf"
     : >"$1/logs/error.log"

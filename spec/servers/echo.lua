@@ -195,7 +195,12 @@ local s = assert(http_server.listen {
     io.stderr:write("echo.lua: ", tostring(op), " ", tostring(err), "\n")
   end,
 })
-assert(s:listen())
+local listening, listen_err = s:listen()
+if not listening then  -- one line and exit 2, as the project's other servers on a busy port
+  io.stderr:write("echo.lua: port ", port, " on 127.0.0.1 ", tostring(listen_err):find("in use", 1, true)
+    and "is already in use; choose another PORT" or ("cannot be bound: " .. tostring(listen_err)), "\n")
+  os.exit(2)
+end
 io.stdout:write("listening ", port, "\n")
 io.stdout:flush()
 while os.time() - last_request < idle do

@@ -236,6 +236,7 @@ local function one_batch(run, b)
   local o, prev = run.o, run.done[b.n] and run.done[b.n].state
   local text, state, extra, jok, jerr
   run.current = b.n
+  run.ui:progress(run.processed, true)  -- the bar names the batch being sent
   if prev == "registered" then
     state, text = "skipped", "skipped (registered in an earlier run)"
   elseif o.skip and o.skip[b.n] then
@@ -252,9 +253,9 @@ local function one_batch(run, b)
     if not state then return false end
   end
   note(run.counts, run.lists, state, b)
+  run.ui:progress(run.processed)  -- counted before the line, whose redraw of the bar then shows it
   run.ui:result(label(b, run.count) .. "  " .. text, batch_json(b, state, extra), json.encode)
   if extra and extra.err then error_lines(run.ui, b, extra.err, run.data.lines) end
-  run.ui:progress(run.processed)
   if jok == nil and jerr then  -- the outcome happened but is not on disk: the operator must know
     run.ui:err("bizreg: cannot write the journal: " .. jerr .. "; batch " .. b.n .. " was " .. state)
     run.code = outcome.worst(run.code, outcome.UNKNOWN)

@@ -34,7 +34,8 @@ options:
   --dry-run         print the HTTP request(s) that would be sent (Authorization redacted,
                     file parts summarised), send nothing
   --verbose, -v     print the library's debug events on stderr: each request (headers,
-                    size, attempt), response, retry, token fetch and error (secrets redacted)
+                    size, attempt), response, retry, token fetch and error (secrets redacted);
+                    any command takes it (check and sandbox have no requests to show)
   --progress MODE   auto (a bar on a terminal, plain lines every 2 s otherwise), bar, lines, off
   --timeout S       seconds for a whole request (default 30)
   --batch N         images per request (default 100)
@@ -69,8 +70,10 @@ exit codes:
   130 interrupted (Ctrl-C); the journal keeps every batch recorded before it
 ]]
 
-local COMMON = { help = "flag", json = "flag" }
-local SEND = { ["dry-run"] = "flag", verbose = "flag", progress = "choice:progress", timeout = "seconds" }
+-- --verbose is an option of every command (a newcomer adds -v anywhere); check and sandbox
+-- send nothing through the library, so it shows nothing more there
+local COMMON = { help = "flag", json = "flag", verbose = "flag" }
+local SEND = { ["dry-run"] = "flag", progress = "choice:progress", timeout = "seconds" }
 
 local function merge(...)
   local t = {}
@@ -87,9 +90,9 @@ local COMMANDS = {
   ["register chatbots"] = merge(COMMON, SEND),
   ["visitors search"] = merge(COMMON, SEND, { ["chart-number"] = "string", phone = "string", name = "string",
     ["birth-date"] = "string", email = "string", offset = "string", limit = "string" }),
-  ["sandbox"] = { help = "flag", port = "port" },
-  ["brand status"] = merge(COMMON, { verbose = "flag", timeout = "seconds" }),
-  ["brand list"] = merge(COMMON, { verbose = "flag", timeout = "seconds" }),
+  ["sandbox"] = { help = "flag", port = "port", verbose = "flag" },
+  ["brand status"] = merge(COMMON, { timeout = "seconds" }),
+  ["brand list"] = merge(COMMON, { timeout = "seconds" }),
 }
 
 local function usage(ui, msg)

@@ -2,7 +2,7 @@
 -- they are built with, so lines read the same every time and diff well.
 --   json.obj("batch", 3, "state", "registered")   -> ordered object
 --   json.encode(value)                            -> one line
---   json.decode(text)                             -> value | nil, message (lua-cjson)
+--   json.decode(text[, "line"])                   -> value | nil, message (lua-cjson's, in words)
 local cjson = require "cjson.safe"
 
 local M = {}
@@ -92,15 +92,27 @@ end
 M.null = cjson.null
 
 -- Decodes text; on failure the message names the line and column of the problem.
-function M.decode(text)
+-- lua-cjson names its tokens (T_END, T_OBJ_END, ...) in messages: said in words here
+local TOKENS = { T_OBJ_BEGIN = "'{'", T_OBJ_END = "'}'", T_ARR_BEGIN = "'['", T_ARR_END = "']'",
+  T_STRING = "a string", T_NUMBER = "a number", T_BOOLEAN = "true or false", T_NULL = "null",
+  T_COLON = "':'", T_COMMA = "','" }
+
+-- what: "file" (default) or "line" (a JSON Lines line): the unit a cut-short text ends
+function M.decode(text, what)
   local v, err = cjson.decode(text)
   if v ~= nil or err == nil then return v end
-  local at = tonumber(tostring(err):match("character (%d+)"))
+  err = tostring(err)
+  if err:find("found T_END", 1, true) or err:find("found unexpected end of string", 1, true) then
+    err = "unexpected end of " .. (what or "file") .. (err:match(" at character %d+") or "")
+  else
+    err = err:gsub("T_[%u_]+", TOKENS)
+  end
+  local at = tonumber(err:match("character (%d+)"))
   if at then
     local before = text:sub(1, at - 1)
     local _, lines = before:gsub("\n", "")
     local col = at - (before:match(".*\n()") or 1) + 1
-    err = tostring(err):gsub(" at character %d+", "") .. string.format(" (line %d, column %d)", lines + 1, col)
+    err = err:gsub(" at character %d+", "") .. string.format(" (line %d, column %d)", lines + 1, col)
   end
   return nil, err
 end

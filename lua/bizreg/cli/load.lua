@@ -101,7 +101,7 @@ function M.images(path)
   for line in (text .. "\n"):gmatch("([^\n]*)\n") do
     n = n + 1
     if line:find("%S") then
-      local item, lerr = json.decode(line)
+      local item, lerr = json.decode(line, "line")
       if type(item) == "table" and not is_array(item) then
         r.items[#r.items + 1] = item
         r.lines[#r.items] = n

@@ -159,7 +159,8 @@ function UI:progress_start(p)
   p.last_draw, p.last_line = 0, p.start
 end
 
-function UI:progress(done)
+-- force: redraw the bar now (a batch starts or ends: never show the one before)
+function UI:progress(done, force)
   local p = self.active
   if not p then return end
   if p.unit == "bytes" and not p.flowing then
@@ -168,7 +169,7 @@ function UI:progress(done)
   end
   p.done = done
   if self.pmode == "bar" then
-    self:draw(false)
+    self:draw(force)
   elseif self.now() - p.last_line >= M.LINE_EVERY then
     p.last_line = self.now()
     self.pstream:write(self:scrub("progress: " .. self:progress_text(false)), "\n")

@@ -263,7 +263,14 @@ function server.main(argv)
       io.stderr:write(string.format("bizreg-sandbox: %s on %s: %s\n", tostring(op), tostring(context), tostring(e)))
     end,
   })
-  assert(srv:listen())
+  local listening, listen_err, errno = srv:listen()
+  if not listening then
+    -- a busy port is an operator's everyday mistake: one line, exit 2 (like a bad argument)
+    local why = (errno == 98 or tostring(listen_err):find("in use", 1, true))
+      and "is already in use; choose another with --port N" or ("cannot be bound: " .. tostring(listen_err))
+    io.stderr:write(string.format("bizreg-sandbox: port %d on %s %s\n", opts.port, opts.host, why))
+    os.exit(2)
+  end
   local _, _, port = srv:localname()
   local shown = opts.host == "::1" and "[::1]" or opts.host
   io.stdout:write(string.format("bizreg sandbox listening on http://%s:%d\n", shown, port))
