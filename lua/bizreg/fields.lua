@@ -15,6 +15,8 @@ function M.pick(obj, fields, required)
     local v = obj[k]
     if v ~= nil and v ~= cjson.null then
       if type(v) ~= want then return nil, k .. " is not a " .. want end
+      -- cjson reads NaN, Infinity and 1e999: no count or offset the API means
+      if want == "number" and not (v == v and v > -math.huge and v < math.huge) then return nil, k .. " is not finite" end
       out[k] = want == "number" and math.floor(v) or v
     end
   end

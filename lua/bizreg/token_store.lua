@@ -45,7 +45,9 @@ end
 local function split(v)
   if type(v) ~= "string" then return nil end
   local n, rest = v:match("^(%d+) (.+)$")
-  return tonumber(n), rest
+  n = n and tonumber(n)
+  if not n or n == math.huge then return nil end  -- 400 digits: a time that never comes
+  return n, rest
 end
 
 -- The handle for a client's options (nil without token_store), raising on a wrong store.
@@ -92,7 +94,7 @@ function Shared:lock(ttl)
   if not ok and err == "exists" then
     local held = self.store:get(self.lkey)
     local until_ = split(held)
-    if until_ and os.time() > until_ then
+    if not until_ or os.time() > until_ then  -- past, or no lock value bizreg writes
       self.store:delete(self.lkey)
       ok, err = self.store:add(self.lkey, value, ttl)
     end
