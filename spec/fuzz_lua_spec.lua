@@ -53,6 +53,19 @@ describe("fuzz-lua findings", function()
     assert.same({ total = 7, offset = 0, limit = 100 }, page.pagination)
   end)
 
+  -- Lua 5.1's string.format refuses nil for %s: a part head without a name raised there;
+  -- and the name was read from the tail of filename="...".
+  it("summarises a multipart part without a name on every interpreter", function()
+    local dryrun = require "bizreg.cli.dryrun"
+    local body = "--b\r\nContent-Disposition: form-data\r\n\r\n{}\r\n--b\r\nContent-Disposition: form-data; "
+      .. "filename=\"x.bin\"\r\n\r\nxyz\r\n--b--\r\n"
+    local lines = {}
+    dryrun.print({ out = function(_, l) lines[#lines + 1] = l end },
+      { method = "POST", url = "http://h/x", headers = { ["Content-Type"] = "multipart/form-data; boundary=b" }, body = body })
+    assert.equal("--- part nil: 2 bytes", lines[4])
+    assert.equal('--- part nil: file "x.bin", nil, 3 bytes (unknown type)', lines[6])
+  end)
+
   it("takes no token-store value whose time can never pass", function()
     local ts = require "bizreg.token_store"
     local values = { ["token"] = string.rep("9", 400) .. " tok-abcdefgh", ["lock"] = string.rep("9", 400) .. " owner" }
