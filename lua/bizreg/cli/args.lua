@@ -71,7 +71,7 @@ function M.convert(kind, s)
       local a, b = item:match("^%s*(%d+)%s*%-%s*(%d+)%s*$")
       a, b = a and whole(a), b and whole(b)
       if not a then a = whole(item:match("^%s*(.-)%s*$")); b = a end
-      if not a or a < 1 or b < a or b - a > 100000 then return nil, "needs batch numbers like 3,5-7 (got '" .. s .. "')" end
+      if not a or not b or a < 1 or b < a or b - a > 100000 then return nil, "needs batch numbers like 3,5-7 (got '" .. s .. "')" end
       for n = a, b do set[n] = true end
       any = true
     end
