@@ -294,16 +294,6 @@ local function answer_body(r, keys, list_key, entry_keys)
   return r:chance(0.2) and r:mutate(body, 2) or body
 end
 
-local function check_entry(e, rows, what)
-  check(type(e) == "table", "%s: entry is a %s", what, type(e))
-  for k, v in pairs(e) do
-    local want = rows[k]
-    check(want, "%s: undocumented field %s kept", what, tostring(k))
-    check(type(v) == want, "%s: %s is a %s, not a %s", what, k, type(v), want)
-    if want == "number" then check(finite(v), "%s: %s is %s", what, k, tostring(v)) end
-  end
-end
-
 target("answers", function(r)
   require "bizreg.rcs"  -- installs rcs_brands' envelope
   local brands = require "bizreg.rcs_brands"
