@@ -42,7 +42,7 @@ describe("fuzz-lua findings", function()
     assert.equal(120, client.retry_after { headers = { ["retry-after"] = "120" } })
   end)
 
-  it("keeps no infinite or NaN number from a brand list's pagination", function()
+  it("keeps no infinite or NaN number from a brand list's pagination or status", function()
     require "bizreg.rcs"
     local brands = require "bizreg.rcs_brands"
     local page = assert(brands.map_page({ status = 200, headers = {},
@@ -51,6 +51,11 @@ describe("fuzz-lua findings", function()
     page = assert(brands.map_page({ status = 200, headers = {},
       body = '{"result":[{"brandId":"B1"}],"pagination":{"total":7,"offset":0,"limit":100}}' }, 0, 100))
     assert.same({ total = 7, offset = 0, limit = 100 }, page.pagination)
+    -- the envelope's own status (rcs.lua): the HTTP status when it is no finite number
+    for _, v in ipairs { "NaN", "Infinity", "1e999" } do
+      page = assert(brands.map_page({ status = 200, headers = {}, body = '{"result":[],"status":' .. v .. '}' }, 0, 100))
+      assert.equal(200, page.status, v)
+    end
   end)
 
   -- Lua 5.1's string.format refuses nil for %s: a part head without a name raised there;

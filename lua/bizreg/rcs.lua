@@ -165,7 +165,9 @@ function M.envelope(res)
   if type(body) ~= "table" or type(body.result) ~= "table" then
     return nil, errors.decode(res.status, "response is not the RCS success envelope", res.body)
   end
-  local out = { code = present(body.code), status = type(body.status) == "number" and to_int(body.status) or res.status,
+  local st = body.status  -- cjson reads NaN and 1e999: no status; the HTTP one then
+  local out = { code = present(body.code), status = type(st) == "number" and st == st and math.abs(st) < math.huge
+    and to_int(st) or res.status,
     result = body.result, desc = present(body.desc) }
   return out, body
 end
