@@ -151,8 +151,10 @@ function W.call(ctx, clients, bound)
       ok, res = false, job
     else
       if ctx.midflight then ctx.midflight.apply() end
-      ok, res, err = pcall(job.wait, job, bound)
-      if ok and res == nil and err == "timeout" then return "hang", nil, "job not done after " .. bound .. " s", false end
+      -- the job's own timeouts end it; this wait only catches one that never ends (4 x the
+      -- bound: a loaded machine stretches every call, see hostile.lua)
+      ok, res, err = pcall(job.wait, job, 4 * bound)
+      if ok and res == nil and err == "timeout" then return "hang", nil, "job not done after " .. 4 * bound .. " s", false end
     end
   else
     ok, res, err = pcall(c[method], c, ctx.payload)
@@ -213,17 +215,23 @@ end
 
 http.TIMEOUT = 2
 
--- A sandbox that no longer answers (issue: a body aborted mid-way wedges it) cannot judge
--- later payloads: the worker stops with status 3 and the parent starts a fresh sandbox.
-local function alive(url)
-  local _, code = http.request(url .. "/_sandbox/stats")
-  return code == 200
+-- The sandbox's stats, or nil when it does not answer. A sandbox busy with a large body on a
+-- loaded machine answers late: it is taken as gone only after 8 looks in a row (2 s each).
+local function stats(url)
+  for _ = 1, 8 do
+    local body, code = http.request(url .. "/_sandbox/stats")
+    local s = code == 200 and cjson.decode(body)
+    if type(s) == "table" then return s end
+  end
 end
 
+-- A sandbox that no longer answers (issue: a body aborted mid-way wedges it) cannot judge
+-- later payloads: the worker stops with status 3 and the parent starts a fresh sandbox.
+local function alive(url) return stats(url) ~= nil end
+
 local function api_requests(url)
-  local body, code = http.request(url .. "/_sandbox/stats")
-  local s = code == 200 and cjson.decode(body)
-  if type(s) ~= "table" then error("sandbox stats failed: " .. tostring(code)) end
+  local s = stats(url)
+  if not s then error("sandbox stats failed: no answer") end
   -- complete bodies (a head whose body was aborted, BODY_READ_ERROR, is not one)
   local by = s.received or {}
   return (by["kos.register_visitor_images"] or 0) + (by["rcs.register_brand"] or 0)
