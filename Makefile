@@ -132,10 +132,11 @@ build/fuzz/luaresp_fuzz: fuzz/luaresp_fuzz.c $(SRCS) $(HDRS)
 fuzz: $(foreach n,$(FUZZ_NAMES),build/fuzz/$(n)_fuzz)
 	@sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 # The Lua-level fuzzers (spec/property/fuzz_lua.lua; spec/fuzz_lua_spec.lua runs 300 cases each):
-# FUZZ_LUA_COUNT cases per target, a new seed each run (printed; FUZZ_LUA_SEED=S replays one).
+# FUZZ_LUA_COUNT cases per target, a new seed each run (printed; FUZZ_LUA_SEED=S replays one);
+# LUA=luajit etc. runs them on another interpreter.
 FUZZ_LUA_COUNT ?= 20000
 fuzz-lua: build
-	@lua5.4 spec/property/fuzz_lua.lua --count $(FUZZ_LUA_COUNT) --cpath './build/lua5.4/?.so' $(if $(FUZZ_LUA_SEED),--seed $(FUZZ_LUA_SEED))
+	@$(LUA) spec/property/fuzz_lua.lua --count $(FUZZ_LUA_COUNT) --cpath './build/$(LUA)/?.so' $(if $(FUZZ_LUA_SEED),--seed $(FUZZ_LUA_SEED))
 fuzz-media: build/fuzz/media_fuzz
 	@sh fuzz/run.sh $(FUZZ_SECONDS) media
 fuzz-encode: build/fuzz/encode_fuzz
