@@ -17,7 +17,7 @@ PORT     ?= 8089
 LUAPATH  := ./lua/?.lua;./lua/?/init.lua;;
 
 .PHONY: all build rock deps lint test test-distros clean-roots test-c demo sandbox bench asan build-asan valgrind clean reliability docs \
-        fuzz fuzz-media fuzz-encode fuzz-multipart fuzz-httpcb fuzz-datetime fuzz-luaresp
+        fuzz fuzz-lua fuzz-media fuzz-encode fuzz-multipart fuzz-httpcb fuzz-datetime fuzz-luaresp
 
 all: build
 build: $(OUT)
@@ -150,6 +150,12 @@ build/fuzz/luaresp_fuzz: fuzz/luaresp_fuzz.c $(SRCS) $(HDRS)
 
 fuzz: $(foreach n,$(FUZZ_NAMES),build/fuzz/$(n)_fuzz)
 	@sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+# The Lua-level fuzzers (spec/property/fuzz_lua.lua; spec/fuzz_lua_spec.lua runs 300 cases each):
+# FUZZ_LUA_COUNT cases per target, a new seed each run (printed; FUZZ_LUA_SEED=S replays one);
+# LUA=luajit etc. runs them on another interpreter.
+FUZZ_LUA_COUNT ?= 20000
+fuzz-lua: build
+	@$(LUA) spec/property/fuzz_lua.lua --count $(FUZZ_LUA_COUNT) --cpath './build/$(LUA)/?.so' $(if $(FUZZ_LUA_SEED),--seed $(FUZZ_LUA_SEED))
 fuzz-media: build/fuzz/media_fuzz
 	@sh fuzz/run.sh $(FUZZ_SECONDS) media
 fuzz-encode: build/fuzz/encode_fuzz

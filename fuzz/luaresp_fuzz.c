@@ -7,7 +7,8 @@
  * transport to a client built with a planted secret (static token, KOS api_key or RCS
  * client_secret), which then registers a valid payload. Checked: no Lua error escapes,
  * and the secret appears in no returned string, key or tostring(err): neither as is, nor
- * JSON-escaped (\uXXXX, \/), nor cut in half at the end of a clipped body. Body bytes
+ * JSON-escaped (\uXXXX, \/), nor cut in half at the end of a clipped body. One secret is
+ * exactly client.MIN_SECRET (8) bytes long; a 3-byte one must be refused when the client is built. Body bytes
  * 0xFE <v> plant the secret (v: 0 raw, 1 "\/"-escaped, 2 all \u-escaped, 3 first half,
  * 4 second half); 0xFD <k> pads the body so the next byte lands k bytes before 4 KiB.
  * The flows go through the public API only (bizreg.kos/bizreg.rcs with a custom transport);
@@ -31,7 +32,17 @@ static const char DRIVER[] =
   "package.path = './lua/?.lua;./lua/?/init.lua;./?.lua;' .. package.path\n"
   "local bizreg, kos, rcs = require 'bizreg', require 'bizreg.kos', require 'bizreg.rcs'\n"
   "local images = require 'spec.helpers.images'\n"
-  "SECRETS = { 'eyJhbGciOi.SECRET/tok+en_9Zq', 'Q#9', 'SK.atIs4g04r6PJepf' }\n"
+  /* the second secret is as short as a credential may be (client.MIN_SECRET bytes): the one most
+   * likely to slip through the scrub; anything shorter is refused when the client is built */
+  "SECRETS = { 'eyJhbGciOi.SECRET/tok+en_9Zq', 'Q#9/k+Z8', 'SK.atIs4g04r6PJepf' }\n"
+  "local MIN = require('bizreg.client').MIN_SECRET\n"
+  "assert(#SECRETS[2] == MIN, 'the short secret is not the shortest credential accepted any more')\n"
+  "for _, t in ipairs { { bizreg.kos, { token = 'Q#9' } }, { bizreg.kos, { api_key = 'Q#9' } },\n"
+  "                     { bizreg.rcs, { client_id = 'cid', client_secret = 'Q#9' } } } do\n"
+  "  t[2].base_url = 'http://127.0.0.1:9'\n"  /* refused, not built */
+  "  local ok, e = pcall(t[1], t[2])\n"
+  "  assert(not ok and tostring(e):find('too short', 1, true), 'a 3-byte credential was accepted')\n"
+  "end\n"
   "local payloads = { kos = { images = { { fileName = 'a.jpg', visitorId = '65a1b2c3d4e5f6a7b8c9d0e1' } } },\n"
   "  rcs = { regBrand = { name = 'n', description = 'd', categoryId = 'EDU', subCategoryId = 'EDU007' },\n"
   "          brandProfile = { data = images.png(400, 400) } } }\n"
@@ -89,7 +100,7 @@ static const char DRIVER[] =
   "  if not where then where, class = cut(err, all, secret) end\n"
   "  if not where then where, class = leak(err, secret, {}, 'err') end\n"
   "  if not where and err then where, class = leak(tostring(err), secret, {}, 'tostring(err)') end\n"
-  "  if where and #secret < 4 then class = 'short secret' end\n"
+  "  if where and #secret <= MIN then class = 'short secret' end\n"
   "  return where, class\n"
   "end\n"
   /* classes already reported (one per line in the file BZ_FUZZ_KNOWN names): not fatal */

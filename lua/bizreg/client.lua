@@ -280,7 +280,7 @@ end
 -- An answer's Retry-After in seconds; nil when absent, an HTTP-date or not a number >= 0.
 function M.retry_after(res)
   local w = res and res.headers and tonumber(res.headers["retry-after"])
-  if w and w >= 0 then return w end
+  if w and w >= 0 and w < math.huge then return w end  -- "1e999" is no number of seconds
   return nil
 end
 

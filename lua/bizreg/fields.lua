@@ -22,7 +22,12 @@ function M.pick(obj, rows, required, path, odd)
   for k, v in pairs(obj) do
     if v ~= cjson.null then
       local want = rows[k]
-      if want == "number" and type(v) == "number" then v = math.floor(v)
+      -- cjson reads NaN, Infinity and 1e999: no value the API means, nor one JSON could carry
+      -- on (the CLI's --json): named in odd and dropped, whatever the row's type
+      if type(v) == "number" and not (v == v and v > -math.huge and v < math.huge) then
+        if odd then odd[#odd + 1] = (path and path .. "." or "") .. tostring(k) end
+        v = nil
+      elseif want == "number" and type(v) == "number" then v = math.floor(v)
       elseif want and type(v) ~= want then
         v = want == "number" and as_number(v) or v
         if odd then odd[#odd + 1] = (path and path .. "." or "") .. tostring(k) end

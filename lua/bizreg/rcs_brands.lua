@@ -86,11 +86,13 @@ function M.map_page(res, offset, limit, c)
   if not out.brands then return nil, err end
   out.pagination = sub_object(body, "pagination", PAGINATION_FIELDS, odd)
   out.links = sub_object(body, "links", LINKS_FIELDS, odd)
-  -- paging reads numbers only: a total of another type is kept raw but not used
-  if type(out.pagination.total) ~= "number" then out.pagination.total = nil end
-  if out.code == R.envelope_reader.NO_CONTENT and #out.brands == 0 then
-    out.pagination.offset, out.pagination.limit = offset, limit
-  end
+  -- Paging reads finite numbers only (fields.pick drops NaN and 1e999 and names odd types in
+  -- the answer event): a total of another type is not used; an offset or limit the answer does
+  -- not give as a number (absent, a string, 204/60004 with none) is the one asked for.
+  local pg = out.pagination
+  if type(pg.total) ~= "number" then pg.total = nil end
+  if type(pg.offset) ~= "number" then pg.offset = offset end
+  if type(pg.limit) ~= "number" then pg.limit = limit end
   R.envelope_reader.report(c, odd)
   return out
 end

@@ -46,7 +46,9 @@ end
 local function split(v)
   if type(v) ~= "string" then return nil end
   local n, rest = v:match("^(%d+) (.+)$")
-  return tonumber(n), rest
+  n = n and tonumber(n)
+  if not n or n == math.huge then return nil end  -- 400 digits: a time that never comes
+  return n, rest
 end
 
 -- The handle for a client's options (nil without token_store), raising on a wrong store.
@@ -114,7 +116,7 @@ function Shared:lock(ttl)
     local got, held = call(self, "get", self.lkey)
     if not got then return nil, held end
     local until_ = split(held)
-    if until_ and os.time() > until_ then
+    if not until_ or os.time() > until_ then  -- past, or no lock value bizreg writes
       fine, ok = call(self, "delete", self.lkey)
       if fine then fine, ok, err = call(self, "add", self.lkey, value, ttl) end
       if not fine then return nil, ok end

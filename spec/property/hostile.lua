@@ -13,8 +13,10 @@
 -- file oddities, files changed after validation) gives either a validation error or a request
 -- the sandbox accepts; nothing crashes or hangs; nothing is sent for an invalid payload (the
 -- sandbox's request count equals the number of payloads bizreg sent). Payloads run in worker
--- processes watched by this one: a crash or a payload running longer than --bound is
--- recorded with its index and the worker restarts after it. Exit 1 on any violation.
+-- processes watched by this one: a crash or a payload using more than --bound seconds of CPU
+-- (or 8 x --bound seconds of wall-clock time: a loaded machine slows every payload, a wait
+-- that never ends uses no CPU) is recorded with its index and the worker restarts after it.
+-- Exit 1 on any violation.
 local function arg_value(name)
   for i = 1, #arg do if arg[i] == name then return arg[i + 1] end end
 end
@@ -80,11 +82,29 @@ local function slurp(path)
   return s
 end
 
-local function alive(url)
+local function alive(url)  -- 8 looks of 2 s: a busy sandbox answers late (as in worker.lua)
   local http = require "socket.http"
   http.TIMEOUT = 2
-  local _, code = http.request(url .. "/_sandbox/stats")
-  return code == 200
+  for _ = 1, 8 do
+    local _, code = http.request(url .. "/_sandbox/stats")
+    if code == 200 then return true end
+  end
+  return false
+end
+
+-- CPU seconds process pid has used (utime + stime, /proc/PID/stat), or nil once it is gone.
+local TICKS = 100
+do
+  local p = io.popen("getconf CLK_TCK 2>/dev/null")
+  TICKS = p and tonumber(p:read("a")) or TICKS
+  if p then p:close() end
+end
+local function cpu_seconds(pid)
+  local fields = pid and slurp("/proc/" .. pid .. "/stat"):match("%) (.*)$")  -- after "(comm)", which may hold spaces
+  if not fields then return nil end
+  local f = {}
+  for v in fields:gmatch("%S+") do f[#f + 1] = v end
+  return (tonumber(f[12]) + tonumber(f[13])) / TICKS  -- fields 14 and 15; f[1] is field 3
 end
 
 local run_dir = string.format("build/property/run-%d-%d", seed, math.floor(socket.gettime() * 1000) % 1000000)
@@ -117,6 +137,7 @@ local ok, err = pcall(function()
     os.execute(string.format("(sh -c 'echo $$ > %s; exec %s' </dev/null >/dev/null 2>%s; echo $? > %s) &",
       q(pidf), cmd:gsub("'", "'\\''"), q(errf), q(rcf)))
     local last, last_tags, seen_at, hung, pf, pending = nil, nil, socket.gettime(), false, nil, ""
+    local pid, cpu_at  -- the worker's pid (once its shell wrote it) and its CPU time when the payload began
     while true do
       socket.sleep(0.1)
       pf = pf or io.open(progress, "rb")
@@ -124,15 +145,18 @@ local ok, err = pcall(function()
       for line in pending:gmatch("([^\n]*)\n") do
         local i, tags = line:match("^S (%d+) (%S+)$")
         if i then
-          last, last_tags, seen_at = tonumber(i), tags, socket.gettime()
+          pid = pid or slurp(pidf):match("%d+")
+          last, last_tags, seen_at, cpu_at = tonumber(i), tags, socket.gettime(), cpu_seconds(pid)
           if last % 2000 == 0 and tags ~= "build" then print(string.format("  ... %d/%d", last, count)); io.stdout:flush() end
         end
         if line == "DONE" then last = nil end
       end
       pending = pending:match("[^\n]*$")
       if slurp(rcf):match("%d") then break end
-      -- a payload over its bound (or a worker that never reached its first payload)
-      if socket.gettime() - seen_at > (last and bound + 2 or 60) then
+      -- a payload over its bound: CPU (a loop), or 8 x the bound of wall-clock time (a wait that
+      -- never ends); or a worker that never reached its first payload
+      local cpu = last and cpu_at and cpu_seconds(pid)
+      if (cpu and cpu - cpu_at > bound) or socket.gettime() - seen_at > (last and 8 * bound or 60) then
         hung = true
         sh("kill -9 $(cat " .. q(pidf) .. ") 2>/dev/null")
       end

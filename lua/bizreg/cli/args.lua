@@ -41,7 +41,13 @@ function M.parse(argv, allowed)
   return { words = words, opts = opts }
 end
 
-local function whole(s) return s:match("^%d+$") and tonumber(s) end
+-- At most 15 digits (leading zeros aside): exact in every Lua. A longer number becomes a
+-- float that a loop over batch numbers never steps past (1e20 + 1 == 1e20) and that
+-- string.format("%d") refuses.
+local function whole(s)
+  local digits = s:match("^0*(%d+)$")
+  return digits and #digits <= 15 and tonumber(digits)
+end
 
 function M.convert(kind, s)
   if kind == "string" then
@@ -53,7 +59,7 @@ function M.convert(kind, s)
     return n
   elseif kind == "seconds" then
     local n = tonumber(s)
-    if not n or n <= 0 or n ~= n then return nil, "needs a number of seconds > 0 (got '" .. s .. "')" end
+    if not n or n <= 0 or n ~= n or n == math.huge then return nil, "needs a number of seconds > 0 (got '" .. s .. "')" end
     return n
   elseif kind == "port" then
     local n = whole(s)
@@ -63,9 +69,9 @@ function M.convert(kind, s)
     local set, any = {}, false
     for item in (s .. ","):gmatch("([^,]*),") do
       local a, b = item:match("^%s*(%d+)%s*%-%s*(%d+)%s*$")
-      a, b = tonumber(a), tonumber(b)
+      a, b = a and whole(a), b and whole(b)
       if not a then a = whole(item:match("^%s*(.-)%s*$")); b = a end
-      if not a or a < 1 or b < a or b - a > 100000 then return nil, "needs batch numbers like 3,5-7 (got '" .. s .. "')" end
+      if not a or not b or a < 1 or b < a or b - a > 100000 then return nil, "needs batch numbers like 3,5-7 (got '" .. s .. "')" end
       for n = a, b do set[n] = true end
       any = true
     end

@@ -28,16 +28,17 @@ local function sorted_keys(t)
   return keys
 end
 
--- Multipart: JSON and text parts in full, file parts as one summary line each.
+-- Multipart: JSON and text parts in full, file parts as one summary line each. A head may lack
+-- a name (tostring: Lua 5.1's %s refuses nil).
 local function part_lines(r)
   local lines = {}
   for _, p in ipairs(multipart.parts(r.body, r.headers["Content-Type"] or "")) do
     if p.filename then
       local dims = p.width and (" " .. p.width .. "x" .. p.height) or ""
-      lines[#lines + 1] = string.format("--- part %s: file %q, %s, %s bytes (%s%s)", p.name, p.filename,
+      lines[#lines + 1] = string.format("--- part %s: file %q, %s, %s bytes (%s%s)", tostring(p.name), p.filename,
         tostring(p.content_type), fmt.int(p.size), p.detected or "unknown type", dims)
     else
-      lines[#lines + 1] = string.format("--- part %s: %s bytes", p.name, fmt.int(p.size))
+      lines[#lines + 1] = string.format("--- part %s: %s bytes", tostring(p.name), fmt.int(p.size))
       lines[#lines + 1] = p.data
     end
   end

@@ -22,8 +22,8 @@ function M.parts(body, content_type)
     local head = body:sub(head_start + 2, head_end - 1)
     local data = body:sub(head_end + 4, next_pos - 1)
     local p = {
-      name = head:match('[Nn]ame="([^"]*)"'),
-      filename = head:match('filename="([^"]*)"'),
+      name = head:match(';%s*[Nn]ame="([^"]*)"'),  -- a parameter of its own, not the tail of filename=
+      filename = head:match(';%s*[Ff]ilename="([^"]*)"'),
       content_type = head:match("[Cc]ontent%-[Tt]ype: *([^\r\n]+)"),
       size = #data, data = data,
     }
