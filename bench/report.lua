@@ -209,20 +209,23 @@ local function misses()
   if jr then
     out[#out + 1] = string.format([[
 * **1,000 concurrent jobs, %.1f KiB per job (target ≤ 20 KiB): not changed.** Where it
-  goes (valgrind massif on 300 jobs, heap bytes per job at the peak, measured beside this run): the
-  libcurl upload buffer 64 KiB (allocated per easy handle on its first upload through the read
-  callback; only the pages the body fills become resident), libcurl's receive buffer 16 KiB (the
-  same), the easy handle 5.4 KiB, the job's Lua state ~9.6 KiB (its coroutine, request table and
-  the 5.4 KB JSON body string), then its answer. Measured beside this run: handing a string body
-  to libcurl as `CURLOPT_POSTFIELDS` (no upload buffer) gives 25.4 KiB per job, still above 20. It
-  is not done: libcurl replays `POSTFIELDS` by itself on a reused connection that died; only
+  goes (measured beside this run, `bench/jobs_rss.lua`'s method): valgrind massif on 300 jobs, heap
+  bytes per job at the peak: libcurl's upload buffer 65 KiB (allocated per easy handle on the first
+  upload through the read callback), its receive buffer 16.4 KiB, the easy handle 5.4 KiB, the
+  connection 1.5 KiB, the body string 5.4 KiB; Lua's live heap (`collectgarbage("count")` with all
+  jobs started, before and after a full collection: 9.6 and 9.5 KiB, so garbage is not it) is 9.5
+  KiB per job, the body string included. Only touched pages count in RSS, and RSS follows the body:
+  1 image (a 554-byte body) 24.9 KiB per job, 10 images (5,434 bytes) 34.3, 40 images (21,754
+  bytes) 65.7: about 2 bytes per body byte (the string, and libcurl's copy of it in the upload
+  buffer) on a fixed ~24 KiB (the job's ~4 KiB of Lua state, libcurl's easy handle, connection and
+  the touched pages of its two buffers). So even a near-empty body is above 20 KiB. Smaller libcurl
+  buffers do not pay (same script, load ~5): `CURLOPT_UPLOAD_BUFFERSIZE` 16 KiB 34.1 KiB per job
+  (64 KiB: 34.0); with `CURLOPT_BUFFERSIZE` 4 KiB 34.0, 1 KiB 31.2 (and a 1 KiB receive buffer
+  would cost every larger answer more reads). Handing a string body to libcurl as
+  `CURLOPT_POSTFIELDS` (no upload buffer, no copy) gave 25.4 KiB per job, still above 20, and is
+  not done: libcurl replays `POSTFIELDS` by itself on a reused connection that died; only
   `CURLOPT_PREREQFUNCTION` (libcurl ≥ 7.80) could refuse that replay, and nothing could on
-  7.68–7.79, while the read callback's refused rewind keeps at most once on every version.
-  Smaller libcurl buffers do not pay either (measured after this run, same script, at a load of
-  ~5): `CURLOPT_UPLOAD_BUFFERSIZE` 16 KiB 34.1 KiB per job (64 KiB: 34.0), with
-  `CURLOPT_BUFFERSIZE` 4 KiB 34.0, 1 KiB 31.2: those buffers are allocated whole but only the
-  pages a 5.4 KB body and a 2-byte answer touch become resident, so they are not where the RSS is;
-  the rest is the job's Lua state, its body string and libcurl's easy and connection structs.]], jr.v)
+  7.68–7.79, while the read callback's refused rewind keeps at most once on every version.]], jr.v)
   end
   out[#out + 1] = [[
 * **Encode ≤ 0.6× `cjson.encode` and a full call ≤ 0.5× luasocket + cjson** were not worked on
