@@ -2,9 +2,9 @@
 -- client CPU per call (user + system, os.clock: this process only; nginx runs apart),
 -- interleaved round by round. The data side reads the file into a string once, before the
 -- rounds (a caller who has the bytes already); the path side validates (one read of the
--- file, hashed) and streams it (a second read, hashed again: the bytes sent are the bytes
--- judged). Each side posts to its own URL tag so nginx's log counts its requests.
--- Also the SHA-256 row: core.sha256 (libcrypto, the same code that hashes files by path) of
+-- file, fingerprinted with Poly1305) and streams it (a second read, fingerprinted again: the
+-- bytes sent are the bytes judged). Each side posts to its own URL tag so nginx's log counts
+-- its requests. Also the SHA-256 row: core.sha256 (libcrypto; token_store's keys) of
 -- the certificate's bytes, CPU per MiB (callgrind cannot count it: valgrind hides the CPU's
 -- SHA instructions, so libcrypto would take its slower path there).
 -- usage: bypath.lua <nginx base url> <certificate path> <results file> [rounds]

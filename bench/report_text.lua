@@ -100,17 +100,24 @@ M.METHOD = [[
   certificate is read (data mode), the heap collected and the kernel's peak-RSS mark reset
   (`/proc/self/clear_refs`); then 10 `register_brand` calls with no `collectgarbage()` between;
   the figure is the peak RSS (`VmHWM`) minus the RSS before the calls.
-* **A file by path is read twice, and both passes stay.** Validation reads the file once
-  (judging its type, size and, for PNG/JPEG, its structure, every PNG chunk's CRC included) and
-  hashes those bytes (SHA-256); sending reads it again, straight into libcurl's upload buffer, and
-  hashes what it read, withholding the file's last bytes unless the digest matches: so the bytes
-  that leave are the bytes that were judged, and a file changed between the two (same size, other
-  bytes) never reaches the server whole. Each pass costs one read of the file from the page cache
-  (a copy, ~0.1–0.3 ms per MiB) and one SHA-256 (see the SHA-256 row, ~0.75 ms per MiB with the
-  CPU's SHA instructions): about 20 ms per pass for the 20 MiB certificate, which is most of the
-  gap to the same bytes given as data (those are neither read nor hashed: the body references the
-  caller's string). The second hash is the price of the check; without it a file rewritten after
-  validation would go out unjudged.
+* **A file by path is read twice, and both passes stay; neither hashes with SHA-256.**
+  Validation reads the file once (judging its type, size and, for PNG/JPEG, its structure, every
+  PNG chunk's CRC included) and fingerprints those bytes; sending reads it again, straight into
+  libcurl's upload buffer, fingerprints what it read, and withholds the file's last bytes unless
+  the two fingerprints match: so the bytes that leave are the bytes that were judged, and a file
+  changed between the two (same size, other bytes) never reaches the server whole
+  (`spec/file_send_spec.lua`, unchanged). The first pass's fingerprint is needed: it is the only
+  record of what was judged, short of keeping the file (20 MiB) in memory. What the check needs
+  is not a collision-resistant public hash but that a rewritten file cannot match: the
+  fingerprint is Poly1305 (OpenSSL's libcrypto) under a key of 32 random bytes drawn for that
+  file at validation, which never leaves the process. Whoever rewrites the file does not know the
+  key, so whatever they write, two different contents of n bytes get the same tag with
+  probability at most 8⌈n/16⌉/2¹⁰⁶ (under 2⁻⁸³ for 20 MiB: an unconditional bound, where
+  SHA-256's is computational). Poly1305 costs ~0.2 ms per MiB here against SHA-256's ~0.75 (the
+  SHA-256 row, still the core's hash for `core.sha256`; measured beside this run in one C loop:
+  SHA-256 0.73, AES-GCM's GHASH 0.30, Poly1305 0.20 ms/MiB). Each pass now costs one read of the
+  file from the page cache (a copy, ~0.1 ms per MiB) and one Poly1305: about 6 ms per pass for the
+  20 MiB certificate, against ~17 ms with SHA-256.
 * **Caches kept only where a row pays for them (issue 18).** `src/request.c` used to set an
   option only when it differed from the last request's and to keep the header list while the
   headers stayed the same. Measured with callgrind on the per-request and full-call regions

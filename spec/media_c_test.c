@@ -892,22 +892,16 @@ static void hex(const unsigned char *d, char *out) {
 }
 
 static int sha_is(const void *p, size_t n, const char *want) {
-  bz_sha256 c;
   unsigned char d[BZ_SHA256_LEN];
   char h[2 * BZ_SHA256_LEN + 1];
-  bz_sha256_init(&c);
-  bz_sha256_update(&c, p, n);
-  bz_sha256_final(&c, d);
+  if (bz_sha256_digest(p, n, d) != 0) return 0;
   hex(d, h);
   return strcmp(h, want) == 0;
 }
 
 static void test_sha256(void) {
   static const char m448[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-  unsigned char d1[BZ_SHA256_LEN], d2[BZ_SHA256_LEN], msg[300];
   char *million = (char *)malloc(1000000);
-  bz_sha256 c;
-  size_t i, cut;
   must(million != NULL, "oom");
   memset(million, 'a', 1000000);
   CHECK(sha_is("", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
@@ -915,27 +909,48 @@ static void test_sha256(void) {
   CHECK(sha_is(m448, strlen(m448), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"));
   CHECK(sha_is(million, 1000000, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"));
   free(million);
-  for (i = 0; i < sizeof msg; i++) msg[i] = (unsigned char)(i * 31 + 7);
-  bz_sha256_init(&c);
-  bz_sha256_update(&c, msg, sizeof msg);
-  bz_sha256_final(&c, d1);
-  for (cut = 0; cut <= sizeof msg; cut++) { /* any split gives the same digest */
-    bz_sha256_init(&c);
-    bz_sha256_update(&c, msg, cut);
-    bz_sha256_update(&c, msg + cut, sizeof msg - cut);
-    bz_sha256_final(&c, d2);
-    CHECK(memcmp(d1, d2, sizeof d1) == 0);
-  }
 }
 
-/* A checked file segment: what is read must have the digest validation recorded; on a
+static void mac_of(const unsigned char *key, const void *p, size_t cut, size_t n, unsigned char out[BZ_FILEMAC_LEN]) {
+  bz_filemac c;
+  must(bz_filemac_init(&c, key) == 0, "filemac init");
+  bz_filemac_update(&c, p, cut);
+  bz_filemac_update(&c, (const unsigned char *)p + cut, n - cut);
+  must(bz_filemac_final(&c, out) == 0, "filemac final");
+}
+
+/* The file fingerprint is Poly1305 (RFC 8439's test vector, section 2.5.2), the same
+ * whatever the split of the bytes, and another key gives another tag. */
+static void test_filemac(void) {
+  static const unsigned char key[BZ_FILEMAC_KEY_LEN] = {
+      0x85, 0xd6, 0xbe, 0x78, 0x57, 0x55, 0x6d, 0x33, 0x7f, 0x44, 0x52, 0xfe, 0x42, 0xd5, 0x06, 0xa8,
+      0x01, 0x03, 0x80, 0x8a, 0xfb, 0x0d, 0xb2, 0xfd, 0x4a, 0xbf, 0xf6, 0xaf, 0x41, 0x49, 0xf5, 0x1b};
+  static const unsigned char want[BZ_FILEMAC_LEN] = {0xa8, 0x06, 0x1d, 0xc1, 0x30, 0x51, 0x36, 0xc6,
+                                                     0xc2, 0x2b, 0x8b, 0xaf, 0x0c, 0x01, 0x27, 0xa9};
+  static const char rfc[] = "Cryptographic Forum Research Group";
+  unsigned char t1[BZ_FILEMAC_LEN], t2[BZ_FILEMAC_LEN], k2[BZ_FILEMAC_KEY_LEN], msg[300];
+  size_t i, cut;
+  mac_of(key, rfc, 0, strlen(rfc), t1);
+  CHECK(memcmp(t1, want, sizeof want) == 0);
+  for (i = 0; i < sizeof msg; i++) msg[i] = (unsigned char)(i * 31 + 7);
+  mac_of(key, msg, 0, sizeof msg, t1);
+  for (cut = 0; cut <= sizeof msg; cut++) { /* any split gives the same tag */
+    mac_of(key, msg, cut, sizeof msg, t2);
+    CHECK(memcmp(t1, t2, sizeof t1) == 0);
+  }
+  CHECK(bz_filemac_key(k2) == 0 && memcmp(k2, key, sizeof key) != 0);
+  mac_of(k2, msg, 0, sizeof msg, t2);
+  CHECK(memcmp(t1, t2, sizeof t1) != 0);
+}
+
+/* A checked file segment: what is read must have the fingerprint validation recorded; on a
  * mismatch the segment's last bytes are never returned. */
 static void test_checked_reader(void) {
   char boundary[BZ_BOUNDARY_LEN + 1], path[128], err[160];
-  unsigned char digest[BZ_SHA256_LEN];
+  unsigned char key[BZ_FILEMAC_KEY_LEN], tag[BZ_FILEMAC_LEN];
   bz_buf png = {0};
   bz_body body;
-  bz_sha256 c;
+  bz_filemac c;
   bz_media_info mi;
   char *out;
   size_t cap, at, k;
@@ -945,11 +960,12 @@ static void test_checked_reader(void) {
   make_png(&png, 400, 400);
   path_in_tmp(path, sizeof path, "checked.png");
   write_file(path, png.p, png.len);
-  bz_sha256_init(&c); /* the digest of exactly the bytes the probe judged */
-  CHECK(bz_media_probe_file_ex(path, 1 << 20, bz_sha256_feed, &c, &mi, err, sizeof err) == 0);
-  bz_sha256_final(&c, digest);
+  must(bz_filemac_key(key) == 0 && bz_filemac_init(&c, key) == 0, "filemac");
+  /* the fingerprint of exactly the bytes the probe judged */
+  CHECK(bz_media_probe_file_ex(path, 1 << 20, bz_filemac_feed, &c, &mi, err, sizeof err) == 0);
+  CHECK(bz_filemac_final(&c, tag) == 0);
   memset(&body, 0, sizeof body);
-  CHECK(bz_mp_file_path_checked(&body, boundary, "brandProfile", "p.png", "image/png", path, mi.size, digest) == 0);
+  CHECK(bz_mp_file_path_checked(&body, boundary, "brandProfile", "p.png", "image/png", path, mi.size, key, tag) == 0);
   CHECK(bz_mp_finish(&body, boundary) == 0);
   file_end = (long)(body.segs[0].len + png.len);
   cap = (size_t)body.total + 16;
@@ -1006,6 +1022,7 @@ int main(void) {
   test_feed();
   test_nonregular();
   test_sha256();
+  test_filemac();
   test_checked_reader();
   cleanup_tmp();
   printf("media_c_test: %d checks, %d failures\n", checks, failures);

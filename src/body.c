@@ -8,40 +8,50 @@
 #include <sys/types.h>
 #include <unistd.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include "body.h"
 
-/* ---- SHA-256 (libcrypto EVP) ---------------------------------------------- */
-
-int bz_sha256_init(bz_sha256 *c) {
-  c->failed = 0;
-  c->md = EVP_MD_CTX_new();
-  if (c->md != NULL && EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) == 1) return 0;
-  bz_sha256_free(c);
-  return -1;
-}
-
-void bz_sha256_update(bz_sha256 *c, const void *p, size_t n) {
-  if (c->md == NULL || EVP_DigestUpdate(c->md, p, n) != 1) c->failed = 1;
-}
-
-int bz_sha256_final(bz_sha256 *c, unsigned char out[BZ_SHA256_LEN]) {
-  unsigned int len = 0;
-  int ok = c->md != NULL && !c->failed && EVP_DigestFinal_ex(c->md, out, &len) == 1 && len == BZ_SHA256_LEN;
-  bz_sha256_free(c);
-  return ok ? 0 : -1;
-}
-
-void bz_sha256_free(bz_sha256 *c) {
-  EVP_MD_CTX_free(c->md);  /* NULL is a no-op */
-  c->md = NULL;
-}
+/* ---- SHA-256 and the file fingerprint (libcrypto) ------------------------ */
 
 int bz_sha256_digest(const void *p, size_t n, unsigned char out[BZ_SHA256_LEN]) {
   unsigned int len = 0;
   return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == BZ_SHA256_LEN ? 0 : -1;
 }
 
-void bz_sha256_feed(void *ctx, const unsigned char *p, size_t n) { bz_sha256_update((bz_sha256 *)ctx, p, n); }
+int bz_filemac_key(unsigned char key[BZ_FILEMAC_KEY_LEN]) {
+  return RAND_bytes(key, BZ_FILEMAC_KEY_LEN) == 1 ? 0 : -1;
+}
+
+/* EVP_PKEY_POLY1305 through DigestSign: the same calls on OpenSSL 1.1.1 and 3.x. */
+int bz_filemac_init(bz_filemac *c, const unsigned char key[BZ_FILEMAC_KEY_LEN]) {
+  EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_POLY1305, NULL, key, BZ_FILEMAC_KEY_LEN);
+  int ok;
+  c->failed = 0;
+  c->md = k != NULL ? EVP_MD_CTX_new() : NULL;
+  ok = c->md != NULL && EVP_DigestSignInit(c->md, NULL, NULL, NULL, k) == 1;
+  EVP_PKEY_free(k);  /* the context holds its own reference */
+  if (ok) return 0;
+  bz_filemac_free(c);
+  return -1;
+}
+
+void bz_filemac_update(bz_filemac *c, const void *p, size_t n) {
+  if (c->md == NULL || EVP_DigestSignUpdate(c->md, p, n) != 1) c->failed = 1;
+}
+
+int bz_filemac_final(bz_filemac *c, unsigned char out[BZ_FILEMAC_LEN]) {
+  size_t len = BZ_FILEMAC_LEN;
+  int ok = c->md != NULL && !c->failed && EVP_DigestSignFinal(c->md, out, &len) == 1 && len == BZ_FILEMAC_LEN;
+  bz_filemac_free(c);
+  return ok ? 0 : -1;
+}
+
+void bz_filemac_free(bz_filemac *c) {
+  EVP_MD_CTX_free(c->md);  /* NULL is a no-op */
+  c->md = NULL;
+}
+
+void bz_filemac_feed(void *ctx, const unsigned char *p, size_t n) { bz_filemac_update((bz_filemac *)ctx, p, n); }
 
 /* ---- building ------------------------------------------------------------ */
 
@@ -110,10 +120,11 @@ int bz_body_add_ref(bz_body *b, const char *p, size_t n, int anchor) {
 }
 
 int bz_body_add_file(bz_body *b, const char *path, int64_t size) {
-  return bz_body_add_file_checked(b, path, size, NULL);
+  return bz_body_add_file_checked(b, path, size, NULL, NULL);
 }
 
-int bz_body_add_file_checked(bz_body *b, const char *path, int64_t size, const unsigned char *sha256) {
+int bz_body_add_file_checked(bz_body *b, const char *path, int64_t size, const unsigned char *key,
+                             const unsigned char *tag) {
   bz_seg *s;
   char *copy;
   size_t plen;
@@ -128,8 +139,11 @@ int bz_body_add_file_checked(bz_body *b, const char *path, int64_t size, const u
   s->kind = BZ_SEG_FILE;
   s->path = copy;
   s->size = size;
-  s->checked = sha256 != NULL;
-  if (sha256) memcpy(s->sha256, sha256, BZ_SHA256_LEN);
+  s->checked = key != NULL && tag != NULL;
+  if (s->checked) {
+    memcpy(s->key, key, BZ_FILEMAC_KEY_LEN);
+    memcpy(s->tag, tag, BZ_FILEMAC_LEN);
+  }
   b->total += size;
   return 0;
 }
@@ -155,7 +169,7 @@ void bz_reader_init(bz_body_reader *r, const bz_body *b) {
 void bz_reader_close(bz_body_reader *r) {
   if (r->fp != NULL) fclose(r->fp);
   r->fp = NULL;
-  bz_sha256_free(&r->sha);
+  bz_filemac_free(&r->mac);
 }
 
 static size_t reader_fail(bz_body_reader *r) {
@@ -191,7 +205,7 @@ static int reader_open(bz_body_reader *r, const bz_seg *s) {
   if ((fl = fcntl(fd, F_GETFL)) == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1 ||
       (r->fp = fdopen(fd, "rb")) == NULL)
     return open_fail(r, s, fd, strerror(errno ? errno : EIO));
-  if (s->checked && bz_sha256_init(&r->sha) != 0) {
+  if (s->checked && bz_filemac_init(&r->mac, s->key) != 0) {
     snprintf(r->err, sizeof r->err, "cannot check %s: out of memory", s->path);
     return -1;  /* the caller's reader_fail closes r->fp */
   }
@@ -213,12 +227,12 @@ static int reader_check_end(bz_body_reader *r, const bz_seg *s) {
     return -1;
   }
   if (s->checked) {
-    unsigned char d[BZ_SHA256_LEN];
-    if (bz_sha256_final(&r->sha, d) != 0) {
-      snprintf(r->err, sizeof r->err, "cannot check %s: the digest failed", s->path);
+    unsigned char d[BZ_FILEMAC_LEN];
+    if (bz_filemac_final(&r->mac, d) != 0) {
+      snprintf(r->err, sizeof r->err, "cannot check %s: the fingerprint failed", s->path);
       return -1;
     }
-    if (memcmp(d, s->sha256, sizeof d) != 0) {
+    if (memcmp(d, s->tag, sizeof d) != 0) {
       snprintf(r->err, sizeof r->err, "file %s changed since validation (same size, other bytes)", s->path);
       return -1;
     }
@@ -265,7 +279,7 @@ size_t bz_reader_read(bz_body_reader *r, char *dst, size_t n) {
                      s->path, (long long)s->size);
           return reader_fail(r);
         }
-        if (s->checked) bz_sha256_update(&r->sha, dst + out, got);
+        if (s->checked) bz_filemac_update(&r->mac, dst + out, got);
         out += got;
         r->pos += (int64_t)got;
       }

@@ -25,7 +25,8 @@ typedef struct file_arg {
   int data_idx;          /* its stack index */
   const char *filename;
   bz_media_info info;
-  unsigned char sha256[BZ_SHA256_LEN];  /* of the bytes the probe judged (path only) */
+  unsigned char key[BZ_FILEMAC_KEY_LEN];  /* path only: drawn for this file, and ... */
+  unsigned char tag[BZ_FILEMAC_LEN];      /* ... the fingerprint of the bytes the probe judged */
 } file_arg;
 
 static const char *base_name(const char *p) {
@@ -49,7 +50,7 @@ static void read_file_arg(bz_walk *w, file_arg *fa, int idx) {
   lua_State *L = w->L;
   char err[128];
   size_t flen = 0;
-  bz_sha256 sha;
+  bz_filemac mac;
   if (lua_type(L, idx) == LUA_TSTRING) {
     fa->path = lua_tolstring(L, idx, &fa->path_len);
   } else if (lua_type(L, idx) == LUA_TTABLE) {
@@ -75,13 +76,14 @@ static void read_file_arg(bz_walk *w, file_arg *fa, int idx) {
     bz_violation(w, NULL, BZ_UNREADABLE, file_code(fa->rule), "path contains a NUL byte");
     return;
   } else {
-    if (bz_sha256_init(&sha) != 0) luaL_error(L, "bizreg: out of memory");
-    if (bz_media_probe_file_ex(fa->path, fa->rule->max_bytes, bz_sha256_feed, &sha, &fa->info, err, sizeof err) != 0) {
-      bz_sha256_free(&sha);
+    if (bz_filemac_key(fa->key) != 0) luaL_error(L, "bizreg: the random generator failed");
+    if (bz_filemac_init(&mac, fa->key) != 0) luaL_error(L, "bizreg: out of memory");
+    if (bz_media_probe_file_ex(fa->path, fa->rule->max_bytes, bz_filemac_feed, &mac, &fa->info, err, sizeof err) != 0) {
+      bz_filemac_free(&mac);
       bz_violation(w, NULL, BZ_UNREADABLE, file_code(fa->rule), err);
       return;
     }
-    if (bz_sha256_final(&sha, fa->sha256) != 0) luaL_error(L, "bizreg: out of memory");
+    if (bz_filemac_final(&mac, fa->tag) != 0) luaL_error(L, "bizreg: out of memory");
   }
   fa->present = 1;
   if (fa->filename == NULL && fa->path) fa->filename = base_name(fa->path);
@@ -277,7 +279,7 @@ static void write_files(lua_State *L, bz_body *body, const char *bnd, file_arg *
       int anchor = bz_body_anchor(L, 5, fa->data_idx);
       mp_check(L, bz_mp_file_ref(body, bnd, fa->rule->name, fn, ct, fa->data, fa->len, anchor));
     } else {
-      mp_check(L, bz_mp_file_path_checked(body, bnd, fa->rule->name, fn, ct, fa->path, fa->info.size, fa->sha256));
+      mp_check(L, bz_mp_file_path_checked(body, bnd, fa->rule->name, fn, ct, fa->path, fa->info.size, fa->key, fa->tag));
     }
     lua_pop(L, 1);
   }

@@ -242,16 +242,17 @@ size_t bz_mp_finish_len(const char *boundary) { return 2 + strlen(boundary) + 4;
 
 int bz_mp_file_path(bz_body *b, const char *boundary, const char *name, const char *filename,
                     const char *ctype, const char *path, int64_t size) {
-  return bz_mp_file_path_checked(b, boundary, name, filename, ctype, path, size, NULL);
+  return bz_mp_file_path_checked(b, boundary, name, filename, ctype, path, size, NULL, NULL);
 }
 
 int bz_mp_file_path_checked(bz_body *b, const char *boundary, const char *name, const char *filename,
-                            const char *ctype, const char *path, int64_t size, const unsigned char *sha256) {
+                            const char *ctype, const char *path, int64_t size, const unsigned char *key,
+                            const unsigned char *tag) {
   mp_mark m;
   if (b == NULL || !check_common(boundary, name, ctype) || path == NULL || size < 0)
     return MP_INVALID;
   mark(b, &m);
-  if (part_head(b, boundary, name, filename, ctype) || bz_body_add_file_checked(b, path, size, sha256) ||
+  if (part_head(b, boundary, name, filename, ctype) || bz_body_add_file_checked(b, path, size, key, tag) ||
       add(b, "\r\n", 2))
     return rollback(b, &m, MP_NOMEM);
   return MP_OK;

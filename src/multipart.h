@@ -66,10 +66,11 @@ size_t bz_mp_finish_len(const char *boundary);
  * The file content is not scanned for the delimiter (use a random boundary). */
 int bz_mp_file_path(bz_body *b, const char *boundary, const char *name, const char *filename,
                     const char *ctype, const char *path, int64_t size);
-/* Same, and the reader also checks the file's bytes against sha256, the digest of
- * what validation read (see bz_body_add_file_checked). */
+/* Same, and the reader also checks the file's bytes against tag, their fingerprint
+ * under key when validation read them (see bz_body_add_file_checked). */
 int bz_mp_file_path_checked(bz_body *b, const char *boundary, const char *name, const char *filename,
-                            const char *ctype, const char *path, int64_t size, const unsigned char *sha256);
+                            const char *ctype, const char *path, int64_t size, const unsigned char *key,
+                            const unsigned char *tag);
 
 /* The filename a file part is sent with: the stem of given's last '/'-separated
  * component (everything before its last '.'), then "." and ext, so the extension always
