@@ -28,7 +28,9 @@
 --   `{ key = "memo", reason = "TooLong", index = 3 }` (KOS: index is the image's position),
 --   `{ key = "regBrand.menus[2].weblink", reason = "Required", code = "64336" }` (RCS)
 -- @field retryable true when sending the same request again is safe and may succeed
---   (connect-phase failures; HTTP 429, 503)
+--   (`bizreg.outcome.of(err) == "not_processed"`: connect-phase failures; HTTP 429, 503 with
+--   `Retry-After`)
+-- @field retry_after http: the answer's `Retry-After` in seconds, if it had one
 -- @field sent true when some byte of the request may have reached the server: the request
 --   may have been registered (README: "Reliability: at most once")
 -- @field body http and decode: the raw answer, first 4 KiB, secrets masked
@@ -40,6 +42,8 @@
 
 -- Secrets: M.finish scrubs every string (keys and values, nested, cycles-safe) of any value
 -- a call returns, error or result; see M.scrub_string for what "contains a secret" means.
+local outcome = require "bizreg.outcome"
+
 local M = {}
 
 local BODY_LIMIT = 4096
@@ -234,7 +238,7 @@ local function scrub_number(n, secrets)
 end
 
 -- Fields of an error the library sets itself (enums, HTTP status, flags): not server text.
-local OWN_FIELDS = { kind = true, status = true, retryable = true, sent = true, curl_code = true }
+local OWN_FIELDS = { kind = true, status = true, retryable = true, sent = true, curl_code = true, retry_after = true }
 local NONE = {}
 
 local function scrub_value(v, secrets, seen)
@@ -291,10 +295,6 @@ function M.finish(v, list)
   return scrub_with(v, list)
 end
 
--- Answers that say the request was not processed: 429 (rate limited) and 503 (unavailable).
--- Not 502/504: a gateway answers them after the upstream may have taken the request, and
--- neither API has an idempotency key, so sending it again is not known to be safe.
-local RETRYABLE_STATUS = { [429] = true, [503] = true }
 
 -- Connect-phase failures: nothing reached the server and trying again may work, so even a
 -- POST may be resent. (A failed certificate check was not sent either, but will fail again.)
@@ -315,10 +315,12 @@ function M.transport(t)
   }
 end
 
+-- fields.retry_after: the answer's Retry-After in seconds (a 503 with one was not processed).
 function M.http(status, fields)
   fields.kind = "http"
   fields.status = status
-  fields.retryable = RETRYABLE_STATUS[status] or false
+  -- which answers were not processed: the one outcome table (bizreg.outcome)
+  fields.retryable = outcome.of_status(status, fields.retry_after) == outcome.NOT_PROCESSED
   return M.new(fields)
 end
 

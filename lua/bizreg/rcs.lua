@@ -144,7 +144,7 @@ end
 
 function M.map_error(res)
   local code, body = M.error_code(res)
-  local e = { body = res.body, code = code }
+  local e = { body = res.body, code = code, retry_after = client.retry_after(res) }
   if type(body) == "table" and type(body.error) == "table" and type(body.error.message) == "string" then
     e.message = body.error.message
   end
