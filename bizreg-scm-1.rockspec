@@ -43,6 +43,7 @@ build = {
     ["bizreg.cli.multipart"] = "lua/bizreg/cli/multipart.lua",
     ["bizreg.cli.outcome"] = "lua/bizreg/cli/outcome.lua",
     ["bizreg.cli.sandbox"] = "lua/bizreg/cli/sandbox.lua",
+    ["bizreg.cli.text"] = "lua/bizreg/cli/text.lua",
     ["bizreg.cli.ui"] = "lua/bizreg/cli/ui.lua",
     ["bizreg.cli.visitors"] = "lua/bizreg/cli/visitors.lua",
     ["bizreg.errors"] = "lua/bizreg/errors.lua",

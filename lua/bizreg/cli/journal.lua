@@ -86,24 +86,108 @@ local function check_record(rec, h, count)
   return nil
 end
 
+-- A line that is not JSON is a record cut short by a crash only if it is the start of one:
+-- a proper prefix of a JSON object. A changed byte, or two records run together, is damage.
+local STOP = {}  -- raised when the text ends inside a value: a prefix
+local function cut_short(line)
+  local i, n = 1, #line
+  local function peek()
+    if i > n then error(STOP, 0) end
+    return line:sub(i, i)
+  end
+  local function ws() i = line:find("[^ \t\r]", i) or n + 1 end
+  local function expect(c)
+    if peek() ~= c then error("damaged", 0) end
+    i = i + 1
+  end
+  local value
+  local function str()
+    expect('"')
+    while true do
+      local c = peek()
+      i = i + 1
+      if c == '"' then return end
+      if c == "\\" then
+        c = peek()
+        i = i + 1
+        if c == "u" then
+          for _ = 1, 4 do if not peek():find("%x") then error("damaged", 0) end i = i + 1 end
+        elseif not ('"\\/bfnrt'):find(c, 1, true) then error("damaged", 0) end
+      elseif c:byte() < 32 then error("damaged", 0) end
+    end
+  end
+  local function container(open, close, member)
+    expect(open)
+    ws()
+    if peek() == close then i = i + 1 return end
+    while true do
+      ws()
+      member()
+      ws()
+      local c = peek()
+      i = i + 1
+      if c == close then return end
+      if c ~= "," then error("damaged", 0) end
+    end
+  end
+  local function pair() str() ws() expect(":") value() end
+  function value()
+    ws()
+    local c = peek()
+    if c == "{" then container("{", "}", pair)
+    elseif c == "[" then container("[", "]", value)
+    elseif c == '"' then str()
+    elseif c:find("[%-%d]") then
+      local e = line:find("[^%-+%d%.eE]", i) or n + 1
+      local token = line:sub(i, e - 1)
+      i = e
+      if i > n then error(STOP, 0) end
+      if not token:find("^%-?%d+%.?%d*[eE]?[%-+]?%d*$") then error("damaged", 0) end
+    else
+      for _, word in ipairs { "true", "false", "null" } do
+        if c == word:sub(1, 1) then
+          for k = 1, #word do expect(word:sub(k, k)) end
+          return
+        end
+      end
+      error("damaged", 0)
+    end
+  end
+  local ok, e = pcall(function()
+    ws()
+    if peek() ~= "{" then error("damaged", 0) end
+    value()
+  end)
+  return not ok and e == STOP  -- (complete but not JSON, e.g. trailing bytes: damaged)
+end
+
 -- Reads a journal. Returns { header, count, batches = { [n] = { state, first, last, hash,
--- error, by, interrupted } }, owner, warnings, torn } or nil, message. A line that is not JSON
--- (a crash mid-write; appending goes on after it on a new line) is skipped with a warning: a
--- torn "registered" leaves that batch "sending", i.e. unknown and held back; a torn "sending"
--- means its request had not left yet. A line that IS JSON must be a valid record, or the
--- journal is refused.
+-- error, by, interrupted } }, owner, warnings, torn } or nil, message. A record cut short by a
+-- crash is skipped with a warning: a torn "registered" leaves that batch "sending", i.e.
+-- unknown and held back; a torn "sending" means its request had not left yet. Such a line can
+-- only be the last one, or be followed by the owner record of the run that went on after the
+-- crash; any other line must be a valid record, or the journal is refused.
 function M.parse(text, path)
   local r = { batches = {}, warnings = {} }
-  local n = 0
+  local n, pending = 0, nil  -- pending: the line number of a torn record not yet accounted for
   for line in text:gmatch("[^\n]+") do
     n = n + 1
     local rec, derr = json.decode(line)
+    local torn = derr ~= nil and n > 1 and cut_short(line)
+    -- (a run that went on after a crash may itself have died writing its owner record)
+    if pending and not torn and (derr or type(rec) ~= "table" or rec.owner == nil) then
+      return nil, path .. ": line " .. pending .. ": a damaged record (only the last record can be cut short by a crash)"
+    end
+    pending = nil
     if n == 1 then
       local why = check_header(rec)
       if why then return nil, path .. ": " .. why end
       r.header, r.count = rec, math.ceil(rec.images / rec.batch)
-    elseif derr then  -- not JSON: a record cut short (every record is one complete object)
+    elseif torn then
       r.warnings[#r.warnings + 1] = path .. ": skipping line " .. n .. ", an incomplete record (a crash while writing it)"
+      pending = n
+    elseif derr then
+      return nil, path .. ": line " .. n .. ": a damaged record"
     elseif type(rec) ~= "table" then
       return nil, path .. ": line " .. n .. ": not a journal record"
     elseif rec.owner ~= nil then
