@@ -150,13 +150,16 @@ static int l_journal_lock(lua_State *L) {
   return 1;
 }
 
-/* h:append(s) -> true | nil, msg, errno name. Writes all of s, then fsyncs the file: when it
- * returns true the record is on disk. A short write (a full disk) is an error: the caller
- * stops, and the torn record it may leave is skipped by the reader. */
+/* h:append(s [, sync]) -> true | nil, msg, errno name. Writes all of s, then (unless sync is
+ * false) fsyncs the file: when it returns true the record is on disk. Without the fsync it is
+ * in the kernel: it survives the process being killed, and the next fsync (or h:sync())
+ * makes it durable. A short write (a full disk) is an error: the caller stops, and the torn
+ * record it may leave is skipped by the reader. */
 static int l_journal_append(lua_State *L) {
   journal_t *j = check_journal(L);
   size_t len, done = 0;
   const char *s = luaL_checklstring(L, 2, &len);
+  int sync = lua_isnoneornil(L, 3) || lua_toboolean(L, 3);
   while (done < len) {
     ssize_t n = write(j->fd, s + done, len - done);
     if (n < 0) {
@@ -166,6 +169,16 @@ static int l_journal_append(lua_State *L) {
     if (n == 0) { errno = EIO; return fail_errno3(L, "write"); }
     done += (size_t)n;
   }
+  while (sync && fsync(j->fd) != 0) {
+    if (errno != EINTR) return fail_errno3(L, "fsync");
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* h:sync() -> true | nil, msg, errno name: what was appended is on disk. */
+static int l_journal_sync(lua_State *L) {
+  journal_t *j = check_journal(L);
   while (fsync(j->fd) != 0) {
     if (errno != EINTR) return fail_errno3(L, "fsync");
   }
@@ -183,6 +196,7 @@ static int l_journal_close(lua_State *L) {
 static const luaL_Reg journal_methods[] = {
   { "lock", l_journal_lock },
   { "append", l_journal_append },
+  { "sync", l_journal_sync },
   { "close", l_journal_close },
   { NULL, NULL } };
 

@@ -59,7 +59,7 @@ for loop = 1, LOOPS do
     totals.skips, totals.resends = totals.skips + #skip, totals.resends + #resend
     local before = sb:stats().received[EP]
     local target = before + math.random(0, 6)
-    local pid = cli.spawn(argv, env)
+    local pid, out, err = cli.spawn(argv, env)
     totals.runs = totals.runs + 1
     local rc
     while true do
@@ -75,7 +75,8 @@ for loop = 1, LOOPS do
       socket.sleep(0.002)
     end
     if rc == 0 then done = true break end
-    assert(rc == 137 or rc == 4 or rc == 2, "loop " .. loop .. ": exit " .. tostring(rc))
+    assert(rc == 137 or rc == 4, "loop " .. loop .. ": exit " .. tostring(rc) .. " of " .. table.concat(argv, " ")
+      .. "\n" .. (cli.read(out) or "") .. (cli.read(err) or "") .. (cli.read(jpath) or ""))
   end
   assert(done, "loop " .. loop .. " never finished")
   local st = sb:stats()

@@ -352,8 +352,9 @@ ssize_t write(int fd, const void *buf, size_t len) {
 static int syncs;
 int fsync(int fd) {
   static int (*real)(int);
-  const char *after = getenv("JFAULT_FSYNC");
+  const char *after = getenv("JFAULT_FSYNC"), *log = getenv("JFAULT_LOG");
   if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+  if (log && is_journal(fd)) { FILE *f = fopen(log, "a"); if (f) { fputs("fsync\n", f); fclose(f); } }
   if (after && is_journal(fd) && ++syncs > atoi(after)) { errno = EIO; return -1; }
   return real(fd);
 }
@@ -399,9 +400,9 @@ int fsync(int fd) {
         assert.is_true(has(r.err, "No space left on device"), r.err)
         assert.is_false(has(r.err, "traceback"), r.err)
         if after == 1 then
-          -- not even the header could be written: nothing was sent
+          -- not even the header could be written: nothing was sent, nothing left behind
           assert.equal(0, sb:stats().received[EP])
-          os.remove(f .. ".journal")
+          assert.is_nil(cli.read(f .. ".journal"))
           r = cli.run({ "register", "images", f, "--batch", "1" }, kos_env)
           assert.equal(0, r.code, r.out .. r.err)
         else
@@ -409,6 +410,17 @@ int fsync(int fd) {
           recovers(f, 3)
         end
       end
+    end)
+
+    it("one fsync per batch (the outcome goes to disk with the next batch's sending record), one at the end", function()
+      local f = images_file("fsyncs", 10)
+      local log = cli.dir .. "/fsyncs.log"
+      os.remove(log)
+      local r = cli.run({ "register", "images", f, "--batch", "1" }, faulty { JFAULT_LOG = log })
+      assert.equal(0, r.code, r.out .. r.err)
+      assert.equal(11, count(cli.read(log) or "", "fsync\n"))
+      -- and a kill -9 right after a batch's outcome loses nothing: the kernel has it
+      assert.equal(10, count(cli.read(f .. ".journal"), '"state":"registered"'))
     end)
 
     it("EIO from fsync: the same", function()

@@ -368,7 +368,13 @@ function M.register(ui, file, o)
   local run = { ui = ui, o = o, jpath = o.resume or o.journal or (file .. ".journal") }
   -- the journal is closed (its lock let go) however the run ends, an interruption included
   local ok, code = pcall(run_batches, ui, file, o, run, copts)
-  if run.j then run.j:close() end
+  if run.j then
+    local cok, cerr = run.j:close()
+    if not cok and ok then
+      ui:err("bizreg: cannot write the journal: " .. cerr .. "; the last batches may read as unknown outcome")
+      code = outcome.worst(code, outcome.UNKNOWN)
+    end
+  end
   if not ok then error(code, 0) end
   return code
 end

@@ -260,23 +260,29 @@ function M.create(path, scrub, head)
   end
   local self = setmetatable({ path = path, h = h, scrub = scrub, created = true }, J)
   local ok, lerr = lock(self)  -- a --resume that opened it in between holds it
-  if ok then
-    -- the new directory entry must survive a crash too
-    ok, lerr = os_cli.fsync(load.dirname(path))
-    if not ok then lerr = "cannot write the journal: " .. tostring(lerr) end
-  end
-  if ok then
-    ok, lerr = self:write_lines {
+  if not ok then self:close() return nil, lerr end
+  -- the new directory entry must survive a crash too
+  ok, lerr = os_cli.fsync(load.dirname(path))
+  if not ok then
+    lerr = "cannot write the journal: " .. tostring(lerr)
+  else
+    -- (not fsync'd by itself: the first "sending" record's fsync takes it to disk before any
+    -- request leaves; lost before that, nothing was sent)
+    ok, lerr = self:write_lines({
       json.obj("bizreg_journal", M.VERSION, "kind", "visitor-images", "file", head.file, "images", head.images,
         "batch", head.batch, "size", head.size, "sha256", head.sha256, "created", now()),
-      json.obj("owner", head.pid, "at", now()) }
+      json.obj("owner", head.pid, "at", now()) }, true)
   end
-  if not ok then self:close() return nil, lerr end
+  if not ok then self:discard() return nil, lerr end  -- nothing was sent: leave nothing behind
   return self
 end
 
--- Appends records in one write and one fsync: true | nil, message.
-function J:write_lines(objs)
+-- Appends records in one write and one fsync: true | nil, message. nosync: written to the
+-- kernel only (it survives a kill of this process); the next synced write, or close, makes it
+-- durable. An outcome may wait so: if a power loss takes it, its batch reads as "sending",
+-- i.e. unknown and held back, never as unsent. A "sending" record may not: it must be on disk
+-- before its request leaves. So one fsync per batch.
+function J:write_lines(objs, nosync)
   local out = {}
   -- a torn last line (a crash mid-write) stays a line of its own
   if self.torn then out[1] = "" end
@@ -285,13 +291,13 @@ function J:write_lines(objs)
     if self.scrub then line = self.scrub(line) end
     out[#out + 1] = line
   end
-  local ok, err = self.h:append(table.concat(out, "\n") .. "\n")
+  local ok, err = self.h:append(table.concat(out, "\n") .. "\n", not nosync)
   if not ok then return nil, self.path .. ": " .. tostring(err) end
-  self.torn = false
+  self.torn, self.dirty = false, nosync
   return true
 end
 
-function J:write(obj) return self:write_lines { obj } end
+function J:write(obj, nosync) return self:write_lines({ obj }, nosync) end
 
 function J:owner(pid) return self:write(json.obj("owner", pid, "at", now())) end
 
@@ -302,7 +308,7 @@ end
 
 function J:outcome(b, state, err_obj, by)
   return self:write(json.obj("batch", b.n, "first", b.first, "last", b.last, "hash", b.hash, "state", state,
-    "by", by, "error", err_obj, "at", now()))
+    "by", by, "error", err_obj, "at", now()), true)
 end
 
 -- A journal this run created and that holds nothing to resume (no batch registered or of
@@ -313,8 +319,18 @@ function J:discard()
   self:close()
 end
 
+-- Closes it (letting go of the lock), the last outcomes made durable first: true | nil, message.
 function J:close()
-  if self.h then self.h:close() self.h = nil end
+  local ok, err = true, nil
+  if self.h then
+    if self.dirty then
+      ok, err = self.h:sync()
+      if not ok then err = self.path .. ": " .. tostring(err) end
+    end
+    self.h:close()
+    self.h = nil
+  end
+  return ok, err
 end
 
 return M
