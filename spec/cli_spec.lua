@@ -9,16 +9,7 @@ local json = sandbox.json
 local API_KEY = "11111111-2222-4333-8444-555555555555"
 local RCS_SECRET = "SK.sandboxsecret1"
 
-local function has(s, needle) return s:find(needle, 1, true) ~= nil end
-
-local function count(s, needle)
-  local n, pos = 0, 1
-  while true do
-    local a, b = s:find(needle, pos, true)
-    if not a then return n end
-    n, pos = n + 1, b + 1
-  end
-end
+local has, count = cli.has, cli.count
 
 local function wait_for(fn, what, limit)
   local deadline = socket.gettime() + (limit or 10)
@@ -30,17 +21,7 @@ local function wait_for(fn, what, limit)
   error("timed out waiting for " .. what)
 end
 
--- A JSON Lines file of n valid, distinct images; bad = { [i] = fields to merge }.
-local function images_file(name, n, bad)
-  local out = {}
-  for i = 1, n do
-    local fields = { fileName = string.format("2026/11/01/img-%04d.jpg", i), visitorId = "65a1b2c3d4e5f6a7b8c9d0e1",
-      source = "HOSPITAL", shootingDateTimeUtc = "2026-11-01T09:00:00.000Z", memo = "사진 " .. i }
-    for k, v in pairs(bad and bad[i] or {}) do fields[k] = v end
-    out[i] = json.encode(fields)
-  end
-  return cli.write(cli.dir .. "/" .. name, table.concat(out, "\n") .. "\n")
-end
+local images_file = cli.images_file
 
 -- The OS helpers in src/cli.c, in this process (so `make asan` checks them too).
 describe("core.cli()", function()

@@ -14,16 +14,7 @@ local API_KEY = "11111111-2222-4333-8444-555555555555"
 local RCS_SECRET = "SK.sandboxsecret1"
 local EP = "kos.register_visitor_images"
 
-local function has(s, needle) return s:find(needle, 1, true) ~= nil end
-
-local function count(s, needle)
-  local n, pos = 0, 1
-  while true do
-    local a, b = s:find(needle, pos, true)
-    if not a then return n end
-    n, pos = n + 1, b + 1
-  end
-end
+local has, count = cli.has, cli.count
 
 -- Polls fn until it returns a value (a generous cap only so a broken build cannot hang the suite).
 local function wait_for(fn, what)
@@ -35,16 +26,8 @@ local function wait_for(fn, what)
   error("never happened: " .. what)
 end
 
-local function images_file(name, n, bad)
-  local out = {}
-  for i = 1, n do
-    local fields = { fileName = string.format("2026/11/01/%s-%04d.jpg", name, i), visitorId = "65a1b2c3d4e5f6a7b8c9d0e1",
-      source = "HOSPITAL", shootingDateTimeUtc = "2026-11-01T09:00:00.000Z", memo = "사진 " .. i }
-    for k, v in pairs(bad and bad[i] or {}) do fields[k] = v end
-    out[i] = json.encode(fields)
-  end
-  return cli.write(cli.dir .. "/" .. name .. ".jsonl", table.concat(out, "\n") .. "\n")
-end
+-- <name>.jsonl of n images named after the file (so a body on the server tells whose it is)
+local function images_file(name, n, bad) return cli.images_file(name .. ".jsonl", n, bad, name) end
 
 -- Valid UTF-8 (strict), for --json lines: lua-cjson decodes invalid UTF-8 without a word.
 local function valid_utf8(s)

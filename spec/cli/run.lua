@@ -105,6 +105,33 @@ function M.kill(pid, sig)
   shell.execute("kill -" .. (sig or "TERM") .. " " .. pid .. " 2>/dev/null")
 end
 
+function M.has(s, needle) return s:find(needle, 1, true) ~= nil end
+
+-- How often needle occurs in s (plain text).
+function M.count(s, needle)
+  local n, pos = 0, 1
+  while true do
+    local a, b = s:find(needle, pos, true)
+    if not a then return n end
+    n, pos = n + 1, b + 1
+  end
+end
+
+-- A JSON Lines file (in the scratch directory) of n valid, distinct images named
+-- 2026/11/01/<tag>-0001.jpg …; bad = { [i] = fields to merge }.
+function M.images_file(name, n, bad, tag)
+  local json = require("spec.helpers.sandbox").json
+  local out = {}
+  for i = 1, n do
+    local fields = { fileName = string.format("2026/11/01/%s-%04d.jpg", tag or "img", i),
+      visitorId = "65a1b2c3d4e5f6a7b8c9d0e1", source = "HOSPITAL", shootingDateTimeUtc = "2026-11-01T09:00:00.000Z",
+      memo = "사진 " .. i }
+    for k, v in pairs(bad and bad[i] or {}) do fields[k] = v end
+    out[i] = json.encode(fields)
+  end
+  return M.write(M.dir .. "/" .. name, table.concat(out, "\n") .. "\n")
+end
+
 -- Lines of s (without the newlines).
 function M.lines(s)
   local t = {}
