@@ -85,6 +85,11 @@ local function check_journal(j, o, file, nitems, batches)
         rec.first, rec.last, rec.state == "unknown" and "perhaps registered (unknown outcome)" or "registered")
     end
   end
+  local size, sha = journal.fingerprint(file)
+  if size ~= h.size or sha ~= h.sha256 then  -- fine by the batches above: say so
+    return true, file .. " changed since the journal was written (size, SHA-256); the batches it records as "
+      .. "registered or unknown still hold the same images"
+  end
   return true
 end
 
@@ -206,7 +211,7 @@ local function plan(ui, file, o, run)
     size = prior.header.batch
   else
     local jpath = o.journal or (file .. ".journal")
-    if load.read(jpath) then  -- early and friendly; journal.create's O_EXCL is the real check
+    if not o["dry-run"] and load.read(jpath) then  -- early and friendly; journal.create's O_EXCL is the real check
       ui:err("bizreg: " .. jpath .. " already exists: continue it with --resume " .. jpath .. ", or remove it to start over")
       return nil, outcome.USAGE
     end
@@ -222,6 +227,7 @@ local function plan(ui, file, o, run)
     local ok
     ok, why = check_journal(prior, o, file, #data.items, batches)
     if not ok then ui:err("bizreg: " .. why) return nil, outcome.USAGE end
+    if why then ui:err("bizreg: note: " .. why) end
   end
   why = check_decisions(o, prior, count)
   if why then ui:err("bizreg: " .. why) return nil, outcome.USAGE end
