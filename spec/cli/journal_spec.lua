@@ -158,6 +158,24 @@ describe("bizreg register images: the journal", function()
       end
     end)
 
+    it("two --resume runs started together on one journal: the batches left are sent once (5 trials)", function()
+      for trial = 1, 5 do
+        sb:reset()
+        local f = images_file("resumerace" .. trial, 4)
+        sb:config { fail_next = { status = 503, count = 3, endpoint = EP } }  -- batches 1-3 not processed
+        local r = cli.run({ "register", "images", f, "--batch", "1" }, kos_env)
+        assert.equal(1, r.code, r.out .. r.err)
+        assert.equal(1, sb:stats().registered.images)
+        local a = cli.spawn({ "register", "images", f, "--resume", f .. ".journal" }, kos_env)
+        local b = cli.spawn({ "register", "images", f, "--resume", f .. ".journal" }, kos_env)
+        local ra = wait_for(function() return cli.exit_code(a) end, "run a")
+        local rb = wait_for(function() return cli.exit_code(b) end, "run b")
+        -- one sends; the other found it in use (2), or ran after it and skipped everything (0)
+        assert.is_true((ra == 0 and (rb == 0 or rb == 2)) or (rb == 0 and ra == 2), ra .. " " .. rb)
+        assert.equal(4, sb:stats().registered.images, "trial " .. trial)
+      end
+    end)
+
     it("a new journal is readable by its owner only (0600)", function()
       local f = images_file("mode", 1)
       local r = cli.run({ "register", "images", f }, kos_env)
