@@ -45,7 +45,8 @@ for loop = 1, LOOPS do
   local done = false
   for attempt = 1, 40 do
     local argv = { "register", "images", f, "--batch", tostring(BATCH) }
-    if attempt > 1 and cli.read(jpath) then argv = { "register", "images", f, "--resume", jpath } end
+    -- (a journal without a complete header line: its run was killed before its first request)
+    if attempt > 1 and (cli.read(jpath) or ""):find("\n") then argv = { "register", "images", f, "--resume", jpath } end
     -- the operator's decisions on held-back batches, from what the server received
     local pre = cli.run(argv[4] == "--resume" and { "register", "images", f, "--resume", jpath, "--dry-run" } or { "--version" }, env)
     local skip, resend = {}, {}

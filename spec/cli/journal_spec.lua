@@ -300,6 +300,27 @@ describe("bizreg register images: the journal", function()
       assert.equal(0, sb:stats().requests)
     end)
 
+    it("a journal killed before its header was complete (nothing sent): --resume says so, a new run starts", function()
+      local f = images_file("unstarted", 2)
+      for _, left in ipairs { "", '{"bizreg_journal":2,"kind":"visit' } do
+        sb:reset()
+        cli.write(f .. ".journal", left)
+        local r = cli.run({ "register", "images", f, "--resume", f .. ".journal" }, kos_env)
+        assert.equal(2, r.code, r.out .. r.err)
+        assert.is_true(has(r.err, "its run stopped before its first request, nothing was sent"), r.err)
+        r = cli.run({ "register", "images", f, "--batch", "1" }, kos_env)
+        assert.equal(0, r.code, r.out .. r.err)
+        assert.is_true(has(r.err, "note: removed " .. f .. ".journal"), r.err)
+        assert.equal(2, sb:stats().registered.images)
+        os.remove(f .. ".journal")
+      end
+      -- a file that is not bizreg's is never removed
+      cli.write(f .. ".journal", "my notes")
+      local r = cli.run({ "register", "images", f }, kos_env)
+      assert.equal(2, r.code, r.out .. r.err)
+      assert.equal("my notes", cli.read(f .. ".journal"))
+    end)
+
     it("a run that sent nothing (exit 3) leaves nothing to resume: the next run is not refused", function()
       local f = images_file("nothing", 2)
       local env = { BIZREG_KOS_BASE_URL = "http://127.0.0.1:" .. sandbox.refused_port(), BIZREG_KOS_TOKEN = "sandbox-kos-token" }

@@ -211,7 +211,11 @@ local function plan(ui, file, o, run)
     size = prior.header.batch
   else
     local jpath = o.journal or (file .. ".journal")
-    if not o["dry-run"] and load.read(jpath) then  -- early and friendly; journal.create's O_EXCL is the real check
+    local state, err = "absent", nil
+    if not o["dry-run"] then state, err = journal.remove_unstarted(jpath) end
+    if not state then ui:err("bizreg: " .. err) return nil, outcome.USAGE end
+    if state == "removed" then ui:err("bizreg: note: removed " .. jpath .. ": " .. journal.UNSTARTED:match("^[^;]*")) end
+    if state == "journal" then  -- early and friendly; journal.create's O_EXCL is the real check
       ui:err("bizreg: " .. jpath .. " already exists: continue it with --resume " .. jpath .. ", or remove it to start over")
       return nil, outcome.USAGE
     end

@@ -167,7 +167,11 @@ end
 -- unknown and held back; a torn "sending" means its request had not left yet. Such a line can
 -- only be the last one, or be followed by the owner record of the run that went on after the
 -- crash; any other line must be a valid record, or the journal is refused.
+M.UNSTARTED = "no complete header: its run stopped before its first request, nothing was sent; "
+  .. "run the command without --resume to start over"
+
 function M.parse(text, path)
+  if not text:find("\n") then return nil, path .. ": " .. M.UNSTARTED end
   local r = { batches = {}, warnings = {} }
   local n, pending = 0, nil  -- pending: the line number of a torn record not yet accounted for
   for line in text:gmatch("[^\n]+") do
@@ -211,6 +215,34 @@ function M.parse(text, path)
     if b.state == "sending" then b.state, b.interrupted = "unknown", true end
   end
   return r
+end
+
+-- A journal whose header never got its line end was left by a run that stopped before its
+-- first request (the header is written before any "sending" record, and that record is on
+-- disk before its request leaves). For a new run: removed under its lock, so the run can
+-- start: "removed" | "absent" | "journal" (a real one) | nil, message (in use).
+local SIGN = '{"bizreg_journal":'
+
+-- Only what bizreg itself may have left: empty, or the start of its header (never some other
+-- file a --journal option happened to name).
+local function unstarted(text)
+  return text ~= nil and not text:find("\n") and text:sub(1, #SIGN) == SIGN:sub(1, #text)
+end
+
+function M.remove_unstarted(path)
+  local text = load.read(path)
+  if not text then return "absent" end
+  if not unstarted(text) then return "journal" end
+  local j, err = M.open(path)
+  if not j then return nil, err end
+  text = load.read(path)  -- again, now that no run can write it
+  local state = "journal"
+  if unstarted(text) then
+    os.remove(path)
+    state = "removed"
+  end
+  j:close()
+  return state
 end
 
 function M.read(path)
