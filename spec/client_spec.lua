@@ -121,12 +121,28 @@ describe("error values (one shape, one line)", function()
     assert.equal("validation", v.kind)
     assert.is_false(v.sent)
     assert.is_false(v.retryable)
-    local _, h = kos(function() return { status = 503, body = "x" } end, { retries = 0 }):register_visitor_images(IMAGES)
+    local _, h = kos(function() return { status = 503, headers = { ["retry-after"] = "7" }, body = "x" } end,
+      { retries = 0 }):register_visitor_images(IMAGES)
     assert.is_true(h.sent)
     assert.is_true(h.retryable)
+    assert.equal(7, h.retry_after)
+    assert.equal("not_processed", bizreg.outcome.of(h))
+    -- without Retry-After a 503 may come from a gateway after the server took the request;
+    -- 500/502/504 likewise: the one outcome table calls them "maybe processed"
+    for _, status in ipairs { 503, 500, 502, 504 } do
+      local _, m = kos(function() return { status = status, headers = {}, body = "x" } end,
+        { retries = 0 }):register_visitor_images(IMAGES)
+      assert.is_false(m.retryable, status)
+      assert.equal("maybe_processed", bizreg.outcome.of(m), status)
+    end
+    local _, r = kos(function() return { status = 400, headers = {}, body = "{}" } end,
+      { retries = 0 }):register_visitor_images(IMAGES)
+    assert.equal("refused", bizreg.outcome.of(r))
+    assert.equal("refused", bizreg.outcome.of(v))
     local _, t = kos(function() return nil, { code = "COULDNT_CONNECT", message = "m", sent = false } end,
       { retries = 0 }):register_visitor_images(IMAGES)
     assert.same({ "COULDNT_CONNECT", false, true, {} }, { t.code, t.sent, t.retryable, t.errorProperties })
+    assert.equal("not_processed", bizreg.outcome.of(t))
   end)
 
   it("keep the libcurl code of a transport error", function()

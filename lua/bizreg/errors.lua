@@ -34,7 +34,9 @@
 --   `{ key = "memo", reason = "TooLong", index = 3 }` (KOS: index is the image's position),
 --   `{ key = "regBrand.menus[2].weblink", reason = "Required", code = "64336" }` (RCS)
 -- @field retryable true when sending the same request again is safe and may succeed
---   (connect-phase failures; HTTP 429, 503)
+--   (`bizreg.outcome.of(err) == "not_processed"`: connect-phase failures; HTTP 429, 503 with
+--   `Retry-After`)
+-- @field retry_after http: the answer's `Retry-After` in seconds, if it had one
 -- @field sent true when some byte of the request may have reached the server: the request
 --   may have been registered (README: "Reliability: at most once")
 -- @field body http and decode: the raw answer, first 4 KiB, secrets masked
@@ -47,6 +49,8 @@
 
 -- Secrets: M.finish scrubs every string (keys and values, nested, cycles-safe) of any value
 -- a call returns, error or result; see M.scrub_string for what "contains a secret" means.
+local outcome = require "bizreg.outcome"
+
 local M = {}
 
 local BODY_LIMIT = 4096
@@ -241,7 +245,7 @@ local function scrub_number(n, secrets)
 end
 
 -- Fields of an error the library sets itself (enums, HTTP status, flags): not server text.
-local OWN_FIELDS = { kind = true, status = true, http_status = true, retryable = true, sent = true, curl_code = true }
+local OWN_FIELDS = { kind = true, status = true, http_status = true, retryable = true, sent = true, curl_code = true, retry_after = true }
 local NONE = {}
 
 -- keep: names of identifier fields (brandId, visitorId, ...) whose values stay as they are,
@@ -302,10 +306,6 @@ function M.finish(v, list, keep)
   return scrub_with(v, list, keep or NONE)
 end
 
--- Answers that say the request was not processed: 429 (rate limited) and 503 (unavailable).
--- Not 502/504: a gateway answers them after the upstream may have taken the request, and
--- neither API has an idempotency key, so sending it again is not known to be safe.
-local RETRYABLE_STATUS = { [429] = true, [503] = true }
 
 -- Connect-phase failures: nothing reached the server and trying again may work, so even a
 -- POST may be resent. (A failed certificate check was not sent either, but will fail again.)
@@ -326,10 +326,15 @@ function M.transport(t)
   }
 end
 
-function M.retryable_status(status) return RETRYABLE_STATUS[status] or false end
+-- Whether an answer of this HTTP status (and Retry-After, in seconds) may be sent again: the
+-- one outcome table (bizreg.outcome) says it was not processed.
+function M.retryable_status(status, retry_after)
+  return outcome.of_status(status, retry_after) == outcome.NOT_PROCESSED
+end
 
--- fields.message: the server's message, if it sent one. url: the request's URL, given on a 404
--- (set as err.url and named in the message: the usual cause is a wrong base URL).
+-- fields.message: the server's message, if it sent one. fields.retry_after: the answer's
+-- Retry-After in seconds (a 503 with one was not processed). url: the request's URL, given on
+-- a 404 (set as err.url and named in the message: the usual cause is a wrong base URL).
 function M.http(status, fields, url)
   fields.kind = "http"
   fields.status = status
@@ -338,7 +343,7 @@ function M.http(status, fields, url)
     fields.message = fields.message and (fields.message .. " at " .. url) or ("not found at " .. url .. " (check the base URL)")
   end
   fields.message = fields.message or ("HTTP " .. status)
-  fields.retryable = RETRYABLE_STATUS[status] or false
+  fields.retryable = M.retryable_status(status, fields.retry_after)
   return M.new(fields)
 end
 

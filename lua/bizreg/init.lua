@@ -56,6 +56,11 @@ bizreg.VERSION = client.VERSION
 -- @usage if bizreg.errors.is_error(err) and err.kind == "transport" and not err.sent then retry_later() end
 bizreg.errors = errors
 
+--- The outcome table (`bizreg.outcome`): `bizreg.outcome.of(err)` says whether a failed call
+-- was `"not_processed"`, `"refused"` or `"maybe_processed"` (look before sending it again).
+-- @usage if bizreg.outcome.of(err) == bizreg.outcome.MAYBE then reconcile() end
+bizreg.outcome = require "bizreg.outcome"
+
 --- A KOS clinic CRM client.
 -- Credentials: a fixed `token`, **or** an `api_key` exchanged for a token at
 -- `POST /open/authorization/commands/exchange-token` (cached; exchanged once more after a 401).

@@ -45,7 +45,7 @@ end
 
 function M.map_error(res)
   local body = cjson.decode(res.body or "")
-  local e = { body = res.body, errorProperties = {} }
+  local e = { body = res.body, errorProperties = {}, retry_after = client.retry_after(res) }
   if type(body) == "table" then
     e.className = type(body.className) == "string" and body.className or nil
     e.message = type(body.message) == "string" and body.message or e.className

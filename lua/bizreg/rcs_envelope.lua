@@ -13,6 +13,7 @@
 -- * A null is absent; unknown fields are kept; a documented field of another type is kept
 --   raw and named in an `answer` event (fields.lua).
 local cjson = require "cjson.safe"
+local client = require "bizreg.client"  -- retry_after: the one Retry-After reader
 local errors = require "bizreg.errors"
 local events = require "bizreg.events"  -- called only when the client has on_event
 
@@ -74,13 +75,15 @@ end
 local function fail_error(res, f)
   -- a 404 names its URL (errors.http): the usual cause is a wrong base URL
   local url = res.status == 404 and res.url or nil
+  local retry_after = client.retry_after(res)
   local e = errors.http(f.status or res.status, {
-    body = res.body, code = f.code, raw_code = f.raw_code,
+    body = res.body, code = f.code, raw_code = f.raw_code, retry_after = retry_after,
     message = f.message or (not url and ("HTTP " .. res.status) or nil),
   }, url)
   e.http_status = res.status
-  -- retried or not by the HTTP status only: a Fail inside a 200 never is
-  e.retryable = errors.retryable_status(res.status)
+  -- retried or not by the HTTP status only (bizreg.outcome reads it too): a Fail inside a 200
+  -- never is
+  e.retryable = errors.retryable_status(res.status, retry_after)
   return e
 end
 

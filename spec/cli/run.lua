@@ -68,15 +68,32 @@ function M.run(argv, env, how)
     code = tonumber((M.read(base .. ".rc") or ""):match("%d+")) }
 end
 
+local rc_files = {}  -- pid -> where its exit code will be written
+
 -- Starts in the background: returns pid and the stdout/stderr paths. The pid is the
--- interpreter's own (env execs it), so a signal reaches the command itself.
+-- interpreter's own (env execs it), so a signal reaches the command itself; a shell that
+-- waits for it writes its exit code (M.exit_code).
 function M.spawn(argv, env)
   seq = seq + 1
   local base = M.dir .. "/bg" .. seq
-  local p = shell.popen(M.command(argv, env) .. " >" .. base .. ".out 2>" .. base .. ".err </dev/null & echo $!")
-  local pid = tonumber(p:read("*a"):match("%d+"))
+  local p = shell.popen("{ " .. M.command(argv, env) .. " >" .. base .. ".out 2>" .. base .. ".err </dev/null & echo $! >"
+    .. base .. ".pid; wait $!; echo $? >" .. base .. ".rc.tmp; mv " .. base .. ".rc.tmp " .. base .. ".rc; } >/dev/null 2>&1 &")
+  p:read("*a")
   p:close()
+  local pid
+  for _ = 1, 5000 do  -- the shell writes it at once; polled, since it runs on its own
+    pid = tonumber((M.read(base .. ".pid") or ""):match("%d+\n"))
+    if pid then break end
+    shell.execute("sleep 0.01")
+  end
+  assert(pid, "the background command did not start")
+  rc_files[pid] = base .. ".rc"
   return pid, base .. ".out", base .. ".err"
+end
+
+-- The exit code of a spawned command once it ended (128 + N when signal N ended it), else nil.
+function M.exit_code(pid)
+  return tonumber((M.read(rc_files[pid]) or ""):match("%d+"))
 end
 
 function M.alive(pid)
@@ -86,6 +103,33 @@ end
 
 function M.kill(pid, sig)
   shell.execute("kill -" .. (sig or "TERM") .. " " .. pid .. " 2>/dev/null")
+end
+
+function M.has(s, needle) return s:find(needle, 1, true) ~= nil end
+
+-- How often needle occurs in s (plain text).
+function M.count(s, needle)
+  local n, pos = 0, 1
+  while true do
+    local a, b = s:find(needle, pos, true)
+    if not a then return n end
+    n, pos = n + 1, b + 1
+  end
+end
+
+-- A JSON Lines file (in the scratch directory) of n valid, distinct images named
+-- 2026/11/01/<tag>-0001.jpg …; bad = { [i] = fields to merge }.
+function M.images_file(name, n, bad, tag)
+  local json = require("spec.helpers.sandbox").json
+  local out = {}
+  for i = 1, n do
+    local fields = { fileName = string.format("2026/11/01/%s-%04d.jpg", tag or "img", i),
+      visitorId = "65a1b2c3d4e5f6a7b8c9d0e1", source = "HOSPITAL", shootingDateTimeUtc = "2026-11-01T09:00:00.000Z",
+      memo = "사진 " .. i }
+    for k, v in pairs(bad and bad[i] or {}) do fields[k] = v end
+    out[i] = json.encode(fields)
+  end
+  return M.write(M.dir .. "/" .. name, table.concat(out, "\n") .. "\n")
 end
 
 -- Lines of s (without the newlines).

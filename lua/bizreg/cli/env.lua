@@ -82,7 +82,8 @@ end
 -- Creates the client; a value the library refuses (a CR in a token) is a usage error.
 function M.client(new, o, ui)
   local ok, c = pcall(new, o)
-  if not ok then return nil, ui:scrub(tostring(c):gsub("^[^:]*:%d+: ", "")) end
+  -- the library's message already says "bizreg: ": the caller adds it once
+  if not ok then return nil, ui:scrub((tostring(c):gsub("^[^:]*:%d+: ", ""):gsub("^bizreg: ", ""))) end
   return c
 end
 

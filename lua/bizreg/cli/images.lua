@@ -12,6 +12,8 @@ local outcome = require "bizreg.cli.outcome"
 
 local M = {}
 
+local os_cli = core.cli and core.cli() or {}
+
 M.DEFAULT_BATCH = 100
 
 -- Loads, splits and validates; prints every violation. Returns data, batches, count or
@@ -58,25 +60,61 @@ end
 
 ---------------------------------------------------------------- resume
 
--- Checks a journal against the file as it is now. Returns the batch size to use, or
--- nil and a message: a batch the journal calls registered must still hold the same images.
-local function check_journal(j, o, batches_for)
-  local size = j.header.batch
-  if o.batch and o.batch ~= size then
-    return nil, "the journal was written with --batch " .. size .. ": resume with the same size (or leave --batch out)"
+-- Checks a journal against the file as it is now: true | nil, message. The journal must be
+-- this file's: the same name and number of images (so every batch holds the same image
+-- numbers); a batch it calls registered, or of unknown outcome, must still hold exactly the
+-- same images. Only batches that failed (nothing registered) may have been fixed since.
+local function check_journal(j, o, file, nitems, batches)
+  local h = j.header
+  if o.batch and o.batch ~= h.batch then
+    return nil, "the journal was written with --batch " .. h.batch .. ": resume with the same size (or leave --batch out)"
   end
-  local batches = batches_for(size)
+  local base = function(p) return (p:match("[^/]*$")) end
+  if base(h.file) ~= base(file) then
+    return nil, "the journal is for " .. h.file .. ", not " .. file .. ": not guessing which images were sent"
+  end
+  if h.images ~= nitems then
+    return nil, string.format("the journal is for %d images, %s now holds %d: not guessing which were sent "
+      .. "(use a new journal for a new file)", h.images, file, nitems)
+  end
   for n, rec in pairs(j.batches) do
     local b = batches[n]
-    if rec.state == "registered" and rec.hash then
-      if not b or b.hash ~= rec.hash then
-        return nil, string.format("the journal says batch %d (images %d-%d) was registered, but those images "
-          .. "changed since; not guessing which were sent (use a new journal for a new file)", n,
-          rec.first or 0, rec.last or 0)
+    if (rec.state == "registered" or rec.state == "unknown") and (not b or b.hash ~= rec.hash) then
+      return nil, string.format("the journal says batch %d (images %d-%d) was %s, but those images "
+        .. "changed since; not guessing which were sent (use a new journal for a new file)", n,
+        rec.first, rec.last, rec.state == "unknown" and "perhaps registered (unknown outcome)" or "registered")
+    end
+  end
+  local size, sha = journal.fingerprint(file)
+  if size ~= h.size or sha ~= h.sha256 then  -- fine by the batches above: say so
+    return true, file .. " changed since the journal was written (size, SHA-256); the batches it records as "
+      .. "registered or unknown still hold the same images"
+  end
+  return true
+end
+
+-- --skip and --resend are the operator's word on a batch whose outcome is unknown, and on
+-- nothing else: a registered batch is never sent again, one that failed or was never sent
+-- is never marked registered. nil (fine) or the message.
+local function check_decisions(o, prior, count)
+  for _, opt in ipairs { "skip", "resend" } do
+    local list = {}
+    for n in pairs(o[opt] or {}) do list[#list + 1] = n end
+    table.sort(list)
+    for _, n in ipairs(list) do
+      if o.skip and o.resend and o.skip[n] and o.resend[n] then
+        return "batch " .. n .. " is in both --skip and --resend"
+      end
+      if not prior then return "--" .. opt .. " needs --resume JOURNAL: it decides batches of unknown outcome" end
+      if n > count then return "--" .. opt .. " " .. n .. ": there are only " .. count .. " batches" end
+      local b = prior.batches[n]
+      if not b or b.state ~= "unknown" then
+        return string.format("--%s %d: batch %d %s; --skip and --resend are only for batches whose outcome is "
+          .. "unknown", opt, n, n, not b and "was never sent" or ("is " .. b.state))
       end
     end
   end
-  return size
+  return nil
 end
 
 ---------------------------------------------------------------- register
@@ -137,7 +175,8 @@ local function summary(ui, counts, lists, file, jpath)
     { "not sent", "not_sent" } } do
     parts[#parts + 1] = part(p[1], p[2])
   end
-  ui:result("batches: " .. table.concat(parts, ", ") .. "; journal " .. jpath)
+  -- jpath nil: this run created the journal and nothing was registered (nothing to resume)
+  ui:result("batches: " .. table.concat(parts, ", ") .. (jpath and ("; journal " .. jpath) or "; no journal kept"))
   local unknown = {}
   for _, n in ipairs(lists.unknown) do unknown[#unknown + 1] = n end
   for _, n in ipairs(lists.held) do unknown[#unknown + 1] = n end
@@ -148,22 +187,38 @@ local function summary(ui, counts, lists, file, jpath)
       .. "those images exist, then run `bizreg register images " .. file .. " --resume " .. jpath .. " --skip " .. l
       .. "` if they do, or `... --resend " .. l .. "` if they do not.")
   end
-  if #lists.failed > 0 or #lists.not_sent > 0 then
+  if (#lists.failed > 0 or #lists.not_sent > 0) and not jpath then
+    ui:err("bizreg: nothing was registered: fix what failed, then run `bizreg register images " .. file .. "` again.")
+  elseif #lists.failed > 0 or #lists.not_sent > 0 then
     ui:err("bizreg: fix what failed, then `bizreg register images " .. file .. " --resume " .. jpath
       .. "`: batches recorded as registered are skipped.")
   end
 end
 
 -- The batches to send (a resumed run keeps the journal's batch size) and what an earlier
--- run recorded: data, batches, count, done | nil, exit code.
-local function plan(ui, file, o)
+-- run recorded: data, batches, count, prior (nil for a new run) | nil, exit code.
+-- --resume: the journal is locked (j.resumed) before it is read, and stays locked.
+local function plan(ui, file, o, run)
   local size, prior = o.batch or M.DEFAULT_BATCH, nil
   if o.resume then
-    local err
+    local j, err = journal.open(o.resume, function(s) return ui:scrub(s) end)
+    if not j then ui:err("bizreg: " .. err) return nil, outcome.USAGE end
+    run.j = j
     prior, err = journal.read(o.resume)
     if not prior then ui:err("bizreg: " .. err) return nil, outcome.USAGE end
     for _, w in ipairs(prior.warnings) do ui:err("bizreg: " .. w) end
+    j.torn = prior.torn
     size = prior.header.batch
+  else
+    local jpath = o.journal or (file .. ".journal")
+    local state, err = "absent", nil
+    if not o["dry-run"] then state, err = journal.remove_unstarted(jpath) end
+    if not state then ui:err("bizreg: " .. err) return nil, outcome.USAGE end
+    if state == "removed" then ui:err("bizreg: note: removed " .. jpath .. ": " .. journal.UNSTARTED:match("^[^;]*")) end
+    if state == "journal" then  -- early and friendly; journal.create's O_EXCL is the real check
+      ui:err("bizreg: " .. jpath .. " already exists: continue it with --resume " .. jpath .. ", or remove it to start over")
+      return nil, outcome.USAGE
+    end
   end
   local data, batches, count = prepare(ui, file, size)
   if not data then return nil, batches end
@@ -171,14 +226,20 @@ local function plan(ui, file, o)
     b.items = {}
     for i = b.first, b.last do b.items[#b.items + 1] = data.items[i] end
   end
+  local why
   if prior then
-    local ok, why = check_journal(prior, o, function() return batches end)
+    local ok
+    ok, why = check_journal(prior, o, file, #data.items, batches)
     if not ok then ui:err("bizreg: " .. why) return nil, outcome.USAGE end
+    if why then ui:err("bizreg: note: " .. why) end
   end
-  return data, batches, count, prior and prior.batches or {}, size
+  why = check_decisions(o, prior, count)
+  if why then ui:err("bizreg: " .. why) return nil, outcome.USAGE end
+  return data, batches, count, prior, size
 end
 
 local function dry_run(ui, o, batches, count, done, copts)
+  done = done or {}
   for _, b in ipairs(batches) do
     local r = dryrun.request(copts.base_url, b.req)
     local state = done[b.n] and done[b.n].state
@@ -194,23 +255,34 @@ local function dry_run(ui, o, batches, count, done, copts)
   return outcome.OK
 end
 
--- The journal, opened (and headed, for a new run): j | nil.
-local function open_journal(ui, file, o, jpath, nitems, size)
-  local j, open_err = journal.open(jpath, not o.resume, function(s) return ui:scrub(s) end)
-  if not j then ui:err("bizreg: " .. open_err) return nil end
-  if not o.resume then
-    local ok, herr = j:header(file, nitems, size)
-    if not ok then ui:err("bizreg: " .. herr) j:close() return nil end
+-- A new run's journal, created when its first request is about to go (so a run that could
+-- not start leaves none behind): true | nil (said why; nothing was sent).
+local function ensure_journal(run)
+  if run.j then return true end
+  local size, sha = journal.fingerprint(run.file)
+  local j, err
+  if size then
+    j, err = journal.create(run.jpath, function(s) return run.ui:scrub(s) end, { file = run.file,
+      images = #run.data.items, batch = run.size, size = size, sha256 = sha, pid = os_cli.getpid() })
+  else
+    err = sha
   end
-  return j
+  if not j then  -- before the first request of a new run: nothing was sent
+    run.ui:err("bizreg: " .. err)
+    run.code = outcome.USAGE
+    return nil
+  end
+  run.j = j
+  return true
 end
 
 -- Sends batch b (recorded as sending first): state, text, extra, jok, jerr | nil when the
 -- journal cannot be written before sending (nothing was sent).
 local function send_batch(run, b)
+  if not ensure_journal(run) then return nil end
   local ok, jwerr = run.j:sending(b)
   if not ok then
-    run.ui:err("bizreg: cannot write the journal: " .. jwerr)
+    run.ui:err("bizreg: cannot write the journal, so batch " .. b.n .. " was not sent: " .. jwerr)
     run.code = outcome.worst(run.code, outcome.FAILED)
     return nil
   end
@@ -239,7 +311,7 @@ local function one_batch(run, b)
   run.ui:progress(run.processed, true)  -- the bar names the batch being sent
   if prev == "registered" then
     state, text = "skipped", "skipped (registered in an earlier run)"
-  elseif o.skip and o.skip[b.n] then
+  elseif o.skip and o.skip[b.n] then  -- (only an unknown batch of a resumed run: check_decisions)
     state, text = "skipped", "skipped (--skip: recorded as registered)"
     jok, jerr = run.j:outcome(b, "registered", nil, "operator")
     run.processed = run.processed + b.last - b.first + 1
@@ -264,23 +336,25 @@ local function one_batch(run, b)
   return true
 end
 
-function M.register(ui, file, o)
-  local data, batches, count, done, size = plan(ui, file, o)
+-- Runs the batches (run.j: the locked journal of --resume, or nil until the first send).
+local function run_batches(ui, file, o, run, copts)
+  local data, batches, count, prior, size = plan(ui, file, o, run)
   if not data then return batches end
-  local copts, err = env.kos(os.getenv, { timeout = o.timeout }, o["dry-run"])
-  if not copts then ui:err("bizreg: " .. err) return outcome.USAGE end
+  local done = prior and prior.batches or {}
   if o["dry-run"] then return dry_run(ui, o, batches, count, done, copts) end
-
-  local jpath = o.resume or o.journal or (file .. ".journal")
-  local j = open_journal(ui, file, o, jpath, #data.items, size)
-  if not j then return outcome.USAGE end
   if ui.verbose_on then copts.on_event = function(ev) ui:event(ev) end end
   local client, cerr = env.client(bizreg.kos, copts, ui)
-  if not client then ui:err("bizreg: " .. cerr) j:close() return outcome.USAGE end
+  if not client then ui:err("bizreg: " .. cerr) return outcome.USAGE end
+  if run.j then
+    local ok, oerr = run.j:owner(os_cli.getpid())
+    if not ok then ui:err("bizreg: cannot write the journal: " .. oerr) client:close() return outcome.FAILED end
+  end
 
-  local run = { ui = ui, o = o, j = j, client = client, data = data, done = done, count = count,
+  for k, v in pairs { file = file, size = size, client = client, data = data, done = done, count = count,
     counts = {}, lists = { registered = {}, skipped = {}, failed = {}, unknown = {}, held = {}, not_sent = {} },
-    code = outcome.OK, current = 0, processed = 0 }  -- processed: images this run (and earlier ones)
+    code = outcome.OK, current = 0, processed = 0 } do  -- processed: images this run (and earlier ones)
+    run[k] = v
+  end
   for _, b in ipairs(batches) do
     if done[b.n] and done[b.n].state == "registered" then run.processed = run.processed + b.last - b.first + 1 end
   end
@@ -291,10 +365,29 @@ function M.register(ui, file, o)
   end
   ui:progress_end()
   client:close()
-  j:close()
-  summary(ui, run.counts, run.lists, file, jpath)
+  local kept = run.j and not (run.j.created and #run.lists.registered == 0 and #run.lists.unknown == 0)
+  if run.j and not kept then run.j:discard() end
+  summary(ui, run.counts, run.lists, file, kept and run.jpath)
   if #run.lists.not_sent > 0 then run.code = outcome.worst(run.code, outcome.FAILED) end
   return run.code
+end
+
+function M.register(ui, file, o)
+  -- credentials and options are checked before anything else happens
+  local copts, err = env.kos(os.getenv, { timeout = o.timeout }, o["dry-run"])
+  if not copts then ui:err("bizreg: " .. err) return outcome.USAGE end
+  local run = { ui = ui, o = o, jpath = o.resume or o.journal or (file .. ".journal") }
+  -- the journal is closed (its lock let go) however the run ends, an interruption included
+  local ok, code = pcall(run_batches, ui, file, o, run, copts)
+  if run.j then
+    local cok, cerr = run.j:close()
+    if not cok and ok then
+      ui:err("bizreg: cannot write the journal: " .. cerr .. "; the last batches may read as unknown outcome")
+      code = outcome.worst(code, outcome.UNKNOWN)
+    end
+  end
+  if not ok then error(code, 0) end
+  return code
 end
 
 return M

@@ -4,6 +4,9 @@ local args = require "bizreg.cli.args"
 local ui_mod = require "bizreg.cli.ui"
 local env = require "bizreg.cli.env"
 local outcome = require "bizreg.cli.outcome"
+local core = require "bizreg.core"
+
+local os_cli = core.cli and core.cli() or {}
 
 local M = {}
 
@@ -42,7 +45,8 @@ options:
   --journal FILE    where register images records each batch (default: FILE.journal)
   --resume FILE     continue from a journal: batches recorded as registered are skipped,
                     batches with an unknown outcome are held back until you decide:
-  --skip LIST       record these batches as registered (you checked: they are), e.g. 3,5-7
+  --skip LIST       record these unknown-outcome batches as registered (you checked: they
+                    are), e.g. 3,5-7; refused (exit 2) for any other batch
   --resend LIST     send these unknown-outcome batches again (you checked: they are not)
   --resubmit ID     register brand: resubmit the rejected or saved brand ID (PUT)
   --port N          sandbox: port on 127.0.0.1 (0 = any free port)
@@ -64,10 +68,17 @@ exit codes:
   1  validation or HTTP error (the server answered with an error)
   2  usage: wrong arguments, missing environment variable, unreadable file, journal mismatch
   3  transport error: nothing reached the server (safe to run again)
-  4  unknown outcome: a request may have reached the server but no answer came back;
-     check before sending it again (register images: see --resume, --skip, --resend)
+  4  unknown outcome: a request may have been processed (no answer came back, a 5xx other
+     than a 503 with Retry-After, an unreadable answer); check before sending it again (register images: see --resume, --skip, --resend)
      (visitors search changes nothing: its transport failures are always 3)
-  130 interrupted (Ctrl-C); the journal keeps every batch recorded before it
+  130 interrupted (Ctrl-C), 143 terminated (SIGTERM); the journal keeps every batch
+     recorded before it (the one in flight, if any, has an unknown outcome)
+
+register images keeps a journal (FILE.journal, mode 0600) of every batch, created when the
+first request is about to go and removed again if nothing was registered. One run at a
+time per journal: a second one stops at once (exit 2). A batch whose outcome is unknown
+(no answer, a 5xx, an unreadable answer) is never sent again by --resume until you say
+--skip (it is registered) or --resend (it is not).
 ]]
 
 -- --verbose is an option of every command (a newcomer adds -v anywhere); check and sandbox
@@ -135,6 +146,7 @@ end
 
 -- argv: the command's arguments (arg); script_dir: where bin/bizreg lives. Returns the exit code.
 function M.main(argv, script_dir)
+  if os_cli.on_term then os_cli.on_term() end  -- SIGTERM ends the run like Ctrl-C: journal closed, exit 143
   local list = {}
   for i = 1, #argv do list[i] = argv[i] end
   -- first pass with every option known, to find the command; second pass strict
@@ -169,9 +181,10 @@ function M.main(argv, script_dir)
   if ok then return code end
   ui:progress_abort()
   if code == "interrupted" then
-    ui:err("bizreg: interrupted. A request that was in flight has an unknown outcome; "
-      .. "register images: the journal has every batch recorded so far (see --resume).")
-    return 130
+    local term = os_cli.terminated and os_cli.terminated()
+    ui:err("bizreg: " .. (term and "terminated" or "interrupted") .. ". A request that was in flight has an unknown "
+      .. "outcome; register images: the journal has every batch recorded so far (see --resume).")
+    return term and 143 or 130
   end
   ui:err("bizreg: internal error: " .. tostring(code))
   return outcome.FAILED

@@ -1,6 +1,8 @@
 -- What a failed call means for the operator, and the exit codes:
 --   0 ok · 1 validation or HTTP error · 2 usage · 3 transport (nothing sent) · 4 unknown outcome
+-- Which failures may have been processed is the library's one outcome table (bizreg.outcome).
 local json = require "bizreg.cli.json"
+local lib = require "bizreg.outcome"
 
 local M = {}
 
@@ -13,14 +15,13 @@ function M.worst(a, b)
   return a
 end
 
--- "unknown" when the request may have reached the server (a transport failure after
--- sending, or a 2xx whose body could not be read); otherwise "failed". Plus the exit code.
+-- "unknown" when the request may have been processed (bizreg.outcome: 5xx other than a 503
+-- with Retry-After, a 2xx whose body could not be read, a transport failure after the body
+-- left): held back until the operator reconciles. Otherwise "failed" (not processed, or
+-- refused: safe to fix and send again). Plus the exit code.
 function M.classify(err)
-  if err.kind == "transport" then
-    if err.sent then return "unknown", M.UNKNOWN end
-    return "failed", M.TRANSPORT
-  end
-  if err.kind == "decode" then return "unknown", M.UNKNOWN end
+  if lib.of(err) == lib.MAYBE then return "unknown", M.UNKNOWN end
+  if err.kind == "transport" then return "failed", M.TRANSPORT end
   return "failed", M.FAILED
 end
 
@@ -53,6 +54,8 @@ function M.describe(err)
   if err.message then s = s .. ": " .. tostring(err.message):gsub("[\r\n]+", " ") end
   if err.kind == "transport" then
     s = s .. (err.sent and " (the request may have reached the server)" or " (nothing was sent)")
+  elseif err.kind == "http" and lib.of(err) == lib.MAYBE then
+    s = s .. " (the server may have processed the request)"
   end
   return s
 end

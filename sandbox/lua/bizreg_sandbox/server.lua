@@ -92,7 +92,7 @@ local function handle_api(state, r, capture, path_matched, fault, method, path, 
   local req = { method = method, path = path, headers = headers, body = body, query = query }
   if fault and fault.act == "status" then -- config fail_next
     local status, out_headers, out = module.failure(fault.status)
-    if fault.status == 429 then
+    if fault.status == 429 or fault.status == 503 then -- "come back later": not processed
       out_headers = { ["content-type"] = out_headers["content-type"], ["retry-after"] = "0" }
     end
     return status, out_headers, out
