@@ -354,3 +354,75 @@ describe("unknown_fields: a field newer than the library", function()
     assert.has_error(function() bizreg.prepare_brand(fx.brand(), { unknown_fields = "yes" }) end)
   end)
 end)
+
+-- Review of issue 15 (adversarial): answers that must never read as a success, and what an
+-- event may carry.
+describe("RCS dialect: what is not an answer", function()
+  -- find_brands is the way to find out after an unknown outcome: an answer that is not a
+  -- page must never read as "no such brand" (the caller would send the brand again).
+  for _, body in ipairs { "{}", '{"status":500,"error":"Internal Server Error"}', '{"code":20000000,"result":"none"}' } do
+    it("a 2xx list answer without a result list is a decode error, not an empty page: " .. body, function()
+      local c = rcs { token(), { 200, body }, { 200, body } }
+      local page, err = c:list_brands()
+      assert.is_nil(page)
+      assert.equal("decode", err.kind)
+      local found, ferr = c:find_brands { name = "x" }
+      assert.is_nil(found)
+      assert.equal("decode", ferr.kind)
+    end)
+  end
+
+  it("a 2xx with both the Fail envelope (a code) and a result list is not a success", function()
+    local both = '{"status":400,"error":{"code":64202,"message":"Invalid query parameter value"},"result":[]}'
+    local c = rcs { token(), { 200, both } }
+    local page, err = c:list_brands()
+    assert.is_nil(page)
+    assert.equal("decode", err.kind)
+    assert.equal(200, err.status)
+    -- after a write: an unknown outcome (the brandId says one thing, the error another)
+    local c2, t2 = rcs { token(), { 200, '{"status":400,"error":{"code":64336,"message":"required value: [name]"},'
+      .. '"result":[{"brandId":"BR.0a81DDlZjz"}]}' } }
+    local res, werr = c2:register_brand(fx.brand())
+    assert.is_nil(res)
+    assert.equal("decode", werr.kind)
+    assert.is_true(werr.sent)
+    assert.is_false(werr.retryable)
+    assert.truthy(werr.message:find("find_brands", 1, true), werr.message)
+    assert.equal(1, count(t2, "/corp/brand$"))
+    -- an empty error object (or a null code) beside the result is no error
+    local c3 = rcs { token(), { 200, '{"code":"20000000","error":{"code":null},"result":[{"brandId":"BR.0a81DDlZjz"}]}' } }
+    assert.equal("BR.0a81DDlZjz", assert(c3:register_brand(fx.brand())).brandId)
+  end)
+
+  it("a 2xx that is not JSON after a write is an unknown outcome with the way to find out", function()
+    local c, t = rcs { token(), { 200, "<html>ok</html>" } }
+    local _, err = c:register_brand(fx.brand())
+    assert.equal("decode", err.kind)
+    assert.is_true(err.sent)
+    assert.is_false(err.retryable)
+    assert.truthy(err.message:find("find_brands", 1, true), err.message)
+    assert.equal(1, count(t, "/corp/brand$"))
+  end)
+
+  it("reads error.code -0 as \"0\"", function()
+    local c = rcs { token(), { 400, fail(400, "-0", "odd") } }
+    local _, err = c:get_brand("BR.0a81DDlZjz")
+    assert.equal("0", err.code)
+  end)
+
+  -- a server echoing a credential in expiresIn: the token event shows no server text
+  for _, echoed in ipairs { SECRET, "eyJ.dialect.token1" } do
+    it("the token event's note never carries an unreadable expiresIn as text (" .. echoed .. ")", function()
+      local events = {}
+      local c = rcs({ { 200, '{"accessToken":"eyJ.dialect.token1","expiresIn":"' .. echoed .. '"}' },
+        { 200, '{"code":"20000000","status":200,"result":[{"brandId":"BR.0a81DDlZjz"}]}' } },
+        { on_event = function(ev) events[#events + 1] = ev end })
+      assert(c:get_brand("BR.0a81DDlZjz"))
+      local note
+      for _, e in ipairs(events) do if e.type == "token" then note = e.note end end
+      assert.truthy(note)
+      assert.is_nil(note:find(echoed, 1, true), note)
+      assert.is_nil(note:find("dialect", 1, true), note)
+    end)
+  end
+end)

@@ -29,7 +29,7 @@ function M.code(v)
   if v == nil then return nil end
   if type(v) == "string" then return v end
   if type(v) == "number" and v == math.floor(v) and v >= 0 and v < 2 ^ 53 then
-    return string.format("%.0f", v)
+    return v == 0 and "0" or string.format("%.0f", v)  -- (-0 is "0", not "-0")
   end
   return nil, v
 end
@@ -102,7 +102,8 @@ end
 --   out = { code, status, desc, result }, body               (the success envelope; result a
 --                                                             table or nil when absent)
 --   nil, err                                                 (a Fail envelope in any status,
---                                                             a non-2xx, a 2xx that is not JSON)
+--                                                             a non-2xx, a 2xx that is not JSON,
+--                                                             a 2xx with a result and an error code)
 -- client: for the answer event (may be nil).
 function M.read(res, client)
   local body = object(res)
@@ -110,8 +111,15 @@ function M.read(res, client)
   local f = fail_fields(body, odd)
   M.report(client, odd)
   local ok_status = res.status >= 200 and res.status <= 299
-  -- a 2xx whose body has a result list is the success envelope, whatever else it holds
-  if ok_status and f and type(body.result) == "table" then f = nil end
+  -- a 2xx with a result list and an error object: no error when that object has no code;
+  -- with one (but the empty 60004 page) the answer says two things: never guess which
+  if ok_status and f and type(body.result) == "table" then
+    if f.code == nil and f.raw_code == nil then f = nil
+    elseif not (f.code == M.NO_CONTENT and next(body.result) == nil) then
+      return nil, errors.decode(res.status, "the answer holds both an error (code "
+        .. tostring(f.code or "?") .. ") and a result", res.body)
+    end
+  end
   if ok_status and ((res.status == 204 and body == nil) or (f and f.code == M.NO_CONTENT)) then
     return { no_content = true, code = M.NO_CONTENT, status = 204 }
   end
