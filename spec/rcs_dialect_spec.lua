@@ -426,3 +426,52 @@ describe("RCS dialect: what is not an answer", function()
     end)
   end
 end)
+
+describe("unknown_fields = \"send\": what a sent value can never do", function()
+  local cjson = require "cjson"
+  local function brand(extra)
+    local p = fx.brand()
+    for k, v in pairs(extra) do p.regBrand[k] = v end
+    return p
+  end
+  local function parts(req)
+    local bnd = req.headers["Content-Type"]:match("boundary=(.+)$")
+    local names = {}
+    for name in req.body:gmatch("\r\n%-%-" .. bnd:gsub("%p", "%%%0") .. "\r\nContent%-Disposition: form%-data; name=\"([^\"]+)\"") do
+      names[#names + 1] = name
+    end
+    return names, bnd
+  end
+
+  it("cannot add a part or a header, and writes JSON that reads back as given", function()
+    local plain = assert(bizreg.prepare_brand(fx.brand()))
+    local want = parts(plain)
+    local _, bnd = parts(plain)
+    local evil = "\r\n--" .. bnd .. "\r\nContent-Disposition: form-data; name=\"evil\"\r\n\r\nx\r\nX-Evil: 1"
+    local deep = {}
+    for _ = 1, 10 do deep = { d = deep } end
+    local extra = { [evil] = evil, ["name\0"] = "shadow", neg0 = -0.0, big = 2 ^ 63, small = -2 ^ 63,
+      frac = 0.1, deep = deep, list = { "a", { b = cjson.null }, false } }
+    local req = assert(bizreg.prepare_brand(brand(extra), { unknown_fields = "send", boundary = bnd }))
+    assert.same(want, (parts(req)))
+    assert.is_nil(req.body:find("\r\nX-Evil", 1, true))
+    local json = req.body:match('name="regBrand"\r\n\r\n(.-)\r\n%-%-' .. bnd:gsub("%p", "%%%0"))
+    local rb = cjson.decode(json).regBrand
+    assert.equal(evil, rb[evil])
+    assert.equal("shadow", rb["name\0"])
+    assert.equal("테스트브랜드", rb.name)  -- the documented field is the row's, not shadowed
+    assert.same({ 0, 2 ^ 63, -2 ^ 63, 0.1 }, { rb.neg0, rb.big, rb.small, rb.frac })
+    assert.same(deep, rb.deep)
+    assert.equal("a", rb.list[1])
+    assert.is_false(rb.list[3])
+  end)
+
+  it("refuses a value nested deeper than the writer goes (cycles end there), naming the key once", function()
+    local deep = {}
+    for _ = 1, 40 do deep = { d = deep } end
+    local _, err = bizreg.prepare_brand(brand { tooDeep = deep }, { unknown_fields = "send" })
+    assert.equal("validation", err.kind)
+    assert.same({ "regBrand.tooDeep", "UnknownField" }, { err.errorProperties[1].key, err.errorProperties[1].reason })
+    assert.equal(1, #err.errorProperties)
+  end)
+end)
