@@ -5,9 +5,10 @@
 --   an integer, a float with a zero fraction (61004, 61004.0, "61004" -> "61004"). A code of
 --   any other type is kept raw (`raw_code`) and named in an `answer` event.
 -- * The Fail envelope (`{"status":400,"error":{"code":..,"message":..}}`, the spec's `default`
---   answer: an `error` object; in a 2xx, without a `result` list) is recognised inside ANY HTTP
---   status, 200 included: it is an `http` error with
---   the envelope's own status and code; the HTTP status is kept as `http_status`.
+--   answer: an `error` object) is recognised inside ANY HTTP status, 200 included: it is an
+--   `http` error with the envelope's own status and code; the HTTP status is kept as
+--   `http_status`. A 2xx with both an error code and a `result` list says two things: a
+--   `decode` error (never a success); an error object without a code beside a result is none.
 -- * HTTP 204, or the Fail envelope with 60004 "No Content", is `no_content`: a list reads it
 --   as an empty page.
 -- * A null is absent; unknown fields are kept; a documented field of another type is kept
