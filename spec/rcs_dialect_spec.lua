@@ -51,6 +51,24 @@ local function fail(status, code, message)
   return string.format('{"status":%d,"error":{"code":%s,"message":"%s"}}', status, code, message)
 end
 
+-- register_brand answered 200 with body: the unknown outcome (decode, sent, never retried,
+-- find_brands in the message) and one body sent.
+local function unknown_after_register(body)
+  local c, t = rcs { token(), { 200, body } }
+  local res, err = c:register_brand(fx.brand())
+  assert.is_nil(res)
+  assert.same({ "decode", true, false }, { err.kind, err.sent, err.retryable })
+  assert.truthy(err.message:find("find_brands", 1, true), err.message)
+  assert.equal(1, count(t, "/corp/brand$"))
+end
+
+-- fx.brand() with extra keys in regBrand.
+local function brand(extra)
+  local p = fx.brand()
+  for k, v in pairs(extra) do p.regBrand[k] = v end
+  return p
+end
+
 describe("RCS dialect: error codes of every JSON type", function()
   for _, form in ipairs { '"64316"', "64316", "64316.0", "6.4316e4" } do
     it("reads error.code " .. form .. " as the string \"64316\"", function()
@@ -144,14 +162,7 @@ describe("RCS dialect: a 2xx without the documented result", function()
   for _, body in ipairs { '{"code":"20000000","status":200,"result":[]}', '{"code":20000000,"status":200}',
     '{"code":"20000000","status":200,"result":[{"brandId":null}]}' } do
     it("after register_brand is an unknown outcome, never resent: " .. body, function()
-      local c, t = rcs { token(), { 200, body } }
-      local res, err = c:register_brand(fx.brand())
-      assert.is_nil(res)
-      assert.equal("decode", err.kind)
-      assert.is_true(err.sent)
-      assert.is_false(err.retryable)
-      assert.truthy(err.message:find("find_brands", 1, true), err.message)
-      assert.equal(1, count(t, "/corp/brand$"))
+      unknown_after_register(body)
     end)
   end
 
@@ -300,11 +311,6 @@ describe("unknown_fields: a field newer than the library", function()
   local function part(body, name)
     return body:match('name="' .. name .. '"\r\n\r\n(.-)\r\n%-%-')
   end
-  local function brand(extra)
-    local p = fx.brand()
-    for k, v in pairs(extra) do p.regBrand[k] = v end
-    return p
-  end
 
   it("is refused by default (64397, nothing sent), per client and per call", function()
     local c, t = rcs {}
@@ -380,28 +386,15 @@ describe("RCS dialect: what is not an answer", function()
     assert.equal("decode", err.kind)
     assert.equal(200, err.status)
     -- after a write: an unknown outcome (the brandId says one thing, the error another)
-    local c2, t2 = rcs { token(), { 200, '{"status":400,"error":{"code":64336,"message":"required value: [name]"},'
-      .. '"result":[{"brandId":"BR.0a81DDlZjz"}]}' } }
-    local res, werr = c2:register_brand(fx.brand())
-    assert.is_nil(res)
-    assert.equal("decode", werr.kind)
-    assert.is_true(werr.sent)
-    assert.is_false(werr.retryable)
-    assert.truthy(werr.message:find("find_brands", 1, true), werr.message)
-    assert.equal(1, count(t2, "/corp/brand$"))
+    unknown_after_register('{"status":400,"error":{"code":64336,"message":"required value: [name]"},'
+      .. '"result":[{"brandId":"BR.0a81DDlZjz"}]}')
     -- an empty error object (or a null code) beside the result is no error
     local c3 = rcs { token(), { 200, '{"code":"20000000","error":{"code":null},"result":[{"brandId":"BR.0a81DDlZjz"}]}' } }
     assert.equal("BR.0a81DDlZjz", assert(c3:register_brand(fx.brand())).brandId)
   end)
 
   it("a 2xx that is not JSON after a write is an unknown outcome with the way to find out", function()
-    local c, t = rcs { token(), { 200, "<html>ok</html>" } }
-    local _, err = c:register_brand(fx.brand())
-    assert.equal("decode", err.kind)
-    assert.is_true(err.sent)
-    assert.is_false(err.retryable)
-    assert.truthy(err.message:find("find_brands", 1, true), err.message)
-    assert.equal(1, count(t, "/corp/brand$"))
+    unknown_after_register("<html>ok</html>")
   end)
 
   it("reads error.code -0 as \"0\"", function()
@@ -429,11 +422,6 @@ end)
 
 describe("unknown_fields = \"send\": what a sent value can never do", function()
   local cjson = require "cjson"
-  local function brand(extra)
-    local p = fx.brand()
-    for k, v in pairs(extra) do p.regBrand[k] = v end
-    return p
-  end
   local function parts(req)
     local bnd = req.headers["Content-Type"]:match("boundary=(.+)$")
     local names = {}
