@@ -403,6 +403,15 @@ describe("RCS dialect: what is not an answer", function()
     assert.equal("0", err.code)
   end)
 
+  it("scrubs a raw code that carries the token or the client secret", function()
+    local events = {}
+    local c = rcs({ token(), { 400, fail(400, '{"t":"eyJ.dialect.token1","s":"' .. SECRET .. '"}', "x") } },
+      { on_event = function(ev) events[#events + 1] = ev end })
+    local _, err = c:get_brand("BR.0a81DDlZjz")
+    assert.same({ t = "***", s = "***" }, err.raw_code)
+    assert.same({ "error.code" }, last_answer(events).fields)
+  end)
+
   -- a server echoing a credential in expiresIn: the token event shows no server text
   for _, echoed in ipairs { SECRET, "eyJ.dialect.token1" } do
     it("the token event's note never carries an unreadable expiresIn as text (" .. echoed .. ")", function()
