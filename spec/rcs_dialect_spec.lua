@@ -51,6 +51,24 @@ local function fail(status, code, message)
   return string.format('{"status":%d,"error":{"code":%s,"message":"%s"}}', status, code, message)
 end
 
+-- register_brand answered 200 with body: the unknown outcome (decode, sent, never retried,
+-- find_brands in the message) and one body sent.
+local function unknown_after_register(body)
+  local c, t = rcs { token(), { 200, body } }
+  local res, err = c:register_brand(fx.brand())
+  assert.is_nil(res)
+  assert.same({ "decode", true, false }, { err.kind, err.sent, err.retryable })
+  assert.truthy(err.message:find("find_brands", 1, true), err.message)
+  assert.equal(1, count(t, "/corp/brand$"))
+end
+
+-- fx.brand() with extra keys in regBrand.
+local function brand(extra)
+  local p = fx.brand()
+  for k, v in pairs(extra) do p.regBrand[k] = v end
+  return p
+end
+
 describe("RCS dialect: error codes of every JSON type", function()
   for _, form in ipairs { '"64316"', "64316", "64316.0", "6.4316e4" } do
     it("reads error.code " .. form .. " as the string \"64316\"", function()
@@ -144,14 +162,7 @@ describe("RCS dialect: a 2xx without the documented result", function()
   for _, body in ipairs { '{"code":"20000000","status":200,"result":[]}', '{"code":20000000,"status":200}',
     '{"code":"20000000","status":200,"result":[{"brandId":null}]}' } do
     it("after register_brand is an unknown outcome, never resent: " .. body, function()
-      local c, t = rcs { token(), { 200, body } }
-      local res, err = c:register_brand(fx.brand())
-      assert.is_nil(res)
-      assert.equal("decode", err.kind)
-      assert.is_true(err.sent)
-      assert.is_false(err.retryable)
-      assert.truthy(err.message:find("find_brands", 1, true), err.message)
-      assert.equal(1, count(t, "/corp/brand$"))
+      unknown_after_register(body)
     end)
   end
 
@@ -300,11 +311,6 @@ describe("unknown_fields: a field newer than the library", function()
   local function part(body, name)
     return body:match('name="' .. name .. '"\r\n\r\n(.-)\r\n%-%-')
   end
-  local function brand(extra)
-    local p = fx.brand()
-    for k, v in pairs(extra) do p.regBrand[k] = v end
-    return p
-  end
 
   it("is refused by default (64397, nothing sent), per client and per call", function()
     local c, t = rcs {}
@@ -352,5 +358,117 @@ describe("unknown_fields: a field newer than the library", function()
     local c = rcs {}
     assert.has_error(function() c:register_brand(fx.brand(), { unknown_fields = 1 }) end)
     assert.has_error(function() bizreg.prepare_brand(fx.brand(), { unknown_fields = "yes" }) end)
+  end)
+end)
+
+-- Review of issue 15 (adversarial): answers that must never read as a success, and what an
+-- event may carry.
+describe("RCS dialect: what is not an answer", function()
+  -- find_brands is the way to find out after an unknown outcome: an answer that is not a
+  -- page must never read as "no such brand" (the caller would send the brand again).
+  for _, body in ipairs { "{}", '{"status":500,"error":"Internal Server Error"}', '{"code":20000000,"result":"none"}' } do
+    it("a 2xx list answer without a result list is a decode error, not an empty page: " .. body, function()
+      local c = rcs { token(), { 200, body }, { 200, body } }
+      local page, err = c:list_brands()
+      assert.is_nil(page)
+      assert.equal("decode", err.kind)
+      local found, ferr = c:find_brands { name = "x" }
+      assert.is_nil(found)
+      assert.equal("decode", ferr.kind)
+    end)
+  end
+
+  it("a 2xx with both the Fail envelope (a code) and a result list is not a success", function()
+    local both = '{"status":400,"error":{"code":64202,"message":"Invalid query parameter value"},"result":[]}'
+    local c = rcs { token(), { 200, both } }
+    local page, err = c:list_brands()
+    assert.is_nil(page)
+    assert.equal("decode", err.kind)
+    assert.equal(200, err.status)
+    -- after a write: an unknown outcome (the brandId says one thing, the error another)
+    unknown_after_register('{"status":400,"error":{"code":64336,"message":"required value: [name]"},'
+      .. '"result":[{"brandId":"BR.0a81DDlZjz"}]}')
+    -- an empty error object (or a null code) beside the result is no error
+    local c3 = rcs { token(), { 200, '{"code":"20000000","error":{"code":null},"result":[{"brandId":"BR.0a81DDlZjz"}]}' } }
+    assert.equal("BR.0a81DDlZjz", assert(c3:register_brand(fx.brand())).brandId)
+  end)
+
+  it("a 2xx that is not JSON after a write is an unknown outcome with the way to find out", function()
+    unknown_after_register("<html>ok</html>")
+  end)
+
+  it("reads error.code -0 as \"0\"", function()
+    local c = rcs { token(), { 400, fail(400, "-0", "odd") } }
+    local _, err = c:get_brand("BR.0a81DDlZjz")
+    assert.equal("0", err.code)
+  end)
+
+  it("scrubs a raw code that carries the token or the client secret", function()
+    local events = {}
+    local c = rcs({ token(), { 400, fail(400, '{"t":"eyJ.dialect.token1","s":"' .. SECRET .. '"}', "x") } },
+      { on_event = function(ev) events[#events + 1] = ev end })
+    local _, err = c:get_brand("BR.0a81DDlZjz")
+    assert.same({ t = "***", s = "***" }, err.raw_code)
+    assert.same({ "error.code" }, last_answer(events).fields)
+  end)
+
+  -- a server echoing a credential in expiresIn: the token event shows no server text
+  for _, echoed in ipairs { SECRET, "eyJ.dialect.token1" } do
+    it("the token event's note never carries an unreadable expiresIn as text (" .. echoed .. ")", function()
+      local events = {}
+      local c = rcs({ { 200, '{"accessToken":"eyJ.dialect.token1","expiresIn":"' .. echoed .. '"}' },
+        { 200, '{"code":"20000000","status":200,"result":[{"brandId":"BR.0a81DDlZjz"}]}' } },
+        { on_event = function(ev) events[#events + 1] = ev end })
+      assert(c:get_brand("BR.0a81DDlZjz"))
+      local note
+      for _, e in ipairs(events) do if e.type == "token" then note = e.note end end
+      assert.truthy(note)
+      assert.is_nil(note:find(echoed, 1, true), note)
+      assert.is_nil(note:find("dialect", 1, true), note)
+    end)
+  end
+end)
+
+describe("unknown_fields = \"send\": what a sent value can never do", function()
+  local cjson = require "cjson"
+  local function parts(req)
+    local bnd = req.headers["Content-Type"]:match("boundary=(.+)$")
+    local names = {}
+    for name in req.body:gmatch("\r\n%-%-" .. bnd:gsub("%p", "%%%0") .. "\r\nContent%-Disposition: form%-data; name=\"([^\"]+)\"") do
+      names[#names + 1] = name
+    end
+    return names, bnd
+  end
+
+  it("cannot add a part or a header, and writes JSON that reads back as given", function()
+    local plain = assert(bizreg.prepare_brand(fx.brand()))
+    local want = parts(plain)
+    local _, bnd = parts(plain)
+    local evil = "\r\n--" .. bnd .. "\r\nContent-Disposition: form-data; name=\"evil\"\r\n\r\nx\r\nX-Evil: 1"
+    local deep = {}
+    for _ = 1, 10 do deep = { d = deep } end
+    local extra = { [evil] = evil, ["name\0"] = "shadow", neg0 = -0.0, big = 2 ^ 63, small = -2 ^ 63,
+      frac = 0.1, deep = deep, list = { "a", { b = cjson.null }, false } }
+    local req = assert(bizreg.prepare_brand(brand(extra), { unknown_fields = "send", boundary = bnd }))
+    assert.same(want, (parts(req)))
+    assert.is_nil(req.body:find("\r\nX-Evil", 1, true))
+    local json = req.body:match('name="regBrand"\r\n\r\n(.-)\r\n%-%-' .. bnd:gsub("%p", "%%%0"))
+    local rb = cjson.decode(json).regBrand
+    assert.equal(evil, rb[evil])
+    assert.equal("shadow", rb["name\0"])
+    assert.equal("테스트브랜드", rb.name)  -- the documented field is the row's, not shadowed
+    assert.same({ 0, 2 ^ 63, -2 ^ 63, 0.1 }, { rb.neg0, rb.big, rb.small, rb.frac })
+    assert.same(deep, rb.deep)
+    assert.equal("a", rb.list[1])
+    assert.is_false(rb.list[3])
+  end)
+
+  it("refuses a value nested deeper than the writer goes (cycles end there), naming the key once", function()
+    local deep = {}
+    for _ = 1, 40 do deep = { d = deep } end
+    local _, err = bizreg.prepare_brand(brand { tooDeep = deep }, { unknown_fields = "send" })
+    assert.equal("validation", err.kind)
+    assert.same({ "regBrand.tooDeep", "UnknownField" }, { err.errorProperties[1].key, err.errorProperties[1].reason })
+    assert.equal(1, #err.errorProperties)
   end)
 end)

@@ -158,14 +158,27 @@ end
 -- The http error of an answer that is not a success (the Fail envelope in any status).
 function M.map_error(res, c) return env.error(res, c) end
 
--- The success envelope: { code, status, result, desc } (result: a list, {} when absent or
--- 204/60004) and the decoded body (pagination, links), or nil, err.
-function M.envelope(res, c)
+-- The success envelope: { code, status, result, desc } (result: a list, {} for 204/60004)
+-- and the decoded body (pagination, links), or nil, err. A 2xx without a result list is a
+-- decode error (a read must never take it for an empty page: find_brands would then say
+-- "no such brand"); after a write (optional_result) it is {}, and the write's mapper says
+-- that the outcome is unknown.
+function M.envelope(res, c, optional_result)
   local out, body = env.read(res, c)
   if not out then return nil, body end
   if out.no_content then out.no_content = nil out.result = {} return out, {} end
+  if out.result == nil and not optional_result then
+    return nil, errors.decode(res.status, "the answer has no result list", res.body)
+  end
   out.result = out.result or {}
   return out, body
+end
+
+-- A write's error: a decode error (a 2xx that is not the answer) leaves the outcome unknown,
+-- so its message says how to find out (how); any other error is returned as it is.
+function M.unknown_outcome(err, how)
+  if err.kind == "decode" then err.message = err.message .. ": " .. how end
+  return err
 end
 
 -- What the caller of a write can do when the answer does not say what became of it.
@@ -180,8 +193,8 @@ local UNKNOWN_OUTCOME = {
 -- unknown: a decode error, sent = true, never retried, with the way to find out.
 function M.map_write(method)
   return function(res, c)
-    local out, err = M.envelope(res, c)
-    if not out then return nil, err end
+    local out, err = M.envelope(res, c, true)
+    if not out then return nil, M.unknown_outcome(err, UNKNOWN_OUTCOME[method]) end
     local first = out.result[1]
     local id = type(first) == "table" and first.brandId or nil
     if type(id) ~= "string" or id == "" then
@@ -288,7 +301,9 @@ function M.token_expiry(expires_in, now, lifetime)
   local note
   if not at then
     at = now + lifetime
-    local shown = env.code(expires_in) or tostring(expires_in)  -- 1568694883, not 1568694883.0
+    -- the number only (1568694883, not 1568694883.0), never the server's text: a server
+    -- echoing a credential there must not put it in an event
+    local shown = n and n == n and (env.code(n) or string.format("%g", n)) or ("(a " .. type(expires_in) .. ")")
     note = string.format("expiresIn %s %s: kept %g s", shown:sub(1, 40), why, lifetime)
   end
   at = math.floor(at)

@@ -11,20 +11,22 @@ local M = {}
 
 local function path_of(brand_id) return "/brand/" .. brand_id .. "/chatbot" end
 
+local UNKNOWN_OUTCOME = "the numbers may have been added; "
+  .. "do not send them again before checking the brand's chatbots in RCS Biz Center"
+
 -- Success is the envelope whose result lists Chatbot objects, each with a non-empty
 -- string chatbotId; brandId is the brand the numbers were added to.
 local function mapper(rcs, brand_id)
   return function(res, client)
-    local out, err = rcs.envelope(res, client)
-    if not out then return nil, err end
+    local out, err = rcs.envelope(res, client, true)
+    if not out then return nil, rcs.unknown_outcome(err, UNKNOWN_OUTCOME) end
     local n = #out.result
     for i = 1, n do
       local c = out.result[i]
       if type(c) ~= "table" or type(c.chatbotId) ~= "string" or c.chatbotId == "" then n = 0 break end
     end
     if n == 0 then  -- the numbers may have been added: an unknown outcome (decode: sent = true)
-      return nil, errors.decode(res.status, "the answer lists no chatbots: the numbers may have been added; "
-        .. "do not send them again before checking the brand's chatbots in RCS Biz Center", res.body)
+      return nil, errors.decode(res.status, "the answer lists no chatbots: " .. UNKNOWN_OUTCOME, res.body)
     end
     out.brandId = brand_id
     return out

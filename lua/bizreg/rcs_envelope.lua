@@ -5,9 +5,10 @@
 --   an integer, a float with a zero fraction (61004, 61004.0, "61004" -> "61004"). A code of
 --   any other type is kept raw (`raw_code`) and named in an `answer` event.
 -- * The Fail envelope (`{"status":400,"error":{"code":..,"message":..}}`, the spec's `default`
---   answer: an `error` object; in a 2xx, without a `result` list) is recognised inside ANY HTTP
---   status, 200 included: it is an `http` error with
---   the envelope's own status and code; the HTTP status is kept as `http_status`.
+--   answer: an `error` object) is recognised inside ANY HTTP status, 200 included: it is an
+--   `http` error with the envelope's own status and code; the HTTP status is kept as
+--   `http_status`. A 2xx with both an error code and a `result` list says two things: a
+--   `decode` error (never a success); an error object without a code beside a result is none.
 -- * HTTP 204, or the Fail envelope with 60004 "No Content", is `no_content`: a list reads it
 --   as an empty page.
 -- * A null is absent; unknown fields are kept; a documented field of another type is kept
@@ -30,7 +31,7 @@ function M.code(v)
   if v == nil then return nil end
   if type(v) == "string" then return v end
   if type(v) == "number" and v == math.floor(v) and v >= 0 and v < 2 ^ 53 then
-    return string.format("%.0f", v)
+    return v == 0 and "0" or string.format("%.0f", v)  -- (-0 is "0", not "-0")
   end
   return nil, v
 end
@@ -107,7 +108,8 @@ end
 --   out = { code, status, desc, result }, body               (the success envelope; result a
 --                                                             table or nil when absent)
 --   nil, err                                                 (a Fail envelope in any status,
---                                                             a non-2xx, a 2xx that is not JSON)
+--                                                             a non-2xx, a 2xx that is not JSON,
+--                                                             a 2xx with a result and an error code)
 -- client: for the answer event (may be nil).
 function M.read(res, client)
   local body = object(res)
@@ -115,8 +117,15 @@ function M.read(res, client)
   local f = fail_fields(body, odd)
   M.report(client, odd)
   local ok_status = res.status >= 200 and res.status <= 299
-  -- a 2xx whose body has a result list is the success envelope, whatever else it holds
-  if ok_status and f and type(body.result) == "table" then f = nil end
+  -- a 2xx with a result list and an error object: no error when that object has no code;
+  -- with one (but the empty 60004 page) the answer says two things: never guess which
+  if ok_status and f and type(body.result) == "table" then
+    if f.code == nil and f.raw_code == nil then f = nil
+    elseif not (f.code == M.NO_CONTENT and next(body.result) == nil) then
+      return nil, errors.decode(res.status, "the answer holds both an error (code "
+        .. tostring(f.code or "?") .. ") and a result", res.body)
+    end
+  end
   if ok_status and ((res.status == 204 and body == nil) or (f and f.code == M.NO_CONTENT)) then
     return { no_content = true, code = M.NO_CONTENT, status = 204 }
   end

@@ -195,9 +195,12 @@ local function echo_body(endpoint, status, auth, body, escape)
     return string.format('{"status":%d,"message":%s,"className":%s,"errorProperties":[{"key":%s,"reason":%s},'
       .. '{"key":%s,"reason":%s}],"token":%s,"echo":{%s:%s}}', status, b, a, a, b, b, a, a, a, b)
   end
-  return string.format('{"code":%s,"desc":%s,"status":%d,"error":{"code":%s,"message":%s},'
+  -- a 2xx answer has no error object: bizreg reads an error code beside a result as an answer
+  -- that says two things (a decode error), and echo 200 is the success path
+  local err = status >= 300 and string.format('"error":{"code":%s,"message":%s},', a, b) or ""
+  return string.format('{"code":%s,"desc":%s,"status":%d,%s'
     .. '"result":[{"brandId":"BRecho0000001","authorization":%s,"body":%s}],"echo":{%s:%s}}',
-    a, b, status, a, b, a, b, a, b)
+    a, b, status, err, a, b, a, b)
 end
 
 -- Header value from arbitrary bytes: CR/LF/NUL and other controls become spaces.
