@@ -99,6 +99,31 @@ describe("RCS wait_for_approval", function()
     rcs:close()
   end)
 
+  -- A read repeated changes nothing: a 503 without Retry-After (which the outcome table calls
+  -- "maybe processed" for a write) or a 502/504 does not end the wait either.
+  it("keeps waiting through a 502, 503 or 504 without Retry-After (a read, not a write)", function()
+    for _, status in ipairs { 502, 503, 504 } do
+      local answers = {
+        { status = status, headers = {}, body = "<html>gateway</html>" },
+        { status = 200, headers = {}, body = '{"code":"20000000","status":200,"result":[{"brandId":"BR.x","name":"n","status":"승인"}]}' },
+      }
+      local sent = 0
+      local saved = rawget(_G, "ngx")
+      rawset(_G, "ngx", { sleep = function() end })  -- the ctx's sleep (client.lua sleeper)
+      local ok, res, err = pcall(function()
+        local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
+          retries = 0, transport = function() sent = sent + 1 return table.remove(answers, 1) end }
+        return rcs:wait_for_approval("BR.x", { interval = 1, timeout = 100 })
+      end)
+      rawset(_G, "ngx", saved)
+      assert.is_true(ok, tostring(res))
+      assert.is_truthy(res, status .. ": " .. tostring(err))
+      assert.is_true(res.approved)
+      assert.equal(2, sent)
+      assert.equal(2, res.reads)
+    end
+  end)
+
   it("sleeps max(interval, Retry-After) after a 429, through the flow's sleep", function()
     local answers = {
       { status = 429, headers = { ["Retry-After"] = "7" }, body = '{"error":{"code":"42900","message":"slow down"},"status":429}' },

@@ -46,8 +46,13 @@ local function verdict(res, approved, reads)
   return res
 end
 
+-- A read repeated changes nothing on the server, so gateway answers that end a write as
+-- "maybe processed" (bizreg.outcome: 502, 504, a 503 without Retry-After) only delay a wait.
+local TRANSIENT_READ = { [502] = true, [503] = true, [504] = true }
+
 -- One brand until a verdict, an error that is not transient, or the timeout. A retryable
--- error (429, 503, a connect failure) keeps the wait going, after max(interval, Retry-After).
+-- error (429, 503, a connect failure) or a TRANSIENT_READ answer keeps the wait going, after
+-- max(interval, Retry-After).
 local function run(B, self, ctx, brand_id, o)
   o = o or {}
   local interval, timeout = o.interval or DEFAULT_INTERVAL, o.timeout or DEFAULT_TIMEOUT
@@ -62,7 +67,7 @@ local function run(B, self, ctx, brand_id, o)
       last = res.brand.status
       if M.APPROVED[last] then return verdict(res, true, reads) end
       if M.REJECTED[last] then return verdict(res, false, reads) end
-    elseif err.retryable then
+    elseif err.retryable or TRANSIENT_READ[err.kind == "http" and (err.http_status or err.status) or false] then
       after = client.retry_after(raw)  -- of a 429/503 answer
       wait = math.max(interval, after or 0)
     else
@@ -83,7 +88,7 @@ end
 -- `ngx.sleep` under OpenResty, and as a job through `client:start("wait_for_approval", …)`
 -- and `bizreg.poll`, it takes no thread at all). `승인` is approved; `반려` and `반려(수정)`
 -- are rejected; every other status is pending. A rejection is an answer, not an error:
--- check `res.approved`. A 429/503 or a connect failure does not end the wait (the next read
+-- check `res.approved`. A 429, 502, 503, 504 or a connect failure does not end the wait (the next read
 -- comes after `max(interval, Retry-After)`, never sooner: a Retry-After past the timeout ends
 -- the wait with `WAIT_TIMEOUT` at the timeout); any other error ends it as `get_brand` returns it.
 -- Each read has the client's `deadline`; `timeout` is checked between reads.
