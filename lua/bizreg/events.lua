@@ -55,8 +55,8 @@ local M = {}
 -- @usage -- { type = "response", status = 200, elapsed = 0.042,
 -- --   headers = { ["content-type"] = "application/json", ["content-length"] = "97" } }
 
---- The call will try again (a connect-phase failure or HTTP 429; see the README's
--- "Reliability: at most once": nothing that may have arrived is ever resent).
+--- The call will try again (a connect-phase failure or HTTP 429; see
+-- docs/reliability.md: nothing that may have arrived is ever resent).
 -- @table retry
 -- @field type `"retry"`
 -- @field attempt the number of the attempt about to be made (2 for the first retry)
