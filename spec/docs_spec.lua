@@ -107,8 +107,9 @@ describe("docs", function()
     assert.same({}, broken("README.md", true))
   end)
 
-  it("every relative link in README.md and docs/*.md resolves (file and #anchor)", function()
+  it("every relative link in README.md, CHANGELOG.md and docs/*.md resolves (file and #anchor)", function()
     local bad = broken("README.md")
+    for _, b in ipairs(broken("CHANGELOG.md")) do bad[#bad + 1] = b end
     for _, g in ipairs(guides()) do
       for _, b in ipairs(broken(g)) do bad[#bad + 1] = b end
     end
