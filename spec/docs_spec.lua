@@ -68,11 +68,10 @@ local function broken(path, only_docs)
   local bad = {}
   for _, l in ipairs(links(read(path))) do
     local target = l.file == "" and path or resolve(path, l.file)
-    if target:match("^doc/") then
-      -- the generated LDoc reference: spec/checks/docs_html.sh
-    elseif only_docs and not target:match("^docs/") then
-      -- the README's other links are checked below
-    else
+    -- skipped: the generated LDoc reference (spec/checks/docs_html.sh checks those links) and,
+    -- with only_docs, links outside docs/
+    local skip = target:match("^doc/") or (only_docs and not target:match("^docs/"))
+    if not skip then
       local body = cli.read(target)
       if not body then
         bad[#bad + 1] = path .. ": " .. l.target .. " (no file " .. target .. ")"

@@ -137,7 +137,8 @@ function bizreg.prepare_visitor_images(payload) return kos.prepare(payload) end
 function bizreg.prepare_search_visitors(payload) return kos.prepare_search(payload) end
 
 --- The exact request `register_brand` would send, without sending it.
--- `body` is the whole multipart body as a string (files read into it). File parts are named
+-- `body` is the whole multipart body as a string (files read into it): the reference for what
+-- every transport sends. File parts are named
 -- by their path's stem with the extension of the type detected from the bytes
 -- (PNG `.png`, JPEG `.jpg`, PDF `.pdf`, TIFF `.tif`, ZIP `.zip`): a PNG at `logo.jpg` is sent
 -- as `filename="logo.png"`; `"`, CR, LF and backslash in the stem become `_`.
