@@ -88,7 +88,7 @@ sandbox:
 	@sh bin/deps core
 	bin/bizreg-sandbox --port $(PORT)
 
-# Prints the benchmark table, writes BENCHMARKS.md and the README table (lua5.4; about a minute).
+# Prints the benchmark table and writes BENCHMARKS.md, its one home (lua5.4; about a minute).
 bench:
 	@sh bin/deps test
 	@$(MAKE) -s LUA=lua5.4 build

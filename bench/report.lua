@@ -241,17 +241,5 @@ local md = T.document {
 local f = assert(io.open("BENCHMARKS.md", "w"))
 f:write(md)
 f:close()
--- README's Benchmarks section carries the same table, between two markers.
-local BEGIN, END = "<!-- make bench: table begin -->", "<!-- make bench: table end -->"
-local rf = io.open("README.md", "r")
-local readme = rf and rf:read("*a")
-if rf then rf:close() end
-local b = readme and readme:find(BEGIN, 1, true)
-local e = readme and readme:find(END, 1, true)
-if b and e and e > b then
-  local wf = assert(io.open("README.md", "w"))
-  wf:write(readme:sub(1, b - 1), BEGIN, "\n", main_table, "\n", readme:sub(e))
-  wf:close()
-end
 print(main_table)
 print(string.format("\n(BENCHMARKS.md written: method, server, connections per client, where the time goes; run took %d s)", took))

@@ -10,7 +10,7 @@
 --   RCS: both accept, or both refuse and the sandbox's one (first) violation is among the
 --        client's: same code and, when its message names a field, that field.
 -- A disagreement is a bug to fix on the wrong side, unless DIFFERENCES below lists it: a
--- rule one side applies on purpose (the README's "Sandbox" section has the same table).
+-- rule one side applies on purpose (docs/sandbox.md has the same table).
 local bizreg = require "bizreg"
 local sandbox = require "spec.helpers.sandbox"
 local gen = require "spec.helpers.gen"
@@ -28,7 +28,7 @@ local function client_reason(c, reason)
 end
 local function both_refuse(c, s) return not c.ok and s.status == 400 end
 
--- Documented differences: rules only one side applies, on purpose (the README's "Sandbox"
+-- Documented differences: rules only one side applies, on purpose (docs/sandbox.md's "Differential check"
 -- section lists them too). match(case, client, sandbox) -> true when the disagreement is this.
 local DIFFERENCES = {
   { id = "category catalogue", api = "rcs",

@@ -18,8 +18,8 @@
 -- (credentials, `auth_header`, `auth_scheme`, `json_content_type`) are listed with `kos` and `rcs`.
 -- @table options
 -- @field base_url the API's base URL, `http://` or `https://` (required)
--- @field timeout seconds per attempt, > 0 (default 30); an attempt gets
---   `min(timeout, time left before the deadline)`
+-- @field timeout seconds per attempt, > 0 (default 30); an attempt gets `min(timeout, time left before the deadline)`
+--   (a custom transport's `req.timeout`; an attempt cut short that way ends `OPERATION_TIMEDOUT`)
 -- @field connect_timeout seconds to connect, > 0 (default 10)
 -- @field deadline seconds for the **whole call**: token fetch, every attempt, back-off and
 --   `Retry-After` waits (default `timeout × (retries + 1)`); a wait that would end past it is not
@@ -42,8 +42,8 @@
 -- @field transport `function(req) -> res | nil, err` replacing libcurl
 --   (e.g. `require "bizreg.transport.ngx"`). It gets
 --   `req = { method, url, headers, body, timeout, connect_timeout, verify_tls, ca_file, proxy, max_response_bytes }`
---   (`body` a string; for a table transport with `body_chunks = true`, a multipart body comes as
---   a function returning its next chunk, nil at the end or nil, message, and `req.body_size`)
+--   (`body` a string; a table transport with `body_chunks = true` and `__call`, like `bizreg.transport.ngx.new()`,
+--   gets a multipart body as a function returning its next chunk, nil at the end or nil, message, and `req.body_size`)
 --   and returns `{ status, headers, body }`, or `nil, message`,
 --   or `nil, { code, message, sent = false }` when nothing reached the server (only then may the call retry)
 -- @field token_store a store that clients fetching tokens (RCS `client_id` + `client_secret`,

@@ -3,8 +3,8 @@
 -- Every error is a plain table of one shape (the `error` table below) with a one-line
 -- `tostring(err)`, built only in this module. Secrets (tokens, API keys, client secrets and
 -- the tokens fetched with them) never appear in it: every string of any value a call
--- returns, error or result, is scrubbed (`***`), raw or JSON-escaped. The README's
--- "errors you may see" table says what to do with each kind and code.
+-- returns, error or result, is scrubbed (`***`), raw or JSON-escaped. The guide
+-- docs/errors.md ("Errors you may see") says what to do with each kind and code.
 -- @module bizreg.errors
 -- @usage
 -- local res, err = rcs:register_brand(payload)
@@ -38,7 +38,7 @@
 --   `Retry-After`)
 -- @field retry_after http: the answer's `Retry-After` in seconds, if it had one
 -- @field sent true when some byte of the request may have reached the server: the request
---   may have been registered (README: "Reliability: at most once")
+--   may have been registered (docs/reliability.md)
 -- @field body http and decode: the raw answer, first 4 KiB, secrets masked
 -- @field curl_code transport errors from libcurl: the `CURLcode` number
 -- @field url http 404: the URL that was not found (the usual cause: a wrong `base_url`)

@@ -55,8 +55,8 @@ local M = {}
 -- @usage -- { type = "response", status = 200, elapsed = 0.042,
 -- --   headers = { ["content-type"] = "application/json", ["content-length"] = "97" } }
 
---- The call will try again (a connect-phase failure or HTTP 429; see the README's
--- "Reliability: at most once": nothing that may have arrived is ever resent).
+--- The call will try again (a connect-phase failure or HTTP 429; see
+-- docs/reliability.md: nothing that may have arrived is ever resent).
 -- @table retry
 -- @field type `"retry"`
 -- @field attempt the number of the attempt about to be made (2 for the first retry)
@@ -76,7 +76,8 @@ local M = {}
 -- @field expires_in seconds from now to `expires_at`; nil when unknown
 -- @field note set when the client did not take the server's `expiresIn` as said: it was in the
 --   past, absurdly far away or not a number, so the token is kept for `token_lifetime` seconds
---   (`expires_at` is then that bounded expiry), e.g. `"expiresIn 1568694883 is in the past: kept 3600 s"`
+--   (`expires_at` is then that bounded expiry), e.g. `"expiresIn 1568694883 is in the past: kept 3600 s"`;
+--   a value that is not a number is named by its type only, never its text
 -- @usage -- { type = "token", action = "fetched", expires_at = 1795789730, expires_in = 3600 }
 -- -- { type = "token", action = "renewed", reason = "rejected", expires_at = 1795793330, expires_in = 3600 }
 

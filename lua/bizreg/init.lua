@@ -4,7 +4,7 @@
 -- payload, the network or the server (see `bizreg.errors`), and **raise only for programmer
 -- errors** (a payload that is not a table, an unknown or out-of-range option, a closed
 -- client). Every payload is validated completely before anything is sent; a request that
--- may have reached the server is never sent again (README: "Reliability: at most once").
+-- may have reached the server is never sent again (docs/reliability.md).
 --
 -- Sections: the functions below; `kos_client` (a KOS client's methods); `rcs_client` (an
 -- RCS client's methods); `client` (what both have: `start`, `close`); `options` (every
@@ -100,6 +100,12 @@ bizreg.kos = kos.new
 -- @tparam[opt=false] boolean opts.check_categories `register_brand` checks `categoryId` /
 --   `subCategoryId` against `brand_categories()` before sending (64337 `InvalidEnum`)
 -- @tparam[opt=3600] number opts.categories_ttl seconds the categories list is cached (0: never)
+-- @tparam[opt=3600] number opts.token_lifetime seconds a token is kept when the server's `expiresIn`
+--   is in the past, absurdly far away or unreadable (a `token` event says so)
+-- @tparam[opt="refuse"] string opts.unknown_fields `"send"`: keys of the JSON parts bizreg does not
+--   know (a field newer than the library) are sent as given, if JSON can carry them (else still
+--   64397); also a call option of `register_brand`, `resubmit_brand`, `register_chatbots` and the
+--   `prepare_brand` / `prepare_chatbots` opts
 -- @treturn client a client with `register_brand`, `resubmit_brand`, `get_brand`, `list_brands`,
 --   `each_brand`, `find_brands`, `wait_for_approval`, `brand_categories`, `register_chatbots`
 -- @raise on a wrong option or credential, a `json_content_type` with control characters, a
@@ -131,7 +137,8 @@ function bizreg.prepare_visitor_images(payload) return kos.prepare(payload) end
 function bizreg.prepare_search_visitors(payload) return kos.prepare_search(payload) end
 
 --- The exact request `register_brand` would send, without sending it.
--- `body` is the whole multipart body as a string (files read into it). File parts are named
+-- `body` is the whole multipart body as a string (files read into it): the reference for what
+-- every transport sends. File parts are named
 -- by their path's stem with the extension of the type detected from the bytes
 -- (PNG `.png`, JPEG `.jpg`, PDF `.pdf`, TIFF `.tif`, ZIP `.zip`): a PNG at `logo.jpg` is sent
 -- as `filename="logo.png"`; `"`, CR, LF and backslash in the stem become `_`.
@@ -292,7 +299,7 @@ bizreg.poll = jobs.poll
 --   `brandBackground = { path = "bg.jpg" }, subNumCertificate = { data = bytes, filename = "cert.pdf" } }`
 -- @tparam[opt] table opts `{ check_categories = true|false }` (overrides the client option): check the
 --   categories first (fetched once per client, see `brand_categories`); a failed fetch fails the call
---   with `sent = false` (nothing of the brand was sent)
+--   with `sent = false` (nothing of the brand was sent); `unknown_fields` as the client option
 -- @treturn table `{ brandId = "BR.…", code = "20000000", status = 200, result = {...} }`
 -- @return or nil and an error (`bizreg.errors`)
 -- @raise when payload is not a table, or the client is closed
@@ -304,7 +311,8 @@ bizreg.poll = jobs.poll
 -- @function rcs:resubmit_brand
 -- @string brandId the brand's ID (≤ 13 characters of letters, digits, `.`, `-`, `_`, not `.` or `..`)
 -- @tparam table payload as for `register_brand`
--- @tparam[opt] table opts none yet (`{}`; no `X-RCS-Brandkey`: the spec defines none here)
+-- @tparam[opt] table opts `{ unknown_fields = … }` as the client option (no `X-RCS-Brandkey`: the
+--   spec defines none here)
 -- @treturn table as `register_brand`
 -- @return or nil and an error
 -- @usage local res, err = rcs:resubmit_brand("BR.abc123", payload)
@@ -321,6 +329,7 @@ bizreg.poll = jobs.poll
 --   `nil, err` with code 64316, nothing sent)
 -- @tparam table payload `{ chatbots = { { mdn =, subTitle =, rcsReply =, display =, inputField =,`
 --   `subDescr =, saftyStatusYn =, subNum = }, … }, subNumCertificate = "cert.pdf" }`
+-- @tparam[opt] table opts `{ brand_key = …, unknown_fields = … }`, each overriding the client option
 -- @treturn table `{ brandId = "BR.…", code = "20000000", status = 200, result = { { chatbotId =,`
 --   `brandId =, approvalResult =, … }, … } }` (`result`: the spec's `Chatbot` objects)
 -- @return or nil and an error (`bizreg.errors`)

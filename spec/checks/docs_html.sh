@@ -23,4 +23,14 @@ for f in $files; do
   grep -q 'ldoc-extra.css' "$f" || { echo "docs: $f does not link ldoc-extra.css (long lines cut)"; bad=1; }
 done
 grep -q 'white-space: pre-wrap' doc/ldoc-extra.css 2>/dev/null || { echo "docs: doc/ldoc-extra.css does not wrap <pre>"; bad=1; }
+# the guides' links into the reference (README.md, docs/*.md: doc/….html#name) lead to a page
+# and a name LDoc wrote (spec/docs_spec.lua checks every other relative link)
+missing=$(for md in README.md docs/*.md; do
+  grep -o '](\(\.\./\)*doc/[^)]*)' "$md" | sed 's/^](\(\.\.\/\)*//; s/)$//' | while IFS= read -r link; do
+    page=${link%%#*}; name=${link#"$page"}; name=${name#\#}
+    if [ ! -f "$page" ]; then echo "$md: $link (no page $page)"
+    elif [ -n "$name" ] && ! grep -qF "name = \"$name\"" "$page"; then echo "$md: $link (no name $name in $page)"; fi
+  done
+done)
+if [ -n "$missing" ]; then printf '%s\n' "$missing"; echo "docs: links into the reference that lead nowhere (above)"; bad=1; fi
 exit $bad

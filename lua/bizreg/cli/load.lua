@@ -5,7 +5,7 @@ local json = require "bizreg.cli.json"
 
 local M = {}
 
--- The RCS multipart file parts (README "What is checked before sending").
+-- The RCS multipart file parts (docs/validation.md).
 M.FILE_KEYS = { "brandProfile", "brandBackground", "subNumCertificate" }
 
 function M.read(path)
