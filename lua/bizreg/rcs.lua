@@ -184,7 +184,7 @@ end
 -- What the caller of a write can do when the answer does not say what became of it.
 local UNKNOWN_OUTCOME = {
   POST = "the brand may have been registered: do not send it again before looking for it with "
-    .. "find_brands { name = ... } (README: Reliability: at most once)",
+    .. "find_brands { name = ... } (docs/reliability.md)",
   PUT = "the brand may have been resubmitted: read its status with get_brand before sending it again",
 }
 

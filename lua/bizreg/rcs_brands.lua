@@ -247,7 +247,7 @@ ops.list_brands = {
 
 --- RCS (`bizreg.rcs`): every brand of the account whose `name` is exactly `name`, all pages
 -- walked (each brand once). The check to make after `register_brand` failed with `err.sent`
--- (the brand may exist): README "Reliability: at most once".
+-- (the brand may exist): docs/reliability.md.
 -- @function rcs:find_brands
 -- @tparam table query `{ name = "…", offset = 0, limit = 100, max_pages =, max_brands =, timeout = }`
 --   (name 1–20 characters: else a validation error; offset / limit as `list_brands`; the walk's
