@@ -138,7 +138,6 @@ function M.prepare_form(payload, opts, encoder, method, path)
   return { method = method, path = path, headers = form_headers(body), body = s }
 end
 
-
 -- Every RCS answer is read by rcs_envelope.lua (codes of any JSON type, the Fail envelope
 -- inside any HTTP status, 204/60004, tolerant fields).
 M.envelope_reader = env
@@ -204,7 +203,7 @@ end
 
 -- One multipart call: encode (f.encoder: the form's binding, default the brand form), run
 -- f.check(self, ctx, payload) after the local validation and before anything is sent
--- (categories, rcs_brands.lua), f.call_opts (the call's options: unknown_fields), send through the client's one request path (at most once)
+-- (check_categories, rcs_categories.lua), f.call_opts (the call's options: unknown_fields), send through the client's one request path (at most once)
 -- with f.headers (the brand-scoped ones, M.brand_headers) and map (f.mapper(res, client), default
 -- map_write(method)).
 function M.form_request(self, ctx, method, path, payload, f)
