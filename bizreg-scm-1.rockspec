@@ -65,6 +65,7 @@ build = {
       ["bizreg.rcs_brands"] = "lua/bizreg/rcs_brands.lua",
       ["bizreg.rcs_categories"] = "lua/bizreg/rcs_categories.lua",
       ["bizreg.rcs_chatbots"] = "lua/bizreg/rcs_chatbots.lua",
+      ["bizreg.rcs_common"] = "lua/bizreg/rcs_common.lua",
       ["bizreg.rcs_envelope"] = "lua/bizreg/rcs_envelope.lua",
       ["bizreg.rcs_wait"] = "lua/bizreg/rcs_wait.lua",
       ["bizreg.rcs_walk"] = "lua/bizreg/rcs_walk.lua",

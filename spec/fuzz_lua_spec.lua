@@ -43,17 +43,16 @@ describe("fuzz-lua findings", function()
   end)
 
   it("keeps no infinite or NaN number from a brand list's pagination or status", function()
-    require "bizreg.rcs"
-    local brands = require "bizreg.rcs_brands"
-    local page = assert(brands.map_page({ status = 200, headers = {},
+    local walk = require "bizreg.rcs_walk"  -- the list's pages (no load order: spec/layering_spec.lua)
+    local page = assert(walk.map_page({ status = 200, headers = {},
       body = '{"result":[{"brandId":"B1"}],"pagination":{"total":NaN,"offset":1e999,"limit":100}}' }, 0, 100))
     assert.same({ offset = 0, limit = 100 }, page.pagination)  -- unreadable: the asked-for values
-    page = assert(brands.map_page({ status = 200, headers = {},
+    page = assert(walk.map_page({ status = 200, headers = {},
       body = '{"result":[{"brandId":"B1"}],"pagination":{"total":7,"offset":0,"limit":100}}' }, 0, 100))
     assert.same({ total = 7, offset = 0, limit = 100 }, page.pagination)
     -- the envelope's own status (rcs.lua): the HTTP status when it is no finite number
     for _, v in ipairs { "NaN", "Infinity", "1e999" } do
-      page = assert(brands.map_page({ status = 200, headers = {}, body = '{"result":[],"status":' .. v .. '}' }, 0, 100))
+      page = assert(walk.map_page({ status = 200, headers = {}, body = '{"result":[],"status":' .. v .. '}' }, 0, 100))
       assert.equal(200, page.status, v)
     end
   end)

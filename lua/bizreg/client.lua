@@ -137,7 +137,6 @@ end
 
 local Client = {}
 Client.__index = Client
-M.Client = Client
 
 function M.new(mt, opts, auth)
   local self = setmetatable({}, mt)

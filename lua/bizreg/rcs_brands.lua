@@ -1,15 +1,14 @@
--- RCS Biz Center brand reads: get_brand, list_brands / each_brand, find_brands. Installed
--- into rcs.lua's ops (install); wait_for_approval lives in rcs_wait.lua, brand_categories
--- and register_brand's check_categories in rcs_categories.lua.
--- Shapes from ../shared/reference/rcs-openapi-1.1.12.yaml (BrandInfo, BrandDetail,
--- Pagination, Links) and api-notes.md (offset >= 0, limit 100..1000).
+-- RCS Biz Center brand reads: get_brand, list_brands, find_brands (ops, merged by rcs.lua);
+-- the list's pages and walks (each_brand) are rcs_walk.lua's, wait_for_approval is in
+-- rcs_wait.lua, brand_categories and register_brand's check_categories in rcs_categories.lua.
+-- Shapes from ../shared/reference/rcs-openapi-1.1.12.yaml (BrandDetail).
 -- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
 local fields = require "bizreg.fields"
 local errors = require "bizreg.errors"
-local W = require "bizreg.rcs_walk"  -- bounded walks over the pages: find_brands, each_brand
+local R = require "bizreg.rcs_common"  -- messages, validation errors, envelopes
+local W = require "bizreg.rcs_walk"  -- the list's pages and bounded walks: list_brands, find_brands
 
 local M = {}
-local R  -- bizreg.rcs (install): messages, validation errors, brand headers
 
 --- RCS brands
 -- @module bizreg
@@ -17,12 +16,8 @@ local R  -- bizreg.rcs (install): messages, validation errors, brand headers
 --- RCS client methods (see `rcs_client`).
 -- @type rcs_client
 
--- ---- response rows: field -> Lua type (BrandInfo; BrandDetail adds the rest) ---------
+-- ---- response rows: field -> Lua type (BrandDetail: BrandInfo and the rest) ---------
 
-local INFO_FIELDS = {
-  brandId = "string", name = "string", brandKey = "string", registerDate = "string", approvalDate = "string",
-  updateDate = "string", status = "string", mediaUrl = "table", chatbotDate = "string", messagebaseDate = "string",
-}
 local DETAIL_FIELDS = {
   description = "string", tel = "string", menus = "table", categoryId = "string", categoryName = "string",
   subCategoryId = "string", subCategoryName = "string", categoryOpt = "string", zipCode = "string",
@@ -31,31 +26,14 @@ local DETAIL_FIELDS = {
   initFeedItems = "table", templateColor = "string", bizInfoYn = "string", bizInfoTitle = "string",
   bizInfoContent = "string",
 }
-for k, v in pairs(INFO_FIELDS) do DETAIL_FIELDS[k] = v end
-local PAGINATION_FIELDS = { total = "number", offset = "number", limit = "number" }
-local LINKS_FIELDS = { prev = "string", next = "string" }
+for k, v in pairs(W.INFO_FIELDS) do DETAIL_FIELDS[k] = v end
 
--- rcs.lua's success envelope: its result list, the envelope's fields (code, status, desc)
--- and the decoded body (pagination, links), or nil, nil, err.
-local function envelope(res, c)
-  local out, body = R.envelope(res, c)
-  if not out then return nil, nil, body end
-  local list = out.result
-  out.result = nil
-  return list, out, body
-end
-
--- Fields of an unexpected type (kept raw) go to the client's answer event.
-local function pick_list(res, list, rows, required, odd)
-  return fields.pick_list(res, list, rows, required, "result", 1, odd)
-end
-
-M.envelope, M.pick_list = envelope, pick_list  -- (rcs_categories.lua)
+local raise = R.raise
 
 -- The one brand of GET /corp/{personId}/brand/{brandId}: an empty result is no answer.
 -- brand_id: the brand asked for; an answer about another one is not taken for it.
 function M.map_detail(res, brand_id, c)
-  local result, out, err = envelope(res, c)
+  local result, out, err = R.result_list(res, c)
   if not result then return nil, err end
   local why
   local odd = {}
@@ -68,126 +46,22 @@ function M.map_detail(res, brand_id, c)
   return out
 end
 
--- An object field of the body (pagination, links) picked; {} when absent or not an object.
-local function sub_object(body, key, rows, odd)
-  local v = body[key]
-  if v ~= nil and type(v) ~= "table" then odd[#odd + 1] = key end
-  return fields.pick(type(v) == "table" and v or {}, rows, nil, key, odd)
-end
-
--- A page of GET /corp/{personId}/brand. 204 (no body) or the 60004 "No Content" envelope
--- (in any 2xx) is an empty page (api-notes: error table); the envelope reader says which.
-function M.map_page(res, offset, limit, c)
-  local result, out, body = envelope(res, c)
-  if not result then return nil, body end
-  local err
-  local odd = {}
-  out.brands, err = pick_list(res, result, INFO_FIELDS, "brandId", odd)
-  if not out.brands then return nil, err end
-  out.pagination = sub_object(body, "pagination", PAGINATION_FIELDS, odd)
-  out.links = sub_object(body, "links", LINKS_FIELDS, odd)
-  -- Paging reads finite numbers only (fields.pick drops NaN and 1e999 and names odd types in
-  -- the answer event): a total of another type is not used; an offset or limit the answer does
-  -- not give as a number (absent, a string, 204/60004 with none) is the one asked for.
-  local pg = out.pagination
-  if type(pg.total) ~= "number" then pg.total = nil end
-  if type(pg.offset) ~= "number" then pg.offset = offset end
-  if type(pg.limit) ~= "number" then pg.limit = limit end
-  R.envelope_reader.report(c, odd)
-  return out
-end
-
--- ---- request rows ------------------------------------------------------------------
-
--- Query rows of GET /corp/{personId}/brand, one per field: wrong types raise (programmer
--- errors); values out of range are validation errors (64202, as the server would say).
-M.LIST_ROWS = {
-  { key = "offset", min = 0, max = 2 ^ 31 - 1, default = 0 },
-  { key = "limit", min = 100, max = 1000, default = 100 },
-}
-local LIST_KEYS = { offset = true, limit = true }
-
-local function raise(msg) errors.raise("bizreg: " .. msg) end
-
--- Raises on anything but a table of known numeric fields.
-local function check_query(q, extra)
-  if q == nil then return end
-  if type(q) ~= "table" then raise("the query must be a table, e.g. { offset = 0, limit = 100 }") end
-  for k, v in pairs(q) do
-    if not LIST_KEYS[k] and not (extra and extra[k]) then raise("unknown query field '" .. tostring(k) .. "'") end
-    if LIST_KEYS[k] and type(v) ~= "number" then raise("query field '" .. k .. "' must be a number") end
-  end
-end
-M.check_query = check_query
-
--- offset, limit | nil, validation error.
-local function query_values(q)
-  local vals, props = {}, {}
-  for _, row in ipairs(M.LIST_ROWS) do
-    local v = q and q[row.key]
-    if v == nil then v = row.default end
-    if v ~= v or v ~= math.floor(v) or v < row.min or v > row.max then
-      props[#props + 1] = { key = row.key, reason = "InvalidType", code = "64202",
-        value = row.key .. ":" .. tostring(v) }
-    end
-    vals[row.key] = v
-  end
-  if #props > 0 then return nil, R.validation_error(props) end
-  return math.floor(vals.offset), math.floor(vals.limit)
-end
-
--- RFC 3986 unreserved characters stay; everything else in a path segment is %XX, and so
--- are the dots of a dot segment ("." / ".." would be resolved to another path).
-local function segment(s)
-  if s:find("^%.%.?$") then return (s:gsub("%.", "%%2E")) end
-  return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
-end
-
-local function person_path(self) return "/corp/" .. segment(self.person_id) end
-
 -- ---- calls -----------------------------------------------------------------------
 
 -- One brand: mapped result, err, and the raw answer (its Retry-After, for waits).
 function M.fetch_brand(self, ctx, brand_id)
   local bad = R.brand_id_error(brand_id)
   if bad then return nil, bad end
-  local res, err = self:call(ctx, { method = "GET", path = person_path(self) .. "/brand/" .. brand_id })
+  local res, err = self:call(ctx, { method = "GET", path = R.person_path(self) .. "/brand/" .. brand_id })
   if not res then return nil, err end
   local out, merr = M.map_detail(res, brand_id, self)
   return out, merr, res
 end
 
-local function fetch_page(self, ctx, offset, limit)
-  local res, err = self:call(ctx, { method = "GET",
-    path = string.format("%s/brand?offset=%d&limit=%d", person_path(self), offset, limit) })
-  if not res then return nil, err end
-  return M.map_page(res, offset, limit, self)
-end
-
--- Where the next page starts, or nil after the last one: no entries, or fewer than asked
--- and the total (if given) reached. A full page always leads to the next, whatever the
--- total says: a total too small must not hide a brand from find_brands (its caller would
--- register that brand again); it costs one more GET when the count is a multiple of limit.
--- A page of n entries moves on by n; step() ends a walk that does not advance.
-local function next_offset(page, offset, limit)
-  local n = #page.brands
-  local total = page.pagination.total
-  if n == 0 or (n < limit and not (total and offset + n < total)) then return nil end
-  return offset + n
-end
-M.next_offset = next_offset
-M.fetch_page, M.query_values = fetch_page, query_values  -- (rcs_walk.lua)
-
 -- UTF-8 code points (brand names are limited in characters, not bytes).
 local function chars(s) local _, n = s:gsub("[^\128-\191]", "") return n end
 
 -- ---- ops ---------------------------------------------------------------------------
-
-function M.needs_person(self)
-  if not self.person_id then
-    raise("this call needs the RBC account ID: give the option person_id (a static token does not name its account)")
-  end
-end
 
 local function check_brand_id(brand_id)
   if type(brand_id) ~= "string" then raise("brandId must be a string") end
@@ -215,7 +89,7 @@ local ops = {}
 -- @usage local res, err = rcs:get_brand("BR.0a81DDlZjz")
 -- if res then print(res.brand.status, res.brand.approvalReason) end
 ops.get_brand = {
-  needs = M.needs_person,
+  needs = R.needs_person,
   check = function(brand_id, o) check_brand_id(brand_id) R.check_call_opts(o, NO_OPTS) end,
   run = function(self, ctx, brand_id)
     local res, err = M.fetch_brand(self, ctx, brand_id)
@@ -236,12 +110,12 @@ ops.get_brand = {
 -- @usage local page = assert(rcs:list_brands { offset = 0, limit = 1000 })
 -- print(#page.brands, page.pagination.total)
 ops.list_brands = {
-  needs = M.needs_person,
-  check = function(q) check_query(q) end,
+  needs = R.needs_person,
+  check = function(q) W.check_query(q) end,
   run = function(self, ctx, q)
-    local offset, limit = query_values(q)
+    local offset, limit = W.query_values(q)
     if not offset then return nil, limit end
-    return fetch_page(self, ctx, offset, limit)
+    return W.fetch_page(self, ctx, offset, limit)
   end,
 }
 
@@ -263,10 +137,10 @@ ops.list_brands = {
 local FIND_KEYS = { name = true }
 for k in pairs(W.WALK_KEYS) do FIND_KEYS[k] = true end
 ops.find_brands = {
-  needs = M.needs_person,
+  needs = R.needs_person,
   check = function(q)
     if type(q) ~= "table" then raise("find_brands needs a table: { name = \"...\" }") end
-    check_query(q, FIND_KEYS)
+    W.check_query(q, FIND_KEYS)
     W.check_walk(q)
     if type(q.name) ~= "string" then raise("find_brands: name must be a string") end
   end,
@@ -275,7 +149,7 @@ ops.find_brands = {
       local reason, code = q.name == "" and "Required" or "TooLong", q.name == "" and "64336" or "64304"
       return nil, R.validation_error { { key = "name", reason = reason, code = code } }
     end
-    local offset, limit = query_values(q)
+    local offset, limit = W.query_values(q)
     if not offset then return nil, limit end
     local found = {}
     local pages, err = W.walk(self, ctx, offset, limit, function(b)
@@ -286,16 +160,7 @@ ops.find_brands = {
   end,
 }
 
-
-M.each_brand = W.each_brand  -- (rcs.lua makes it a client method)
-
-function M.install(rcs)
-  R = rcs
-  W.install(M)
-  for name, op in pairs(ops) do rcs.ops[name] = op end
-  require("bizreg.rcs_wait").install(rcs, M)
-  require("bizreg.rcs_categories").install(rcs, M)
-end
+M.ops = ops
 
 -- The client's share of the options (rcs.new checked their types).
 function M.configure(c, opts)

@@ -6,9 +6,9 @@
 local core = require "bizreg.core"
 local errors = require "bizreg.errors"
 local fields = require "bizreg.fields"
+local R = require "bizreg.rcs_common"
 
 local M = {}
-local R, B  -- bizreg.rcs, bizreg.rcs_brands (install)
 
 --- RCS categories
 -- @module bizreg
@@ -20,10 +20,10 @@ local CATEGORY_FIELDS = { categoryId = "string", categoryName = "string", subCat
 local SUB_FIELDS = { subCategoryId = "string", subCategoryName = "string" }
 
 function M.map_categories(res, client)
-  local result, out, err = B.envelope(res, client)
+  local result, out, err = R.result_list(res, client)
   if not result then return nil, err end
   local odd = {}
-  out.categories, err = B.pick_list(res, result, CATEGORY_FIELDS, "categoryId", odd)
+  out.categories, err = R.pick_list(res, result, CATEGORY_FIELDS, "categoryId", odd)
   if not out.categories then return nil, err end
   for _, c in ipairs(out.categories) do
     if type(c.subCategories) == "table" then  -- else kept raw (and named in odd)
@@ -97,10 +97,6 @@ ops.brand_categories = {
   end,
 }
 
-function M.install(rcs, brands)
-  R, B = rcs, brands
-  rcs.check_categories = M.check_categories
-  for name, op in pairs(ops) do rcs.ops[name] = op end
-end
+M.ops = ops  -- (register_brand's check: M.check_categories, rcs.lua)
 
 return M

@@ -2,10 +2,11 @@
 -- /brand/{brandId}/chatbot (multipart: the `chatbots` JSON part and `subNumCertificate`).
 -- Nothing here is new machinery: the chatbot rows, the certificate rule, the duplicate-mdn
 -- rule and the codes are the brand form's (src/api_rcs.c, bz_rcs_chatbot_form); the
--- brandId rule is resubmit_brand's; the request goes through rcs.lua's form_request (one
+-- brandId rule is resubmit_brand's; the request goes through rcs_common.lua's form_request (one
 -- header builder, the client's one request path: at most once, streamed files).
 local core = require "bizreg.core"
 local errors = require "bizreg.errors"
+local rcs = require "bizreg.rcs_common"
 
 local M = {}
 
@@ -16,7 +17,7 @@ local UNKNOWN_OUTCOME = "the numbers may have been added; "
 
 -- Success is the envelope whose result lists Chatbot objects, each with a non-empty
 -- string chatbotId; brandId is the brand the numbers were added to.
-local function mapper(rcs, brand_id)
+local function mapper(brand_id)
   return function(res, client)
     local out, err = rcs.envelope(res, client, true)
     if not out then return nil, rcs.unknown_outcome(err, UNKNOWN_OUTCOME) end
@@ -33,26 +34,25 @@ local function mapper(rcs, brand_id)
   end
 end
 
--- Adds register_chatbots (an op: blocking method and start()) and prepare_chatbots to
--- rcs.lua's module table (called by rcs.lua before it builds its client class).
-function M.install(rcs)
-  rcs.ops.register_chatbots = {
-    check = rcs.check_brand_args,
-    run = function(self, ctx, brand_id, payload, o)
-      local err = rcs.brand_id_error(brand_id)
-      if err then return nil, err end
-      return rcs.form_request(self, ctx, "POST", path_of(brand_id), payload,
-        { encoder = core.encode_chatbots, mapper = mapper(rcs, brand_id), headers = rcs.brand_headers(self, o),
-          call_opts = o })
-    end,
-  }
-
-  function rcs.prepare_chatbots(brand_id, payload, opts)
-    rcs.check_brand_args(brand_id, payload)  -- opts here are prepare_brand's (boundary, ...)
+-- register_chatbots (an op: blocking method and start(), merged by rcs.lua) and
+-- prepare_chatbots (bizreg.prepare_chatbots).
+M.ops = {}
+M.ops.register_chatbots = {
+  check = rcs.check_brand_args,
+  run = function(self, ctx, brand_id, payload, o)
     local err = rcs.brand_id_error(brand_id)
     if err then return nil, err end
-    return rcs.prepare_form(payload, opts, core.encode_chatbots, "POST", path_of(brand_id))
-  end
+    return rcs.form_request(self, ctx, "POST", path_of(brand_id), payload,
+      { encoder = core.encode_chatbots, mapper = mapper(brand_id), headers = rcs.brand_headers(self, o),
+        call_opts = o })
+  end,
+}
+
+function M.prepare_chatbots(brand_id, payload, opts)
+  rcs.check_brand_args(brand_id, payload)  -- opts here are prepare_brand's (boundary, ...)
+  local err = rcs.brand_id_error(brand_id)
+  if err then return nil, err end
+  return rcs.prepare_form(payload, opts, core.encode_chatbots, "POST", path_of(brand_id))
 end
 
 return M

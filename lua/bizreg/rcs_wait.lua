@@ -5,6 +5,8 @@
 local core = require "bizreg.core"
 local errors = require "bizreg.errors"
 local client = require "bizreg.client"
+local R = require "bizreg.rcs_common"
+local brands = require "bizreg.rcs_brands"  -- fetch_brand: get_brand's read
 
 local M = {}
 
@@ -53,14 +55,14 @@ local TRANSIENT_READ = { [502] = true, [503] = true, [504] = true }
 -- One brand until a verdict, an error that is not transient, or the timeout. A retryable
 -- error (429, 503, a connect failure) or a TRANSIENT_READ answer keeps the wait going, after
 -- max(interval, Retry-After).
-local function run(B, self, ctx, brand_id, o)
+local function run(self, ctx, brand_id, o)
   o = o or {}
   local interval, timeout = o.interval or DEFAULT_INTERVAL, o.timeout or DEFAULT_TIMEOUT
   local t_end = core.now() + timeout
   local reads, last = 0, nil
   while true do
     ctx.deadline = core.now() + self.deadline  -- each read gets the client's whole deadline
-    local res, err, raw = B.fetch_brand(self, ctx, brand_id)
+    local res, err, raw = brands.fetch_brand(self, ctx, brand_id)
     reads = reads + 1
     local wait, after = interval, nil
     if res then
@@ -106,20 +108,19 @@ end
 -- @usage local res, err = rcs:wait_for_approval(brandId, { interval = 300, timeout = 3 * 86400 })
 -- if not res then print(err) elseif res.approved then print("approved")
 -- else print("rejected: " .. tostring(res.reason)) end
-function M.install(rcs, B)
-  rcs.ops.wait_for_approval = {
-    needs = rcs.ops.get_brand.needs,
-    check = function(brand_id, o)
-      if type(brand_id) ~= "string" then raise("brandId must be a string") end
-      if o ~= nil and type(o) ~= "table" then raise("wait_for_approval: options must be a table") end
-      for k in pairs(o or {}) do
-        if not WAIT_KEYS[k] then raise("wait_for_approval: unknown option '" .. tostring(k) .. "'") end
-      end
-      seconds(o and o.interval, "interval")
-      seconds(o and o.timeout, "timeout")
-    end,
-    run = function(self, ctx, brand_id, o) return run(B, self, ctx, brand_id, o) end,
-  }
-end
+M.ops = {}
+M.ops.wait_for_approval = {
+  needs = R.needs_person,
+  check = function(brand_id, o)
+    if type(brand_id) ~= "string" then raise("brandId must be a string") end
+    if o ~= nil and type(o) ~= "table" then raise("wait_for_approval: options must be a table") end
+    for k in pairs(o or {}) do
+      if not WAIT_KEYS[k] then raise("wait_for_approval: unknown option '" .. tostring(k) .. "'") end
+    end
+    seconds(o and o.interval, "interval")
+    seconds(o and o.timeout, "timeout")
+  end,
+  run = run,
+}
 
 return M

@@ -1,17 +1,121 @@
--- RCS brand list walks: find_brands' walk and each_brand, over pages of rcs_brands.lua's
--- list call, bounded in pages, brands and time (issue 16: a server that keeps answering full
--- pages of new brands must not keep a walk going for ever).
+-- RCS brand list: one page of GET /corp/{personId}/brand (list_brands' request and answer)
+-- and the walks over pages: find_brands' walk and each_brand, bounded in pages, brands and
+-- time (issue 16: a server that keeps answering full pages of new brands must not keep a
+-- walk going for ever). Shapes: BrandInfo, Pagination, Links (rcs-openapi-1.1.12.yaml);
+-- offset >= 0, limit 100..1000 (api-notes.md).
 -- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
 local core = require "bizreg.core"
 local errors = require "bizreg.errors"
+local fields = require "bizreg.fields"
+local C = require "bizreg.rcs_common"
 
 local M = {}
-local B  -- bizreg.rcs_brands (install): fetch_page, query_values, next_offset, check_query, needs_person
 
 --- RCS brands
 -- @module bizreg
 
 local function raise(msg) errors.raise("bizreg: " .. msg) end
+
+-- ---- one page: response rows: field -> Lua type (BrandInfo; BrandDetail adds the rest) ---------
+
+local INFO_FIELDS = {
+  brandId = "string", name = "string", brandKey = "string", registerDate = "string", approvalDate = "string",
+  updateDate = "string", status = "string", mediaUrl = "table", chatbotDate = "string", messagebaseDate = "string",
+}
+M.INFO_FIELDS = INFO_FIELDS  -- (rcs_brands.lua: BrandDetail adds the rest)
+local PAGINATION_FIELDS = { total = "number", offset = "number", limit = "number" }
+local LINKS_FIELDS = { prev = "string", next = "string" }
+
+local envelope, pick_list = C.result_list, C.pick_list
+
+-- An object field of the body (pagination, links) picked; {} when absent or not an object.
+local function sub_object(body, key, rows, odd)
+  local v = body[key]
+  if v ~= nil and type(v) ~= "table" then odd[#odd + 1] = key end
+  return fields.pick(type(v) == "table" and v or {}, rows, nil, key, odd)
+end
+
+-- A page of GET /corp/{personId}/brand. 204 (no body) or the 60004 "No Content" envelope
+-- (in any 2xx) is an empty page (api-notes: error table); the envelope reader says which.
+function M.map_page(res, offset, limit, c)
+  local result, out, body = envelope(res, c)
+  if not result then return nil, body end
+  local err
+  local odd = {}
+  out.brands, err = pick_list(res, result, INFO_FIELDS, "brandId", odd)
+  if not out.brands then return nil, err end
+  out.pagination = sub_object(body, "pagination", PAGINATION_FIELDS, odd)
+  out.links = sub_object(body, "links", LINKS_FIELDS, odd)
+  -- Paging reads finite numbers only (fields.pick drops NaN and 1e999 and names odd types in
+  -- the answer event): a total of another type is not used; an offset or limit the answer does
+  -- not give as a number (absent, a string, 204/60004 with none) is the one asked for.
+  local pg = out.pagination
+  if type(pg.total) ~= "number" then pg.total = nil end
+  if type(pg.offset) ~= "number" then pg.offset = offset end
+  if type(pg.limit) ~= "number" then pg.limit = limit end
+  C.envelope_reader.report(c, odd)
+  return out
+end
+
+-- ---- request rows ------------------------------------------------------------------
+
+-- Query rows of GET /corp/{personId}/brand, one per field: wrong types raise (programmer
+-- errors); values out of range are validation errors (64202, as the server would say).
+M.LIST_ROWS = {
+  { key = "offset", min = 0, max = 2 ^ 31 - 1, default = 0 },
+  { key = "limit", min = 100, max = 1000, default = 100 },
+}
+local LIST_KEYS = { offset = true, limit = true }
+
+-- Raises on anything but a table of known numeric fields.
+local function check_query(q, extra)
+  if q == nil then return end
+  if type(q) ~= "table" then raise("the query must be a table, e.g. { offset = 0, limit = 100 }") end
+  for k, v in pairs(q) do
+    if not LIST_KEYS[k] and not (extra and extra[k]) then raise("unknown query field '" .. tostring(k) .. "'") end
+    if LIST_KEYS[k] and type(v) ~= "number" then raise("query field '" .. k .. "' must be a number") end
+  end
+end
+M.check_query = check_query  -- (rcs_brands.lua: list_brands, find_brands)
+
+-- offset, limit | nil, validation error.
+local function query_values(q)
+  local vals, props = {}, {}
+  for _, row in ipairs(M.LIST_ROWS) do
+    local v = q and q[row.key]
+    if v == nil then v = row.default end
+    if v ~= v or v ~= math.floor(v) or v < row.min or v > row.max then
+      props[#props + 1] = { key = row.key, reason = "InvalidType", code = "64202",
+        value = row.key .. ":" .. tostring(v) }
+    end
+    vals[row.key] = v
+  end
+  if #props > 0 then return nil, C.validation_error(props) end
+  return math.floor(vals.offset), math.floor(vals.limit)
+end
+M.query_values = query_values
+
+local function fetch_page(self, ctx, offset, limit)
+  local res, err = self:call(ctx, { method = "GET",
+    path = string.format("%s/brand?offset=%d&limit=%d", C.person_path(self), offset, limit) })
+  if not res then return nil, err end
+  return M.map_page(res, offset, limit, self)
+end
+M.fetch_page = fetch_page
+
+-- Where the next page starts, or nil after the last one: no entries, or fewer than asked
+-- and the total (if given) reached. A full page always leads to the next, whatever the
+-- total says: a total too small must not hide a brand from find_brands (its caller would
+-- register that brand again); it costs one more GET when the count is a multiple of limit.
+-- A page of n entries moves on by n; step() ends a walk that does not advance.
+local function next_offset(page, offset, limit)
+  local n = #page.brands
+  local total = page.pagination.total
+  if n == 0 or (n < limit and not (total and offset + n < total)) then return nil end
+  return offset + n
+end
+
+-- ---- walks ------------------------------------------------------------------
 
 --- The bounds of every walk over the brand list (`each_brand`, `find_brands`, and with them
 -- `bizreg brand list`), each a query field of those calls: a server that keeps answering
@@ -93,7 +197,7 @@ local function step(page, offset, limit, w)
   for _, b in ipairs(page.brands) do
     if not seen[b.brandId] then seen[b.brandId] = true fresh[#fresh + 1] = b end
   end
-  local nxt = B.next_offset(page, offset, limit)
+  local nxt = next_offset(page, offset, limit)
   if nxt and #fresh == 0 then
     return nil, errors.decode(page.status, string.format(
       "the brand list does not advance: the page at offset %d lists only brands already seen", offset))
@@ -115,7 +219,7 @@ function M.walk(self, ctx, offset, limit, visit, w)
     if not deadline then return nil, err end
     ctx.deadline = deadline
     local page
-    page, err = B.fetch_page(self, ctx, offset, limit)
+    page, err = fetch_page(self, ctx, offset, limit)
     if not page then return nil, page_error(w, err) end
     local fresh
     fresh, offset = step(page, offset, limit, w)
@@ -125,14 +229,13 @@ function M.walk(self, ctx, offset, limit, visit, w)
   return w.pages
 end
 
--- UTF-8 code points (brand names are limited in characters, not bytes).
 -- One page of each_brand: list_brands' checks, the page's deadline cut to the walk's.
 local PAGE = {
   run = function(self, ctx, q, deadline)
     ctx.deadline = math.min(ctx.deadline, deadline)
-    local offset, limit = B.query_values(q)
+    local offset, limit = query_values(q)
     if not offset then return nil, limit end
-    return B.fetch_page(self, ctx, offset, limit)
+    return fetch_page(self, ctx, offset, limit)
   end,
 }
 
@@ -158,8 +261,8 @@ local PAGE = {
 -- end
 function M.each_brand(self, q)
   self:check_open()
-  B.needs_person(self)
-  B.check_query(q, WALK_KEYS)
+  C.needs_person(self)
+  check_query(q, WALK_KEYS)
   M.check_walk(q)
   local offset, limit = q and q.offset or 0, q and q.limit or 100
   local fresh, i, w = {}, 0, M.new_walk(q)
@@ -180,7 +283,5 @@ function M.each_brand(self, q)
     return fresh[i]
   end
 end
-
-function M.install(brands) B = brands end
 
 return M

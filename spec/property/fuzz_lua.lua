@@ -1,7 +1,7 @@
 -- Lua-level fuzzers for the parsers that have no libFuzzer harness (issue 16): JSONL/JSON
 -- loading (cli/load.lua), command-line parsing (cli/args.lua), the dry-run multipart
 -- summariser (cli/dryrun.lua, cli/multipart.lua), the brand and visitor answer mapping
--- (rcs_brands.lua, kos_search.lua, fields.lua), Retry-After (client.retry_after) and the
+-- (rcs_walk.lua, rcs_brands.lua, kos_search.lua, fields.lua), Retry-After (client.retry_after) and the
 -- token store's values (token_store.lua). The journal reader has its own fuzzer.
 --
 --   lua5.4 spec/property/fuzz_lua.lua [--seed S] [--count N] [--only TARGET] [--case I]
@@ -271,7 +271,7 @@ target("dryrun", function(r)
   end
 end)
 
--- rcs_brands.map_page/map_detail, kos search-visitors: the answers, from plausible to hostile.
+-- rcs_walk.map_page, rcs_brands.map_detail, kos search-visitors: the answers, from plausible to hostile.
 local BRAND_KEYS = { "brandId", "name", "status", "mediaUrl", "registerDate", "description", "tel", "menus" }
 local ENVELOPE_KEYS = { "code", "status", "desc", "result", "pagination", "links", "total", "offset", "limit",
   "prev", "next" }
@@ -295,14 +295,14 @@ local function answer_body(r, keys, list_key, entry_keys)
 end
 
 target("answers", function(r)
-  require "bizreg.rcs"  -- installs rcs_brands' envelope
-  local brands = require "bizreg.rcs_brands"
+  local walk = require "bizreg.rcs_walk"  -- list pages
+  local brands = require "bizreg.rcs_brands"  -- one brand's detail
   local kos = require "bizreg.kos"
   local status = r:pick { 200, 200, 200, 201, 204, 299, 400, 500 }
   local body = answer_body(r, ENVELOPE_KEYS, "result", BRAND_KEYS)
   local res = { status = status, headers = {}, body = body }
   r.input = status .. " " .. body
-  local page, err = brands.map_page(res, 0, 100)
+  local page, err = walk.map_page(res, 0, 100)
   if not page then check_err(err, "map_page") else
     check(type(page.brands) == "table", "map_page: no brands")
     for i, b in ipairs(page.brands) do

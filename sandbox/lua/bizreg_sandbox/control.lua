@@ -5,6 +5,8 @@ local json = require "bizreg_sandbox.json"
 local faults = require "bizreg_sandbox.faults"
 local kos_visitors = require "bizreg_sandbox.kos_visitors"  -- GET/POST /_sandbox/visitors
 local dialect = require "bizreg_sandbox.dialect"  -- GET/POST /_sandbox/dialect
+local rcs_brands = require "bizreg_sandbox.rcs_brands"  -- /_sandbox/brands...
+local rcs_chatbots = require "bizreg_sandbox.rcs_chatbots"  -- GET /_sandbox/brands/{id}/chatbots
 local digest = require "openssl.digest"
 
 local control = {}
@@ -285,13 +287,7 @@ local function stats_json(state)
     "faults_pending", #state.faults)
 end
 
--- Adds key = value to a json.obj only when value is not nil (keeps old listings unchanged).
-local function add_present(obj, key, value)
-  if value == nil then return end
-  obj[key] = value
-  obj[json.ORDER][#obj[json.ORDER] + 1] = key
-end
-control.add_present = add_present -- (rcs_brands.lua builds its answers with it too)
+local add_present = json.add_present
 
 local function requests_json(state)
   local list = json.array()
@@ -382,7 +378,7 @@ function control.handle(state, method, path, body)
     if not ok then return reply(400, json.obj("error", why)) end
     return reply(200, dialect.describe(state))
   end
-  local bs, bh, bb = require("bizreg_sandbox.rcs_brands").control(state, method, path, body)
+  local bs, bh, bb = rcs_brands.control(state, method, path, body)
   if bs then return bs, bh, bb end
   local which, part = path:match("^/_sandbox/requests/([%w]+)/(%w+)$")
   if which and method == "GET" and (part == "body" or part == "headers") then
@@ -392,7 +388,7 @@ function control.handle(state, method, path, body)
     if not rec.body then return reply(404, json.obj("error", "the body of request " .. which .. " was not read")) end
     return 200, { ["content-type"] = "application/octet-stream" }, rec.body
   end
-  local status, headers, out = require("bizreg_sandbox.rcs_chatbots").control(state, method, path)
+  local status, headers, out = rcs_chatbots.control(state, method, path)
   if status then return status, headers, out end
   return reply(404, json.obj("error", "unknown control endpoint " .. method .. " " .. path))
 end

@@ -61,6 +61,14 @@ function json.obj(...)
   return t
 end
 
+-- Adds key = value to a json.obj only when value is not nil (keeps old listings unchanged;
+-- control.lua and rcs_brands.lua build their answers with it).
+function json.add_present(obj, key, value)
+  if value == nil then return end
+  obj[key] = value
+  obj[json.ORDER][#obj[json.ORDER] + 1] = key
+end
+
 function json.array(t)
   return setmetatable(t or {}, ARRAY)
 end

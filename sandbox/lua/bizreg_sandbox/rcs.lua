@@ -1,5 +1,5 @@
 -- RCS Biz Center emulation: /token, POST /corp/brand, PUT /corp/brand/{brandId}
--- (POST /brand/{brandId}/chatbot: rcs_chatbots.lua, on the helpers exported below).
+-- (POST /brand/{brandId}/chatbot: rcs_chatbots.lua; what both share: rcs_common.lua).
 --
 -- Unlike KOS, RCS answers only the FIRST violation. The order is: auth, brandId
 -- (PUT), body framing, part names, regBrand (unknown keys, then fields in the
@@ -7,56 +7,23 @@
 -- brandProfile -> brandBackground -> subNumCertificate (the rules: rcs_rules.lua).
 -- Within one field the checks run: required, type, size, value.
 local json = require "bizreg_sandbox.json"
-local multipart = require "bizreg_sandbox.multipart"
 local rules = require "bizreg_sandbox.rcs_rules"
 local rand = require "openssl.rand"
 local cqueues = require "cqueues"
 local brands = require "bizreg_sandbox.rcs_brands"
+local rcs_chatbots = require "bizreg_sandbox.rcs_chatbots"  -- a brand POST's first sender numbers
+local common = require "bizreg_sandbox.rcs_common"
 
 local rcs = {}
 
-local JSON_HEADERS = { ["content-type"] = "application/json;charset=UTF-8" }
-local Violation, violation, bad = rules.Violation, rules.violation, rules.bad
-
-local function err_reply(status, code, message)
-  return status, JSON_HEADERS, json.encode(json.obj(
-    "error", json.obj("code", code, "message", message), "status", status))
-end
-
-local function ok_reply(result)
-  return 200, JSON_HEADERS, json.encode(json.obj(
-    "code", "20000000", "desc", json.null, "result", json.array(result), "status", 200))
-end
+local JSON_HEADERS, ok_reply, err_reply, run = common.JSON_HEADERS, common.ok_reply, common.err_reply, common.run
+local random_alnum, check_auth, form_parts = common.random_alnum, common.check_auth, common.form_parts
+local violation, bad = rules.violation, rules.bad
 
 -- Injected failures (fail_next) have no documented RCS code; use status.."00".
 local FAILURE_MESSAGE = { [429] = "Too Many Requests", [500] = "Internal Server Error", [503] = "Service Unavailable" }
 function rcs.failure(status)
   return err_reply(status, tostring(status) .. "00", FAILURE_MESSAGE[status] or "Server Error")
-end
-
--- A handler run; the first violation its rules raised becomes the error answer.
-local function run(fn, ...)
-  local ok, a, b, c = pcall(fn, ...)
-  if ok then return a, b, c end
-  if getmetatable(a) == Violation then return err_reply(a.status, a.code, a.message) end
-  error(a, 0)
-end
-
----------------------------------------------------------------- random ids
-
-local ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-local function random_alnum(n)
-  local out = {}
-  while #out < n do
-    for _, b in ipairs({ rand.bytes(n):byte(1, n) }) do
-      if b < 248 and #out < n then -- 248 = 4*62: rejection keeps the choice uniform
-        local k = b % 62 + 1
-        out[#out + 1] = ALNUM:sub(k, k)
-      end
-    end
-  end
-  return table.concat(out)
 end
 
 local B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -110,41 +77,11 @@ function rcs.token(state, req)
   end)
 end
 
----------------------------------------------------------------- auth
-
--- Returns the caller's account: the clientId a token was issued to (static token: rcs_client_id).
-local function check_auth(state, headers)
-  local value = headers["authorization"]
-  if value == nil then violation(401, "61001", "Missing Authorization header") end
-  local token = value:match("^[Bb][Ee][Aa][Rr][Ee][Rr] +(%S+)%s*$")
-  if not token then violation(401, "61002", "Missing Token") end
-  if token == state.config.rcs_token then
-    if state.expired_static["rcs:" .. token] then violation(401, "61004", "Token has expired") end
-    return state.config.rcs_client_id
-  end
-  local t = state.rcs_tokens[token]
-  if not t then violation(401, "61003", "Invalid token") end
-  if t.expired or cqueues.monotime() >= t.expires_at then violation(401, "61004", "Token has expired") end
-  return t.account
-end
-
 ---------------------------------------------------------------- brand POST / PUT
 
 local PART_NAMES = rules.set_of {
   "regBrand", "chatbots", "brandProfile", "brandBackground", "subNumCertificate", "mainMdn" }
 
--- The parts of a multipart body by name; each name known (names: a set) and given once.
-local function form_parts(req, names)
-  local boundary = multipart.boundary(req.headers["content-type"])
-  local list = boundary and multipart.parse(req.body, boundary)
-  if not list then bad("64301", "Missing Body data") end
-  local parts = {}
-  for _, part in ipairs(list) do
-    if not names[part.name] or parts[part.name] then bad("64397", "invalid body " .. part.name) end
-    parts[part.name] = part
-  end
-  return parts
-end
 
 local function brand(state, req, brand_id)
   local account = check_auth(state, req.headers)
@@ -173,7 +110,7 @@ local function brand(state, req, brand_id)
     brands.record(state, brand_id, rb, account, "BK." .. random_alnum(15))
     state.registered.brands = state.registered.brands + 1
     -- the brand's first sender numbers: a later POST .../chatbot of one of them is a duplicate
-    if chatbots then require("bizreg_sandbox.rcs_chatbots").record(state, brand_id, chatbots) end
+    if chatbots then rcs_chatbots.record(state, brand_id, chatbots) end
   else
     brands.resubmitted(state.brands[brand_id], rb)
   end
@@ -187,9 +124,6 @@ end
 function rcs.resubmit_brand(state, req, brand_id)
   return run(brand, state, req, brand_id)
 end
-
--- for rcs_chatbots.lua: the same auth, answers, ids and form reading
-rcs.run, rcs.check_auth, rcs.ok_reply, rcs.form_parts, rcs.random_alnum = run, check_auth, ok_reply, form_parts, random_alnum
 
 -- Brand reads (rcs_brands.lua): the same auth and first-violation answers.
 for name, fn in pairs { get_brand = brands.get, list_brands = brands.list, brand_categories = brands.categories } do

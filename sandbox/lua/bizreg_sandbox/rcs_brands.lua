@@ -38,7 +38,7 @@ local function kst(t)
   return os.date("!%Y-%m-%dT%H:%M:%S", (t or os.time()) + 9 * 3600) .. ".000+09"
 end
 
-local add = require("bizreg_sandbox.control").add_present  -- key = value when value is not nil
+local add = json.add_present  -- key = value when value is not nil
 
 ---------------------------------------------------------------- records
 

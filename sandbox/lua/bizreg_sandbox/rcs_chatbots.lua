@@ -2,7 +2,7 @@
 -- existing brand), the chatbots each brand holds, and the control endpoint tests use:
 --   GET  /_sandbox/brands/{brandId}/chatbots  -> { brandId, count, chatbots = [Chatbot] }
 -- (brands without a brand POST, of any account, with a max_chatbots cap: POST /_sandbox/brands,
--- rcs_brands.lua). Like rcs.lua it answers the FIRST violation, in the order: auth, brandId
+-- rcs_brands.lua). Like rcs.lua (on the same rcs_common.lua) it answers the FIRST violation, in the order: auth, brandId
 -- (rcs_brands.check_access: unknown 400 64316, wrong key 64002, another account's 403 63001),
 -- body framing, part names, chatbots (the brand POST's rules,
 -- rcs_rules.lua), subNumCertificate, then what only the server knows: an mdn the brand
@@ -11,7 +11,7 @@
 
 local json = require "bizreg_sandbox.json"
 local rules = require "bizreg_sandbox.rcs_rules"
-local rcs = require "bizreg_sandbox.rcs"
+local rcs = require "bizreg_sandbox.rcs_common"  -- auth, answers, ids, form reading (as rcs.lua)
 local brands = require "bizreg_sandbox.rcs_brands"
 
 local M = {}
