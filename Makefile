@@ -49,7 +49,7 @@ reliability: deps
 test-c:
 	@mkdir -p build
 	$(CC) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -std=c99 -D_POSIX_C_SOURCE=200809L \
-	  -Isrc $(shell pkg-config --cflags lua5.4 libcrypto) spec/media_c_test.c src/media.c src/media_image.c src/multipart.c src/body.c src/body_lua.c src/buf.c \
+	  -Isrc $(shell pkg-config --cflags lua5.4 libcrypto) spec/media_c_test.c src/media.c src/media_image.c src/media_src.c src/multipart.c src/body.c src/body_lua.c src/buf.c \
 	  -o build/media_c_test $(shell pkg-config --libs lua5.4 libcrypto) -lm
 	./build/media_c_test
 
@@ -129,9 +129,9 @@ FUZZ_LIBS     = $(shell pkg-config --libs lua5.4 libcurl libcrypto) -lm
 
 # the transport but the two files httpcb_fuzz.c includes (callbacks.c, response.c)
 TRANSPORT_REST := src/easy.c src/request.c src/curlerr.c src/multi.c src/body.c src/body_lua.c src/buf.c
-build/fuzz/media_fuzz: fuzz/media_fuzz.c src/media.c src/media_image.c src/media.h src/media_src.h
+build/fuzz/media_fuzz: fuzz/media_fuzz.c src/media.c src/media_image.c src/media_src.c src/media.h src/media_src.h
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) fuzz/media_fuzz.c src/media.c src/media_image.c -o $@
+	$(FUZZ_CC) fuzz/media_fuzz.c src/media.c src/media_image.c src/media_src.c -o $@
 build/fuzz/encode_fuzz: fuzz/encode_fuzz.c $(SRCS) $(HDRS)
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) fuzz/encode_fuzz.c $(SRCS) -o $@ $(FUZZ_LIBS)

@@ -229,8 +229,7 @@ local function misses()
   end
   out[#out + 1] = [[
 * **Encode ≤ 0.6× `cjson.encode` and a full call ≤ 0.5× luasocket + cjson** were not worked on
-  this round; their rows show where they stand. keyindex's interned-address key matching (issue
-  18 item 5) was not measured either: it stays until a row shows what it saves.]]
+  this round; their rows show where they stand.]]
   return "## Rows that miss their target\n\n" .. table.concat(out, "\n") .. "\n"
 end
 

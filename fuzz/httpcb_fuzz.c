@@ -202,7 +202,7 @@ static void fuzz_upload(src *s) {
       if (fd < 0) FAIL();
       if (n && write(fd, s->p, n) != (ssize_t)n) FAIL();
       close(fd);
-      if (bz_body_add_file(b, paths[nfiles], (int64_t)n) != 0) FAIL();
+      if (bz_body_add_file_checked(b, paths[nfiles], (int64_t)n, NULL, NULL) != 0) FAIL();
       nfiles++;
     } else if (bz_body_add_mem(b, s->p, n) != 0) {
       FAIL();

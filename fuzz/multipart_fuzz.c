@@ -174,12 +174,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (kind < 2) {
       if (exp == 0 && ref_has_delim(d, n, bnd)) exp = -2;
       if (kind == 0) rc = bz_mp_field(&body, bnd, nm, c, d, n);
-      else if ((flags ^ (unsigned)n) & 1) rc = bz_mp_file_ref(&body, bnd, nm, f, c, d, n, 0);  /* d: the input, alive */
-      else rc = bz_mp_file_mem(&body, bnd, nm, f, c, d, n);
+      else rc = bz_mp_file_ref(&body, bnd, nm, f, c, d, n, 0);  /* d: the input, alive */
       if (rc == 0) { ref_head(&ref, bnd, nm, kind == 0 ? NULL : f, c); put(&ref, d, n); puts_(&ref, "\r\n"); }
     } else {
       if (nfiles == MAX_FILES || make_file(&files[nfiles], d, n) != 0) continue;
-      rc = bz_mp_file_path(&body, bnd, nm, f, c, files[nfiles].path, (int64_t)n);
+      rc = bz_mp_file_path_checked(&body, bnd, nm, f, c, files[nfiles].path, (int64_t)n, NULL, NULL);
       if (rc == 0) {
         ref_head(&ref, bnd, nm, f, c);
         files[nfiles].ref_off = ref.len;

@@ -29,6 +29,102 @@ local function code_of(src)
   return (src:gsub("/%*.-%*/", " "):gsub("//[^\n]*", " "))
 end
 
+-- The call graph between the C files: file -> { files it calls } (functions and data it
+-- uses that another file defines), read with nm from objects compiled into a temporary
+-- directory. Self-contained (cc, nm, pkg-config), like /work/shared/hooks/c-cycles.
+local function c_call_graph()
+  local flags
+  for _, pkg in ipairs { "lua5.4", "lua5.3", "lua5.2", "lua5.1", "luajit" } do
+    local p = io.popen("pkg-config --cflags " .. pkg .. " libcurl libcrypto 2>/dev/null")
+    local out = p:read("*a")
+    local ok = p:close()
+    if ok and out:find("%S") then flags = out:gsub("%s+$", "") break end
+  end
+  assert(flags, "pkg-config finds no Lua headers (lua5.4 .. luajit) with libcurl and libcrypto")
+  local dir = os.tmpname()
+  os.remove(dir)
+  local src = io.popen("pwd"):read("*l") .. "/src"
+  local cmd = ("mkdir %s && cd %s && cc -c -O0 -w -std=c99 -D_POSIX_C_SOURCE=200809L %s -I%s %s/*.c 2>&1")
+    :format(dir, dir, flags, src, src)
+  local p = io.popen(cmd)
+  local log = p:read("*a")
+  local compiled = p:close()
+  local defs, uses = {}, {}
+  if compiled then
+    p = io.popen(("cd %s && nm -A --defined-only -g *.o && echo '--' && nm -A -u *.o"):format(dir))
+    local undefined = false
+    for line in p:lines() do
+      if line == "--" then undefined = true
+      else
+        local file, kind, sym = line:match("^(%S+)%.o:%x*%s+(%a)%s+(%S+)$")
+        if file and undefined and kind == "U" then
+          uses[file] = uses[file] or {}
+          uses[file][#uses[file] + 1] = sym
+        elseif file and not undefined and kind:match("[TDBR]") then
+          defs[sym] = file
+        end
+      end
+    end
+    p:close()
+  end
+  os.execute("rm -rf " .. dir)
+  assert(compiled, "compiling src/*.c failed:\n" .. log)
+  local graph = {}
+  for file, syms in pairs(uses) do
+    local seen = {}
+    graph[file] = {}
+    for _, s in ipairs(syms) do
+      local d = defs[s]
+      if d and d ~= file and not seen[d] then
+        seen[d] = true
+        graph[file][#graph[file] + 1] = d
+      end
+    end
+    table.sort(graph[file])
+  end
+  for _, file in pairs(defs) do graph[file] = graph[file] or {} end
+  return graph
+end
+
+-- The loops of a graph: its strongly connected components of more than one node
+-- (Tarjan), each as "a.c <-> b.c", sorted.
+local function loops_of(graph)
+  local index, low, on, stack, out, n = {}, {}, {}, {}, {}, 0
+  local function visit(v)
+    n = n + 1
+    index[v], low[v] = n, n
+    stack[#stack + 1], on[v] = v, true
+    for _, w in ipairs(graph[v] or {}) do
+      if not index[w] then
+        visit(w)
+        low[v] = math.min(low[v], low[w])
+      elseif on[w] then
+        low[v] = math.min(low[v], index[w])
+      end
+    end
+    if low[v] == index[v] then
+      local comp = {}
+      repeat
+        local w = table.remove(stack)
+        on[w] = nil
+        comp[#comp + 1] = w .. ".c"
+      until w == v
+      if #comp > 1 then
+        table.sort(comp)
+        out[#out + 1] = table.concat(comp, " <-> ")
+      end
+    end
+  end
+  local names = {}
+  for v in pairs(graph) do names[#names + 1] = v end
+  table.sort(names)
+  for _, v in ipairs(names) do
+    if not index[v] then visit(v) end
+  end
+  table.sort(out)
+  return out
+end
+
 describe("layering of the C core", function()
   it("finds the generic sources", function()
     assert.is_true(#generic_sources() >= 15)
@@ -49,6 +145,21 @@ describe("layering of the C core", function()
   it("can fail: the API file itself is full of them", function()
     local code = code_of(read("src/api_rcs.c"))
     assert.truthy(code:find("regBrand", 1, true) and code:find('"64341"', 1, true))
+  end)
+
+  -- issue 18: the C core is a tree of layers (src/README.md); files split along a line
+  -- count rather than a seam call each other back.
+  it("has no two C files that call each other, directly or in a loop", function()
+    local graph = c_call_graph()
+    assert.is_true(#(graph.validate or {}) >= 2, "the graph reads the walk's calls")
+    assert.are.same({}, loops_of(graph))
+  end)
+
+  it("can fail: a loop, direct or through a third file, is named", function()
+    assert.are.same({ "a.c <-> b.c" }, loops_of { a = { "b" }, b = { "a" }, c = { "a" } })
+    assert.are.same({ "easy.c <-> multi.c <-> request.c" },
+      loops_of { easy = { "request" }, request = { "multi" }, multi = { "easy" }, buf = {} })
+    assert.are.same({}, loops_of { a = { "b", "c" }, b = { "c" }, c = {} })
   end)
 
   it("keeps every source file within ~400 lines", function()

@@ -503,13 +503,13 @@ static const char PDF_DATA[] = "%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\
 static void build_body(bz_body *body, bz_buf *exp, const char *boundary, const char *pdf_path) {
   static const char json[] = "{\"regBrand\":{\"name\":\"\xEB\xB8\x8C\xEB\x9E\x9C\xEB\x93\x9C\"}}";
   static const char fname[] = "\xEC\xA6\x9D\xEB\xAA\x85\"a\\b\r\n.pdf";
-  bz_buf png = {0};
-  make_png(&png, 388, 388);
+  static bz_buf png = {0};  /* referenced, not copied, by the body: made once, kept for the process */
+  if (png.p == NULL) make_png(&png, 388, 388);
 
   CHECK(bz_mp_field(body, boundary, "regBrand", NULL, json, strlen(json)) == 0);
-  CHECK(bz_mp_file_mem(body, boundary, "brandProfile", "logo.png", "image/png", png.p, png.len) == 0);
-  CHECK(bz_mp_file_path(body, boundary, "subNumCertificate", fname, "application/pdf", pdf_path,
-                        (int64_t)strlen(PDF_DATA)) == 0);
+  CHECK(bz_mp_file_ref(body, boundary, "brandProfile", "logo.png", "image/png", png.p, png.len, 0) == 0);
+  CHECK(bz_mp_file_path_checked(body, boundary, "subNumCertificate", fname, "application/pdf", pdf_path,
+                        (int64_t)strlen(PDF_DATA), NULL, NULL) == 0);
   CHECK(bz_mp_finish(body, boundary) == 0);
 
   puts_(exp, "--");
@@ -529,7 +529,6 @@ static void build_body(bz_body *body, bz_buf *exp, const char *boundary, const c
   puts_(exp, "\r\n--");
   puts_(exp, boundary);
   puts_(exp, "--\r\n");
-  bz_buf_free(&png);
 }
 
 /* The sent filename: stem of the last path component + the detected type's extension. */
@@ -575,9 +574,9 @@ static void test_multipart(void) {
   CHECK(body.total == (int64_t)exp.len);
   snprintf(ct, sizeof ct, "multipart/form-data; boundary=%s", boundary);
   CHECK(strcmp(body.content_type, ct) == 0);
-  /* segments: [mem][file][mem] */
-  CHECK(body.nsegs == 3 && body.segs[0].kind == BZ_SEG_MEM && body.segs[1].kind == BZ_SEG_FILE &&
-        body.segs[2].kind == BZ_SEG_MEM);
+  /* segments: [mem][ref: the PNG][mem][file][mem] */
+  CHECK(body.nsegs == 5 && body.segs[0].kind == BZ_SEG_MEM && body.segs[1].kind == BZ_SEG_REF &&
+        body.segs[2].kind == BZ_SEG_MEM && body.segs[3].kind == BZ_SEG_FILE && body.segs[4].kind == BZ_SEG_MEM);
 
   cap = exp.len + 64;
   out = (char *)malloc(cap);
@@ -589,7 +588,7 @@ static void test_multipart(void) {
     CHECK(n > 0 && memcmp(out, exp.p, exp.len) == 0);
   }
 
-  /* the file grew after bz_mp_file_path */
+  /* the file grew after bz_mp_file_path_checked */
   append_file(pdf, "X");
   CHECK(read_all(&body, 7, out, cap, err, sizeof err) == -1);
   CHECK(strstr(err, "cert.pdf") != NULL && strstr(err, "size") != NULL);
@@ -605,11 +604,11 @@ static void test_multipart(void) {
   /* changes while the file is open (past the fstat check): detected by the reads */
   {
     bz_body_reader r;
-    size_t got;
+    size_t got, before = body.segs[0].len + body.segs[1].len + body.segs[2].len;  /* the parts before the file */
     write_file(pdf, PDF_DATA, strlen(PDF_DATA));
     bz_reader_init(&r, &body);
-    got = bz_reader_read(&r, out, body.segs[0].len + 5); /* opens the file, 5 bytes in */
-    CHECK(got == body.segs[0].len + 5 && r.fp != NULL);
+    got = bz_reader_read(&r, out, before + 5); /* opens the file, 5 bytes in */
+    CHECK(got == before + 5 && r.fp != NULL);
     append_file(pdf, "more");
     got = bz_reader_read(&r, out, 4096);
     CHECK(got == (size_t)-1 && strstr(r.err, "grown") != NULL && r.fp == NULL);
@@ -626,7 +625,7 @@ static void test_multipart(void) {
       path_in_tmp(bigpath, sizeof bigpath, "big.bin");
       write_file(bigpath, data, bigsize);
       memset(&big, 0, sizeof big);
-      CHECK(bz_mp_file_path(&big, boundary, "f", "big.bin", "application/zip", bigpath, (int64_t)bigsize) == 0);
+      CHECK(bz_mp_file_path_checked(&big, boundary, "f", "big.bin", "application/zip", bigpath, (int64_t)bigsize, NULL, NULL) == 0);
       bz_reader_init(&r, &big);
       got = bz_reader_read(&r, data, big.segs[0].len + 5);
       CHECK(got == big.segs[0].len + 5 && r.fp != NULL);
@@ -657,9 +656,9 @@ static void test_multipart(void) {
     CHECK(bz_mp_field(&body, boundary, "x", NULL, NULL, 1) == -2);
     snprintf(evil, sizeof evil, "abc\r\n--%s--\r\n", boundary);
     CHECK(bz_mp_field(&body, boundary, "x", NULL, evil, strlen(evil)) == -2);
-    CHECK(bz_mp_file_mem(&body, boundary, "x", "f", "text/plain", evil + 5, strlen(evil) - 5) == -2);
-    CHECK(bz_mp_file_path(&body, boundary, "x", "f", NULL, pdf, -1) == -2);
-    CHECK(bz_mp_file_path(&body, boundary, "x", "f", NULL, NULL, 1) == -2);
+    CHECK(bz_mp_file_ref(&body, boundary, "x", "f", "text/plain", evil + 5, strlen(evil) - 5, 0) == -2);
+    CHECK(bz_mp_file_path_checked(&body, boundary, "x", "f", NULL, pdf, -1, NULL, NULL) == -2);
+    CHECK(bz_mp_file_path_checked(&body, boundary, "x", "f", NULL, NULL, 1, NULL, NULL) == -2);
     CHECK(bz_mp_finish(&body, "") == -2);
     CHECK(body.total == total && body.nsegs == nsegs && body.mem.len == mlen &&
           body.segs[body.nsegs - 1].len == last);
@@ -674,7 +673,7 @@ static void test_multipart(void) {
   memset(&body, 0, sizeof body);
   bz_buf_free(&exp);
   CHECK(bz_mp_field(&body, "a b/c", "n\"\\\r\n", "application/json", "", 0) == 0);
-  CHECK(bz_mp_file_mem(&body, "a b/c", "f", "", "text/plain", NULL, 0) == 0);
+  CHECK(bz_mp_file_ref(&body, "a b/c", "f", "", "text/plain", NULL, 0, 0) == 0);
   CHECK(bz_mp_finish(&body, "a b/c") == 0);
   puts_(&exp, "--a b/c\r\nContent-Disposition: form-data; name=\"n____\"\r\n"
               "Content-Type: application/json\r\n\r\n\r\n"
@@ -694,11 +693,11 @@ static void test_multipart(void) {
   CHECK(bz_body_add_mem(&body, "ab", 2) == 0 && bz_body_add_mem(&body, "cd", 2) == 0);
   CHECK(bz_body_add_mem(&body, NULL, 0) == 0);
   CHECK(body.nsegs == 1 && body.segs[0].len == 4);
-  CHECK(bz_body_add_file(&body, pdf, 0) == 0);
-  CHECK(bz_body_add_file(&body, pdf, -1) == -1);
+  CHECK(bz_body_add_file_checked(&body, pdf, 0, NULL, NULL) == 0);
+  CHECK(bz_body_add_file_checked(&body, pdf, -1, NULL, NULL) == -1);
   CHECK(bz_body_add_mem(&body, "ef", 2) == 0);
   CHECK(body.nsegs == 3 && body.total == 6);
-  CHECK(bz_body_add_file(&body, pdf, 0) == 0);
+  CHECK(bz_body_add_file_checked(&body, pdf, 0, NULL, NULL) == 0);
   n = read_all(&body, 1, out, cap, err, sizeof err);
   CHECK(n == 6 && memcmp(out, "abcdef", 6) == 0);
   append_file(pdf, "!");
@@ -914,8 +913,8 @@ static void test_sha256(void) {
 static void mac_of(const unsigned char *key, const void *p, size_t cut, size_t n, unsigned char out[BZ_FILEMAC_LEN]) {
   bz_filemac c;
   must(bz_filemac_init(&c, key) == 0, "filemac init");
-  bz_filemac_update(&c, p, cut);
-  bz_filemac_update(&c, (const unsigned char *)p + cut, n - cut);
+  bz_filemac_feed(&c, (const unsigned char *)p, cut);  /* in two pieces, as a file is read */
+  bz_filemac_feed(&c, (const unsigned char *)p + cut, n - cut);
   must(bz_filemac_final(&c, out) == 0, "filemac final");
 }
 

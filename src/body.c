@@ -35,7 +35,7 @@ int bz_filemac_init(bz_filemac *c, const unsigned char key[BZ_FILEMAC_KEY_LEN]) 
   return -1;
 }
 
-void bz_filemac_update(bz_filemac *c, const void *p, size_t n) {
+static void filemac_update(bz_filemac *c, const void *p, size_t n) {
   if (c->md == NULL || EVP_DigestSignUpdate(c->md, p, n) != 1) c->failed = 1;
 }
 
@@ -51,7 +51,7 @@ void bz_filemac_free(bz_filemac *c) {
   c->md = NULL;
 }
 
-void bz_filemac_feed(void *ctx, const unsigned char *p, size_t n) { bz_filemac_update((bz_filemac *)ctx, p, n); }
+void bz_filemac_feed(void *ctx, const unsigned char *p, size_t n) { filemac_update((bz_filemac *)ctx, p, n); }
 
 /* ---- building ------------------------------------------------------------ */
 
@@ -117,10 +117,6 @@ int bz_body_add_ref(bz_body *b, const char *p, size_t n, int anchor) {
   s->anchor = anchor;
   b->total += (int64_t)n;
   return 0;
-}
-
-int bz_body_add_file(bz_body *b, const char *path, int64_t size) {
-  return bz_body_add_file_checked(b, path, size, NULL, NULL);
 }
 
 int bz_body_add_file_checked(bz_body *b, const char *path, int64_t size, const unsigned char *key,
@@ -279,7 +275,7 @@ size_t bz_reader_read(bz_body_reader *r, char *dst, size_t n) {
                      s->path, (long long)s->size);
           return reader_fail(r);
         }
-        if (s->checked) bz_filemac_update(&r->mac, dst + out, got);
+        if (s->checked) filemac_update(&r->mac, dst + out, got);
         out += got;
         r->pos += (int64_t)got;
       }

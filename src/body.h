@@ -41,7 +41,6 @@ typedef struct bz_filemac {
 /* Draws a fresh key: 0, or -1 when libcrypto's generator fails. */
 int bz_filemac_key(unsigned char key[BZ_FILEMAC_KEY_LEN]);
 int bz_filemac_init(bz_filemac *c, const unsigned char key[BZ_FILEMAC_KEY_LEN]);
-void bz_filemac_update(bz_filemac *c, const void *p, size_t n);
 int bz_filemac_final(bz_filemac *c, unsigned char out[BZ_FILEMAC_LEN]);
 void bz_filemac_free(bz_filemac *c);
 void bz_filemac_feed(void *ctx, const unsigned char *p, size_t n);  /* ctx: a bz_filemac */
@@ -90,7 +89,6 @@ int bz_body_add_ref(bz_body *b, const char *p, size_t n, int anchor);
  * read has that fingerprint. */
 int bz_body_add_file_checked(bz_body *b, const char *path, int64_t size, const unsigned char *key,
                              const unsigned char *tag);
-int bz_body_add_file(bz_body *b, const char *path, int64_t size);  /* key, tag NULL */
 void bz_body_free(bz_body *b);
 
 /* Sequential reader, one per transfer (a body may be sent several times).

@@ -9,32 +9,6 @@
 
 /* ---- handle lifetime --------------------------------------------------------- */
 
-bz_http *bz_http_check(lua_State *L, int idx) {
-  bz_http *h = (bz_http *)luaL_checkudata(L, idx, BZ_HTTP_MT);
-  if (h->easy == NULL) luaL_error(L, "bizreg.http: the handle is closed");
-  return h;
-}
-
-void bz_http_begin(bz_http *h) {
-  if (h->send_kind == BZ_SEND_STREAM) {
-    bz_reader_init(&h->rd, h->body);
-    h->rd_open = 1;
-  }
-}
-
-void bz_http_end(bz_http *h) {
-  if (h->rd_open) {
-    bz_reader_close(&h->rd);
-    h->rd_open = 0;
-  }
-  h->progress = 0;
-  h->L = NULL;
-  h->fn_idx = 0;
-  h->anchors_idx = 0;
-  h->body = NULL;
-  h->str = NULL;
-}
-
 /* Idempotent, non-raising: shared by close(), __gc and __close. */
 static void http_release(bz_http *h) {
   if (h->easy == NULL) return;
@@ -107,12 +81,6 @@ static const char *opt_string(lua_State *L, int opts, const char *name) {
   s = lua_tolstring(L, -1, &n);
   if (strlen(s) != n) luaL_argerror(L, 1, lua_pushfstring(L, "opts.%s must not contain NUL", name));
   return s;
-}
-
-long bz_seconds_to_ms(double s) {
-  long ms = (long)(s * 1000.0);
-  if ((double)ms < s * 1000.0) ms++;  /* round up; never 0 for a positive time */
-  return ms;
 }
 
 /* The handle options of core.http(opts); strings stay anchored on the stack. */

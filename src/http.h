@@ -1,12 +1,13 @@
 /* libcurl transport: one reusable easy handle per client and the multi
- * interface driving several of them without blocking. Files:
- *   easy.c      handle lifetime and options, blocking h:request()
- *   request.c   one request's set-up (bz_http_prepare)
+ * interface driving several of them without blocking. Files, each calling only
+ * files listed above it (src/README.md):
+ *   curlerr.c   CURLcode names and raw error tables
  *   callbacks.c the libcurl callbacks of a transfer
  *   response.c  the result or error table of a finished transfer
- *   curlerr.c   CURLcode names and raw error tables
+ *   request.c   one transfer on a handle: check, set-up (bz_http_prepare), begin/end
  *   multi.c     the multi interface (jobs)
- * easy.c and multi.c share request/callbacks/response, not each other.
+ *   easy.c      handle lifetime and options, blocking h:request(); a handle closed
+ *               while in a multi leaves it (bz_multi_forget)
  *
  * Lua API (registered by core.c):
  *   core.http(opts) -> h         h:request(req) -> res | nil, err
@@ -49,7 +50,7 @@ int bz_http_new(lua_State *L);      /* core.http(opts) -> handle */
 int bz_multi_new(lua_State *L);     /* core.multi() -> multi */
 int bz_curl_version(lua_State *L);  /* core.curl_version() -> string */
 
-/* ---- internal: shared by http.c and multi.c only -------------------------- */
+/* ---- internal: shared by the transport's files only ------------------------ */
 
 enum { BZ_IDLE = 0, BZ_BUSY_SYNC = 1, BZ_BUSY_MULTI = 2 };
 enum { BZ_FAIL_NONE = 0, BZ_FAIL_TOO_LARGE, BZ_FAIL_OOM, BZ_FAIL_BODY, BZ_FAIL_CALLBACK, BZ_FAIL_NO_RESEND };
@@ -94,7 +95,7 @@ typedef struct bz_http {
   char errbuf[CURL_ERROR_SIZE];
 } bz_http;
 
-/* Checks that idx is an open handle (raises otherwise). */
+/* request.c: checks that idx is an open handle (raises otherwise). */
 bz_http *bz_http_check(lua_State *L, int idx);
 
 /* Reads and validates the request table at index req and sets every
@@ -106,7 +107,7 @@ bz_http *bz_http_check(lua_State *L, int idx);
  * sending (BAD_HEADER, OUT_OF_MEMORY), with nil, err pushed. */
 int bz_http_prepare(lua_State *L, bz_http *h, int req);
 
-/* Plain C, non-raising: right before the transfer starts / after it ended or was
+/* request.c, plain C, non-raising: right before the transfer starts / after it ended or was
  * abandoned (closes the body reader, turns the Lua callback off). */
 void bz_http_begin(bz_http *h);
 void bz_http_end(bz_http *h);
@@ -128,7 +129,7 @@ CURLcode bz_http_callbacks(CURL *e, bz_http *h);
 /* Bytes of the request written so far (headers + body), from libcurl's counters. */
 int64_t bz_sent_bytes(bz_http *h);
 
-/* easy.c: seconds -> milliseconds, rounded up (never 0 for a positive time). */
+/* request.c: seconds -> milliseconds, rounded up (never 0 for a positive time). */
 long bz_seconds_to_ms(double s);
 
 /* multi.c: registers the "bizreg.multi" metatable (called by bz_http_open). */

@@ -1,8 +1,8 @@
 /* Matching payload keys and values to a schema's names and lists: the per-state key index
  * (by address), the by-name path with its per-walk cache (walks without an index, and keys
- * the index does not know), enumerations by content, and the report of unknown keys. */
+ * the index does not know), enumerations by content. Calls no other file of src/: the walk
+ * (validate.c) and the forms (form.c) ask it, violation.c reports what it does not match. */
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include "validate.h"
 
@@ -123,30 +123,6 @@ int bz_in_list(const char *const *list, const char *s, size_t n) {
     if (j == n && e[j] == '\0') return 1;
   }
   return 0;
-}
-
-/* The one place unknown keys are reported: every key of the table at idx that
- * known() refuses is an UnknownField, a non-string key rendered as [key]. */
-void bz_report_unknown_keys(bz_walk *w, int idx, bz_known_fn known, const void *ctx) {
-  lua_State *L = w->L;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    int saved;
-    char tmp[64];  /* a rendered non-string key: lives until the violation is recorded */
-    lua_pop(L, 1);
-    if (lua_type(L, -1) == LUA_TSTRING) {
-      size_t len;
-      const char *k = lua_tolstring(L, -1, &len);
-      if (known(ctx, k, len)) continue;
-      saved = bz_path_push(w, k, len);  /* the key stays on the stack while rendered */
-    } else {
-      if (lua_type(L, -1) == LUA_TNUMBER) snprintf(tmp, sizeof tmp, "[%.14g]", (double)lua_tonumber(L, -1));
-      else snprintf(tmp, sizeof tmp, "[%s]", luaL_typename(L, -1));
-      saved = bz_path_push(w, tmp, strlen(tmp));
-    }
-    bz_violation(w, NULL, BZ_UNKNOWN_FIELD, NULL, NULL);
-    bz_path_pop(w, saved);
-  }
 }
 
 int bz_is_row(const void *schema, const char *k, size_t len) {

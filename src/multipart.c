@@ -228,22 +228,12 @@ int bz_mp_field(bz_body *b, const char *boundary, const char *name, const char *
   return part_mem(b, boundary, name, NULL, ctype, data, len, -1);
 }
 
-int bz_mp_file_mem(bz_body *b, const char *boundary, const char *name, const char *filename,
-                   const char *ctype, const char *data, size_t len) {
-  return part_mem(b, boundary, name, filename, ctype, data, len, -1);
-}
-
 int bz_mp_file_ref(bz_body *b, const char *boundary, const char *name, const char *filename,
                    const char *ctype, const char *data, size_t len, int anchor) {
   return part_mem(b, boundary, name, filename, ctype, data, len, anchor < 0 ? 0 : anchor);
 }
 
 size_t bz_mp_finish_len(const char *boundary) { return 2 + strlen(boundary) + 4; }
-
-int bz_mp_file_path(bz_body *b, const char *boundary, const char *name, const char *filename,
-                    const char *ctype, const char *path, int64_t size) {
-  return bz_mp_file_path_checked(b, boundary, name, filename, ctype, path, size, NULL, NULL);
-}
 
 int bz_mp_file_path_checked(bz_body *b, const char *boundary, const char *name, const char *filename,
                             const char *ctype, const char *path, int64_t size, const unsigned char *key,

@@ -43,13 +43,9 @@ int bz_mp_boundary_ok(const char *b);
 int bz_mp_field(bz_body *b, const char *boundary, const char *name, const char *ctype,
                 const char *data, size_t len);
 
-/* A file part from memory. filename NULL: no filename parameter; ctype NULL: no
- * Content-Type line (RFC 7578 then implies text/plain, so pass one for files). */
-int bz_mp_file_mem(bz_body *b, const char *boundary, const char *name, const char *filename,
-                   const char *ctype, const char *data, size_t len);
-
-/* A file part from memory the body does not copy: data must stay valid while the body
- * is read (anchor: bz_body_anchor's number of the Lua string holding it; 0 when the
+/* A file part from memory the body does not copy. filename NULL: no filename parameter;
+ * ctype NULL: no Content-Type line (RFC 7578 then implies text/plain, so pass one for
+ * files). data must stay valid while the body is read (anchor: bz_body_anchor's number of the Lua string holding it; 0 when the
  * caller keeps it alive otherwise). */
 int bz_mp_file_ref(bz_body *b, const char *boundary, const char *name, const char *filename,
                    const char *ctype, const char *data, size_t len, int anchor);
@@ -63,11 +59,9 @@ size_t bz_mp_finish_len(const char *boundary);
 
 /* A file part whose content is read from path at send time. size is the size seen
  * at validation; the reader fails if the file no longer has exactly that size.
- * The file content is not scanned for the delimiter (use a random boundary). */
-int bz_mp_file_path(bz_body *b, const char *boundary, const char *name, const char *filename,
-                    const char *ctype, const char *path, int64_t size);
-/* Same, and the reader also checks the file's bytes against tag, their fingerprint
- * under key when validation read them (see bz_body_add_file_checked). */
+ * The file content is not scanned for the delimiter (use a random boundary). With a
+ * key, the reader also checks the file's bytes against tag, their fingerprint under
+ * key when validation read them (see bz_body_add_file_checked); key, tag NULL: no check. */
 int bz_mp_file_path_checked(bz_body *b, const char *boundary, const char *name, const char *filename,
                             const char *ctype, const char *path, int64_t size, const unsigned char *key,
                             const unsigned char *tag);

@@ -1,10 +1,48 @@
-/* One request's set-up on an idle handle: the request table read and checked,
- * header list, method and body options, per-transfer state (see bz_http_prepare). */
+/* One transfer on a handle, below both ways of running it (easy.c blocks, multi.c
+ * does not): the handle check, the request's set-up on an idle handle (the request
+ * table read and checked, header list, method and body options, per-transfer state:
+ * bz_http_prepare), and the start and end of the transfer (bz_http_begin/end). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "http.h"
+
+/* ---- a transfer on a handle (shared by easy.c and multi.c) ------------------- */
+
+bz_http *bz_http_check(lua_State *L, int idx) {
+  bz_http *h = (bz_http *)luaL_checkudata(L, idx, BZ_HTTP_MT);
+  if (h->easy == NULL) luaL_error(L, "bizreg.http: the handle is closed");
+  return h;
+}
+
+long bz_seconds_to_ms(double s) {
+  long ms = (long)(s * 1000.0);
+  if ((double)ms < s * 1000.0) ms++;  /* round up; never 0 for a positive time */
+  return ms;
+}
+
+void bz_http_begin(bz_http *h) {
+  if (h->send_kind == BZ_SEND_STREAM) {
+    bz_reader_init(&h->rd, h->body);
+    h->rd_open = 1;
+  }
+}
+
+void bz_http_end(bz_http *h) {
+  if (h->rd_open) {
+    bz_reader_close(&h->rd);
+    h->rd_open = 0;
+  }
+  h->progress = 0;
+  h->L = NULL;
+  h->fn_idx = 0;
+  h->anchors_idx = 0;
+  h->body = NULL;
+  h->str = NULL;
+}
+
+/* ---- the request table ------------------------------------------------------- */
 
 static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
 

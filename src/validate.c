@@ -31,25 +31,6 @@ int bz_is_absent(lua_State *L, int idx) {
   return t == LUA_TNIL || (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == NULL);
 }
 
-/* ---- paths ------------------------------------------------------------ */
-
-static int push_frame(bz_walk *w, const char *name, size_t len, long long index, int reset) {
-  int saved = w->depth;
-  if (w->depth < BZ_MAX_DEPTH) {
-    bz_frame *f = &w->frames[w->depth];
-    f->name = name;
-    f->len = len;
-    f->index = index;
-    f->reset = reset;
-  }
-  w->depth++;
-  return saved;
-}
-
-int bz_path_push(bz_walk *w, const char *name, size_t len) { return push_frame(w, name, len, 0, 0); }
-int bz_path_push_index(bz_walk *w, long long i) { return push_frame(w, NULL, 0, i, 0); }
-void bz_path_pop(bz_walk *w, int saved) { w->depth = saved; }
-
 /* ---- values ----------------------------------------------------------- */
 
 /* The rules a well-formed, non-empty string within its length is checked against. */
@@ -175,7 +156,7 @@ static void walk_array(bz_walk *w, const bz_field *f, int idx, const bz_keyset *
   bz_buf_addc(L, w->out, '[');
   top = lua_gettop(L) + 1;
   for (i = 1; i <= n; i++) {
-    int saved = push_frame(w, NULL, 0, (long long)i, (f->flags & BZ_INDEXED) != 0);
+    int saved = bz_path_frame(w, NULL, 0, (long long)i, (f->flags & BZ_INDEXED) != 0);
     if (i > 1) bz_buf_addc(L, w->out, ',');
 #if LUA_VERSION_NUM >= 503
     walk_item(w, f->item, top, lua_rawgeti(L, idx, (lua_Integer)i), cks);
@@ -331,7 +312,7 @@ static void walk_object(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int
         first = 0;
         bz_json_string(L, w->out, f->dflt, strlen(f->dflt));
       } else if (row_required(L, s, f, at)) {
-        saved = push_frame(w, f->name, f->nlen, 0, 0);
+        saved = bz_path_frame(w, f->name, f->nlen, 0, 0);
         bz_violation(w, f, BZ_REQUIRED_R, NULL, NULL);
         bz_path_pop(w, saved);
       }
@@ -339,7 +320,7 @@ static void walk_object(bz_walk *w, const bz_schema *s, const bz_keyset *ks, int
     }
     bz_buf_addv(L, w->out, f->jkey + first, f->nlen + 4 - (size_t)first);
     first = 0;
-    saved = push_frame(w, f->name, f->nlen, 0, 0);
+    saved = bz_path_frame(w, f->name, f->nlen, 0, 0);
     if (ks) walk_typed(w, f, slot, t, ks->enums[i], ks->child[i]);
     else walk_typed(w, f, slot, t, NULL, NULL);
     w->depth = saved;

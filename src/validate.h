@@ -111,10 +111,24 @@ void bz_walk_object(bz_walk *w, const bz_schema *s, int idx);
 void bz_walk_value(bz_walk *w, const bz_field *f, int idx);
 
 /* Path helpers: push returns the previous depth for bz_path_pop. name must stay
- * alive until popped (schema names, or a key string anchored on the Lua stack). */
-int bz_path_push(bz_walk *w, const char *name, size_t len);
-int bz_path_push_index(bz_walk *w, long long i);
-void bz_path_pop(bz_walk *w, int saved);
+ * alive until popped (schema names, or a key string anchored on the Lua stack).
+ * Inline: the walk pushes a frame for every field it visits, and the frames are the
+ * walk's own data (violation.c renders them), not a layer of their own. */
+static inline int bz_path_frame(bz_walk *w, const char *name, size_t len, long long index, int reset) {
+  int saved = w->depth;
+  if (w->depth < BZ_MAX_DEPTH) {
+    bz_frame *f = &w->frames[w->depth];
+    f->name = name;
+    f->len = len;
+    f->index = index;
+    f->reset = reset;
+  }
+  w->depth++;
+  return saved;
+}
+static inline int bz_path_push(bz_walk *w, const char *name, size_t len) { return bz_path_frame(w, name, len, 0, 0); }
+static inline int bz_path_push_index(bz_walk *w, long long i) { return bz_path_frame(w, NULL, 0, i, 0); }
+static inline void bz_path_pop(bz_walk *w, int saved) { w->depth = saved; }
 
 /* keyindex.c: the row of key k in schema s (-1: not a row). bz_keyset_of: the index entry
  * of s (NULL: none; a walk reaches its children's through bz_keyset.child); bz_keyset_row: by address only; bz_row_by_name: by name (exact). */
@@ -134,7 +148,7 @@ static inline int bz_keyset_row(const bz_keyset *ks, const char *k) {
 /* Record a violation at the current path. code NULL: derived from f and the family. */
 void bz_violation(bz_walk *w, const bz_field *f, const char *reason, const char *code, const char *value);
 
-/* Unknown keys of the table at idx (those known() refuses), reported as UnknownField. */
+/* violation.c: unknown keys of the table at idx (those known() refuses), reported as UnknownField. */
 typedef int (*bz_known_fn)(const void *ctx, const char *k, size_t len);
 void bz_report_unknown_keys(bz_walk *w, int idx, bz_known_fn known, const void *ctx);
 /* bz_known_fn for a schema: ctx is the bz_schema. */

@@ -1,6 +1,7 @@
 /* Violations: one table per broken rule ({ key, reason, index?, code?, value? }), its key
- * rendered from the walk's path frames, its code from the API's code table (bz_codes).
- * The walk itself (validate.c) only calls bz_violation. */
+ * rendered from the walk's path frames, its code from the API's code table (bz_codes), and
+ * the one reporter of unknown keys. Calls no other file of src/: the walks (validate.c,
+ * form.c) and the API rules (api_*.c) call it. */
 #include <stdio.h>
 #include <string.h>
 #include "validate.h"
@@ -77,4 +78,28 @@ void bz_violation(bz_walk *w, const bz_field *f, const char *reason, const char 
     lua_replace(L, w->errs);
   }
   lua_rawseti(L, w->errs, ++w->nerr);
+}
+
+/* The one place unknown keys are reported: every key of the table at idx that
+ * known() refuses is an UnknownField, a non-string key rendered as [key]. */
+void bz_report_unknown_keys(bz_walk *w, int idx, bz_known_fn known, const void *ctx) {
+  lua_State *L = w->L;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    int saved;
+    char tmp[64];  /* a rendered non-string key: lives until the violation is recorded */
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      size_t len;
+      const char *k = lua_tolstring(L, -1, &len);
+      if (known(ctx, k, len)) continue;
+      saved = bz_path_push(w, k, len);  /* the key stays on the stack while rendered */
+    } else {
+      if (lua_type(L, -1) == LUA_TNUMBER) snprintf(tmp, sizeof tmp, "[%.14g]", (double)lua_tonumber(L, -1));
+      else snprintf(tmp, sizeof tmp, "[%s]", luaL_typename(L, -1));
+      saved = bz_path_push(w, tmp, strlen(tmp));
+    }
+    bz_violation(w, NULL, BZ_UNKNOWN_FIELD, NULL, NULL);
+    bz_path_pop(w, saved);
+  }
 }
