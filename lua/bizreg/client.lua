@@ -65,6 +65,7 @@
 local core = require "bizreg.core"
 local errors = require "bizreg.errors"
 local events = require "bizreg.events"  -- called only when the client has on_event
+local prepared = require "bizreg.prepared"
 
 local M = {}
 
@@ -385,6 +386,18 @@ local function run(self, op, ctx, ...)
     return nil, err
   end
   return errors.finish(res, secrets, self.identifiers)
+end
+
+-- A request made by prepare_* (bizreg.prepared), sent by the send half of the call that
+-- made it, through the same one exit (run): what was validated is what is sent, encoded once.
+-- (The reference is at kos:send_prepared in init.lua.)
+function Client:send_prepared(req)
+  self:check_open()
+  local p = type(req) == "table" and prepared.find(req)
+  if not p then errors.raise("bizreg: send_prepared: the request was not made by a bizreg prepare_* function") end
+  local api = tostring(self):match("^%S+")
+  if p.api ~= api then errors.raise("bizreg: send_prepared: this request is for " .. p.api .. ", not " .. api) end
+  return run(self, p.op, self:sync_ctx(), req)
 end
 
 -- A blocking call of an op that is no method (e.g. one page of each_brand): the same one

@@ -137,13 +137,8 @@ end
 -- A failed batch's violations, with image numbers relative to the whole file.
 local function error_lines(ui, b, err, lines)
   for _, p in ipairs(err.errorProperties or {}) do
-    local key = p.key
-    if p.index then
-      local n = b.first + p.index - 1
-      key = "images[" .. n .. "]" .. (p.key ~= "" and ("." .. p.key) or "")
-      if lines and lines[n] then key = key .. " (line " .. lines[n] .. ")" end
-    end
-    ui:result("    " .. key .. "  " .. tostring(p.reason))
+    local v = batches_mod.violation(p, b.first, lines)
+    ui:result("    " .. v.key .. (v.line and (" (line " .. v.line .. ")") or "") .. "  " .. tostring(p.reason))
   end
 end
 
@@ -152,7 +147,7 @@ end
 local function send(ui, client, b, count)
   if ui.verbose_on then ui:err("# " .. label(b, count)) end
   local t0 = core.now()
-  local res, err = client:register_visitor_images { images = b.items }
+  local res, err = client:send_prepared(b.req)  -- the bytes validated and hashed, encoded once
   local elapsed = math.floor((core.now() - t0) * 1000 + 0.5) / 1000
   if res then return "registered", nil, elapsed end
   if outcome.interrupted(err) then error("interrupted!", 0) end
@@ -222,10 +217,8 @@ local function plan(ui, file, o, run)
   end
   local data, batches, count = prepare(ui, file, size)
   if not data then return nil, batches end
-  for _, b in ipairs(batches) do
-    b.items = {}
-    for i = b.first, b.last do b.items[#b.items + 1] = data.items[i] end
-  end
+  -- a batch is known by the SHA-256 of exactly the bytes that are sent for it
+  for _, b in ipairs(batches) do b.hash = journal.digest(b.req.body) end
   local why
   if prior then
     local ok
