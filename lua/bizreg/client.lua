@@ -388,16 +388,10 @@ local function run(self, op, ctx, ...)
   return errors.finish(res, secrets, self.identifiers)
 end
 
--- A request made by prepare_* (bizreg.prepared), sent by the send half of the call that
--- made it, through the same one exit (run): what was validated is what is sent, encoded once.
--- (The reference is at kos:send_prepared in init.lua.)
+-- A request made by prepare_*, sent by its call's send half through the one exit (run).
 function Client:send_prepared(req)
   self:check_open()
-  local p = type(req) == "table" and prepared.find(req)
-  if not p then errors.raise("bizreg: send_prepared: the request was not made by a bizreg prepare_* function") end
-  local api = tostring(self):match("^%S+")
-  if p.api ~= api then errors.raise("bizreg: send_prepared: this request is for " .. p.api .. ", not " .. api) end
-  return run(self, p.op, self:sync_ctx(), req)
+  return run(self, prepared.op(req, tostring(self):match("^%S+")), self:sync_ctx(), req)
 end
 
 -- A blocking call of an op that is no method (e.g. one page of each_brand): the same one
