@@ -30,17 +30,12 @@ local os_cli = core.cli and core.cli() or {}
 
 local function now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
 
-local function hex(s) return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
 
--- SHA-256 of s, in hex: a file's identity in the header, a batch's (of its request body) in
--- each record.
-function M.digest(s) return hex(core.sha256(s)) end
-
--- The file's identity for the header: size, SHA-256 (hex) | nil, message.
-function M.fingerprint(path)
-  local text, err = load.read(path)
-  if not text then return nil, err end
-  return #text, M.digest(text)
+-- SHA-256 of s, in hex: a file's identity in the header (of the text its batches were made
+-- from), a batch's (of its request body) in each record.
+function M.digest(s)
+  local d = core.sha256(s)
+  return string.format(string.rep("%02x", #d), d:byte(1, -1))
 end
 
 local function int_in(v, lo, hi)
