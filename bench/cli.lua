@@ -1,7 +1,8 @@
 -- The CLI rows (issue 20): `bizreg register images` of 10,000 images, --batch 100, against
 -- the bench nginx, vs a minimal Lua loop of kos:register_visitor_images with the same batches.
 -- Each side runs as its own process (startup, reading and parsing the file included on both),
--- measured as that process's CPU (user + system, /usr/bin/time); rounds interleaved. Then one
+-- measured as that process's CPU (user + system, /usr/bin/time, the mean of 3 runs); rounds
+-- interleaved. Then one
 -- more CLI run under `strace -c -f -e trace=fsync,fdatasync`: fsyncs per batch.
 --   usage: cli.lua <nginx base url> <results file> <scratch dir> [rounds]
 -- Also the loop itself: cli.lua --loop <url> <file> <batch>
@@ -47,15 +48,17 @@ local cli_cmd = env .. "lua5.4 bin/bizreg register images " .. q(file) .. " --ba
   .. " --journal " .. q(journal) .. " >/dev/null 2>&1"
 local loop_cmd = "lua5.4 bench/cli.lua --loop " .. q(base .. "/flp") .. " " .. q(file) .. " " .. BATCH
 
--- CPU seconds (user + system) of one run of cmd.
+-- CPU seconds (user + system) of one run of cmd: the mean of RUNS runs timed together
+-- (time(1) has 10 ms steps; each side starts from no journal).
+local RUNS = 3
 local function cpu(cmd)
-  os.remove(journal)
   local tf = scratch .. "/cli-time.txt"
-  sh("/usr/bin/time -f '%U %S' -o " .. q(tf) .. " sh -c " .. q(cmd))
+  local one = "rm -f " .. q(journal) .. "; " .. cmd .. " || exit 1; "
+  sh("/usr/bin/time -f '%U %S' -o " .. q(tf) .. " sh -c " .. q(one:rep(RUNS)))
   local f = assert(io.open(tf))
   local u, s = f:read("*a"):match("([%d.]+) ([%d.]+)")
   f:close()
-  return tonumber(u) + tonumber(s)
+  return (tonumber(u) + tonumber(s)) / RUNS
 end
 
 local sides = {
