@@ -153,5 +153,7 @@ LUALIB_API int luaopen_bizreg_core(lua_State *L) {
   set_encode_json(L, "encode_search_visitors", &bz_kos_search_visitors);
   push_defaults(L);
   lua_setfield(L, -2, "DEFAULTS");
+  lua_pushinteger(L, (lua_Integer)BZ_MAX_SECONDS);  /* the longest timeout option (options.lua) */
+  lua_setfield(L, -2, "MAX_SECONDS");
   return 1;
 }

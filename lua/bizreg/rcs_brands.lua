@@ -307,7 +307,7 @@ function M.configure(c, opts)
   if pid ~= nil and (pid == "" or #pid > 20 or pid:find("[%c]") or pid:find("^%.%.?$")) then
     raise("option 'person_id' must be the RBC account ID: 1 to 20 characters, no control characters, not '.' or '..'")
   end
-  c.categories_ttl = ttl or 3600
+  c.categories_ttl = ttl or require("bizreg.options").DEFAULTS.categories_ttl
   c.person_id = pid or opts.client_id
   c.brand_key = opts.brand_key
   c.check_categories = opts.check_categories or false

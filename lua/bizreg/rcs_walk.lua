@@ -21,7 +21,7 @@ local function raise(msg) errors.raise("bizreg: " .. msg) end
 -- @field max_brands distinct brands visited at most (100000); a page passing it: `WALK_LIMIT`
 -- @field timeout seconds for the whole walk, from its first page, pages and your loop body
 --   alike (300); each page gets `min(deadline, time left)`; past it: `WALK_TIMEOUT`
-M.WALK_DEFAULTS = { max_pages = 1000, max_brands = 100000, timeout = 300 }
+M.WALK_DEFAULTS = require("bizreg.options").DEFAULTS.walk  -- (one home: options.lua)
 local WALK_KEYS = { max_pages = true, max_brands = true, timeout = true }
 M.WALK_KEYS = WALK_KEYS
 
