@@ -4,6 +4,7 @@
 -- Shapes from ../shared/reference/rcs-openapi-1.1.12.yaml (BrandInfo, BrandDetail,
 -- Pagination, Links) and api-notes.md (offset >= 0, limit 100..1000).
 -- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
+local core = require "bizreg.core"
 local fields = require "bizreg.fields"
 local errors = require "bizreg.errors"
 local W = require "bizreg.rcs_walk"  -- bounded walks over the pages: find_brands, each_brand
@@ -178,9 +179,6 @@ end
 M.next_offset = next_offset
 M.fetch_page, M.query_values = fetch_page, query_values  -- (rcs_walk.lua)
 
--- UTF-8 code points (brand names are limited in characters, not bytes).
-local function chars(s) local _, n = s:gsub("[^\128-\191]", "") return n end
-
 -- ---- ops ---------------------------------------------------------------------------
 
 function M.needs_person(self)
@@ -271,10 +269,9 @@ ops.find_brands = {
     if type(q.name) ~= "string" then raise("find_brands: name must be a string") end
   end,
   run = function(self, ctx, q)
-    if q.name == "" or chars(q.name) > 20 then
-      local reason, code = q.name == "" and "Required" or "TooLong", q.name == "" and "64336" or "64304"
-      return nil, R.validation_error { { key = "name", reason = reason, code = code } }
-    end
+    -- by the brand form's own row (src/api_rcs.c): its limit, character count and codes
+    local bad = core.check_field("rcs_brand", "regBrand.name", q.name)
+    if bad then return nil, R.validation_error(bad) end
     local offset, limit = query_values(q)
     if not offset then return nil, limit end
     local found = {}
