@@ -20,6 +20,7 @@ describe("DEFAULTS", function()
     assert.equal(D.walk, require("bizreg.rcs_walk").WALK_DEFAULTS)
     assert.equal(D.batch, require("bizreg.cli.images").DEFAULT_BATCH)
     assert.equal(D.token_lifetime, require("bizreg.rcs").DEFAULT_LIFETIME)
+    assert.equal(D.list_limit, require("bizreg.rcs_brands").LIST_ROWS[2].default)
   end)
 
   it("takes the transport's defaults from the C transport (src/http.h)", function()
@@ -74,5 +75,11 @@ describe("the options' reference (LDoc in options.lua)", function()
       end
     end
     assert.is_true(seen >= 5)
+  end)
+
+  it("states wait_for_approval's defaults as DEFAULTS.wait holds them (rcs_wait.lua)", function()
+    local src = read("lua/bizreg/rcs_wait.lua")
+    assert.equal(D.wait.interval, tonumber(src:match("@tparam%[opt=(%d+)%] number opts.interval")))
+    assert.equal(D.wait.timeout, tonumber(src:match("@tparam%[opt=(%d+)%] number opts.timeout")))
   end)
 end)

@@ -82,6 +82,8 @@ local C = core.DEFAULTS  -- the C transport's (src/http.h)
 -- @field token_lifetime seconds an RCS token is kept when its `expiresIn` is unusable
 -- @field categories_ttl seconds the RCS category list is cached
 -- @field walk the bounds of `each_brand` / `find_brands` walks (`WALK_DEFAULTS`)
+-- @field list_limit the page size of `list_brands`, `each_brand` and `find_brands`
+-- @field wait `wait_for_approval`'s `interval` and `timeout` (seconds)
 -- @field batch images per request of `bizreg register images` (the CLI)
 -- (`deadline` has no fixed default: `timeout × (retries + 1)`.)
 M.DEFAULTS = {
@@ -90,6 +92,7 @@ M.DEFAULTS = {
   retries = 2, retry_max_wait = 10, user_agent = "bizreg/" .. M.VERSION,
   token_lifetime = 3600, categories_ttl = 3600,
   walk = { max_pages = 1000, max_brands = 100000, timeout = 300 },
+  list_limit = 100, wait = { interval = 60, timeout = 86400 },
   batch = 100,
 }
 

@@ -104,7 +104,7 @@ end
 -- errors); values out of range are validation errors (64202, as the server would say).
 M.LIST_ROWS = {
   { key = "offset", min = 0, max = 2 ^ 31 - 1, default = 0 },
-  { key = "limit", min = 100, max = 1000, default = 100 },
+  { key = "limit", min = 100, max = 1000, default = require("bizreg.options").DEFAULTS.list_limit },
 }
 local LIST_KEYS = { offset = true, limit = true }
 

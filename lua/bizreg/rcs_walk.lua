@@ -161,7 +161,7 @@ function M.each_brand(self, q)
   B.needs_person(self)
   B.check_query(q, WALK_KEYS)
   M.check_walk(q)
-  local offset, limit = q and q.offset or 0, q and q.limit or 100
+  local offset, limit = q and q.offset or 0, q and q.limit or require("bizreg.options").DEFAULTS.list_limit
   local fresh, i, w = {}, 0, M.new_walk(q)
   return function()
     while i >= #fresh do
