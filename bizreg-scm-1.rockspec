@@ -34,6 +34,7 @@ build = {
     lua = {
       ["bizreg.auth"] = "lua/bizreg/auth.lua",
       ["bizreg.client"] = "lua/bizreg/client.lua",
+      ["bizreg.options"] = "lua/bizreg/options.lua",
       ["bizreg.cli"] = "lua/bizreg/cli/init.lua",
       ["bizreg.cli.args"] = "lua/bizreg/cli/args.lua",
       ["bizreg.cli.brands"] = "lua/bizreg/cli/brands.lua",

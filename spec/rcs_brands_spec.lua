@@ -516,8 +516,11 @@ describe("RCS brands", function()
       local _, err = rcs:find_brands { name = twenty .. "가" }
       assert.equal("validation", err.kind)
       assert.equal("TooLong", err.errorProperties[1].reason)
+      assert.equal("64304", err.code)  -- the brand form's row and message (src/api_rcs.c)
+      assert.equal("Over specified size (name)", err.message)
       _, err = rcs:find_brands { name = "" }
       assert.equal("Required", err.errorProperties[1].reason)
+      assert.equal("required value: [name]", err.message)
       _, err = rcs:find_brands { name = "x", limit = 5 }
       assert.equal("64202", err.code)
       assert.has_error(function() rcs:find_brands { name = 5 } end, "bizreg: find_brands: name must be a string")

@@ -50,6 +50,24 @@ static const bz_field root_rows[] = {
   { .name = NULL } };
 const bz_schema bz_kos_visitor_images = { "protos.open.RegisterVisitorImages", root_rows, NULL };
 
+/* KOS answers a reason without a message: bizreg's words for each (kos.message), beside the
+ * rows. %s: the field's own name; %d: its row's limit (dropped, with its parentheses, for a
+ * field without one). */
+const bz_message bz_kos_messages[] = {
+  { BZ_REQUIRED_R, "required value" },
+  { BZ_INVALID_TYPE, "wrong type" },
+  { BZ_INVALID_ENUM, "not one of the documented values" },
+  { BZ_INVALID_FORMAT, "wrong format" },
+  { BZ_INVALID_UTF8, "not valid UTF-8" },
+  { BZ_TOO_LONG, "too long (%s: at most %d characters)" },
+  { BZ_TOO_MANY, "too many items" },
+  { BZ_TOO_FEW, "too few items" },
+  { BZ_UNKNOWN_FIELD, "unknown field (a typo?)" },
+  { BZ_NOT_AVAILABLE, "not an RFC 3339 date-time" },
+  { "InvalidJSON", "invalid JSON" },
+  { "NotFound", "not found on the server" },
+  { NULL, NULL } };
+
 /* ---- POST /visitor/open/v1/queries/search-visitors (protos.open.SearchVisitors) ----
  * The schema gives types only. The limits below are bizreg's [G] guards, documented in the
  * README: E.164 (a country code of 1-3 digits, at most 15 digits in all, no trunk 0 as in

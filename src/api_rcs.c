@@ -68,6 +68,7 @@ static void check_equals_mdn(bz_walk *w, const bz_field *f, int idx) {
 }
 
 /* chatbots: each mdn once (a Lua table as the set). */
+#define DUPLICATE_MDN "64341"  /* its message: bz_rcs_messages */
 static void check_unique_mdn(bz_walk *w, const bz_field *f, int idx) {
   lua_State *L = w->L;
   size_t i, n = bz_rawlen(L, idx);
@@ -86,7 +87,7 @@ static void check_unique_mdn(bz_walk *w, const bz_field *f, int idx) {
         if (!lua_isnil(L, -1)) {
           int saved = bz_path_push_index(w, (long long)i);
           bz_path_push(w, "mdn", 3);
-          bz_violation(w, NULL, BZ_DUPLICATE, "64341", lua_tostring(L, -2));
+          bz_violation(w, NULL, BZ_DUPLICATE, DUPLICATE_MDN, lua_tostring(L, -2));
           bz_path_pop(w, saved);
         }
         lua_pop(L, 1);
@@ -176,6 +177,40 @@ static const bz_field chatbot_item = { BZ_ROW("chatbots"), .type = BZ_T_OBJECT, 
 static const bz_codes codes = {
   .required = "64336", .invalid_type = "64303", .too_long = "64304",
   .invalid_value = "64337", .not_allowed = "64338", .unknown_field = "64397" };
+
+/* Every code's message, as the server words it (shared/api-notes.md); %s is the attribute's
+ * own name ("required value: [name]", "[weblink]" for regBrand.menus[2].weblink): rcs.lua
+ * fills it in. 64202, 64302 and 64316 are the Lua side's (a JSON part that is no JSON, a brandId). */
+const bz_message bz_rcs_messages[] = {
+  { "64202", "Invalid query parameter value (%s)" },
+  { "64302", "Invalid JSON format" },
+  { "64303", "Invalid type of Attribute (%s)" },
+  { "64304", "Over specified size (%s)" },
+  { "64305", "Missing Certification document" },
+  { "64307", "Missing MDN" },
+  { "64308", "Invalid MDN format" },
+  { "64309", "Missing chatbot name" },
+  { "64310", "Invalid display format" },
+  { "64311", "Invalid rcsReply format" },
+  { "64316", "Invalid brandId" },
+  { "64329", "Missing profile image" },
+  { "64331", "brand Image File Capacity Overflow" },
+  { "64332", "brand profile file is only png" },
+  { "64333", "Not Allowed Brand Image File Extension" },
+  { "64335", "Brand Image File Image Size Error" },
+  { "64336", "required value: [%s]" },
+  { "64337", "Brand Creation Property Value Error (%s)" },
+  { "64338", "Brand Creation Property Value Error With Reason (%s): carriers no longer accept buttonType app" },
+  { DUPLICATE_MDN, "Duplicate MDN %s in chatbots" },
+  { "64343", "Brand Creation Chatbots Array Error" },
+  { "64354", "Attached File Capacity Overflow" },
+  { "64355", "Not allowed file extension" },
+  { "64364", "Invalid inputField format" },
+  { "64374", "Invalid subTitle format" },
+  { "64381", "Invalid subNum format" },
+  { "64394", "brand image must be 1:1 ratio" },
+  { "64397", "invalid body %s" },
+  { NULL, NULL } };
 
 #define MiB (1024 * 1024)
 /* The certificate of the sender numbers: one rule for both forms. Required with

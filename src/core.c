@@ -52,6 +52,61 @@ static int l_encode_brand(lua_State *L) { return bz_form_encode(L, &bz_rcs_brand
 /* encode_chatbots(payload [, opts]) -> body | nil, violations: {chatbots=, subNumCertificate=} */
 static int l_encode_chatbots(lua_State *L) { return bz_form_encode(L, &bz_rcs_chatbot_form); }
 
+/* check_field(form, path [, value]) -> nil | violations, max: the rules of one field, from its
+ * row (api_*.c), for a caller outside the form: find_brands checks a brand name by the brand
+ * form's row, a KOS message states the row's limit. form: "rcs_brand" or "kos_images"; path:
+ * the dotted row names from the form's top ("regBrand.name", "images.memo"). value (a scalar
+ * row's; absent: nothing checked) is walked as in the form, an empty one is Required when the
+ * row is; a violation's key is the row's own name. max: the row's limit (characters of a
+ * string, items of an array), or nil. Raises for an unknown form or path, and for a value
+ * given to a row with cross-field rules (they need the rest of the form). */
+static int l_check_field(lua_State *L) {
+  static const char *const forms[] = { "rcs_brand", "kos_images", NULL };
+  int form = luaL_checkoption(L, 1, NULL, forms);
+  size_t plen, n;
+  const char *seg = luaL_checklstring(L, 2, &plen), *end = seg + plen, *dot;
+  const bz_field *rows = form == 0 ? bz_rcs_brand_form.json_parts : bz_kos_visitor_images.rows, *f;
+  bz_walk w;
+  for (;;) {
+    const bz_field *o;
+    dot = memchr(seg, '.', (size_t)(end - seg));
+    n = dot ? (size_t)(dot - seg) : (size_t)(end - seg);
+    for (f = rows; f->name && !(f->nlen == n && memcmp(f->name, seg, n) == 0); f++) {}
+    if (f->name == NULL) return luaL_argerror(L, 2, "no such row");
+    if (dot == NULL) break;
+    o = f->item ? f->item : f;  /* an array's items */
+    if (o->child == NULL) return luaL_argerror(L, 2, "no such row");
+    rows = o->child->rows;
+    seg = dot + 1;
+  }
+  if (lua_isnone(L, 3)) {
+    lua_pushnil(L);
+  } else {
+    if (f->check || f->req_unless_key || f->type == BZ_T_OBJECT || f->type == BZ_T_ARRAY)
+      return luaL_argerror(L, 2, "a row checked with the rest of its form");
+    lua_settop(L, 3);
+    bz_walk_init(&w, L, bz_buf_push(L), form == 0 ? bz_rcs_brand_form.codes : NULL);
+    bz_path_push(&w, f->name, f->nlen);
+    if ((f->flags & BZ_REQUIRED) && (bz_is_absent(L, 3) || (lua_type(L, 3) == LUA_TSTRING && bz_rawlen(L, 3) == 0)))
+      bz_violation(&w, f, BZ_REQUIRED_R, NULL, NULL);
+    else if (!bz_is_absent(L, 3))
+      bz_walk_value(&w, f, 3);
+    lua_pushvalue(L, w.errs);  /* nil, or the violations */
+  }
+  if (f->max) lua_pushinteger(L, (lua_Integer)f->max);
+  else lua_pushnil(L);
+  return 2;
+}
+
+/* code (RCS) or reason (KOS) -> message: the API's messages (api_*.c) as one Lua table. */
+static void push_messages(lua_State *L, const bz_message *m) {
+  lua_newtable(L);
+  for (; m->key; m++) {
+    lua_pushstring(L, m->text);
+    lua_setfield(L, -2, m->key);
+  }
+}
+
 /* sniff(data) / sniff_file(path) -> type, width, height, size  (tests, diagnostics) */
 static int push_media(lua_State *L, const bz_media_info *m) {
   static const char *const names[] = { "unknown", "png", "jpeg", "pdf", "tiff", "zip" };
@@ -123,6 +178,7 @@ static const luaL_Reg funcs[] = {
   { "sleep", l_sleep },
   { "sha256", l_sha256 },
   { "sniff_file", l_sniff_file },
+  { "check_field", l_check_field },
   { "http", bz_http_new },
   { "multi", bz_multi_new },
   { "curl_version", bz_curl_version },
@@ -153,5 +209,11 @@ LUALIB_API int luaopen_bizreg_core(lua_State *L) {
   set_encode_json(L, "encode_search_visitors", &bz_kos_search_visitors);
   push_defaults(L);
   lua_setfield(L, -2, "DEFAULTS");
+  lua_pushinteger(L, (lua_Integer)BZ_MAX_SECONDS);  /* the longest timeout option (options.lua) */
+  lua_setfield(L, -2, "MAX_SECONDS");
+  push_messages(L, bz_rcs_messages);
+  lua_setfield(L, -2, "RCS_MESSAGES");
+  push_messages(L, bz_kos_messages);
+  lua_setfield(L, -2, "KOS_MESSAGES");
   return 1;
 }

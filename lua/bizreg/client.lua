@@ -3,65 +3,8 @@
 -- only talks to a `ctx` ({ send = fn(req) -> res | nil, err; sleep = fn(s); deadline }),
 -- which is the blocking libcurl handle, a user transport, or a coroutine
 -- yielding to bizreg.poll (jobs.lua).
--- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
+-- Options and their defaults: options.lua.
 
---- Client options
--- @module bizreg
-
---- Options
--- @section options
-
---- Options of both clients (`bizreg.kos`, `bizreg.rcs`), each checked at construction
--- (type **and** range): a wrong one raises there, at the caller's line. So do header
--- values (tokens, keys, `user_agent`) containing CR, LF or NUL, and credentials (`token`,
--- `api_key`, `client_secret`) shorter than 8 bytes. The API-specific options
--- (credentials, `auth_header`, `auth_scheme`, `json_content_type`) are listed with `kos` and `rcs`.
--- @table options
--- @field base_url the API's base URL, `http://` or `https://` (required)
--- @field timeout seconds per attempt, > 0 (default 30); an attempt gets `min(timeout, time left before the deadline)`
---   (a custom transport's `req.timeout`; an attempt cut short that way ends `OPERATION_TIMEDOUT`)
--- @field connect_timeout seconds to connect, > 0 (default 10)
--- @field deadline seconds for the **whole call**: token fetch, every attempt, back-off and
---   `Retry-After` waits (default `timeout × (retries + 1)`); a wait that would end past it is not
---   started: the call returns `DEADLINE_EXCEEDED`
--- @field verify_tls check the server's certificate and name (default **true**)
--- @field ca_file a CA bundle file for TLS (default: the system's)
--- @field proxy a proxy URL for libcurl (refused by the nginx transport)
--- @field user_agent the `User-Agent` header (default `bizreg/0.1.0`)
--- @field max_response_bytes an integer ≥ 1 (default 8 MiB); a longer answer is `RESPONSE_TOO_LARGE`
--- @field retries an integer ≥ 0 (default 2): how often connect-phase failures and HTTP 429 are
---   retried; nothing that may have reached the server is ever resent
--- @field retry_max_wait cap in seconds on a `Retry-After` wait (default 10)
--- @field max_idle seconds an idle kept-alive connection may be reused (default 4)
--- @field on_progress `function(sent, total)`: upload progress, called from inside libcurl
---   (errors in it end the call with `CALLBACK_ERROR`)
--- @field on_event `function(ev)`: debug events (`request`, `response`, `retry`, `token`,
---   `error`; see `bizreg.events`). Off by default and free when off; secrets redacted; a hook
---   that raises, or yields inside a job, is reported once on `io.stderr` and switched off for
---   that client (the call goes on to its real outcome)
--- @field transport `function(req) -> res | nil, err` replacing libcurl
---   (e.g. `require "bizreg.transport.ngx"`). It gets
---   `req = { method, url, headers, body, timeout, connect_timeout, verify_tls, ca_file, proxy, max_response_bytes }`
---   (`body` a string; a table transport with `body_chunks = true` and `__call`, like `bizreg.transport.ngx.new()`,
---   gets a multipart body as a function returning its next chunk, nil at the end or nil, message, and `req.body_size`)
---   and returns `{ status, headers, body }`, or `nil, message`,
---   or `nil, { code, message, sent = false }` when nothing reached the server (only then may the call retry)
--- @field token_store a store that clients fetching tokens (RCS `client_id` + `client_secret`,
---   KOS `api_key`; refused with a fixed `token`) share, so that clients with the same base URL and
---   credentials use **one** token, e.g. the nginx workers: an `ngx.shared.DICT`, or any table with
---   its methods `get(key)`, `set(key, value, exptime)`, `add(key, value, exptime)` (`true`, or
---   `false, "exists"`) and `delete(key)`. One client fetches at a time (a lock key taken with
---   `add`, expiring after `timeout + connect_timeout`, which also bounds its token call); the
---   others wait in steps of 5 to 100 ms (`ngx.sleep` in nginx) and read its token; when a lock
---   expires (its holder died) a waiter takes it. A wait past the `deadline` ends `DEADLINE_EXCEEDED`
---   (`sent = false`). After a 401 that a new token fixes, the stored token is deleted only if it
---   is still the one that failed. Stored: the token and its renewal time under
---   `bizreg:token:<SHA-256 of API, base URL, credentials>`, never a secret. Only the client
---   that fetched emits the `token` event. A method that raises (or yields inside a job) gives
---   the call `TOKEN_STORE_ERROR` (`sent = false`) after the lock is released
--- @usage local rcs = bizreg.rcs { base_url = "https://api.rcsbizcenter.com/api/1.1",
---   client_id = "acct", client_secret = secret, timeout = 20, deadline = 60, retries = 1,
---   on_progress = function(sent, total) io.write(sent, "/", total, "\r") end }
 local core = require "bizreg.core"
 local errors = require "bizreg.errors"
 local events = require "bizreg.events"  -- called only when the client has on_event
@@ -69,72 +12,10 @@ local prepared = require "bizreg.prepared"
 
 local M = {}
 
-M.VERSION = "0.1.0"
-
--- ---- options: every one checked at construction (types and ranges) ----------------
-
-local MAX_SECONDS = 2147483  -- libcurl's millisecond timeouts must fit a 32-bit long
-
-local function finite(v) return v == v and v > -math.huge and v < math.huge end
-local function seconds(v) return finite(v) and v > 0 and v <= MAX_SECONDS, "a number of seconds > 0 and <= " .. MAX_SECONDS end
-local function positive(v) return finite(v) and v > 0, "a finite number > 0" end
-local function non_negative(v) return finite(v) and v >= 0, "a finite number >= 0" end
-local function count(v) return finite(v) and v >= 0 and v == math.floor(v), "an integer >= 0" end
-local function size(v) return finite(v) and v >= 1 and v <= 2 ^ 53 and v == math.floor(v), "an integer >= 1" end
-local function no_nul(v) return not v:find("%z"), "a string without NUL" end
-local function url(v) return v:match("^https?://[^/]") and not v:find("[%c%s]"), "an http:// or https:// URL without spaces or control characters" end
-
--- name -> { type, range check }
-local TRANSPORT_OPTS = {
-  base_url = { "string", url }, timeout = { "number", seconds }, connect_timeout = { "number", seconds },
-  deadline = { "number", positive }, verify_tls = { "boolean" }, ca_file = { "string", no_nul },
-  proxy = { "string", no_nul }, user_agent = { "string" }, max_response_bytes = { "number", size },
-  retries = { "number", count }, retry_max_wait = { "number", non_negative }, max_idle = { "number", seconds },
-  transport = { "function" }, on_progress = { "function" }, on_event = { "function" },
-}
--- Values that become header bytes: CR/LF/NUL would let them forge headers.
-M.SECRET_OPTS, M.MIN_SECRET = { "token", "api_key", "client_secret" }, 8
-local HEADER_OPTS = { "token", "api_key", "client_id", "client_secret", "user_agent", "auth_header", "auth_scheme" }
-
-local function fail(msg) errors.raise("bizreg: " .. msg) end
-
--- A function, or a table whose metatable has __call (a transport module can be both).
-function M.callable(v)
-  if type(v) == "function" then return true end
-  local mt = type(v) == "table" and getmetatable(v)
-  return type(mt) == "table" and mt.__call ~= nil
-end
-
--- Programmer errors raise (at the caller of bizreg.kos/rcs); everything about content or
--- the network returns nil, err later. extra: the API's own options, name -> type.
-function M.check_options(opts, extra)
-  if type(opts) ~= "table" then fail("client options must be a table") end
-  for k, v in pairs(opts) do
-    local spec = TRANSPORT_OPTS[k] or (extra[k] and { extra[k] })
-    if not spec then fail("unknown option '" .. tostring(k) .. "'") end
-    local want, check = spec[1], spec[2]
-    if type(v) ~= want and not (want == "function" and M.callable(v)) then
-      fail("option '" .. k .. "' must be a " .. want)
-    end
-    local ok, what = true, nil
-    if check then ok, what = check(v) end
-    if not ok then fail("option '" .. k .. "' must be " .. what) end
-  end
-  if opts.base_url == nil then fail("option 'base_url' is required (http:// or https://)") end
-  for _, k in ipairs(HEADER_OPTS) do
-    if type(opts[k]) == "string" and opts[k]:find("[\r\n%z]") then
-      fail("option '" .. k .. "' contains CR, LF or NUL")
-    end
-  end
-  -- Every returned string is scrubbed of the credentials: a very short one would be masked
-  -- inside ordinary words and keys ("status" -> "s***a***us" for token "t"). None is that short.
-  for _, k in ipairs(M.SECRET_OPTS) do
-    local v = opts[k]
-    if type(v) == "string" and v ~= "" and #v < M.MIN_SECRET then
-      fail("option '" .. k .. "' is too short for a credential (at least " .. M.MIN_SECRET .. " bytes)")
-    end
-  end
-end
+local options = require "bizreg.options"  -- DEFAULTS and the options' checks
+M.VERSION = options.VERSION
+M.check_options, M.callable = options.check, options.callable
+M.SECRET_OPTS, M.MIN_SECRET = options.SECRET_OPTS, options.MIN_SECRET
 
 local Client = {}
 Client.__index = Client
@@ -142,7 +23,7 @@ Client.__index = Client
 function M.new(mt, opts, auth)
   local self = setmetatable({}, mt)
   self.base_url = opts.base_url:gsub("/+$", "")
-  local D = core.DEFAULTS  -- the transport's defaults, defined once (src/http.h)
+  local D = options.DEFAULTS
   self.timeout = opts.timeout or D.timeout
   self.http_opts = {
     timeout = self.timeout, connect_timeout = opts.connect_timeout or D.connect_timeout,
@@ -150,10 +31,10 @@ function M.new(mt, opts, auth)
     max_response_bytes = opts.max_response_bytes or D.max_response_bytes,
     max_idle = opts.max_idle or D.max_idle,
   }
-  self.user_agent = opts.user_agent or ("bizreg/" .. M.VERSION)
-  self.retries = opts.retries or 2
-  self.deadline = opts.deadline or self.timeout * (self.retries + 1)
-  self.retry_max_wait = opts.retry_max_wait or 10
+  self.user_agent = opts.user_agent or D.user_agent
+  self.retries = opts.retries or D.retries
+  self.deadline = opts.deadline or self.timeout * (self.retries + 1)  -- (no fixed default)
+  self.retry_max_wait = opts.retry_max_wait or D.retry_max_wait
   self.transport = opts.transport
   local progress = opts.on_progress
   -- libcurl calls plain functions only: a callable table is wrapped once here
@@ -387,14 +268,14 @@ local function run(self, op, ctx, ...)
   return errors.finish(res, secrets, self.identifiers)
 end
 
+-- A blocking call of an op that is no method (e.g. one page of each_brand): the same one
+-- exit (run) as the methods, without their argument checks (the caller made them).
 -- A request made by prepare_*, sent by its call's send half through the one exit (run).
 function Client:send_prepared(req)
   self:check_open()
   return run(self, prepared.op(req, tostring(self):match("^%S+")), self:sync_ctx(), req)
 end
 
--- A blocking call of an op that is no method (e.g. one page of each_brand): the same one
--- exit (run) as the methods, without their argument checks (the caller made them).
 function Client:invoke(op, ...)
   self:check_open()
   return run(self, op, self:sync_ctx(), ...)

@@ -52,6 +52,9 @@ local bizreg = {}
 -- @usage print(bizreg.VERSION)
 bizreg.VERSION = client.VERSION
 
+-- (documented in options.lua, where every default lives)
+bizreg.DEFAULTS = require("bizreg.options").DEFAULTS
+
 --- The error module (`bizreg.errors`): `bizreg.errors.is_error(v)` and the error fields.
 -- @usage if bizreg.errors.is_error(err) and err.kind == "transport" and not err.sent then retry_later() end
 bizreg.errors = errors

@@ -14,6 +14,18 @@ M.PATH = "/image/open/v1/commands/register-visitor-images"
 local EXTRA_OPTS = { token = "string", api_key = "string", auth_header = "string", auth_scheme = "string",
   token_store = "table" }
 
+-- KOS answers reasons without messages: bizreg's words for one violation (src/api_kos.c, beside
+-- the rows), its limit read from its row: "too long (memo: at most 150 characters)".
+function M.message(p)
+  local fmt = core.KOS_MESSAGES[p.reason]
+  if not fmt then return nil end
+  local key = type(p.key) == "string" and p.key or ""
+  local ok, _, max = pcall(core.check_field, "kos_images", p.index and ("images." .. key) or key)
+  if not (ok and max) then fmt = fmt:gsub(" %(.*%%d.*%)$", "") end
+  local name = key:match("([^%.%[%]]+)[%[%]%d]*$") or key
+  return (fmt:gsub("%%([sd])", function(c) return c == "s" and name or tostring(max) end))
+end
+
 local function validation_error(props)
   return errors.validation {
     message = "InvalidCommandException", className = "InvalidCommandException", errorProperties = props,

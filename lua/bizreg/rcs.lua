@@ -74,7 +74,7 @@ M.prepare_chatbots = chatbots.prepare_chatbots
 -- more than MAX_LIFETIME away or unreadable is replaced by now + lifetime (the client's
 -- token_lifetime): never a token fetch per call, and a 401 61003/61004 still renews.
 -- Returns the time to renew at, the expiry used, and a note when it is not the server's.
-M.DEFAULT_LIFETIME, M.MAX_LIFETIME = 3600, 366 * 86400
+M.DEFAULT_LIFETIME, M.MAX_LIFETIME = require("bizreg.options").DEFAULTS.token_lifetime, 366 * 86400
 function M.token_expiry(expires_in, now, lifetime)
   lifetime = lifetime or M.DEFAULT_LIFETIME
   local n = tonumber(expires_in)

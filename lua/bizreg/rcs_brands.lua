@@ -3,6 +3,7 @@
 -- rcs_wait.lua, brand_categories and register_brand's check_categories in rcs_categories.lua.
 -- Shapes from ../shared/reference/rcs-openapi-1.1.12.yaml (BrandDetail).
 -- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
+local core = require "bizreg.core"
 local fields = require "bizreg.fields"
 local errors = require "bizreg.errors"
 local R = require "bizreg.rcs_common"  -- messages, validation errors, envelopes
@@ -58,8 +59,6 @@ function M.fetch_brand(self, ctx, brand_id)
   return out, merr, res
 end
 
--- UTF-8 code points (brand names are limited in characters, not bytes).
-local function chars(s) local _, n = s:gsub("[^\128-\191]", "") return n end
 
 -- ---- ops ---------------------------------------------------------------------------
 
@@ -145,10 +144,9 @@ ops.find_brands = {
     if type(q.name) ~= "string" then raise("find_brands: name must be a string") end
   end,
   run = function(self, ctx, q)
-    if q.name == "" or chars(q.name) > 20 then
-      local reason, code = q.name == "" and "Required" or "TooLong", q.name == "" and "64336" or "64304"
-      return nil, R.validation_error { { key = "name", reason = reason, code = code } }
-    end
+    -- by the brand form's own row (src/api_rcs.c): its limit, character count and codes
+    local bad = core.check_field("rcs_brand", "regBrand.name", q.name)
+    if bad then return nil, R.validation_error(bad) end
     local offset, limit = W.query_values(q)
     if not offset then return nil, limit end
     local found = {}
@@ -172,7 +170,7 @@ function M.configure(c, opts)
   if pid ~= nil and (pid == "" or #pid > 20 or pid:find("[%c]") or pid:find("^%.%.?$")) then
     raise("option 'person_id' must be the RBC account ID: 1 to 20 characters, no control characters, not '.' or '..'")
   end
-  c.categories_ttl = ttl or 3600
+  c.categories_ttl = ttl or require("bizreg.options").DEFAULTS.categories_ttl
   c.person_id = pid or opts.client_id
   c.brand_key = opts.brand_key
   c.check_categories = opts.check_categories or false

@@ -9,39 +9,9 @@ local env = require "bizreg.rcs_envelope"
 
 local M = {}
 
--- Server-style messages by RCS code (shared/api-notes.md); %s is the attribute's own
--- name, as the server prints it ("required value: [name]", "[weblink]" for
--- regBrand.menus[2].weblink); the full path is err.errorProperties[i].key.
-M.MESSAGES = {
-  ["64302"] = "Invalid JSON format",
-  ["64303"] = "Invalid type of Attribute (%s)",
-  ["64304"] = "Over specified size (%s)",
-  ["64305"] = "Missing Certification document",
-  ["64307"] = "Missing MDN",
-  ["64308"] = "Invalid MDN format",
-  ["64309"] = "Missing chatbot name",
-  ["64310"] = "Invalid display format",
-  ["64311"] = "Invalid rcsReply format",
-  ["64202"] = "Invalid query parameter value (%s)",
-  ["64316"] = "Invalid brandId",
-  ["64329"] = "Missing profile image",
-  ["64331"] = "brand Image File Capacity Overflow",
-  ["64332"] = "brand profile file is only png",
-  ["64333"] = "Not Allowed Brand Image File Extension",
-  ["64335"] = "Brand Image File Image Size Error",
-  ["64336"] = "required value: [%s]",
-  ["64337"] = "Brand Creation Property Value Error (%s)",
-  ["64338"] = "Brand Creation Property Value Error With Reason (%s): carriers no longer accept buttonType app",
-  ["64341"] = "Duplicate MDN %s in chatbots",
-  ["64343"] = "Brand Creation Chatbots Array Error",
-  ["64354"] = "Attached File Capacity Overflow",
-  ["64355"] = "Not allowed file extension",
-  ["64364"] = "Invalid inputField format",
-  ["64374"] = "Invalid subTitle format",
-  ["64381"] = "Invalid subNum format",
-  ["64394"] = "brand image must be 1:1 ratio",
-  ["64397"] = "invalid body %s",
-}
+-- Server-style messages by RCS code, beside the rows' codes in src/api_rcs.c (their one
+-- home); %s is the attribute's own name; the full path is err.errorProperties[i].key.
+M.MESSAGES = core.RCS_MESSAGES
 
 local function message_for(p)
   local fmt = M.MESSAGES[p.code] or ("error " .. tostring(p.code) .. " (%s)")

@@ -21,7 +21,8 @@ local M = {}
 M.APPROVED = { ["승인"] = true }
 M.REJECTED = { ["반려"] = true, ["반려(수정)"] = true }
 
-local DEFAULT_INTERVAL, DEFAULT_TIMEOUT = 60, 86400
+local WAIT = require("bizreg.options").DEFAULTS.wait  -- (one home: options.lua)
+local DEFAULT_INTERVAL, DEFAULT_TIMEOUT = WAIT.interval, WAIT.timeout
 local WAIT_KEYS = { interval = true, timeout = true }
 
 local function raise(msg) errors.raise("bizreg: " .. msg) end

@@ -63,7 +63,7 @@ end
 -- errors); values out of range are validation errors (64202, as the server would say).
 M.LIST_ROWS = {
   { key = "offset", min = 0, max = 2 ^ 31 - 1, default = 0 },
-  { key = "limit", min = 100, max = 1000, default = 100 },
+  { key = "limit", min = 100, max = 1000, default = require("bizreg.options").DEFAULTS.list_limit },
 }
 local LIST_KEYS = { offset = true, limit = true }
 
@@ -125,7 +125,7 @@ end
 -- @field max_brands distinct brands visited at most (100000); a page passing it: `WALK_LIMIT`
 -- @field timeout seconds for the whole walk, from its first page, pages and your loop body
 --   alike (300); each page gets `min(deadline, time left)`; past it: `WALK_TIMEOUT`
-M.WALK_DEFAULTS = { max_pages = 1000, max_brands = 100000, timeout = 300 }
+M.WALK_DEFAULTS = require("bizreg.options").DEFAULTS.walk  -- (one home: options.lua)
 local WALK_KEYS = { max_pages = true, max_brands = true, timeout = true }
 M.WALK_KEYS = WALK_KEYS
 
@@ -264,7 +264,7 @@ function M.each_brand(self, q)
   C.needs_person(self)
   check_query(q, WALK_KEYS)
   M.check_walk(q)
-  local offset, limit = q and q.offset or 0, q and q.limit or 100
+  local offset, limit = q and q.offset or 0, q and q.limit or require("bizreg.options").DEFAULTS.list_limit
   local fresh, i, w = {}, 0, M.new_walk(q)
   return function()
     while i >= #fresh do

@@ -1,24 +1,9 @@
 -- Visitor images split into requests of at most N images, each validated and encoded
 -- by the library (bizreg.prepare_visitor_images) before anything is sent.
 local bizreg = require "bizreg"
+local kos = require "bizreg.kos"  -- the library's message of each violation
 
 local M = {}
-
--- What a KOS reason means, for the one-line report (the server sends no message).
-M.HINTS = {
-  Required = "required value",
-  InvalidType = "wrong type",
-  InvalidEnum = "not one of the documented values",
-  InvalidFormat = "wrong format",
-  InvalidUtf8 = "not valid UTF-8",
-  TooLong = "too long (memo: at most 150 characters)",
-  TooMany = "too many items",
-  TooFew = "too few items",
-  UnknownField = "unknown field (a typo?)",
-  NotAvailable = "not an RFC 3339 date-time",
-  InvalidJSON = "invalid JSON",
-  NotFound = "not found on the server",
-}
 
 -- One violation (the library's or the server's errorProperties entry) as the report shows
 -- it: key relative to the whole file (1-based image) and its line in a JSON Lines file.
@@ -31,7 +16,7 @@ function M.violation(p, first, lines)
     v.key = "images[" .. n .. "]" .. (p.key ~= "" and ("." .. p.key) or "")
     v.line = lines and lines[n]
   end
-  v.message = v.message or M.HINTS[p.reason]
+  v.message = v.message or kos.message(p)
   return v
 end
 

@@ -14,7 +14,7 @@ local M = {}
 
 local os_cli = core.cli and core.cli() or {}
 
-M.DEFAULT_BATCH = 100
+M.DEFAULT_BATCH = require("bizreg.options").DEFAULTS.batch
 
 -- Loads, splits and validates; prints every violation. Returns data, batches, count or
 -- nil, exit code.

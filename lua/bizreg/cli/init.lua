@@ -40,8 +40,8 @@ options:
                     size, attempt), response, retry, token fetch and error (secrets redacted);
                     any command takes it (check and sandbox have no requests to show)
   --progress MODE   auto (a bar on a terminal, plain lines every 2 s otherwise), bar, lines, off
-  --timeout S       seconds for a whole request (default 30)
-  --batch N         images per request (default 100)
+  --timeout S       seconds per attempt (default {timeout}); a call makes at most {attempts} attempts
+  --batch N         images per request (default {batch})
   --journal FILE    where register images records each batch (default: FILE.journal)
   --resume FILE     continue from a journal: batches recorded as registered are skipped,
                     batches with an unknown outcome are held back until you decide:
@@ -80,6 +80,11 @@ time per journal: a second one stops at once (exit 2). A batch whose outcome is 
 (no answer, a 5xx, an unreadable answer) is never sent again by --resume until you say
 --skip (it is registered) or --resend (it is not).
 ]]
+-- Its numbers are the defaults' (bizreg.DEFAULTS, their one home).
+M.HELP = M.HELP:gsub("{(%w+)}", {
+  timeout = string.format("%g", bizreg.DEFAULTS.timeout), batch = string.format("%d", bizreg.DEFAULTS.batch),
+  attempts = string.format("%d", bizreg.DEFAULTS.retries + 1),
+})
 
 -- --verbose is an option of every command (a newcomer adds -v anywhere); check and sandbox
 -- send nothing through the library, so it shows nothing more there

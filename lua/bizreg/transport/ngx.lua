@@ -38,7 +38,7 @@
 -- M._parse_url, M._build_request, M._reader and M._read_response re-export it.
 local M = {}
 
-local DEFAULTS = require("bizreg.core").DEFAULTS  -- the one place (src/http.h)
+local DEFAULTS = require("bizreg.options").DEFAULTS  -- the one place (options.lua)
 local DEFAULT_KEEPALIVE = DEFAULTS.max_idle  -- idle pool lifetime, like libcurl's max_idle
 local NO_TIMEOUT = 24 * 3600
 
