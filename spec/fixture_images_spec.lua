@@ -48,10 +48,9 @@ describe("fixture generator (spec/helpers/images.lua)", function()
     assert.equal(images.adler32(raw), be32(idat, #idat - 3))
   end)
 
-  it("makes 1080x1080 (about 147 KB) quickly", function()
-    local t0 = os.clock()
+  it("makes 1080x1080 (about 147 KB)", function()
+    -- its speed shows in the suite's time (spec/README.md), not in a bound a busy machine breaks
     local png = images.png(1080, 1080)
-    assert.is_true(os.clock() - t0 < 0.5)
     assert.equal(146958, #png)
     assert.same({ 1080, 1080 }, { imageinfo.png_size(png) })
   end)
