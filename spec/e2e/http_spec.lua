@@ -1,16 +1,13 @@
 -- libcurl transport (src/easy.c, request.c, callbacks.c, response.c, multi.c) against a local lua-http server.
---   lua5.4 /usr/bin/busted --cpath=./build/lua5.4/?.so spec/http_spec.lua
--- The server (spec/servers/echo.lua, run by lua5.1) listens on a free 127.0.0.1 port
+--   lua5.4 /usr/bin/busted --cpath=./build/lua5.4/?.so spec/e2e/http_spec.lua
+-- The server (spec/helpers/echo.lua, run by lua5.1; started by spec/helpers/echo_server.lua) listens on a free 127.0.0.1 port
 -- (BIZREG_ECHO_PORT fixes one) and is started/stopped here.
 local core = require "bizreg.core"
 local cjson = require "cjson"
 
 -- A random free port unless BIZREG_ECHO_PORT is set, so parallel runs never collide.
-local PORT, BASE
-local HERE = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./")
-local SERVER = HERE .. "servers/echo.lua"
-local PIDFILE = os.tmpname()
-local LOGFILE = os.tmpname()
+local BASE
+local server
 
 -- Children must not inherit a sanitizer/valgrind preload of the test process.
 local function sh(cmd)
@@ -22,48 +19,6 @@ local function sleep(s) sh("sleep " .. s) end
 local function count_requests(h)
   local res = assert(h:request { url = BASE .. "/count" })
   return tonumber(res.body)
-end
-
-local server_pid
-
-local function free_port(probe, fixed)
-  for _ = 1, 20 do
-    local port = fixed or (20000 + math.random(0, 19999))
-    local _, err = probe:request { url = "http://127.0.0.1:" .. port .. "/count" }
-    if err and err.code == "COULDNT_CONNECT" then return port end
-    assert(not fixed, "port " .. port .. " is already in use")
-  end
-  error("no free port")
-end
-
--- Starts echo.lua on a free port; a server that dies at once (its bind can fail on a port
--- in TIME-WAIT) is started again on another port.
-local function start_server()
-  local probe = core.http { timeout = 1, connect_timeout = 1 }
-  local fixed = tonumber(os.getenv("BIZREG_ECHO_PORT"))
-  math.randomseed(os.time() + math.floor(os.clock() * 1e6))
-  for _ = 1, 5 do
-    PORT = free_port(probe, fixed)
-    BASE = "http://127.0.0.1:" .. PORT
-    sh("lua5.1 " .. SERVER .. " " .. PORT .. " >" .. LOGFILE .. " 2>&1 & echo $! >" .. PIDFILE)
-    local f = assert(io.open(PIDFILE))
-    server_pid = tonumber(f:read("*l"))
-    f:close()
-    for _ = 1, 400 do  -- up to ~20 s: the machine may be busy
-      if probe:request { url = BASE .. "/count" } then probe:close() return end
-      local alive = sh("kill -0 " .. server_pid)
-      if alive == false or alive == nil or (type(alive) == "number" and alive ~= 0) then break end  -- died: next port
-      sleep(0.05)
-    end
-  end
-  local f = io.open(LOGFILE)
-  error("echo server did not start: " .. (f and f:read("*a") or "no log"))
-end
-
-local function stop_server()
-  if server_pid then os.execute("kill " .. server_pid .. " 2>/dev/null") end
-  os.remove(PIDFILE)
-  os.remove(LOGFILE)
 end
 
 local ok_socket, socket = pcall(require, "socket")
@@ -92,8 +47,11 @@ local function bytes(n)
 end
 
 describe("bizreg.core http transport", function()
-  setup(start_server)
-  teardown(stop_server)
+  setup(function()
+    server = require("spec.helpers.echo_server").start()
+    BASE = server.base
+  end)
+  teardown(function() if server then server.stop() end end)
 
   describe("sync request", function()
     it("round-trips method, headers and body bytes", function()

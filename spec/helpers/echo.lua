@@ -1,5 +1,5 @@
--- Tiny HTTP/1.1 test server for spec/http_spec.lua (lua-http + cqueues, run by lua5.1).
---   lua5.1 spec/servers/echo.lua PORT [IDLE_SECONDS]
+-- Tiny HTTP/1.1 test server for spec/e2e/http_spec.lua (lua-http + cqueues, run by lua5.1).
+--   lua5.1 spec/helpers/echo.lua PORT [IDLE_SECONDS]
 -- The server exits by itself after IDLE_SECONDS (default 120) without a request,
 -- so a test run that dies before its teardown leaves nothing behind for long.
 -- Endpoints (any method):

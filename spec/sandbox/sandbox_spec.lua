@@ -1,6 +1,6 @@
 -- Tests of the sandbox itself (sandbox/bin/bizreg-sandbox and sandbox/lua/bizreg_sandbox/*),
 -- driven with raw luasocket requests so they never depend on bizreg.
---   lua5.4 /usr/bin/busted spec/sandbox_spec.lua      (also lua5.1, luajit)
+--   lua5.4 /usr/bin/busted spec/sandbox/sandbox_spec.lua      (also lua5.1, luajit)
 package.path = "./?.lua;./sandbox/lua/?.lua;" .. package.path
 
 local socket = require "socket"
@@ -1173,7 +1173,7 @@ describe("sandbox command line", function()
   local sb_hint = "is already in use; choose another with --port N"
   for _, c in ipairs({ { "bin/bizreg-sandbox --port ", "bizreg-sandbox", sb_hint },
       { "sandbox/bin/bizreg-sandbox --port ", "bizreg-sandbox", sb_hint }, { "bin/bizreg sandbox --port ", "bizreg-sandbox", sb_hint },
-      { "lua5.1 spec/servers/echo.lua ", "echo.lua", "is already in use; choose another PORT" } }) do
+      { "lua5.1 spec/helpers/echo.lua ", "echo.lua", "is already in use; choose another PORT" } }) do
     it("answers a busy port with one line and exit 2: " .. c[1], function()
       local holder = assert(socket.bind("127.0.0.1", 0))
       local _, port = holder:getsockname()

@@ -9,7 +9,7 @@ local fx = require "spec.helpers.fixtures"
 
 local SECRET, ID, API_KEY = "SK.store-secret-0123", "acct-store", "11111111-2222-4333-8444-999999999999"
 local IMAGES = { images = { { fileName = "a.jpg", visitorId = "v" } } }
-local HERE = "^spec/token_store_spec%.lua:%d+: "
+local HERE = "^spec/unit/token_store_spec%.lua:%d+: "
 
 -- ngx.shared.DICT semantics over a table; exptime honoured unless no_expiry.
 local function table_store(no_expiry)
