@@ -55,7 +55,7 @@ describe("fixture generator (spec/helpers/images.lua)", function()
     assert.same({ 1080, 1080 }, { imageinfo.png_size(png) })
   end)
 
-  it("pads a PNG to an exact size with a private chunk before IEND", function()
+  it("pads a PNG to an exact size with a private chunk before IEND #slow", function()
     for _, size in ipairs({ 146958 + 12, 200000, 1048576, 1048577 }) do
       local png = images.png(1080, 1080, { size = size })
       assert.equal(size, #png)
