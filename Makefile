@@ -41,8 +41,8 @@ spec/node/node_modules: spec/node/package.json
 test: deps spec/node/node_modules
 	@sh spec/run.sh
 
-# The lua5.4 specs that matter while editing (spec/README.md: no spec/slow, no #slow test), in
-# about a minute; ends with "N passed, N failed". `make test` runs everything.
+# The lua5.4 specs that matter while editing (spec/README.md: no spec/slow, no #slow test);
+# ends with "N passed, N failed". `make test` runs everything.
 check: spec/node/node_modules
 	@sh spec/run.sh --check
 
