@@ -16,7 +16,7 @@ OUT      := build/$(LUA)/bizreg/core.so
 PORT     ?= 8089
 LUAPATH  := ./lua/?.lua;./lua/?/init.lua;;
 
-.PHONY: all build rock deps lint test test-distros clean-roots test-c demo sandbox bench asan build-asan valgrind clean reliability docs \
+.PHONY: all build rock deps lint test check test-distros clean-roots test-c demo sandbox bench asan build-asan valgrind clean reliability docs \
         fuzz fuzz-lua fuzz-media fuzz-encode fuzz-multipart fuzz-httpcb fuzz-datetime fuzz-luaresp
 
 all: build
@@ -40,6 +40,11 @@ spec/node/node_modules: spec/node/package.json
 # The README's test command: installs what is missing, then the whole suite.
 test: deps spec/node/node_modules
 	@sh spec/run.sh
+
+# The lua5.4 specs that matter while editing (spec/README.md: no spec/slow, no #slow test);
+# ends with "N passed, N failed". `make test` runs everything.
+check: spec/node/node_modules
+	@sh spec/run.sh --check
 
 # The standing proof of at-most-once: fault matrix (libcurl and nginx), soak, property test.
 reliability: deps
@@ -150,7 +155,7 @@ build/fuzz/luaresp_fuzz: fuzz/luaresp_fuzz.c $(SRCS) $(HDRS)
 
 fuzz: $(foreach n,$(FUZZ_NAMES),build/fuzz/$(n)_fuzz)
 	@sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
-# The Lua-level fuzzers (spec/property/fuzz_lua.lua; spec/fuzz_lua_spec.lua runs 300 cases each):
+# The Lua-level fuzzers (spec/property/fuzz_lua.lua; spec/slow/fuzz_lua_spec.lua runs 300 cases each):
 # FUZZ_LUA_COUNT cases per target, a new seed each run (printed; FUZZ_LUA_SEED=S replays one);
 # LUA=luajit etc. runs them on another interpreter.
 FUZZ_LUA_COUNT ?= 20000

@@ -106,7 +106,7 @@ M.METHOD = [[
   libcurl's upload buffer, fingerprints what it read, and withholds the file's last bytes unless
   the two fingerprints match: so the bytes that leave are the bytes that were judged, and a file
   changed between the two (same size, other bytes) never reaches the server whole
-  (`spec/file_send_spec.lua`, unchanged). The first pass's fingerprint is needed: it is the only
+  (`spec/e2e/file_send_spec.lua`, unchanged). The first pass's fingerprint is needed: it is the only
   record of what was judged, short of keeping the file (20 MiB) in memory. What the check needs
   is not a collision-resistant public hash but that a rewritten file cannot match: the
   fingerprint is Poly1305 (OpenSSL's libcrypto) under a key of 32 random bytes drawn for that

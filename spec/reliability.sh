@@ -1,6 +1,6 @@
 #!/bin/sh
 # make reliability: the standing proof of issue 7, each part with its tally:
-#   the fault matrix (spec/faults_spec.lua, libcurl transport, lua5.4),
+#   the fault matrix (spec/slow/faults_spec.lua, libcurl transport, lua5.4),
 #   the fault matrix against the ngx transport in a real nginx (spec/checks/nginx.sh),
 #   the soak (spec/soak.lua: random faults, at-most-once invariants),
 #   the hostile-payload property test (spec/property/hostile.lua, when present).
@@ -23,7 +23,7 @@ fi
 
 # The matrix: one tally line per TAP stream; failing cases are listed by name.
 out=build/logs/faults.tap
-lua5.4 /usr/bin/busted -o TAP --cpath="./build/lua5.4/?.so" spec/faults_spec.lua >"$out" 2>build/logs/faults.err
+lua5.4 /usr/bin/busted -o TAP --cpath="./build/lua5.4/?.so" spec/slow/faults_spec.lua >"$out" 2>build/logs/faults.err
 rc=$?
 p=$(grep -c '^ok ' "$out")
 f=$(grep -c '^not ok ' "$out")

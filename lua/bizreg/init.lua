@@ -295,8 +295,9 @@ bizreg.poll = jobs.poll
 -- @function kos:send_prepared
 -- @tparam table req what `prepare_visitor_images` / `prepare_search_visitors` returned
 -- @return what `register_visitor_images` / `search_visitors` return: the answer, or nil and an error
--- @raise when `req` was not made by a `prepare_*` function (a table built by hand, or one whose
---   body was replaced), was made for the RCS client, or the client is closed
+-- @raise when `req` was not made by a `prepare_*` function (a table built by hand, or a copy of
+--   one), was made for the RCS client, or the client is closed. A body you replace in `req` is sent
+--   as you replaced it: bizreg validated the one it wrote
 -- @usage local req, err = bizreg.prepare_visitor_images { images = list }
 -- if req then local res, serr = kos:send_prepared(req) end
 

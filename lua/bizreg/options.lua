@@ -1,7 +1,7 @@
 -- Every default of bizreg, in one table (DEFAULTS), and the checks of the clients' options
 -- (client.lua applies them). The transport's defaults come from src/http.h (core.DEFAULTS),
 -- the C transport's own home; everything else is defined here. The CLI's help reads its
--- numbers from DEFAULTS (spec/options_spec.lua holds both, and this reference, to it).
+-- numbers from DEFAULTS (spec/unit/facts_spec.lua holds both, and this reference, to it).
 -- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
 
 --- Client options

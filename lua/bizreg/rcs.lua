@@ -2,7 +2,7 @@
 -- (PUT /corp/brand/{id}) are here; the other operations come from their own files, each of
 -- which returns its ops (rcs_brands, rcs_walk, rcs_wait, rcs_categories, rcs_chatbots) on the
 -- shared pieces of rcs_common.lua; this file merges them into one class. No file installs
--- into another (spec/layering_spec.lua).
+-- into another (spec/unit/layering_spec.lua).
 local core = require "bizreg.core"
 local cjson = require "cjson.safe"
 local errors = require "bizreg.errors"

@@ -114,7 +114,7 @@ describe("bizreg register images: the journal", function()
   end)
 
   describe("one owner", function()
-    it("a second run on a journal in use stops at once (exit 2) naming the holder; SIGTERM ends the first (143)", function()
+    it("a second run on a journal in use stops at once (exit 2) naming the holder; SIGTERM ends the first (143) #slow", function()
       local f = images_file("owner", 3)
       local jpath = f .. ".journal"
       -- batch 1 is taken (and registered) but never answered while this test looks on
@@ -477,11 +477,13 @@ int fsync(int fd) {
       end
     end)
 
-    it("SIGINT while a batch is at the server: exit 130, the journal consistent, --resume sends nothing twice", function()
+    it("SIGINT while a batch is at the server: exit 130, the journal consistent, --resume sends nothing twice #slow", function()
       local f = images_file("sigint", 4)
       sb:fault { endpoint = EP, mode = "hang", commit = true, hold_ms = 60000, count = 1 }
-      local r0 = cli.run({ "register", "images", f, "--batch", "1", "--json" }, kos_env)  -- not this one: the fault
-      assert.equal(4, r0.code)                                                            -- is on its batch 1
+      -- not this one: the fault is on its batch 1 (--timeout 3: the held batch ends as unknown after
+      -- 3 s, not the default 30 s)
+      local r0 = cli.run({ "register", "images", f, "--batch", "1", "--json", "--timeout", "3" }, kos_env)
+      assert.equal(4, r0.code)
       assert.equal(4, every_line_json(r0.out))
       sb:reset()
       os.remove(f .. ".journal")

@@ -1,4 +1,4 @@
--- Shared by the fault matrix (spec/faults_spec.lua) and the soak (spec/soak.lua):
+-- Shared by the fault matrix (spec/slow/faults_spec.lua) and the soak (spec/soak.lua):
 -- unique payloads, clients against the sandbox, one call run blocking or as a job
 -- with its wall time, and a recursive search for secrets in what a call returned.
 local bizreg = require "bizreg"

@@ -1,4 +1,4 @@
--- Building blocks of the differential check (spec/differential_spec.lua): a seeded random
+-- Building blocks of the differential check (spec/e2e/differential_spec.lua): a seeded random
 -- generator that gives the same sequence on Lua 5.1-5.4 and LuaJIT, text of a given length
 -- in characters, and the wire encodings written here, independently of both the client and
 -- the sandbox: JSON (for payloads the client refuses, so has no body for) and multipart.

@@ -11,7 +11,7 @@
 -- `--seed S --only TARGET --case I` replays one case on any interpreter. A case passes when
 -- the code under test does not raise, ends within an instruction budget (no hang), and
 -- returns a well-formed result or nil plus a well-formed error; some targets also check an
--- oracle (a valid input must give the obvious answer). spec/fuzz_lua_spec.lua runs every
+-- oracle (a valid input must give the obvious answer). spec/slow/fuzz_lua_spec.lua runs every
 -- target with a small count as part of the suite.
 local F = {}
 local unpack_ = table.unpack or unpack

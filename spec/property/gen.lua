@@ -15,7 +15,7 @@ function R.chance(p) return math.random() < p end
 function R.pick(list) return list[math.random(1, #list)] end
 
 -- Code points of several UTF-8 widths (1-4 bytes): lengths are counted in code points.
--- U+07FF and U+10FFFF as bytes: Lua 5.2 has no \u{} escape (spec/property_tally_spec.lua loads this there).
+-- U+07FF and U+10FFFF as bytes: Lua 5.2 has no \u{} escape (spec/slow/property_tally_spec.lua loads this there).
 local CHARS = { "a", "Z", "7", " ", "-", "_", ".", "가", "힣", "é", "ß", "😀", "𝄞", "ひ", "中", "\223\191", "\244\143\191\191" }
 local ASCII = { "a", "b", "c", "x", "y", "z", "0", "1", "9" }
 

@@ -1,7 +1,7 @@
 -- bizreg.transport.http1: the HTTP/1.1 wire format of the nginx transport (URL
 -- parsing, the request head, a buffered reader over a cosocket-like object, and the
 -- response parser: status line, headers, Content-Length and chunked bodies). It
--- uses no ngx API, so it is unit-tested under plain Lua (spec/ngx_transport_spec.lua).
+-- uses no ngx API, so it is unit-tested under plain Lua (spec/e2e/ngx_transport_spec.lua).
 -- Errors are { code, message, sent } tables, as the transports return them.
 local M = {}
 

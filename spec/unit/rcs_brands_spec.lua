@@ -1,6 +1,6 @@
 -- RCS brand reads against the sandbox: get_brand, list_brands / each_brand, find_brands,
 -- brand_categories (+ register_brand's check_categories), brand_key and person_id.
--- wait_for_approval: spec/rcs_wait_spec.lua.
+-- wait_for_approval: spec/unit/rcs_wait_spec.lua.
 local bizreg = require "bizreg"
 local sandbox = require "spec.helpers.sandbox"
 local helpers = require "spec.helpers.calls"

@@ -3,7 +3,7 @@
 -- builds res.headers on first access). Every test here fails if an option or a header line
 -- of an earlier request leaks into a later one, or if a result's lazy parts point at the
 -- handle's reused buffers.
---   lua5.4 /usr/bin/busted --cpath="./build/lua5.4/?.so" spec/handle_reuse_spec.lua
+--   lua5.4 /usr/bin/busted --cpath="./build/lua5.4/?.so" spec/e2e/handle_reuse_spec.lua
 local core = require "bizreg.core"
 local cjson = require "cjson"
 

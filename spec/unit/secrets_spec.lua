@@ -303,7 +303,7 @@ describe("credentials", function()
     for i, f in ipairs(cases) do
       local ok, msg = pcall(f)
       assert.is_false(ok, "case " .. i .. " did not raise")
-      assert.matches("^spec/secrets_spec%.lua:%d+: bizreg: ", msg)
+      assert.matches("^spec/unit/secrets_spec%.lua:%d+: bizreg: ", msg)
     end
   end)
 end)

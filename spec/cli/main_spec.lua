@@ -466,7 +466,7 @@ describe("bizreg command", function()
       assert.is_true(has(r.out, "2026/11/01/***.jpg"))
     end)
 
-    it("plain progress lines when stdout is not a terminal", function()
+    it("plain progress lines when stdout is not a terminal #slow", function()
       local f = images_file("lines.jsonl", 6)
       sb:config { delay_ms = 450 }
       local r = cli.run({ "register", "images", f, "--batch", "1" }, kos_env)

@@ -135,7 +135,7 @@ describe("bizreg brand list", function()
   end)
   teardown(function() if echo then echo.stop() end end)
 
-  it("exits 3 with WALK_LIMIT against a server that keeps paging", function()
+  it("exits 3 with WALK_LIMIT against a server that keeps paging #slow", function()
     local r = cli.run({ "brand", "list" }, { BIZREG_RCS_BASE_URL = echo.base .. "/pager?p=",
       BIZREG_RCS_TOKEN = "static-token-1", BIZREG_RCS_PERSON_ID = "acct" })
     assert.equal(3, r.code, r.err)

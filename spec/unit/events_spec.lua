@@ -258,13 +258,13 @@ describe("on_event", function()
       return #t.seen
     end
 
-    it("no event code runs and no hook is kept without on_event", function()
+    it("no event code runs and no hook is kept without on_event #slow", function()
       assert.equal(0, event_code_calls(function() assert.equal(6, flow(nil)) end))
       local c = bizreg.kos { base_url = KOS_URL, token = KOS_TOKEN }
       assert.is_nil(rawget(c, "on_event"))
     end)
 
-    it("(the same count sees the event code when a hook is set)", function()
+    it("(the same count sees the event code when a hook is set) #slow", function()
       local list, hook = recorder()
       assert.is_true(event_code_calls(function() flow(hook) end) >= 10)
       assert.equal("request response token request response retry request response request response token "

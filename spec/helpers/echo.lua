@@ -1,5 +1,5 @@
--- Tiny HTTP/1.1 test server for spec/http_spec.lua (lua-http + cqueues, run by lua5.1).
---   lua5.1 spec/servers/echo.lua PORT [IDLE_SECONDS]
+-- Tiny HTTP/1.1 test server for spec/e2e/http_spec.lua (lua-http + cqueues, run by lua5.1).
+--   lua5.1 spec/helpers/echo.lua PORT [IDLE_SECONDS]
 -- The server exits by itself after IDLE_SECONDS (default 120) without a request,
 -- so a test run that dies before its teardown leaves nothing behind for long.
 -- Endpoints (any method):
@@ -14,6 +14,7 @@
 --   /hdrs?bytes=N&count=K  K response headers x-big-i of N bytes each, then "ok"
 --   /repeat?count=N  N copies of the header x-r (values 1..N), then "ok"
 --   /lateclose       answers "ok", then closes the kept-alive connection 0.2 s later
+--   /lateclosed      how many /lateclose connections were closed so far (not counted in /count)
 --   /drop?how=fin|rst  reads the whole request body, then closes the connection without
 --                    answering: orderly (FIN) or with a reset (RST, SO_LINGER 0)
 --   /pager?...offset=O&limit=L  an RCS brand list page that never ends: L new brandIds
@@ -27,6 +28,7 @@ local port = tonumber(arg[1]) or 18301
 local idle = tonumber(arg[2]) or 120
 local last_request = os.time()
 local seen = 0
+local lateclosed = 0
 local conn_ids = setmetatable({}, { __mode = "k" })
 local next_conn = 0
 
@@ -119,6 +121,9 @@ local function onstream(_, st)
   if route == "/count" then
     if not read_body(st, req) then return end
     return reply(st, 200, tostring(seen))
+  elseif route == "/lateclosed" then
+    if not read_body(st, req) then return end
+    return reply(st, 200, tostring(lateclosed))
   end
   seen = seen + 1
   if route == "/slowread" then
@@ -165,7 +170,9 @@ local function onstream(_, st)
   elseif route == "/lateclose" then
     reply(st, 200, "ok")
     cqueues.sleep(0.2)
-    return abort_connection(st)
+    abort_connection(st)
+    lateclosed = lateclosed + 1
+    return
   elseif route == "/drop" then
     if path:match("how=rst") then return reset_connection(st) end
     return abort_connection(st)

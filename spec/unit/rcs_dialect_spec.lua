@@ -2,7 +2,7 @@
 -- integers or floats; the Fail envelope inside any HTTP status; a 2xx without the documented
 -- result; expiresIn in every form; tolerant reading of answers (RCS and KOS).
 -- The same cases against the sandbox, through blocking calls, jobs and the ngx transport:
--- spec/rcs_conformance_spec.lua.
+-- spec/slow/rcs_conformance_spec.lua.
 local bizreg = require "bizreg"
 local fx = require "spec.helpers.fixtures"
 

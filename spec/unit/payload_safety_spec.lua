@@ -97,7 +97,7 @@ describe("payload tables are read raw, in both APIs", function()
     assert.same({ "images|Required" }, kos_props(setmetatable({}, mt)))
   end)
 
-  it("keeps every file string alive while the body is built, under finalizer pressure", function()
+  it("keeps every file string alive while the body is built, under finalizer pressure #slow", function()
     local png = fx.png(400, 400)
     local path = fx.file("profile-400.png", function() return png end)
     local want = assert(bizreg.prepare_brand(fx.brand { brandProfile = { data = png, filename = "f.png" } },

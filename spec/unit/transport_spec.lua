@@ -201,20 +201,3 @@ describe("transport option", function()
     assert.has_error(function() bizreg.kos { base_url = "http://x", transport = {} } end, "bizreg: option 'transport' must be a function")
   end)
 end)
-
-describe("token fetch", function()
-  it("recovers when a fetch was abandoned midway (a transport raised)", function()
-    local n = 0
-    local t = function(req)
-      n = n + 1
-      if n == 1 then error("transport crashed") end
-      if req.url:find("exchange%-token") then return { status = 200, body = '{"token":"fresh-token"}' } end
-      return { status = 200, body = "{}" }
-    end
-    local c = bizreg.kos { base_url = "http://127.0.0.1:1", api_key = "key-0000", transport = t,
-      timeout = 0.1, connect_timeout = 0.1 }
-    assert.has_error(function() c:register_visitor_images(IMAGES) end)
-    assert.same({}, c:register_visitor_images(IMAGES))
-    assert.equal(3, n)
-  end)
-end)
