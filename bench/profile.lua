@@ -16,6 +16,7 @@ local function short_obj(path)
   local b = (path or "?"):match("([^/]+)$") or path
   if b:find("^lua5%.4%-sym") then return "lua" end
   if b:find("cjson") then return "cjson" end
+  if b:find("socket") or b:find("mime") then return "luasocket" end
   return (b:gsub("%.so[%.%d]*$", ".so"))
 end
 
@@ -39,10 +40,11 @@ function M.index(dir)
   return out
 end
 
--- Parses one dump part: { total, self = {base -> Ir}, incl = {base -> Ir}, obj = {base -> short} }.
+-- Parses one dump part: { total, self = {base -> Ir}, incl = {base -> Ir}, obj = {base -> short},
+-- calls = {base -> number of calls into it, every recursion level counted} }.
 function M.parse(path)
   local fn_names, ob_names = {}, {}
-  local self, incl, obj = {}, {}, {}
+  local self, incl, obj, calls = {}, {}, {}, {}
   local total = 0
   local cur_ob, cur_fn, call_ob, callee, in_call
   local function named(tbl, id, name)
@@ -67,6 +69,8 @@ function M.parse(path)
       -- fl/fi/fe/cfi/cfl: files, not needed
     elseif line:find("^calls=") then
       in_call = true
+      local b = callee and base(callee)
+      if b then calls[b] = (calls[b] or 0) + (tonumber(line:match("^calls=(%d+)")) or 0) end
     elseif line:find("^[%d%+%-%*]") then
       local cost = tonumber(line:match("^%S+%s+(%d+)")) or 0
       if in_call then
@@ -84,7 +88,7 @@ function M.parse(path)
   local incl_b = {}
   for name, v in pairs(incl) do incl_b[base(name)] = v end
   for b, v in pairs(self) do incl_b[b] = math.max(incl_b[b] or 0, v) end
-  return { total = total, self = self, incl = incl_b, obj = obj }
+  return { total = total, self = self, incl = incl_b, obj = obj, calls = calls }
 end
 
 local function display(b)

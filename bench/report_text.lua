@@ -29,7 +29,7 @@ M.PROFILES = {
   { label = "i:enc1000:bz:1", vs = "i:enc1000:cj:1", kinds = true, title = "Encode, 1,000 images: `bizreg.prepare_visitor_images` (baseline `cjson.encode`)" },
   { label = "i:req:bz:1", vs = "i:req:cc:1", title = "One request: `bizreg.core` handle `h:request{...}` (baseline: plain C libcurl loop)" },
   { label = "i:req:cc:1", title = "One request: the plain C libcurl loop (the floor: libcurl's own cost)", n = 8 },
-  { label = "i:call:bz:1", title = "Full call: `kos:register_visitor_images` (10 images) on a keep-alive connection" },
+  { label = "i:call:bz:1", vs = "i:call:ls:1", title = "Full call: `kos:register_visitor_images` (10 images) on a keep-alive connection (baseline: cjson + luasocket `socket.http`)" },
 }
 
 local function sh(cmd)
@@ -151,6 +151,7 @@ each client uses its own three-letter URL prefix, which gives the table below.
 local CLIENTS = {
   { "ihd", "`bizreg.core` handle, callgrind run" }, { "icc", "plain C libcurl loop, callgrind run" },
   { "whd", "`bizreg.core` handle, wall run" }, { "wcc", "plain C libcurl loop, wall run" },
+  { "ikc", "`bizreg.kos` client, full calls, callgrind run" }, { "ils", "luasocket `socket.http` + cjson, callgrind run" },
   { "fkc", "`bizreg.kos` client, full calls" }, { "fls", "luasocket `socket.http` + cjson" },
   { "fcu", "`curl` CLI, one process per request" }, { "psq", "`bizreg.kos`, 50 sequential calls × rounds" },
   { "pjb", "`bizreg.kos`, `start`/`poll` jobs" }, { "mdt", "`bizreg.rcs`, certificate as data (all runs)" },
