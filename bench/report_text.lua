@@ -80,7 +80,10 @@ M.METHOD = [[
   request size for both (see *Connections*). Full call: the same payload table;
   `kos:register_visitor_images` against `cjson.encode` + `socket.http.request` + `cjson.decode`,
   and against a shell loop running `curl --data-binary @file` once per request with bizreg's
-  exact body.
+  exact body. The luasocket row of record counts instructions like the other Ir rows (both sides
+  in `bench/cpu.lua` under callgrind, 5 interleaved rounds of 100 calls, against the same nginx);
+  its wall row (`bench/calls.lua`, 25 rounds of 200) is information: it also counts the kernel's
+  work, which for luasocket includes a new TCP connection per call.
 * **Files by path, client CPU** (`bench/bypath.lua`): `register_brand` with a 20 MiB PDF
   certificate, given by path against the same bytes as `{ data = … }` (read once before the
   rounds), each side on its own keep-alive connection to the brand location (which reads the
