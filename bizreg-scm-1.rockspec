@@ -60,6 +60,7 @@ build = {
       ["bizreg.jobs"] = "lua/bizreg/jobs.lua",
       ["bizreg.kos"] = "lua/bizreg/kos.lua",
       ["bizreg.kos_search"] = "lua/bizreg/kos_search.lua",
+      ["bizreg.prepared"] = "lua/bizreg/prepared.lua",
       ["bizreg.outcome"] = "lua/bizreg/outcome.lua",
       ["bizreg.rcs"] = "lua/bizreg/rcs.lua",
       ["bizreg.rcs_brands"] = "lua/bizreg/rcs_brands.lua",

@@ -2,7 +2,8 @@
 # make bench: every row of BENCHMARKS.md, measured on this machine (see BENCHMARKS.md "Method").
 #  1. builds the measuring shim (bench/shim.c) and a symbol-carrying lua5.4 host (bench/host.c)
 #  2. starts nginx on 127.0.0.1 (answers {} with keep-alive; /p??/ after 100 ms; fake RCS token + brand)
-#  3. callgrind run of bench/cpu.lua (instruction counts), then the wall-clock scripts
+#  3. callgrind run of bench/cpu.lua (instruction counts), then the wall-clock and CPU scripts
+#     (bench/cli.lua: the CLI as a process, /usr/bin/time and strace)
 #  4. bench/report.lua: prints the table and writes BENCHMARKS.md
 # usage: sh bench/run.sh [--quick]   (--quick: fewer memory rounds, for trying the runner itself)
 set -eu
@@ -79,6 +80,8 @@ cert=$dir/cert-20mib.pdf
 [ -f "$cert" ] || lua5.4 -e "local i = require 'spec.helpers.images'; i.write('$cert', i.pdf(20 * 1024 * 1024))"
 echo "bench: client CPU: register_brand, 20 MiB certificate by path vs as data; SHA-256 ..." >&2
 lua5.4 bench/bypath.lua "$url" "$cert" "$res" 7
+echo "bench: client CPU: bizreg register images (10,000 images, --batch 100) vs a loop; fsyncs ..." >&2
+lua5.4 bench/cli.lua "$url" "$res" "$dir/tmp" 5
 echo "bench: memory (1,000 concurrent jobs) ..." >&2
 r=1
 while [ $r -le $rounds_rss ]; do

@@ -40,6 +40,55 @@ describe("KOS end to end", function()
     kos:close()
   end)
 
+  it("send_prepared sends a prepared request's exact bytes through the full flow (auth, events, answer)", function()
+    local kos = client { api_key = API_KEY }
+    local req = assert(bizreg.prepare_visitor_images(payload()))
+    local before = req.body
+    local res, err = kos:send_prepared(req)
+    assert.is_nil(err and tostring(err))
+    assert.same({}, res)
+    assert.equal(before, req.body)          -- the caller's request is left as it was
+    assert.is_nil(req.progress)
+    local reqs = sb:requests()
+    assert.equal(2, #reqs)                  -- the token exchange, then the request
+    assert.equal("/image/open/v1/commands/register-visitor-images", reqs[2].path)
+    assert.equal(before, sb:body(2))
+    assert.equal(1, sb:stats().registered.images)
+    -- a server error maps as register_visitor_images maps it
+    sb:fault { endpoint = "kos.register_visitor_images", mode = "echo", status = 400, count = 1 }
+    res, err = kos:send_prepared(req)
+    assert.is_nil(res)
+    assert.equal("http", err.kind)
+    assert.equal(400, err.status)
+    kos:close()
+  end)
+
+  it("send_prepared sends once, even when the answer is lost (at most once)", function()
+    local kos = client { retries = 3 }
+    sb:fault { endpoint = "kos.register_visitor_images", mode = "echo", status = 504, commit = true, count = 1 }
+    local res, err = kos:send_prepared(assert(bizreg.prepare_visitor_images(payload())))
+    assert.is_nil(res)
+    assert.equal(504, err.status)
+    assert.equal(1, sb:stats().received["kos.register_visitor_images"])
+    kos:close()
+  end)
+
+  it("send_prepared raises for a table no prepare_* made, or one made for the other API", function()
+    local kos = client()
+    assert.has_error(function() kos:send_prepared { method = "POST", path = "/image/open/v1/commands/register-visitor-images",
+      body = "{}" } end, "bizreg: send_prepared: the request was not made by a bizreg prepare_* function")
+    assert.has_error(function() kos:send_prepared("x") end)
+    local req = assert(bizreg.prepare_visitor_images(payload()))
+    assert.has_error(function() kos:send_prepared { method = req.method, path = req.path, headers = req.headers,
+      body = req.body } end)               -- a copy: the same fields, not a request prepare_* made
+    local rcs = bizreg.rcs { base_url = "http://127.0.0.1:1", token = "t-123456" }
+    assert.has_error(function() rcs:send_prepared(assert(bizreg.prepare_visitor_images(payload()))) end,
+      "bizreg: send_prepared: this request is for bizreg.kos, not bizreg.rcs")
+    rcs:close()
+    assert.equal(0, sb:stats().requests)
+    kos:close()
+  end)
+
   it("sends nothing when validation fails (151 Hangul syllables)", function()
     local kos = client()
     local res, err = kos:register_visitor_images(payload(string.rep("가", 151)))

@@ -65,6 +65,7 @@
 local core = require "bizreg.core"
 local errors = require "bizreg.errors"
 local events = require "bizreg.events"  -- called only when the client has on_event
+local prepared = require "bizreg.prepared"
 
 local M = {}
 
@@ -384,6 +385,12 @@ local function run(self, op, ctx, ...)
     return nil, err
   end
   return errors.finish(res, secrets, self.identifiers)
+end
+
+-- A request made by prepare_*, sent by its call's send half through the one exit (run).
+function Client:send_prepared(req)
+  self:check_open()
+  return run(self, prepared.op(req, tostring(self):match("^%S+")), self:sync_ctx(), req)
 end
 
 -- A blocking call of an op that is no method (e.g. one page of each_brand): the same one

@@ -283,6 +283,20 @@ bizreg.poll = jobs.poll
 --   kos:register_visitor_images { images = { { fileName = "a.jpg", visitorId = res.visitors[1].id } } }
 -- end
 
+--- KOS (`bizreg.kos`): send a request made by `prepare_visitor_images` or
+-- `prepare_search_visitors`: exactly its bytes, through the same flow as the call that prepares
+-- it (token exchange and one renewal on 401, the retry policy, at most once, the deadline,
+-- events; the answer mapped and scrubbed as that call's). So a caller that validates, shows or
+-- hashes a request before sending it (the CLI's journal) encodes it once. `req` is left as it
+-- was; each send is a new request to the server.
+-- @function kos:send_prepared
+-- @tparam table req what `prepare_visitor_images` / `prepare_search_visitors` returned
+-- @return what `register_visitor_images` / `search_visitors` return: the answer, or nil and an error
+-- @raise when `req` was not made by a `prepare_*` function (a table built by hand, or one whose
+--   body was replaced), was made for the RCS client, or the client is closed
+-- @usage local req, err = bizreg.prepare_visitor_images { images = list }
+-- if req then local res, serr = kos:send_prepared(req) end
+
 --- An RCS Biz Center client, made by `bizreg.rcs`: the methods below, and `start` and `close`
 -- (see `client`). It keeps one kept-alive connection and (with `client_id`) its token.
 -- @type rcs_client

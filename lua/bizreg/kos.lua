@@ -6,6 +6,7 @@ local client = require "bizreg.client"
 local auth = require "bizreg.auth"
 local search = require "bizreg.kos_search"
 local token_store = require "bizreg.token_store"
+local prepared = require "bizreg.prepared"
 
 local M = {}
 
@@ -27,8 +28,32 @@ local function prepare_json(encode, path, payload)
   return { method = "POST", path = path, headers = { ["Content-Type"] = "application/json" }, body = json }
 end
 
-function M.prepare(payload) return prepare_json(core.encode_visitor_images, M.PATH, payload) end
-function M.prepare_search(payload) return prepare_json(core.encode_search_visitors, search.PATH, payload) end
+-- The send half of each call: a prepared request's bytes, as they are (a copy of the
+-- request table, so the caller's is not changed), through the auth and retry flow.
+local send = {}
+send.register_visitor_images = { run = function(self, ctx, req)
+  local res, err = self:call(ctx, { method = req.method, path = req.path, headers = req.headers, body = req.body,
+    progress = true })
+  return self:finish(res, err, M.map_response)
+end }
+send.search_visitors = { run = function(self, ctx, req)
+  local res, err = self:call(ctx, req)
+  if not res then return nil, err end
+  return M.map_search(res, self)
+end }
+
+local function prepare_visitor_images(payload) return prepare_json(core.encode_visitor_images, M.PATH, payload) end
+local function prepare_search(payload) return prepare_json(core.encode_search_visitors, search.PATH, payload) end
+
+-- bizreg.prepare_*: marked, so that client:send_prepared takes them (and only them)
+function M.prepare(payload)
+  local req, err = prepare_visitor_images(payload)
+  return req and prepared.mark(req, "bizreg.kos", send.register_visitor_images), err
+end
+function M.prepare_search(payload)
+  local req, err = prepare_search(payload)
+  return req and prepared.mark(req, "bizreg.kos", send.search_visitors), err
+end
 
 -- Server keys may be indexed ("images[0].memo", 0-based) or bare ("memo"): both
 -- map to { key = "memo", index = 1-based position or nil }.
@@ -82,20 +107,17 @@ end
 
 M.ops = {}
 
+-- Each call: prepare (validate and encode), then its send half (as client:send_prepared).
 M.ops.register_visitor_images = { check = check_payload, run = function(self, ctx, payload)
-  local req, err = M.prepare(payload)
+  local req, err = prepare_visitor_images(payload)
   if not req then return nil, err end
-  req.progress = true
-  local res, cerr = self:call(ctx, req)
-  return self:finish(res, cerr, M.map_response)
+  return send.register_visitor_images.run(self, ctx, req)
 end }
 
 M.ops.search_visitors = { check = check_payload, run = function(self, ctx, payload)
-  local req, err = M.prepare_search(payload)
+  local req, err = prepare_search(payload)
   if not req then return nil, err end
-  local res, cerr = self:call(ctx, req)
-  if not res then return nil, cerr end
-  return M.map_search(res, self)
+  return send.search_visitors.run(self, ctx, req)
 end }
 
 -- ---- token -------------------------------------------------------------------

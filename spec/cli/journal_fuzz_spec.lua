@@ -15,11 +15,11 @@ local cli = require "spec.cli.run"
 local SEED = tonumber(os.getenv("BIZREG_FUZZ_SEED") or "") or os.time()
 local N = tonumber(os.getenv("BIZREG_FUZZ_N") or "") or 1000
 
-local function hash(n) return string.format("%016x", n * 2654435761 % 2 ^ 48) end
+local function hash(n) return string.format("%016x", n * 2654435761 % 2 ^ 48):rep(4) end  -- 64 hex digits
 
 -- A journal as bizreg writes it: images/batch, and each batch's records by state.
 local function make(images, batch, states)
-  local lines = { json.encode(json.obj("bizreg_journal", 2, "kind", "visitor-images", "file", "x.jsonl",
+  local lines = { json.encode(json.obj("bizreg_journal", 3, "kind", "visitor-images", "file", "x.jsonl",
     "images", images, "batch", batch, "size", 100, "sha256", ("ab"):rep(32), "created", "2026-12-07T00:00:00Z")),
     json.encode(json.obj("owner", 42, "at", "2026-12-07T00:00:00Z")) }
   for n, st in ipairs(states) do

@@ -244,7 +244,7 @@ describe("bizreg register images: the journal", function()
         { '"batch":2', '"batch":0' }, { '"batch":2', '"batch":1e-300' }, { '"batch":2', '"batch":-1' },
         { '"batch":2', '"batch":null' }, { '"batch":2', '"batch":"2"' }, { '"batch":2', '"batch":1e400' },
         { '"batch":2', '"batch":2.5' }, { '"images":4', '"images":-4' }, { '"images":4', '"images":5' },
-        { '"bizreg_journal":2', '"bizreg_journal":"2"' }, { '"kind":"visitor-images"', '"kind":"brand"' },
+        { '"bizreg_journal":3', '"bizreg_journal":"3"' }, { '"bizreg_journal":3', '"bizreg_journal":2' }, { '"kind":"visitor-images"', '"kind":"brand"' },
         { '"sha256":"', '"sha256":"zz' }, { '"size":', '"sizes":' }, { 'header.jsonl"', 'other.jsonl"' },
       } do
         local a, b = case[1], case[2]
@@ -261,7 +261,7 @@ describe("bizreg register images: the journal", function()
       assert.is_true(has(rec, '"batch":2,"first":3,"last":4,'), rec)
       for _, bad in ipairs {
         rec:gsub('"first":3', '"first":2'), rec:gsub('"batch":2', '"batch":3'), rec:gsub('"batch":2', '"batch":0'),
-        rec:gsub('"state":"registered"', '"state":"bogus"'), rec:gsub('"hash":"%x+"', '"hash":7'),
+        rec:gsub('"state":"registered"', '"state":"bogus"'), rec:gsub('"hash":"%x+"', '"hash":7'), rec:gsub('"hash":"%x+"', '"hash":"1b86f2ef53877fb5"'),
         '{"owner":"me"}', "[1,2]", "7",
       } do
         refused(good .. bad .. "\n", bad)
@@ -302,7 +302,7 @@ describe("bizreg register images: the journal", function()
 
     it("a journal killed before its header was complete (nothing sent): --resume says so, a new run starts", function()
       local f = images_file("unstarted", 2)
-      for _, left in ipairs { "", '{"bizreg_journal":2,"kind":"visit' } do
+      for _, left in ipairs { "", '{"bizreg_journal":3,"kind":"visit' } do
         sb:reset()
         cli.write(f .. ".journal", left)
         local r = cli.run({ "register", "images", f, "--resume", f .. ".journal" }, kos_env)
@@ -433,6 +433,26 @@ int fsync(int fd) {
           recovers(f, 3)
         end
       end
+    end)
+
+    it("each batch's hash is the SHA-256 of exactly the bytes the server received for it", function()
+      local core = require "bizreg.core"
+      local hex = function(b) return (b:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
+      local f = images_file("sha", 3)
+      local r = cli.run({ "register", "images", f, "--batch", "2" }, kos_env)
+      assert.equal(0, r.code, r.out .. r.err)
+      local bodies = {}
+      for _, q in ipairs(sb:requests()) do
+        if q.path:find("register%-visitor%-images$") then bodies[#bodies + 1] = sb:body(q.n) end
+      end
+      assert.equal(2, #bodies)
+      local hashes = {}
+      for l in cli.read(f .. ".journal"):gmatch("[^\n]+") do
+        local rec = json.decode(l)
+        if rec.state == "registered" then hashes[rec.batch] = rec.hash end
+      end
+      assert.equal(hex(core.sha256(bodies[1])), hashes[1])
+      assert.equal(hex(core.sha256(bodies[2])), hashes[2])
     end)
 
     it("one fsync per batch (the outcome goes to disk with the next batch's sending record), one at the end", function()

@@ -20,23 +20,10 @@ M.HINTS = {
   NotFound = "not found on the server",
 }
 
--- Content hash of a request body (two 32-bit polynomial hashes; plain arithmetic, so the
--- same digits on every Lua). It identifies a batch in the journal: not a security measure.
-function M.hash(s)
-  local h1, h2 = 5381, 52711
-  local byte = string.byte
-  for i = 1, #s, 64 do
-    local t = { byte(s, i, i + 63) }
-    for j = 1, #t do
-      h1 = (h1 * 33 + t[j]) % 4294967291
-      h2 = (h2 * 131 + t[j]) % 4294967279
-    end
-  end
-  return string.format("%08x%08x", h1, h2)
-end
-
--- One violation as the report shows it: key relative to the whole file (1-based image).
-local function violation(p, first, lines)
+-- One violation (the library's or the server's errorProperties entry) as the report shows
+-- it: key relative to the whole file (1-based image) and its line in a JSON Lines file.
+-- first: the batch's first image number. The one error -> file position mapper.
+function M.violation(p, first, lines)
   local v = { key = p.key, reason = p.reason, message = p.message }
   if p.index then
     local n = first + p.index - 1
@@ -49,8 +36,8 @@ local function violation(p, first, lines)
 end
 
 -- items: list of image tables; size: images per request; lines: JSON Lines numbers or nil.
--- Returns batches ({ n, first, last, req = {method, path, headers, body}, hash }) and the
--- violations of every batch (empty when all are valid).
+-- Returns batches ({ n, first, last, req }: req as prepare_visitor_images made it, which
+-- client:send_prepared sends as it is) and the violations of every batch (empty when all are valid).
 function M.split(items, size, lines)
   local batches, violations = {}, {}
   local count = math.ceil(#items / size)
@@ -60,9 +47,9 @@ function M.split(items, size, lines)
     for i = first, last do slice[#slice + 1] = items[i] end
     local req, err = bizreg.prepare_visitor_images { images = slice }
     if req then
-      batches[n] = { n = n, first = first, last = last, req = req, hash = M.hash(req.body) }
+      batches[n] = { n = n, first = first, last = last, req = req }
     else
-      for _, p in ipairs(err.errorProperties or {}) do violations[#violations + 1] = violation(p, first, lines) end
+      for _, p in ipairs(err.errorProperties or {}) do violations[#violations + 1] = M.violation(p, first, lines) end
       if #(err.errorProperties or {}) == 0 then
         violations[#violations + 1] = { key = "images", reason = "Invalid", message = tostring(err.message) }
       end

@@ -64,7 +64,8 @@ end
 -- this file's: the same name and number of images (so every batch holds the same image
 -- numbers); a batch it calls registered, or of unknown outcome, must still hold exactly the
 -- same images. Only batches that failed (nothing registered) may have been fixed since.
-local function check_journal(j, o, file, nitems, batches)
+local function check_journal(j, o, file, data, batches)
+  local nitems = #data.items
   local h = j.header
   if o.batch and o.batch ~= h.batch then
     return nil, "the journal was written with --batch " .. h.batch .. ": resume with the same size (or leave --batch out)"
@@ -85,8 +86,7 @@ local function check_journal(j, o, file, nitems, batches)
         rec.first, rec.last, rec.state == "unknown" and "perhaps registered (unknown outcome)" or "registered")
     end
   end
-  local size, sha = journal.fingerprint(file)
-  if size ~= h.size or sha ~= h.sha256 then  -- fine by the batches above: say so
+  if data.size ~= h.size or data.sha256 ~= h.sha256 then  -- fine by the batches above: say so
     return true, file .. " changed since the journal was written (size, SHA-256); the batches it records as "
       .. "registered or unknown still hold the same images"
   end
@@ -137,13 +137,8 @@ end
 -- A failed batch's violations, with image numbers relative to the whole file.
 local function error_lines(ui, b, err, lines)
   for _, p in ipairs(err.errorProperties or {}) do
-    local key = p.key
-    if p.index then
-      local n = b.first + p.index - 1
-      key = "images[" .. n .. "]" .. (p.key ~= "" and ("." .. p.key) or "")
-      if lines and lines[n] then key = key .. " (line " .. lines[n] .. ")" end
-    end
-    ui:result("    " .. key .. "  " .. tostring(p.reason))
+    local v = batches_mod.violation(p, b.first, lines)
+    ui:result("    " .. v.key .. (v.line and (" (line " .. v.line .. ")") or "") .. "  " .. tostring(p.reason))
   end
 end
 
@@ -152,7 +147,7 @@ end
 local function send(ui, client, b, count)
   if ui.verbose_on then ui:err("# " .. label(b, count)) end
   local t0 = core.now()
-  local res, err = client:register_visitor_images { images = b.items }
+  local res, err = client:send_prepared(b.req)  -- the bytes validated and hashed, encoded once
   local elapsed = math.floor((core.now() - t0) * 1000 + 0.5) / 1000
   if res then return "registered", nil, elapsed end
   if outcome.interrupted(err) then error("interrupted!", 0) end
@@ -222,14 +217,14 @@ local function plan(ui, file, o, run)
   end
   local data, batches, count = prepare(ui, file, size)
   if not data then return nil, batches end
-  for _, b in ipairs(batches) do
-    b.items = {}
-    for i = b.first, b.last do b.items[#b.items + 1] = data.items[i] end
-  end
+  -- a batch is known by the SHA-256 of exactly the bytes that are sent for it; the file by
+  -- those of the text its batches were made from (read once)
+  for _, b in ipairs(batches) do b.hash = journal.digest(b.req.body) end
+  data.size, data.sha256, data.text = #data.text, journal.digest(data.text), nil
   local why
   if prior then
     local ok
-    ok, why = check_journal(prior, o, file, #data.items, batches)
+    ok, why = check_journal(prior, o, file, data, batches)
     if not ok then ui:err("bizreg: " .. why) return nil, outcome.USAGE end
     if why then ui:err("bizreg: note: " .. why) end
   end
@@ -259,14 +254,8 @@ end
 -- not start leaves none behind): true | nil (said why; nothing was sent).
 local function ensure_journal(run)
   if run.j then return true end
-  local size, sha = journal.fingerprint(run.file)
-  local j, err
-  if size then
-    j, err = journal.create(run.jpath, function(s) return run.ui:scrub(s) end, { file = run.file,
-      images = #run.data.items, batch = run.size, size = size, sha256 = sha, pid = os_cli.getpid() })
-  else
-    err = sha
-  end
+  local j, err = journal.create(run.jpath, function(s) return run.ui:scrub(s) end, { file = run.file,
+    images = #run.data.items, batch = run.size, size = run.data.size, sha256 = run.data.sha256, pid = os_cli.getpid() })
   if not j then  -- before the first request of a new run: nothing was sent
     run.ui:err("bizreg: " .. err)
     run.code = outcome.USAGE

@@ -4,7 +4,7 @@
 -- BEFORE its request leaves: a "sending" with no outcome after it means the process died
 -- while the request may have arrived, which is an unknown outcome, never "not registered".
 --
---   {"bizreg_journal":2,"kind":"visitor-images","file":"x.jsonl","images":1000,"batch":100,
+--   {"bizreg_journal":3,"kind":"visitor-images","file":"x.jsonl","images":1000,"batch":100,
 --    "size":81234,"sha256":"…","created":"…"}
 --   {"owner":4242,"at":"…"}                              (each run that holds it)
 --   {"batch":3,"first":201,"last":300,"hash":"…","state":"sending","at":"…"}
@@ -22,7 +22,7 @@ local load = require "bizreg.cli.load"
 
 local M = {}
 
-M.VERSION = 2
+M.VERSION = 3   -- 3: a batch's hash is the SHA-256 of its request body
 M.MAX_IMAGES = 2 ^ 31 - 1   -- header ranges: anything beyond is not a journal bizreg wrote
 M.MAX_BATCH = 1000000
 
@@ -30,13 +30,12 @@ local os_cli = core.cli and core.cli() or {}
 
 local function now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
 
-local function hex(s) return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
 
--- The file's identity for the header: size, SHA-256 (hex) | nil, message.
-function M.fingerprint(path)
-  local text, err = load.read(path)
-  if not text then return nil, err end
-  return #text, hex(core.sha256(text))
+-- SHA-256 of s, in hex: a file's identity in the header (of the text its batches were made
+-- from), a batch's (of its request body) in each record.
+function M.digest(s)
+  local d = core.sha256(s)
+  return string.format(string.rep("%02x", #d), d:byte(1, -1))
 end
 
 local function int_in(v, lo, hi)
@@ -79,7 +78,7 @@ local function check_record(rec, h, count)
   if rec.first ~= first or rec.last ~= last then
     return string.format("batch %d must hold images %d-%d", rec.batch, first, last)
   end
-  if not str(rec.hash, "^%x+$") then return "hash must be hex digits" end
+  if not (str(rec.hash, "^%x+$") and #rec.hash == 64) then return "hash must be the body's SHA-256 (64 hex digits)" end
   if rec.by ~= nil and rec.by ~= "operator" then return "by must be \"operator\"" end
   if rec.error ~= nil and type(rec.error) ~= "table" then return "error must be an object" end
   if rec.at ~= nil and type(rec.at) ~= "string" then return "at must be a date" end
