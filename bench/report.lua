@@ -241,6 +241,14 @@ encode_miss = function(e10, e1k, item)
     end
     return 0
   end
+  -- bizreg's own code by source file (inlined helpers counted in the header they come from)
+  local function src(name)
+    local v = 0
+    for file, cost_of in pairs(item.p.files) do
+      if file:sub(-#name - 5) == "/src/" .. name then v = v + cost_of end
+    end
+    return T.thousands(v / ops)
+  end
   local n_bz, c_bz = api_calls(item.p, ops)
   local n_cj, c_cj = api_calls(item.base, ops)
   local api_bz = k("p", "table") + k("p", "other Lua")
@@ -258,6 +266,9 @@ encode_miss = function(e10, e1k, item)
   slot) %s (%s), the other API calls %s (%s); bizreg's own code %s: the validating walk,
   key-to-row matching by interned address, the date-time parse and JSON structure, inlined into
   `walk_object`, %s (~%.0f per key), and the UTF-8 check + escape of every string (`bz_json_string_utf8`) %s;
+  by source file: the walk (`validate.c`) %s, key-to-row matching and path frames (`validate.h`'s
+  inline helpers) %s, UTF-8 check and escape (`json.c`) %s, buffer writes (`buf.h`, inlined) %s,
+  date-time parsing (`rules.c`) %s, `json.h` %s;
   allocation and GC %s (%s); copies %s; the interpreter %s. cjson's own code is %s and its
   number formatting (libc printf for the 10 `order` integers) %s. Lua API calls per encode:
   bizreg %.0f, cjson %.0f (`lua_next` %s / %s, `lua_type` %s / %s, `lua_tolstring` %s / %s,
@@ -271,12 +282,13 @@ encode_miss = function(e10, e1k, item)
   per image, the 162-byte memo the most; today %.1f per byte, in 72 calls), so validating and
   writing need not cost more than ~5,000 on top: ~%s in all, %.2f× cjson. The target
   (≤ 0.6×, %s instructions) leaves %s for bizreg's own code against %s today: the walk would
-  have to lose ~%s instructions (a third of it), e.g. by a per-schema fast path for a table whose
+  have to lose ~%s instructions (%.0f %% of it), e.g. by a per-schema fast path for a table whose
   keys are exactly the schema's rows. That is a rewrite of the validating walk, not a safe local
   change, and was not attempted in this round's time.]],
     e10.ratio, e1k.ratio, T.thousands(api_bz), T.thousands(api_cj), T.thousands(k("p", "table")),
     T.thousands(k("base", "table")), T.thousands(k("p", "other Lua")), T.thousands(k("base", "other Lua")),
     T.thousands(own), T.thousands(k("p", "validating")), k("p", "validating") / 171, T.thousands(k("p", "string")),
+    src("validate.c"), src("validate.h"), src("json.c"), src("buf.h"), src("rules.c"), src("json.h"),
     T.thousands(k("p", "allocation")), T.thousands(k("base", "allocation")), T.thousands(k("p", "copies")),
     T.thousands(k("p", "interpreter")), T.thousands(k("base", "cjson's")), T.thousands(k("base", "number")),
     n_bz, n_cj, c(c_bz, "lua_next"), c(c_cj, "lua_next"), c(c_bz, "lua_type"), c(c_cj, "lua_type"),
@@ -285,7 +297,7 @@ encode_miss = function(e10, e1k, item)
     T.thousands(api_bz), T.thousands(api_cj), T.thousands(bytes or 0), k("p", "string") / 2500,
     T.thousands(floor), floor / e10.b,
     T.thousands(0.6 * e10.b), T.thousands(0.6 * e10.b - (e10.a - own)), T.thousands(own),
-    T.thousands(e10.a - 0.6 * e10.b))
+    T.thousands(e10.a - 0.6 * e10.b), 100 * (e10.a - 0.6 * e10.b) / own)
 end
 
 -- The full-call miss: the call by object against luasocket + cjson's.
@@ -365,6 +377,27 @@ local function misses()
   not done: libcurl replays `POSTFIELDS` by itself on a reused connection that died; only
   `CURLOPT_PREREQFUNCTION` (libcurl ≥ 7.80) could refuse that replay, and nothing could on
   7.68–7.79, while the read callback's refused rewind keeps at most once on every version.]], jr.v)
+  end
+  local e1 = paired("instr", "enc1", "bz", "cj", cost)
+  local one = profile_by_label["i:enc1:bz:1"]
+  if e1 and e1.ratio > 1 and one and one.base then
+    local ops = ops_of(one.spec.label)
+    local function gc(p)
+      for _, r in ipairs(P.by_kind(p, T.ENCODE_KINDS)) do
+        if r.name:find("^allocation") then return r.ir / ops end
+      end
+      return 0
+    end
+    out[#out + 1] = string.format([[
+* **Encode, 1 image, %.2f× `cjson.encode` (target ≤ 1×; %s against %s): missed since
+  `prepare_visitor_images` records every request it returns for `kos:send_prepared`
+  (`lua/bizreg/prepared.lua`, merged from wt-cliprep).** Per call: storing the record in its
+  weak-keyed table (`luaV_finishset` → `luaH_newkey`, the table rehashing as it grows) %s,
+  allocation and GC %s against cjson's %s (the record table, and the collector's work on a
+  weak-keyed table). Before that merge (main at 42ebe2d) the row was 17,473 Ir, 0.96×; the
+  10-image row moved by the same ~3,000 per call.]],
+      e1.ratio, T.thousands(e1.a), T.thousands(e1.b), T.thousands((one.p.incl.luaV_finishset or 0) / ops),
+      T.thousands(gc(one.p)), T.thousands(gc(one.base)))
   end
   local e10 = paired("instr", "enc10", "bz", "cj", cost)
   local e1k = paired("instr", "enc1000", "bz", "cj", cost)
