@@ -7,9 +7,6 @@
 -- usage: calls.lua <nginx base url> <results file>
 local shim = require "benchshim"
 local bizreg = require "bizreg"
-local cjson = require "cjson"
-local http = require "socket.http"
-local ltn12 = require "ltn12"
 local C = require "common"
 
 local base, out = arg[1], arg[2]
@@ -42,25 +39,8 @@ end
 -- bizreg: validate, encode, send on the client's keep-alive connection, decode the answer.
 local function kos_client(tag) return bizreg.kos { base_url = base .. "/" .. tag, token = "bench-token" } end
 local kos = kos_client("fkc")
-local function bz_call()
-  local res, err = kos:register_visitor_images(payload)
-  if not res then error(tostring(err)) end
-end
-
--- What a user writes with Debian's best blocking peer: cjson.encode + socket.http (no validation).
-local ls_url = base .. "/fls" .. C.KOS_PATH
-local function ls_call()
-  local body = cjson.encode(payload)
-  local chunks = {}
-  local ok, code = http.request {
-    url = ls_url, method = "POST", source = ltn12.source.string(body), sink = ltn12.sink.table(chunks),
-    headers = { ["Content-Type"] = "application/json", ["Content-Length"] = tostring(#body),
-                Authorization = "Bearer bench-token", Accept = "application/json" },
-  }
-  if not ok or code ~= 200 then error("socket.http: " .. tostring(code)) end
-  local res = cjson.decode(table.concat(chunks))
-  if type(res) ~= "table" then error("socket.http: not JSON") end
-end
+local bz_call = C.bizreg_call(kos, payload)
+local ls_call = C.luasocket_call(base .. "/fls" .. C.KOS_PATH, payload)
 
 for _ = 1, 20 do bz_call() ls_call() end
 -- Many short rounds: a burst of load from other processes spoils few of them.

@@ -27,6 +27,35 @@ function M.brand_payload(profile, cert)
 end
 
 M.KOS_PATH = "/image/open/v1/commands/register-visitor-images"
+
+-- The full-call baseline, as a user writes it with Debian's best blocking peer:
+-- cjson.encode + luasocket's socket.http (a new connection per request) + cjson.decode, no
+-- validation. Returns a function doing one call of `payload` to `url` (raises on failure).
+function M.luasocket_call(url, payload)
+  local cjson = require "cjson"
+  local http = require "socket.http"
+  local ltn12 = require "ltn12"
+  return function()
+    local body = cjson.encode(payload)
+    local chunks = {}
+    local ok, code = http.request {
+      url = url, method = "POST", source = ltn12.source.string(body), sink = ltn12.sink.table(chunks),
+      headers = { ["Content-Type"] = "application/json", ["Content-Length"] = tostring(#body),
+                  Authorization = "Bearer bench-token", Accept = "application/json" },
+    }
+    if not ok or code ~= 200 then error("socket.http: " .. tostring(code)) end
+    local res = cjson.decode(table.concat(chunks))
+    if type(res) ~= "table" then error("socket.http: not JSON") end
+  end
+end
+
+-- bizreg's side of the full-call rows: one kos:register_visitor_images(payload) (raises on failure).
+function M.bizreg_call(kos, payload)
+  return function()
+    local res, err = kos:register_visitor_images(payload)
+    if not res then error(tostring(err)) end
+  end
+end
 M.MiB = 1024 * 1024
 
 -- Results: one `R{...}` line per measurement, appended to the file the runner names.

@@ -2,6 +2,7 @@
 --   encN  bizreg.prepare_visitor_images(payload of N images) vs cjson.encode(the same table)
 --   req   one POST on a bizreg.core handle vs the plain libcurl loop in benchshim
 --         (same body bytes, same headers, same keep-alive nginx)
+--   call  (instr only) kos:register_visitor_images(10 images) vs cjson + luasocket socket.http
 -- usage: cpu.lua instr|wall <nginx base url> <results file>
 --   instr: run under callgrind (bench/run.sh): every region is dumped as its own part
 --   wall : run natively; the region's wall time is the figure
@@ -77,16 +78,17 @@ plain:close()
 h:close()
 if not instr then return end
 
--- ---- profiles only (their ratio of record is a wall row: calls.lua) ----------
--- The full call, to see how it splits into validate/encode, the Lua client layer, the request
--- and decoding the answer.
+-- ---- full call -------------------------------------------------------------------
+-- kos:register_visitor_images(10 images) (validate, encode, the request on the client's keep-alive
+-- connection, decode the answer) vs cjson.encode + luasocket socket.http + cjson.decode, both to
+-- the same nginx; the row of record for issue 20's "full call, Ir" target (calls.lua keeps the
+-- wall-clock row beside it). Only the client's user-space instructions count (not the kernel's).
 local kos = bizreg.kos { base_url = base .. "/ikc", token = "bench-token" }
 local kpayload = C.kos_payload(10)
-for _ = 1, 10 do assert(kos:register_visitor_images(kpayload)) end
-for r = 1, 3 do
-  region("call", "bz", r, 100, 100, function()
-    local res, err = kos:register_visitor_images(kpayload)
-    if not res then error(tostring(err)) end
-  end)
-end
+local bz_call = C.bizreg_call(kos, kpayload)
+local ls_call = C.luasocket_call(base .. "/ils" .. C.KOS_PATH, kpayload)
+for _ = 1, 10 do bz_call() ls_call() end
+rounds(5,
+  function(r) region("call", "bz", r, 100, 100, bz_call) end,
+  function(r) region("call", "ls", r, 100, 100, ls_call) end)
 kos:close()

@@ -16,6 +16,7 @@ local function short_obj(path)
   local b = (path or "?"):match("([^/]+)$") or path
   if b:find("^lua5%.4%-sym") then return "lua" end
   if b:find("cjson") then return "cjson" end
+  if b:find("socket") or b:find("mime") then return "luasocket" end
   return (b:gsub("%.so[%.%d]*$", ".so"))
 end
 
@@ -39,10 +40,13 @@ function M.index(dir)
   return out
 end
 
--- Parses one dump part: { total, self = {base -> Ir}, incl = {base -> Ir}, obj = {base -> short} }.
+-- Parses one dump part: { total, self = {base -> Ir}, incl = {base -> Ir}, obj = {base -> short},
+-- calls = {base -> number of calls into it, every recursion level counted},
+-- files = {source file -> self Ir of its lines, inlined code counted in the header it came from} }.
 function M.parse(path)
   local fn_names, ob_names = {}, {}
-  local self, incl, obj = {}, {}, {}
+  local self, incl, obj, calls, files = {}, {}, {}, {}, {}
+  local fl_names, cur_fl, cur_file = {}, nil, nil
   local total = 0
   local cur_ob, cur_fn, call_ob, callee, in_call
   local function named(tbl, id, name)
@@ -57,16 +61,24 @@ function M.parse(path)
       call_ob = named(ob_names, id, name)
     elseif key == "fn" then
       cur_fn = named(fn_names, id, name)
+      cur_file = cur_fl
       local b = base(cur_fn)
       obj[b] = obj[b] or short_obj(cur_ob)
     elseif key == "cfn" then
       callee = named(fn_names, id, name)
       local b = base(callee)
       obj[b] = obj[b] or short_obj(call_ob or cur_ob)
-    elseif key then  -- luacheck: ignore 542
-      -- fl/fi/fe/cfi/cfl: files, not needed
+    elseif key == "fl" then
+      cur_fl = named(fl_names, id, name)
+      cur_file = cur_fl
+    elseif key == "fi" or key == "fe" then  -- inlined code from another file (a header)
+      cur_file = named(fl_names, id, name)
+    elseif key == "cfi" or key == "cfl" then
+      named(fl_names, id, name)
     elseif line:find("^calls=") then
       in_call = true
+      local b = callee and base(callee)
+      if b then calls[b] = (calls[b] or 0) + (tonumber(line:match("^calls=(%d+)")) or 0) end
     elseif line:find("^[%d%+%-%*]") then
       local cost = tonumber(line:match("^%S+%s+(%d+)")) or 0
       if in_call then
@@ -75,6 +87,7 @@ function M.parse(path)
       elseif cur_fn then
         local b = base(cur_fn)
         self[b] = (self[b] or 0) + cost
+        if cur_file then files[cur_file] = (files[cur_file] or 0) + cost end
       end
     else
       local t = line:match("^totals: (%d+)")
@@ -84,7 +97,7 @@ function M.parse(path)
   local incl_b = {}
   for name, v in pairs(incl) do incl_b[base(name)] = v end
   for b, v in pairs(self) do incl_b[b] = math.max(incl_b[b] or 0, v) end
-  return { total = total, self = self, incl = incl_b, obj = obj }
+  return { total = total, self = self, incl = incl_b, obj = obj, calls = calls, files = files }
 end
 
 local function display(b)

@@ -29,7 +29,7 @@ M.PROFILES = {
   { label = "i:enc1000:bz:1", vs = "i:enc1000:cj:1", kinds = true, title = "Encode, 1,000 images: `bizreg.prepare_visitor_images` (baseline `cjson.encode`)" },
   { label = "i:req:bz:1", vs = "i:req:cc:1", title = "One request: `bizreg.core` handle `h:request{...}` (baseline: plain C libcurl loop)" },
   { label = "i:req:cc:1", title = "One request: the plain C libcurl loop (the floor: libcurl's own cost)", n = 8 },
-  { label = "i:call:bz:1", title = "Full call: `kos:register_visitor_images` (10 images) on a keep-alive connection" },
+  { label = "i:call:bz:1", vs = "i:call:ls:1", title = "Full call: `kos:register_visitor_images` (10 images) on a keep-alive connection (baseline: cjson + luasocket `socket.http`)" },
 }
 
 local function sh(cmd)
@@ -80,7 +80,10 @@ M.METHOD = [[
   request size for both (see *Connections*). Full call: the same payload table;
   `kos:register_visitor_images` against `cjson.encode` + `socket.http.request` + `cjson.decode`,
   and against a shell loop running `curl --data-binary @file` once per request with bizreg's
-  exact body.
+  exact body. The luasocket row of record counts instructions like the other Ir rows (both sides
+  in `bench/cpu.lua` under callgrind, 5 interleaved rounds of 100 calls, against the same nginx);
+  its wall row (`bench/calls.lua`, 25 rounds of 200) is information: it also counts the kernel's
+  work, which for luasocket includes a new TCP connection per call.
 * **Files by path, client CPU** (`bench/bypath.lua`): `register_brand` with a 20 MiB PDF
   certificate, given by path against the same bytes as `{ data = … }` (read once before the
   rounds), each side on its own keep-alive connection to the brand location (which reads the
@@ -151,6 +154,7 @@ each client uses its own three-letter URL prefix, which gives the table below.
 local CLIENTS = {
   { "ihd", "`bizreg.core` handle, callgrind run" }, { "icc", "plain C libcurl loop, callgrind run" },
   { "whd", "`bizreg.core` handle, wall run" }, { "wcc", "plain C libcurl loop, wall run" },
+  { "ikc", "`bizreg.kos` client, full calls, callgrind run" }, { "ils", "luasocket `socket.http` + cjson, callgrind run" },
   { "fkc", "`bizreg.kos` client, full calls" }, { "fls", "luasocket `socket.http` + cjson" },
   { "fcu", "`curl` CLI, one process per request" }, { "psq", "`bizreg.kos`, 50 sequential calls × rounds" },
   { "pjb", "`bizreg.kos`, `start`/`poll` jobs" }, { "mdt", "`bizreg.rcs`, certificate as data (all runs)" },
