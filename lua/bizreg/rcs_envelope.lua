@@ -14,7 +14,7 @@
 -- * A null is absent; unknown fields are kept; a documented field of another type is kept
 --   raw and named in an `answer` event (fields.lua).
 local cjson = require "cjson.safe"
-local client = require "bizreg.client"  -- retry_after: the one Retry-After reader
+local retry_after_of = require("bizreg.client").retry_after  -- the one Retry-After reader
 local errors = require "bizreg.errors"
 local events = require "bizreg.events"  -- called only when the client has on_event
 
@@ -76,7 +76,7 @@ end
 local function fail_error(res, f)
   -- a 404 names its URL (errors.http): the usual cause is a wrong base URL
   local url = res.status == 404 and res.url or nil
-  local retry_after = client.retry_after(res)
+  local retry_after = retry_after_of(res)
   local e = errors.http(f.status or res.status, {
     body = res.body, code = f.code, raw_code = f.raw_code, retry_after = retry_after,
     message = f.message or (not url and ("HTTP " .. res.status) or nil),

@@ -100,7 +100,7 @@ local function cut_short(line)
     i = i + 1
   end
   local value
-  local function str()
+  local function string_()
     expect('"')
     while true do
       local c = peek()
@@ -129,13 +129,13 @@ local function cut_short(line)
       if c ~= "," then error("damaged", 0) end
     end
   end
-  local function pair() str() ws() expect(":") value() end
+  local function pair() string_() ws() expect(":") value() end
   function value()
     ws()
     local c = peek()
     if c == "{" then container("{", "}", pair)
     elseif c == "[" then container("[", "]", value)
-    elseif c == '"' then str()
+    elseif c == '"' then string_()
     elseif c:find("[%-%d]") then
       local e = line:find("[^%-+%d%.eE]", i) or n + 1
       local token = line:sub(i, e - 1)

@@ -4,7 +4,7 @@
 --   json.encode(value)                            -> one line
 --   json.decode(text[, "line"])                   -> value | nil, message (lua-cjson's, in words)
 local cjson = require "cjson.safe"
-local text = require "bizreg.cli.text"
+local safe_text = require "bizreg.cli.text"
 
 local M = {}
 
@@ -35,7 +35,7 @@ local function encode_string(s)
   -- bytes that are not UTF-8 (an input key, a server's text) become the text \xNN, so the
   -- line stays JSON; C1 controls are written \u0080..\u009f (a terminal may obey them raw).
   -- cjson escapes "/" as "\/": valid JSON, but noisy in paths and URLs
-  return (cjson.encode(text.utf8(s)):gsub("\\/", "/"):gsub("\194([\128-\159])", function(c)
+  return (cjson.encode(safe_text.utf8(s)):gsub("\\/", "/"):gsub("\194([\128-\159])", function(c)
     return string.format("\\u%04x", c:byte())
   end))
 end

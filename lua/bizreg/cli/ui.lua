@@ -4,7 +4,7 @@
 -- path can print a token or key by accident.
 local core = require "bizreg.core"
 local fmt = require "bizreg.cli.fmt"
-local text = require "bizreg.cli.text"
+local safe_text = require "bizreg.cli.text"
 
 local M = {}
 
@@ -72,7 +72,7 @@ end
 
 local function write(self, stream, s)
   self:clear_bar()
-  stream:write(text.terminal(self:scrub(s)), "\n")  -- server text and input keys: no raw controls
+  stream:write(safe_text.terminal(self:scrub(s)), "\n")  -- server text and input keys: no raw controls
   stream:flush()
   if self.active and self.pmode == "bar" then self:draw(true) end
 end
