@@ -182,7 +182,10 @@ def("deep_nesting", 3, function(ctx)
   if R.chance(0.3) or not s then
     local o = R.pick(ctx.objects)
     rawset(o.tbl, "deep", v)
-    return "invalid", "nesting of depth " .. depth .. " under unknown key " .. (o.path == "" and "<top>" or o.path) .. ".deep"
+    -- the object's path, as unknown_key: a later mutation replacing the object (null_optional
+    -- of images[2].equipment) takes the nesting away with it, and its expectation wins
+    return "invalid", "nesting of depth " .. depth .. " under unknown key " .. (o.path == "" and "<top>" or o.path) .. ".deep",
+      o.path ~= "" and o.path or nil
   end
   put(s, v)
   return "invalid", "nesting of depth " .. depth .. " at " .. s.path, s.path
