@@ -1,7 +1,7 @@
 -- RCS Biz Center emulation: what rcs.lua and rcs_chatbots.lua share (the answers, a handler
 -- run that turns the first violation into the error answer, random ids, auth, form parts).
 -- It requires neither of them, so the sandbox's require graph stays a tree
--- (spec/layering_spec.lua).
+-- (spec/unit/layering_spec.lua).
 local json = require "bizreg_sandbox.json"
 local multipart = require "bizreg_sandbox.multipart"
 local rules = require "bizreg_sandbox.rcs_rules"
