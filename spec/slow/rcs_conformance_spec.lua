@@ -1,5 +1,6 @@
 -- RCS conformance (issue 15): every documented error code of every RCS call, read from the
--- OpenAPI document itself (../shared/reference/rcs-openapi-1.1.12.yaml, copied codes would drift),
+-- OpenAPI document itself (spec/fixtures/rcs-openapi-1.1.12.yaml, the public document as
+-- published: a fresh clone and the Debian roots have no ../shared; codes copied by hand would drift),
 -- answered by the sandbox in the server's dialect (POST /_sandbox/dialect): codes as JSON strings
 -- and as integers, the Fail envelope in its own status and inside an HTTP 200, through blocking
 -- calls, jobs and the ngx transport. Each case asserts the mapped error (or result) field by
@@ -14,8 +15,7 @@ local socket = require "socket"
 -- ---- the codes the document lists for its Fail answer (oneOf 204/401/403/400 ErrorInfo) ----
 
 local function spec_path()
-  for _, p in ipairs { "../shared/reference/rcs-openapi-1.1.12.yaml", "/work/shared/reference/rcs-openapi-1.1.12.yaml",
-    "spec/fixtures/rcs-openapi-1.1.12.yaml" } do
+  for _, p in ipairs { "spec/fixtures/rcs-openapi-1.1.12.yaml" } do
     local f = io.open(p, "rb")
     if f then f:close() return p end
   end

@@ -314,7 +314,7 @@ local function one_batch(run, b)
     if not state then return false end
   end
   note(run.counts, run.lists, state, b)
-  run.ui:progress(run.processed)  -- counted before the line, whose redraw of the bar then shows it
+  run.ui:progress_count(run.processed)  -- counted before the line, whose redraw of the bar shows it
   run.ui:result(label(b, run.count) .. "  " .. text, batch_json(b, state, extra), json.encode)
   if extra and extra.err then error_lines(run.ui, b, extra.err, run.data.lines) end
   if jok == nil and jerr then  -- the outcome happened but is not on disk: the operator must know

@@ -178,6 +178,13 @@ function UI:progress(done, force)
   end
 end
 
+-- Counts without drawing: a batch's images are counted before its result line, and that
+-- line's redraw of the bar shows them; a redraw here, on a slow machine (> REDRAW since the
+-- batch started), would show the count before the line that says why.
+function UI:progress_count(done)
+  if self.active then self.active.done = done end
+end
+
 -- Stops the display without a final redraw (errors, interrupts).
 function UI:progress_abort()
   self.active = nil
