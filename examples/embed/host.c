@@ -17,11 +17,13 @@
  * work took longer than --max-frame-ms and the frame cap was not hit; 1 otherwise;
  * 2 for bad usage or a state that could not be set up.
  */
+#define _GNU_SOURCE /* getrusage(RUSAGE_THREAD): the thread's voluntary context switches */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "lauxlib.h"
@@ -41,6 +43,9 @@ typedef struct game {
   long max_frame; /* ... and which frame it was */
   double max_cpu_ms; /* the most CPU time one frame() used: if far below max_ms, the
                         rest of max_ms was the OS running something else, not Lua waiting */
+  double max_own_ms; /* the longest time one frame() is answerable for: its wall time if it
+                        waited (a voluntary context switch: I/O, a sleep, a lock), else its CPU
+                        time (the rest was the OS preempting it for other processes) */
   long jobs, ok, expected, unexpected, images, brands, pending;
 } game;
 
@@ -51,6 +56,13 @@ static double clock_ms(clockid_t id) {
 }
 
 static double now_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
+
+/* How often this thread has given up the CPU to wait (blocking I/O, sleeping, a lock). */
+static long voluntary_switches(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_THREAD, &ru) != 0) return -1;
+  return ru.ru_nvcsw;
+}
 
 /* Message handler for lua_pcall: the error plus a traceback. */
 static int traceback(lua_State *L) {
@@ -234,11 +246,15 @@ int main(int argc, char **argv) {
     double t0 = now_ms();
     for (i = 0; i < NSTATES; i++) {
       if (games[i].active) {
-        double t = now_ms(), c = clock_ms(CLOCK_THREAD_CPUTIME_ID), dt, dc;
+        long v = voluntary_switches();
+        double t = now_ms(), c = clock_ms(CLOCK_THREAD_CPUTIME_ID), dt, dc, own;
         run_frame(&games[i], n);
         dt = now_ms() - t;
         dc = clock_ms(CLOCK_THREAD_CPUTIME_ID) - c;
+        /* waited (or switches unknown): all of it; else preempted only: its CPU time */
+        own = (v < 0 || voluntary_switches() != v) ? dt : dc;
         if (dc > games[i].max_cpu_ms) games[i].max_cpu_ms = dc;
+        if (own > games[i].max_own_ms) games[i].max_own_ms = own;
         if (dt > games[i].max_ms) {
           games[i].max_ms = dt;
           games[i].max_frame = n;
@@ -265,9 +281,9 @@ int main(int argc, char **argv) {
     game *g = &games[i];
     read_summary(g);
     printf("embed: [%s] %ld jobs: %ld ok, %ld expected error(s), %ld unexpected, %ld still running%s; longest frame() %.2f ms (frame %ld), "
-           "most CPU in a frame() %.2f ms\n",
+           "most CPU in a frame() %.2f ms, most a frame() answers for %.2f ms\n",
            g->name, g->jobs, g->ok, g->expected, g->unexpected, g->pending, g->failed ? ", LUA ERROR" : "", g->max_ms,
-           g->max_frame, g->max_cpu_ms);
+           g->max_frame, g->max_cpu_ms, g->max_own_ms);
     jobs += g->jobs;
     images += g->images;
     brands += g->brands;
@@ -289,9 +305,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "embed: FAIL: %ld job(s) never finished\n", pending);
     rc = 1;
   }
-  if (max_ms > limit_ms) {
-    fprintf(stderr, "embed: FAIL: a frame's Lua work took %.2f ms (limit %.2f ms)\n", max_ms, limit_ms);
-    rc = 1;
+  /* The limit is on what a frame() is answerable for (max_own_ms): on a busy machine the OS
+   * may preempt a frame for longer than the limit without Lua waiting for anything; a frame
+   * that waited is counted in full. The wall figures above are information. */
+  for (i = 0; i < NSTATES; i++) {
+    if (games[i].max_own_ms > limit_ms) {
+      fprintf(stderr, "embed: FAIL: [%s] a frame's Lua work took %.2f ms (limit %.2f ms)\n", games[i].name,
+              games[i].max_own_ms, limit_ms);
+      rc = 1;
+    }
   }
   if (capped) {
     fprintf(stderr, "embed: FAIL: frame cap (%ld frames) hit with jobs still running\n", cap);

@@ -78,7 +78,8 @@ for suite in $DISTROS; do
   if ! prepare_root "$suite" "$root"; then
     FAIL=$((FAIL + 1)); echo "$suite: 0 passed, 1 failed (root not ready)"; continue
   fi
-  # A fresh copy of the tree as a clone has it (no build products, no node modules: make test
+  # A fresh copy of the tree as a clone has it, .git included (the LuaRocks check clones it;
+  # no build products, no node modules: make test
   # installs them with npm, as on a fresh machine). The root's earlier npm install is kept when
   # spec/node's package files did not change (a second run tests the tree, not npm again).
   keep=$root/node_modules.kept
@@ -89,7 +90,7 @@ for suite in $DISTROS; do
     mv "$root/src/spec/node/node_modules" "$keep"
   fi
   rm -rf "$root/src" && mkdir -p "$root/src"
-  tar -C "$SRC" --exclude=./build --exclude=./.git --exclude=./tree --exclude=./spec/node/node_modules -cf - . |
+  tar -C "$SRC" --exclude=./build --exclude=./tree --exclude=./spec/node/node_modules -cf - . |
     tar -C "$root/src" -xf -
   if [ -d "$keep" ]; then mv "$keep" "$root/src/spec/node/node_modules" && touch "$root/src/spec/node/node_modules"; fi
   log=$SRC/build/logs/distro-$suite
