@@ -41,6 +41,9 @@ end
 function M.of(err)
   local kind = err.kind
   if kind == "validation" then return M.REFUSED end               -- nothing was sent
+  -- the answer is a resend's (a "repeat" route, bizreg.routes): the first attempt may have
+  -- been processed whatever this one says
+  if err.resent then return M.MAYBE end
   -- by the HTTP status: an RCS Fail envelope inside a 2xx (err.http_status 200) was refused
   -- whatever status it names; the library's retryable reads the same
   if kind == "http" then return M.of_status(err.http_status or err.status, err.retry_after) end
