@@ -30,7 +30,9 @@
 -- @field user_agent the `User-Agent` header (default `bizreg/0.1.0`)
 -- @field max_response_bytes an integer ≥ 1 (default 8 MiB); a longer answer is `RESPONSE_TOO_LARGE`
 -- @field retries an integer ≥ 0 (default 2): how often connect-phase failures and HTTP 429 are
---   retried; nothing that may have reached the server is ever resent
+--   retried; a request that may have reached the server is resent only when its route is one
+--   whose repeat cannot change the outcome (reads, cancel, delete of a brand never approved:
+--   `bizreg.routes`), after a broken connection or a 502/503/504; never a write like a POST
 -- @field retry_max_wait cap in seconds on a `Retry-After` wait (default 10)
 -- @field max_idle seconds an idle kept-alive connection may be reused (default 4)
 -- @field on_progress `function(sent, total)`: upload progress, called from inside libcurl
@@ -78,7 +80,8 @@ local C = core.DEFAULTS  -- the C transport's (src/http.h)
 -- @field connect_timeout seconds to connect (src/http.h)
 -- @field max_response_bytes longest answer read (src/http.h)
 -- @field max_idle seconds a kept-alive connection may be reused (src/http.h)
--- @field retries retries of failures where nothing reached the server, and of 429
+-- @field retries retries of failures where nothing reached the server, and of 429 (of a
+--   "repeat" route, `bizreg.routes`, also of failures after sending and 502/503/504)
 -- @field retry_max_wait cap in seconds on a `Retry-After` wait
 -- @field user_agent the `User-Agent` header
 -- @field token_lifetime seconds an RCS token is kept when its `expiresIn` is unusable
