@@ -191,3 +191,55 @@ describe("a once route", function()
     end
   end)
 end)
+
+-- Every request the library sends today names a route of the table, whose method and path
+-- template match what goes on the wire (a new op without a route would be "once": safe, but
+-- this lists the ones that exist).
+describe("every request names its route", function()
+  local fx = require "spec.helpers.fixtures"
+  local sent = {}
+  local function answer(req)
+    sent[#sent + 1] = req
+    local path = req.url:match("^https?://[^/]+(/[^?]*)")
+    if path:find("/token$") then return { status = 200, headers = {}, body = '{"accessToken":"eyJhbGciOi.abc.def","expiresIn":"3600"}' } end
+    if path:find("exchange%-token$") then return { status = 200, headers = {}, body = '{"token":"aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"}' } end
+    return { status = 200, headers = {}, body = BRAND }
+  end
+  local function template_matches(route, req)
+    local method, template = route:match("^(%u+) (.*)$")
+    local pattern = "^https?://[^/]+" .. (req.url:find("/api/1%.1/") and "/api/1%.1" or "")
+      .. template:gsub("[%-%.]", "%%%0"):gsub("{%w+}", "[^/?]+") .. "%f[?\0]"
+    return method == req.method and req.url:find(pattern) ~= nil
+  end
+
+  it("RCS and KOS, token calls included", function()
+    local r = bizreg.rcs { base_url = "https://rcs.example.invalid/api/1.1", client_id = "acct",
+      client_secret = "SK.secret-0123456789", person_id = "acct", transport = answer, retries = 0 }
+    r:get_brand("BR.x")
+    r:list_brands()
+    r:find_brands { name = "n" }
+    r:brand_categories()
+    r:wait_for_approval("BR.x", { interval = 1, timeout = 5 })
+    r:register_brand(fx.brand(), { check_categories = false })
+    r:resubmit_brand("BR.x", fx.brand())
+    r:register_chatbots("BR.x", { chatbots = { { mdn = "0212345678", subTitle = "t" } },
+      subNumCertificate = { data = fx.images.pdf(4096), filename = "c.pdf" } })
+    local k = bizreg.kos { base_url = "https://crm.example.invalid", api_key = "11111111-2222-4333-8444-555555555555",
+      transport = answer, retries = 0 }
+    k:register_visitor_images { images = { { fileName = "a.jpg", visitorId = "v" } } }
+    k:search_visitors { chartNumber = "12345" }
+    local seen = {}
+    for _, req in ipairs(sent) do
+      assert.is_string(req.route, req.method .. " " .. req.url)
+      assert.equal("string", type(routes.ROUTES[req.route]), req.route)
+      assert.is_true(template_matches(req.route, req), req.route .. " vs " .. req.method .. " " .. req.url)
+      seen[req.route] = true
+    end
+    for _, route in ipairs { "POST /token", "GET /corp/{personId}/brand/{brandId}", "GET /corp/{personId}/brand",
+        "GET /corp/brand/categories", "POST /corp/brand", "PUT /corp/brand/{brandId}", "POST /brand/{brandId}/chatbot",
+        "POST /open/authorization/commands/exchange-token", "POST /image/open/v1/commands/register-visitor-images",
+        "POST /visitor/open/v1/queries/search-visitors" } do
+      assert.is_true(seen[route], route)
+    end
+  end)
+end)
