@@ -43,12 +43,15 @@
 --   that client (the call goes on to its real outcome)
 -- @field transport `function(req) -> res | nil, err` replacing libcurl
 --   (e.g. `require "bizreg.transport.ngx"`). It gets
---   `req = { method, url, headers, body, timeout, connect_timeout, verify_tls, ca_file, proxy, max_response_bytes }`
+--   `req = { method, url, route, headers, body, timeout, connect_timeout, verify_tls, ca_file, proxy, max_response_bytes }`
+--   (`route`: the request's `bizreg.routes` key, e.g. `"GET /corp/{personId}/brand/{brandId}"`)
 --   (`body` a string; a table transport with `body_chunks = true` and `__call`, like
 --   `bizreg.transport.ngx.new()`, gets a multipart body as a function returning its next chunk,
 --   nil at the end or nil, message, and `req.body_size`)
 --   and returns `{ status, headers, body }`, or `nil, message`,
---   or `nil, { code, message, sent = false }` when nothing reached the server (only then may the call retry)
+--   or `nil, { code, message, sent = false }` when nothing reached the server (only then may the call
+--   retry; a "repeat" route also after `{ code = "RECV_ERROR", sent = true }` and the other
+--   `bizreg.routes.RESEND_CODES`)
 -- @field token_store a store that clients fetching tokens (RCS `client_id` + `client_secret`,
 --   KOS `api_key`; refused with a fixed `token`) share, so that clients with the same base URL and
 --   credentials use **one** token, e.g. the nginx workers: an `ngx.shared.DICT`, or any table with
