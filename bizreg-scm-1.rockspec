@@ -63,6 +63,7 @@ build = {
       ["bizreg.kos_search"] = "lua/bizreg/kos_search.lua",
       ["bizreg.prepared"] = "lua/bizreg/prepared.lua",
       ["bizreg.outcome"] = "lua/bizreg/outcome.lua",
+      ["bizreg.routes"] = "lua/bizreg/routes.lua",
       ["bizreg.rcs"] = "lua/bizreg/rcs.lua",
       ["bizreg.rcs_brands"] = "lua/bizreg/rcs_brands.lua",
       ["bizreg.rcs_categories"] = "lua/bizreg/rcs_categories.lua",

@@ -9,6 +9,7 @@ local core = require "bizreg.core"
 local errors = require "bizreg.errors"
 local events = require "bizreg.events"  -- called only when the client has on_event
 local prepared = require "bizreg.prepared"
+local routes = require "bizreg.routes"  -- which requests a repeat cannot change
 
 local M = {}
 
@@ -131,7 +132,7 @@ function Client:make_ctx()
           body = s
         end
         return normalize_user_result(transport {
-          method = req.method, url = req.url, headers = req.headers, body = body, body_size = body_size,
+          method = req.method, url = req.url, route = req.route, headers = req.headers, body = body, body_size = body_size,
           timeout = req.timeout or o.timeout, connect_timeout = o.connect_timeout, verify_tls = o.verify_tls,
           ca_file = o.ca_file, proxy = o.proxy, max_response_bytes = o.max_response_bytes,
         })
@@ -171,10 +172,14 @@ local function retry_wait(self, res, attempt)
   return res and math.min(w, self.retry_max_wait) or w
 end
 
--- One HTTP exchange with the retry policy: connect-phase failures and 429 only
--- (neither API has an idempotency key, so a request that may have arrived is never resent).
+-- One HTTP exchange with the retry policy (docs/reliability.md). Every route: connect-phase
+-- failures (nothing sent) and 429. A "repeat" route (bizreg.routes: a repeat cannot change
+-- the outcome) also after a failure where bytes may have left (routes.RESEND_CODES) and after
+-- 502/503/504; a route not in that table is sent at most once.
 -- Every attempt is bounded by the call's deadline: its timeout is min(timeout, time left),
 -- and a wait that would end past the deadline is not started (DEADLINE_EXCEEDED).
+-- ctx.route is the route of the call's last request (run() reads it for the call's error);
+-- ctx.resent is set once an attempt that may have been processed was sent again.
 -- base_url .. path, kept for the last path only (a path may carry an id: no growing table).
 local function full_url(self, path)
   if self.url_path ~= path then self.url_path, self.url_full = path, self.base_url .. path end
@@ -194,37 +199,47 @@ function Client:send(ctx, req, token)
   -- (not cached on the client: no secret in a field of the table bizreg.kos/rcs returns)
   if token then headers[self.auth.header] = self.auth.scheme == "" and token or self.auth.scheme .. " " .. token end
   local target = full_url(self, req.path)
-  local attempt, sent = 0, false
+  local rep = routes.repeatable(req.route)
+  ctx.route, ctx.resent = req.route, nil
+  -- sent: the last attempt may have reached the server; maybe: an earlier one may have been
+  -- processed (only a repeat route is sent again after that), so the call's error keeps sent
+  local attempt, sent, maybe = 0, false, false
   while true do
-    if self.closed then return nil, self:closed_error(sent) end
+    if self.closed then return nil, self:closed_error(sent or maybe) end
     local left = ctx.deadline - core.now()
-    if left <= 0 then return nil, self:deadline_error(attempt, sent) end
+    if left <= 0 then return nil, self:deadline_error(attempt, sent or maybe) end
     local out = {
-      method = req.method, url = target, headers = headers, body = req.body,
+      method = req.method, url = target, route = req.route, headers = headers, body = req.body,
       timeout = self.timeout < left and self.timeout or left,
       on_progress = req.progress and self.on_progress or nil,  -- uploads, not token calls
     }
     local t0 = self.on_event and core.now()
     if t0 then
       events.request(self, out, attempt + 1)
-      if self.closed then return nil, self:closed_error(sent) end  -- the hook closed the client
+      if self.closed then return nil, self:closed_error(sent or maybe) end  -- the hook closed the client
     end
     local res, err = ctx.send(out)
     local e
     if res then
       if res.status == 404 then res.url = target end  -- a 404's message names the URL (a wrong base URL?)
       if t0 and self.on_event then events.response(self, res, core.now() - t0) end
-      if res.status ~= 429 or attempt >= self.retries then return res end
+      local again = res.status == 429 or (rep and routes.RESEND_STATUS[res.status])
+      if not again or attempt >= self.retries then return res end
       sent = true
+      if res.status ~= 429 then maybe = true end  -- a 429 was not taken; a 502/503/504 may have been
     else
       e = errors.transport(err)
+      if maybe then e.sent = true end
+      if rep and e.sent and routes.RESEND_CODES[e.code] then e.retryable = true end
       if not e.retryable or attempt >= self.retries then return nil, e end
       sent = e.sent
+      if sent then maybe = true end
     end
+    ctx.resent = maybe or nil
     attempt = attempt + 1
     local wait = retry_wait(self, res, attempt - 1)
-    if wait >= ctx.deadline - core.now() then return nil, self:deadline_error(attempt, sent) end
-    if self.on_event then events.retry(self, attempt + 1, e, wait) end
+    if wait >= ctx.deadline - core.now() then return nil, self:deadline_error(attempt, sent or maybe) end
+    if self.on_event then events.retry(self, attempt + 1, e, wait, res and res.status) end
     ctx.sleep(wait)
   end
 end
@@ -250,6 +265,19 @@ function Client:finish(res, err, mapper)
   return mapper(res)
 end
 
+-- What the call's error says of a repeat, from its last request (ctx, set by Client:send): a
+-- 502/503/504 of a "repeat" route may be sent again (retryable); after a resend (ctx.resent)
+-- an answer may be the repeat's, the first attempt perhaps processed (resent: bizreg.outcome
+-- reads it as maybe processed). Transport errors were judged by Client:send.
+local function judge(ctx, err)
+  if type(err) ~= "table" or err.kind == "validation" then return err end
+  if ctx.resent then err.resent = true end
+  if err.kind == "http" and routes.repeatable(ctx.route) and routes.RESEND_STATUS[err.http_status or err.status] then
+    err.retryable = true
+  end
+  return err
+end
+
 -- The one exit of every call, blocking or job: whatever it returns is scrubbed.
 local function run(self, op, ctx, ...)
   -- A closed client never starts a sleep (close() from a callback just before it, e.g. the
@@ -258,6 +286,7 @@ local function run(self, op, ctx, ...)
   ctx = { send = ctx.send, deadline = core.now() + self.deadline,
     sleep = function(s) if not self.closed then return sleep(s) end end }
   local res, err = op.run(self, ctx, ...)
+  if res == nil then err = judge(ctx, err) end
   if self.closed and self.http and pcall(self.http.close, self.http) then self.http = nil end
   local secrets = self.auth.secrets()
   if res == nil then

@@ -33,9 +33,14 @@
 --   `{ key, reason, index?, code?, message?, value? }` (`{}` if none), e.g.
 --   `{ key = "memo", reason = "TooLong", index = 3 }` (KOS: index is the image's position),
 --   `{ key = "regBrand.menus[2].weblink", reason = "Required", code = "64336" }` (RCS)
--- @field retryable true when sending the same request again is safe and may succeed
---   (`bizreg.outcome.of(err) == "not_processed"`: connect-phase failures; HTTP 429, 503 with
---   `Retry-After`)
+-- @field retryable true when sending the same request again is safe and may succeed:
+--   `bizreg.outcome.of(err) == "not_processed"` (connect-phase failures; HTTP 429, 503 with
+--   `Retry-After`), or, for a route whose repeat cannot change the outcome (`bizreg.routes`:
+--   reads, cancels, deletes by ID), a broken connection after sending or a 502/503/504, which
+--   `outcome.of` still calls `"maybe_processed"` (docs/reliability.md)
+-- @field resent true when bizreg sent the request again after an attempt that may have been
+--   processed (only a "repeat" route): this answer is the repeat's, and `outcome.of` reads
+--   `"maybe_processed"` (a delete answered "not found" may be the first attempt's success)
 -- @field retry_after http: the answer's `Retry-After` in seconds, if it had one
 -- @field sent true when some byte of the request may have reached the server: the request
 --   may have been registered (docs/reliability.md)

@@ -55,12 +55,13 @@ local M = {}
 -- @usage -- { type = "response", status = 200, elapsed = 0.042,
 -- --   headers = { ["content-type"] = "application/json", ["content-length"] = "97" } }
 
---- The call will try again (a connect-phase failure or HTTP 429; see
--- docs/reliability.md: nothing that may have arrived is ever resent).
+--- The call will try again (a connect-phase failure or HTTP 429; for a route whose repeat
+-- cannot change the outcome also a failure after sending and 502/503/504: see
+-- docs/reliability.md, bizreg.routes).
 -- @table retry
 -- @field type `"retry"`
 -- @field attempt the number of the attempt about to be made (2 for the first retry)
--- @field reason `"HTTP 429"`, or the transport error code (`"COULDNT_CONNECT"`, ...)
+-- @field reason `"HTTP 429"` (`"HTTP 503"`, …), or the transport error code (`"COULDNT_CONNECT"`, ...)
 -- @field delay seconds the call waits first (back-off or `Retry-After`, capped by `retry_max_wait`)
 -- @usage -- { type = "retry", attempt = 2, reason = "HTTP 429", delay = 1 }
 -- -- { type = "retry", attempt = 3, reason = "COULDNT_CONNECT", delay = 0.4 }
@@ -149,8 +150,8 @@ function M.response(client, res, elapsed)
 end
 
 -- why: the transport error (a table with code) or nil for a 429 answer.
-function M.retry(client, attempt, why, delay)
-  local reason = why and tostring(why.code) or "HTTP 429"
+function M.retry(client, attempt, why, delay, status)
+  local reason = why and tostring(why.code) or ("HTTP " .. tostring(status or 429))
   emit(client, { type = "retry", attempt = attempt, reason = reason, delay = delay })
 end
 

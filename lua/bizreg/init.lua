@@ -64,6 +64,12 @@ bizreg.errors = errors
 -- @usage if bizreg.outcome.of(err) == bizreg.outcome.MAYBE then reconcile() end
 bizreg.outcome = require "bizreg.outcome"
 
+--- The routes table (`bizreg.routes`): `bizreg.routes.of(route)` says whether a repeat of a
+-- request can change the outcome (`"once"`, sent at most once) or not (`"repeat"`, sent again
+-- after a broken connection or a 502/503/504); docs/reliability.md shows the table.
+-- @usage print(bizreg.routes.of("GET /corp/{personId}/brand/{brandId}"))  --> repeat
+bizreg.routes = require "bizreg.routes"
+
 --- A KOS clinic CRM client.
 -- Credentials: a fixed `token`, **or** an `api_key` exchanged for a token at
 -- `POST /open/authorization/commands/exchange-token` (cached; exchanged once more after a 401).

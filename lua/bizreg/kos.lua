@@ -45,11 +45,12 @@ end
 local send = {}
 send.register_visitor_images = { run = function(self, ctx, req)
   local res, err = self:call(ctx, { method = req.method, path = req.path, headers = req.headers, body = req.body,
-    progress = true })
+    progress = true, route = "POST " .. M.PATH })
   return self:finish(res, err, M.map_response)
 end }
 send.search_visitors = { run = function(self, ctx, req)
-  local res, err = self:call(ctx, req)
+  local res, err = self:call(ctx, { method = req.method, path = req.path, headers = req.headers, body = req.body,
+    route = "POST " .. search.PATH })
   if not res then return nil, err end
   return M.map_search(res, self)
 end }
@@ -140,6 +141,7 @@ local function exchange_token(api_key, header, scheme, shared)
   local function fetch(c, ctx)
     local res, err = c:send(ctx, {
       method = "POST", path = "/open/authorization/commands/exchange-token",
+      route = "POST /open/authorization/commands/exchange-token",
       headers = { ["Content-Type"] = "application/json" }, body = cjson.encode { key = api_key },
     })
     if not res then return nil, err end

@@ -1,7 +1,7 @@
 -- KOS search-visitors: the answer's mapping (POST /visitor/open/v1/queries/search-visitors).
 -- The request's rows are in src/api_kos.c (core.encode_search_visitors); kos.lua registers
--- the operation. A query changes nothing on the server, but it follows the same retry policy
--- as every call (connect-phase failures and 429 only): one policy, nothing to reason about.
+-- the operation. A query changes nothing on the server: its route is a "repeat" one
+-- (bizreg.routes), sent again after a failure after sending, within the client's retries.
 local cjson = require "cjson.safe"
 local errors = require "bizreg.errors"
 local fields = require "bizreg.fields"

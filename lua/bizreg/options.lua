@@ -30,7 +30,9 @@
 -- @field user_agent the `User-Agent` header (default `bizreg/0.1.0`)
 -- @field max_response_bytes an integer ≥ 1 (default 8 MiB); a longer answer is `RESPONSE_TOO_LARGE`
 -- @field retries an integer ≥ 0 (default 2): how often connect-phase failures and HTTP 429 are
---   retried; nothing that may have reached the server is ever resent
+--   retried; a request that may have reached the server is resent only when its route is one
+--   whose repeat cannot change the outcome (reads, cancel, delete of a brand never approved:
+--   `bizreg.routes`), after a broken connection or a 502/503/504; never a write like a POST
 -- @field retry_max_wait cap in seconds on a `Retry-After` wait (default 10)
 -- @field max_idle seconds an idle kept-alive connection may be reused (default 4)
 -- @field on_progress `function(sent, total)`: upload progress, called from inside libcurl
@@ -41,12 +43,15 @@
 --   that client (the call goes on to its real outcome)
 -- @field transport `function(req) -> res | nil, err` replacing libcurl
 --   (e.g. `require "bizreg.transport.ngx"`). It gets
---   `req = { method, url, headers, body, timeout, connect_timeout, verify_tls, ca_file, proxy, max_response_bytes }`
+--   `req = { method, url, route, headers, body, timeout, connect_timeout, verify_tls, ca_file, proxy, max_response_bytes }`
+--   (`route`: the request's `bizreg.routes` key, e.g. `"GET /corp/{personId}/brand/{brandId}"`)
 --   (`body` a string; a table transport with `body_chunks = true` and `__call`, like
 --   `bizreg.transport.ngx.new()`, gets a multipart body as a function returning its next chunk,
 --   nil at the end or nil, message, and `req.body_size`)
 --   and returns `{ status, headers, body }`, or `nil, message`,
---   or `nil, { code, message, sent = false }` when nothing reached the server (only then may the call retry)
+--   or `nil, { code, message, sent = false }` when nothing reached the server (only then may the call
+--   retry; a "repeat" route also after `{ code = "RECV_ERROR", sent = true }` and the other
+--   `bizreg.routes.RESEND_CODES`)
 -- @field token_store a store that clients fetching tokens (RCS `client_id` + `client_secret`,
 --   KOS `api_key`; refused with a fixed `token`) share, so that clients with the same base URL and
 --   credentials use **one** token, e.g. the nginx workers: an `ngx.shared.DICT`, or any table with
@@ -78,7 +83,8 @@ local C = core.DEFAULTS  -- the C transport's (src/http.h)
 -- @field connect_timeout seconds to connect (src/http.h)
 -- @field max_response_bytes longest answer read (src/http.h)
 -- @field max_idle seconds a kept-alive connection may be reused (src/http.h)
--- @field retries retries of failures where nothing reached the server, and of 429
+-- @field retries retries of failures where nothing reached the server, and of 429 (of a
+--   "repeat" route, `bizreg.routes`, also of failures after sending and 502/503/504)
 -- @field retry_max_wait cap in seconds on a `Retry-After` wait
 -- @field user_agent the `User-Agent` header
 -- @field token_lifetime seconds an RCS token is kept when its `expiresIn` is unusable

@@ -9,7 +9,13 @@
 --   nothing was registered. Fix what the error says, then send it again.
 -- * `"maybe_processed"`: the request may have been registered and bizreg cannot know (any
 --   other 5xx, a 2xx whose answer could not be read, a transport failure after the body
---   left). Look before sending it again; never resend it blindly.
+--   left, any answer to a resend: `err.resent`). Look before sending it again; never resend
+--   it blindly — unless `err.retryable` says so.
+--
+-- The outcome says what the server may hold; `err.retryable` says whether sending the same
+-- request again is safe. They agree except for a route whose repeat cannot change the outcome
+-- (`bizreg.routes`: a read, a cancel, a delete by ID): there a `"maybe_processed"` error may
+-- be `retryable`, since the request holds the same whether it arrives once or twice.
 -- @module bizreg.outcome
 -- @usage
 -- local outcome = require "bizreg.outcome"
@@ -41,6 +47,9 @@ end
 function M.of(err)
   local kind = err.kind
   if kind == "validation" then return M.REFUSED end               -- nothing was sent
+  -- the answer is a resend's (a "repeat" route, bizreg.routes): the first attempt may have
+  -- been processed whatever this one says
+  if err.resent then return M.MAYBE end
   -- by the HTTP status: an RCS Fail envelope inside a 2xx (err.http_status 200) was refused
   -- whatever status it names; the library's retryable reads the same
   if kind == "http" then return M.of_status(err.http_status or err.status, err.retry_after) end

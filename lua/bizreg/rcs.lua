@@ -45,7 +45,7 @@ M.ops.register_brand = {
     local want = self.check_categories
     if o and o.check_categories ~= nil then want = o.check_categories end
     return brand_request(self, ctx, "POST", "/corp/brand", payload,
-      { check = want and categories.check_categories or nil, call_opts = o })
+      { check = want and categories.check_categories or nil, call_opts = o, route = "POST /corp/brand" })
   end,
 }
 
@@ -55,7 +55,8 @@ M.ops.resubmit_brand = {
   run = function(self, ctx, brand_id, payload, o)
     local bad = M.brand_id_error(brand_id)
     if bad then return nil, bad end
-    return brand_request(self, ctx, "PUT", "/corp/brand/" .. brand_id, payload, { call_opts = o })
+    return brand_request(self, ctx, "PUT", "/corp/brand/" .. brand_id, payload,
+      { call_opts = o, route = "PUT /corp/brand/{brandId}" })
   end,
 }
 
@@ -103,7 +104,7 @@ end
 local function credentials(client_id, client_secret, shared, lifetime)
   local function fetch(c, ctx)
     local res, err = c:send(ctx, {
-      method = "POST", path = "/token", headers = { ["Content-Type"] = "application/json" },
+      method = "POST", path = "/token", route = "POST /token", headers = { ["Content-Type"] = "application/json" },
       body = cjson.encode { clientId = client_id, clientSecret = client_secret },
     })
     if not res then return nil, err end

@@ -53,7 +53,8 @@ end
 function M.fetch_brand(self, ctx, brand_id)
   local bad = R.brand_id_error(brand_id)
   if bad then return nil, bad end
-  local res, err = self:call(ctx, { method = "GET", path = R.person_path(self) .. "/brand/" .. brand_id })
+  local res, err = self:call(ctx, { method = "GET", path = R.person_path(self) .. "/brand/" .. brand_id,
+    route = "GET /corp/{personId}/brand/{brandId}" })
   if not res then return nil, err end
   local out, merr = M.map_detail(res, brand_id, self)
   return out, merr, res

@@ -48,7 +48,7 @@ end
 local function categories(self, ctx)
   local c = self.categories_cache
   if c and core.now() - c.at < self.categories_ttl then return c.res end
-  local res, err = self:call(ctx, { method = "GET", path = "/corp/brand/categories" })
+  local res, err = self:call(ctx, { method = "GET", path = "/corp/brand/categories", route = "GET /corp/brand/categories" })
   if not res then return nil, err end
   local out, merr = M.map_categories(res, self)
   if not out then return nil, merr end

@@ -44,7 +44,7 @@ M.ops.register_chatbots = {
     if err then return nil, err end
     return rcs.form_request(self, ctx, "POST", path_of(brand_id), payload,
       { encoder = core.encode_chatbots, mapper = mapper(brand_id), headers = rcs.brand_headers(self, o),
-        call_opts = o })
+        call_opts = o, route = "POST /brand/{brandId}/chatbot" })
   end,
 }
 

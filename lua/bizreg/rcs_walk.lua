@@ -96,7 +96,7 @@ end
 M.query_values = query_values
 
 local function fetch_page(self, ctx, offset, limit)
-  local res, err = self:call(ctx, { method = "GET",
+  local res, err = self:call(ctx, { method = "GET", route = "GET /corp/{personId}/brand",
     path = string.format("%s/brand?offset=%d&limit=%d", C.person_path(self), offset, limit) })
   if not res then return nil, err end
   return M.map_page(res, offset, limit, self)

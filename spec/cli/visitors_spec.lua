@@ -99,12 +99,18 @@ describe("bizreg visitors search", function()
     assert.equal(1, r.code)
     assert.is_true(has(r.out, "failed  http 401"))
     assert.is_false(has(r.out .. r.err, "wrong-token"))
-    sb:fault { endpoint = "kos.search_visitors", mode = "reset_after_body" }
+    -- a query is a "repeat" route (bizreg.routes): one reset is retried away; every attempt reset
+    -- ends exit 3 after retries + 1 (the default 2 + 1) attempts, the error saying a rerun is safe
+    sb:fault { endpoint = "kos.search_visitors", mode = "reset_after_body", count = 99 }
+    local before = sb:stats().received["kos.search_visitors"]
     r = search { "--chart-number", "1", "--json" }
     assert.equal(3, r.code)
     local out = json.decode(r.out)
     assert.equal("transport", out.error.kind)
     assert.is_true(out.error.sent)
+    assert.is_true(out.error.retryable)
+    assert.equal(3, sb:stats().received["kos.search_visitors"] - before)
+    sb:clear_faults()
     r = search({ "--chart-number", "1" }, { BIZREG_KOS_BASE_URL = "http://127.0.0.1:" .. sandbox.refused_port(),
       BIZREG_KOS_API_KEY = API_KEY })
     assert.equal(3, r.code)

@@ -191,7 +191,7 @@ describe("KOS search_visitors end to end", function()
     kos:close()
   end)
 
-  it("follows the one retry policy: 429 retried, 500 not resent", function()
+  it("is a query (bizreg.routes: repeat): 429 retried, 500 not resent, a reset after the body resent", function()
     sb:config { fail_next = { status = 429, count = 1, endpoint = "kos.search_visitors" } }
     local res = assert(client { retries = 1 }:search_visitors { chartNumber = "12345" })
     assert.equal(1, #res.visitors)
@@ -202,14 +202,17 @@ describe("KOS search_visitors end to end", function()
     assert.equal("http", err.kind)
     assert.equal(500, err.status)
     assert.equal(1, sb:stats().by_endpoint["kos.search_visitors"])
-    -- a query could be resent safely, but one policy for every call: a body that may have
-    -- arrived is not sent again
+    -- a query changes nothing: a body that may have arrived is sent again (bounded by retries)
     sb:reset()
-    sb:fault { endpoint = "kos.search_visitors", mode = "reset_after_body" }
-    _, err = client { retries = 2 }:search_visitors { chartNumber = "12345" }
-    assert.equal("transport", err.kind)
-    assert.is_true(err.sent)
-    assert.equal(1, sb:stats().received["kos.search_visitors"])
+    sb:fault { endpoint = "kos.search_visitors", mode = "reset_after_body", count = 1 }
+    res = assert(client { retries = 2, retry_max_wait = 0 }:search_visitors { chartNumber = "12345" })
+    assert.equal(1, #res.visitors)
+    assert.equal(2, sb:stats().received["kos.search_visitors"])
+    sb:reset()
+    sb:fault { endpoint = "kos.search_visitors", mode = "reset_after_body", count = 9 }
+    _, err = client { retries = 2, retry_max_wait = 0 }:search_visitors { chartNumber = "12345" }
+    assert.same({ "transport", true, true }, { err.kind, err.sent, err.retryable })
+    assert.equal(3, sb:stats().received["kos.search_visitors"])
   end)
 
   it("reports a connection refused as a transport error, nothing sent", function()

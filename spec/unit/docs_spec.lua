@@ -128,4 +128,26 @@ describe("docs", function()
     assert.truthy(bad[1]:find("c.md (no file", 1, true))
     assert.truthy(bad[2]:find("no heading #nowhere", 1, true))
   end)
+
+  -- The routes table (bizreg.routes) and the reliability guide's copy of it cannot drift.
+  local function doc_routes(text)
+    local rows = {}
+    for line in (text .. "\n"):gmatch("(.-)\n") do
+      local route, v = line:match("^| `([A-Z]+ /[^`]*)` | (%a+) |")
+      if route then rows[route] = v end
+    end
+    return rows
+  end
+
+  it("docs/reliability.md shows bizreg.routes: the same routes, each once or repeat alike", function()
+    local rows = doc_routes(read("docs/reliability.md"))
+    assert.same(require("bizreg.routes").ROUTES, rows)
+  end)
+
+  it("the routes check sees a changed, a missing and an extra row", function()
+    local text = "| `GET /a` | repeat | x |\n| `POST /b` | once | y |\n"
+    assert.same({ ["GET /a"] = "repeat", ["POST /b"] = "once" }, doc_routes(text))
+    assert.are_not.same({ ["GET /a"] = "once", ["POST /b"] = "once" }, doc_routes(text))
+    assert.are_not.same({ ["GET /a"] = "repeat" }, doc_routes(text))
+  end)
 end)
