@@ -110,7 +110,8 @@ bizreg.kos = kos.new
 --   64397); also a call option of `register_brand`, `resubmit_brand`, `register_chatbots` and the
 --   `prepare_brand` / `prepare_chatbots` opts
 -- @treturn client a client with `register_brand`, `resubmit_brand`, `get_brand`, `list_brands`,
---   `each_brand`, `find_brands`, `wait_for_approval`, `brand_categories`, `register_chatbots`
+--   `each_brand`, `find_brands`, `wait_for_approval`, `brand_categories`, `register_chatbots`,
+--   `cancel_brand`, `delete_brand`, `update_brand`
 -- @raise on a wrong option or credential, a `json_content_type` with control characters, a
 --   `brand_key` or `person_id` out of shape
 -- @usage local rcs = bizreg.rcs { base_url = "https://api.rcsbizcenter.com/api/1.1",
@@ -171,6 +172,20 @@ function bizreg.prepare_brand(payload, opts) return rcs.prepare(payload, opts) e
 -- @usage local req = assert(bizreg.prepare_chatbots("BR.abc123", { chatbots = { { mdn = "0212345678",
 --   subTitle = "대표번호" } }, subNumCertificate = "cert.pdf" }, { boundary = "test-0001" }))
 function bizreg.prepare_chatbots(brandId, payload, opts) return rcs.prepare_chatbots(brandId, payload, opts) end
+
+--- The exact request `update_brand` would send, without sending it: as `prepare_brand`, for the
+-- brand edit form (every part optional; `brandBackground = false` is an empty part).
+-- @string brandId the brand (the rule of `prepare_chatbots`)
+-- @tparam table payload as for `rcs:update_brand`
+-- @tparam table opts `{ person_id = "myaccount" }` (required: the path's personId, the client's
+--   `person_id` / `client_id`) and `boundary`, `json_content_type`, `unknown_fields` as for `prepare_brand`
+-- @treturn table `{ method = "PUT", path = "/corp/{personId}/brand/{brandId}", headers = { ["Content-Type"] =`
+--   `"multipart/form-data; boundary=…" }, body = "<the multipart body>" }`
+-- @return or nil and a validation error listing every violation (with RCS codes; 64323 for no part)
+-- @raise when brandId is not a string, payload is not a table, opts.person_id is missing, or the boundary is invalid
+-- @usage local req = assert(bizreg.prepare_update_brand("BR.abc123", { brandBackground = false },
+--   { person_id = "myaccount", boundary = "test-0001" }))
+function bizreg.prepare_update_brand(brandId, payload, opts) return rcs.prepare_update_brand(brandId, payload, opts) end
 
 -- Programmer errors point at the caller of the one-shot function (errors.raise).
 local function one_shot(new, method)

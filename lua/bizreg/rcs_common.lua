@@ -174,7 +174,8 @@ end
 -- One multipart call: encode (f.encoder: the form's binding, default the brand form), run
 -- f.check(self, ctx, payload) after the local validation and before anything is sent
 -- (check_categories, rcs_categories.lua), f.call_opts (the call's options: unknown_fields), send through the client's one request path (at most once)
--- with f.headers (the brand-scoped ones, M.brand_headers) and map (f.mapper(res, client), default
+-- with f.headers (the brand-scoped ones, M.brand_headers) and f.route ("<METHOD> <yaml path
+-- template>", read by the retry table by meaning) and map (f.mapper(res, client), default
 -- map_write(method)).
 function M.form_request(self, ctx, method, path, payload, f)
   f = f or {}
@@ -191,7 +192,8 @@ function M.form_request(self, ctx, method, path, payload, f)
   end
   local headers = form_headers(body)
   for k, v in pairs(f.headers or {}) do headers[k] = v end
-  local res, cerr = self:call(ctx, { method = method, path = path, headers = headers, body = body, progress = true })
+  local res, cerr = self:call(ctx, { method = method, path = path, headers = headers, body = body, progress = true,
+    route = f.route })
   body:free()  -- the call is over: its buffers (and the files given as data) go now, not at the next GC
   if not res then return nil, cerr end
   return (f.mapper or M.map_write(method))(res, self)
