@@ -244,6 +244,37 @@ bizreg.resubmit_brand = one_shot(rcs.new, "resubmit_brand")
 -- @usage local res, err = bizreg.register_chatbots({ base_url = url, token = t }, "BR.abc123", payload)
 bizreg.register_chatbots = one_shot(rcs.new, "register_chatbots")
 
+--- One-shot: an RCS client, one `cancel_brand` call, `close()`.
+-- @function cancel_brand
+-- @tparam table opts as for `rcs`
+-- @string brandId the brand whose review request to withdraw
+-- @tparam[opt] table call_opts as for `rcs:cancel_brand` (`approved`)
+-- @treturn table `{ brandId = "BR.…", code = "20000000", status = 200, result = {...} }`
+-- @return or nil and an error (`bizreg.errors`; `err.sent`: it may have arrived)
+-- @usage local res, err = bizreg.cancel_brand({ base_url = url, token = t }, "BR.abc123")
+bizreg.cancel_brand = one_shot(rcs.new, "cancel_brand")
+
+--- One-shot: an RCS client, one `delete_brand` call, `close()`.
+-- @function delete_brand
+-- @tparam table opts as for `rcs`
+-- @string brandId the brand to delete
+-- @tparam[opt] table call_opts as for `rcs:delete_brand` (`approved`)
+-- @treturn table `{ brandId = "BR.…", code = "20000000", status = 200, result = {...} }`
+-- @return or nil and an error (`bizreg.errors`; `err.sent`: it may have arrived)
+-- @usage local res, err = bizreg.delete_brand({ base_url = url, client_id = id, client_secret = s }, "BR.abc123", { approved = true })
+bizreg.delete_brand = one_shot(rcs.new, "delete_brand")
+
+--- One-shot: an RCS client, one `update_brand` call, `close()`.
+-- @function update_brand
+-- @tparam table opts as for `rcs` (with `person_id` or `client_id`: the path's personId)
+-- @string brandId the brand to edit
+-- @tparam table payload as for `rcs:update_brand`
+-- @treturn table `{ brandId = "BR.…", code, status, brand = BrandDetail }`
+-- @return or nil and an error (`bizreg.errors`; `err.sent`: it may have arrived)
+-- @usage local res, err = bizreg.update_brand({ base_url = url, client_id = id, client_secret = s }, "BR.abc123",
+--   { brandBackground = false })
+bizreg.update_brand = one_shot(rcs.new, "update_brand")
+
 --- Drives every job of this Lua state (see `job`), waiting at most `max_wait` seconds.
 -- @function poll
 -- @tparam[opt=0] number max_wait seconds, 0 to 86400 (0: never blocks)
