@@ -173,19 +173,6 @@ function bizreg.prepare_brand(payload, opts) return rcs.prepare(payload, opts) e
 --   subTitle = "대표번호" } }, subNumCertificate = "cert.pdf" }, { boundary = "test-0001" }))
 function bizreg.prepare_chatbots(brandId, payload, opts) return rcs.prepare_chatbots(brandId, payload, opts) end
 
---- The exact request `update_brand` would send, without sending it: as `prepare_brand`, for the
--- brand edit form (every part optional; `brandBackground = false` is an empty part).
--- @string brandId the brand (the rule of `prepare_chatbots`)
--- @tparam table payload as for `rcs:update_brand`
--- @tparam table opts `{ person_id = "myaccount" }` (required: the path's personId, the client's
---   `person_id` / `client_id`) and `boundary`, `json_content_type`, `unknown_fields` as for `prepare_brand`
--- @treturn table `{ method = "PUT", path = "/corp/{personId}/brand/{brandId}", headers = { ["Content-Type"] =`
---   `"multipart/form-data; boundary=…" }, body = "<the multipart body>" }`
--- @return or nil and a validation error listing every violation (with RCS codes; 64323 for no part)
--- @raise when brandId is not a string, payload is not a table, opts.person_id is missing, or the boundary is invalid
--- @usage local req = assert(bizreg.prepare_update_brand("BR.abc123", { brandBackground = false },
---   { person_id = "myaccount", boundary = "test-0001" }))
-function bizreg.prepare_update_brand(brandId, payload, opts) return rcs.prepare_update_brand(brandId, payload, opts) end
 
 -- Programmer errors point at the caller of the one-shot function (errors.raise).
 local function one_shot(new, method)
@@ -244,36 +231,10 @@ bizreg.resubmit_brand = one_shot(rcs.new, "resubmit_brand")
 -- @usage local res, err = bizreg.register_chatbots({ base_url = url, token = t }, "BR.abc123", payload)
 bizreg.register_chatbots = one_shot(rcs.new, "register_chatbots")
 
---- One-shot: an RCS client, one `cancel_brand` call, `close()`.
--- @function cancel_brand
--- @tparam table opts as for `rcs`
--- @string brandId the brand whose review request to withdraw
--- @tparam[opt] table call_opts as for `rcs:cancel_brand` (`approved`)
--- @treturn table `{ brandId = "BR.…", code = "20000000", status = 200, result = {...} }`
--- @return or nil and an error (`bizreg.errors`; `err.sent`: it may have arrived)
--- @usage local res, err = bizreg.cancel_brand({ base_url = url, token = t }, "BR.abc123")
-bizreg.cancel_brand = one_shot(rcs.new, "cancel_brand")
-
---- One-shot: an RCS client, one `delete_brand` call, `close()`.
--- @function delete_brand
--- @tparam table opts as for `rcs`
--- @string brandId the brand to delete
--- @tparam[opt] table call_opts as for `rcs:delete_brand` (`approved`)
--- @treturn table `{ brandId = "BR.…", code = "20000000", status = 200, result = {...} }`
--- @return or nil and an error (`bizreg.errors`; `err.sent`: it may have arrived)
--- @usage local res, err = bizreg.delete_brand({ base_url = url, client_id = id, client_secret = s }, "BR.abc123", { approved = true })
-bizreg.delete_brand = one_shot(rcs.new, "delete_brand")
-
---- One-shot: an RCS client, one `update_brand` call, `close()`.
--- @function update_brand
--- @tparam table opts as for `rcs` (with `person_id` or `client_id`: the path's personId)
--- @string brandId the brand to edit
--- @tparam table payload as for `rcs:update_brand`
--- @treturn table `{ brandId = "BR.…", code, status, brand = BrandDetail }`
--- @return or nil and an error (`bizreg.errors`; `err.sent`: it may have arrived)
--- @usage local res, err = bizreg.update_brand({ base_url = url, client_id = id, client_secret = s }, "BR.abc123",
---   { brandBackground = false })
-bizreg.update_brand = one_shot(rcs.new, "update_brand")
+-- cancel_brand, delete_brand, update_brand (one-shots) and prepare_update_brand: their reference
+-- is in rcs_brand_edit.lua, beside the calls.
+for _, name in ipairs { "cancel_brand", "delete_brand", "update_brand" } do bizreg[name] = one_shot(rcs.new, name) end
+function bizreg.prepare_update_brand(brandId, payload, opts) return rcs.prepare_update_brand(brandId, payload, opts) end
 
 --- Drives every job of this Lua state (see `job`), waiting at most `max_wait` seconds.
 -- @function poll

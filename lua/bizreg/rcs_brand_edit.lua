@@ -14,6 +14,48 @@ local M = {}
 --- RCS brand changes
 -- @module bizreg
 
+--- The exact request `update_brand` would send, without sending it: as `prepare_brand`, for the
+-- brand edit form (every part optional; `brandBackground = false` is an empty part).
+-- @string brandId the brand (the rule of `prepare_chatbots`)
+-- @tparam table payload as for `rcs:update_brand`
+-- @tparam table opts `{ person_id = "myaccount" }` (required: the path's personId, the client's
+--   `person_id` / `client_id`) and `boundary`, `json_content_type`, `unknown_fields` as for `prepare_brand`
+-- @treturn table `{ method = "PUT", path = "/corp/{personId}/brand/{brandId}", headers = { ["Content-Type"] =`
+--   `"multipart/form-data; boundary=…" }, body = "<the multipart body>" }`
+-- @return or nil and a validation error listing every violation (with RCS codes; 64323 for no part)
+-- @raise when brandId is not a string, payload is not a table, opts.person_id is missing, or the boundary is invalid
+-- @usage local req = assert(bizreg.prepare_update_brand("BR.abc123", { brandBackground = false },
+--   { person_id = "myaccount", boundary = "test-0001" }))
+-- @function prepare_update_brand
+
+--- One-shot: an RCS client, one `cancel_brand` call, `close()`.
+-- @function cancel_brand
+-- @tparam table opts as for `rcs`
+-- @string brandId the brand whose review request to withdraw
+-- @tparam[opt] table call_opts as for `rcs:cancel_brand` (`approved`)
+-- @treturn table `{ brandId = "BR.…", code = "20000000", status = 200, result = {...} }`
+-- @return or nil and an error (`bizreg.errors`; `err.sent`: it may have arrived)
+-- @usage local res, err = bizreg.cancel_brand({ base_url = url, token = t }, "BR.abc123")
+
+--- One-shot: an RCS client, one `delete_brand` call, `close()`.
+-- @function delete_brand
+-- @tparam table opts as for `rcs`
+-- @string brandId the brand to delete
+-- @tparam[opt] table call_opts as for `rcs:delete_brand` (`approved`)
+-- @treturn table `{ brandId = "BR.…", code = "20000000", status = 200, result = {...} }`
+-- @return or nil and an error (`bizreg.errors`; `err.sent`: it may have arrived)
+-- @usage local res, err = bizreg.delete_brand({ base_url = url, client_id = id, client_secret = s }, "BR.abc123", { approved = true })
+
+--- One-shot: an RCS client, one `update_brand` call, `close()`.
+-- @function update_brand
+-- @tparam table opts as for `rcs` (with `person_id` or `client_id`: the path's personId)
+-- @string brandId the brand to edit
+-- @tparam table payload as for `rcs:update_brand`
+-- @treturn table `{ brandId = "BR.…", code, status, brand = BrandDetail }`
+-- @return or nil and an error (`bizreg.errors`; `err.sent`: it may have arrived)
+-- @usage local res, err = bizreg.update_brand({ base_url = url, client_id = id, client_secret = s }, "BR.abc123",
+--   { brandBackground = false })
+
 --- RCS client methods (see `rcs_client`).
 -- @type rcs_client
 
@@ -129,8 +171,8 @@ ops.cancel_brand = {
 
 --- RCS (`bizreg.rcs`): delete a brand. Never approved (`반려`, `저장`): `DELETE /corp/brand/{brandId}`.
 -- Approved: `{ approved = true }`, `DELETE /corp/{personId}/brand/{brandId}` (the master account
--- that is the brand's 대표운영자), which the server refuses while the brand still has sender
--- numbers or templates (`64351`: delete those first). The caller says which: bizreg never tries
+-- that is the brand's 대표운영자; this path also deletes `반려` and `저장` brands), which the server
+-- refuses while the brand still has sender numbers or templates (`64351`: delete those first). The caller says which: bizreg never tries
 -- the other path after a refusal (a second write). A deleted brand is gone from `get_brand` and
 -- `list_brands`.
 -- @function rcs:delete_brand
