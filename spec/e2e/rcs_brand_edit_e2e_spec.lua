@@ -41,9 +41,8 @@ describe("RCS brand changes end to end", function()
   -- the issue's "done when" script, for the brand: edit without review, edit with review,
   -- cancel that review, delete the brand
   it("registers, edits the description (no review), the name (review), cancels that review, deletes", function()
-    local rcs = client()
     local events = {}
-    rcs = client { on_event = function(ev) events[#events + 1] = ev.type end }
+    local rcs = client { on_event = function(ev) events[#events + 1] = ev.type end }
     local id = assert(rcs:register_brand(fx.brand())).brandId
     approve(id)
     local reg = fx.brand().regBrand

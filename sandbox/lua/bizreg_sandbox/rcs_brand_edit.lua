@@ -51,14 +51,18 @@ local function cancel(state, req, person, id)
   return id_reply(rec)
 end
 
-function M.cancel(state, req, id)
-  return run(cancel, state, req, nil, id)
+-- The two handlers of a call with two paths: /corp/brand/{id}<suffix> (the route captures id)
+-- and /corp/{personId}/brand/{id}<suffix> (both read from the path).
+local function both_paths(fn, suffix)
+  local pattern = "^/api/1%.1/corp/([^/]+)/brand/([^/]+)" .. suffix .. "$"
+  return function(state, req, id) return run(fn, state, req, nil, id) end,
+    function(state, req)
+      local person, id = req.path:match(pattern)
+      return run(fn, state, req, person, id)
+    end
 end
 
-function M.cancel_owner(state, req)
-  local person, id = req.path:match("^/api/1%.1/corp/([^/]+)/brand/([^/]+)/cancel$")
-  return run(cancel, state, req, person, id)
-end
+M.cancel, M.cancel_owner = both_paths(cancel, "/cancel")
 
 ---------------------------------------------------------------- delete
 
@@ -71,14 +75,7 @@ local function delete(state, req, person, id)
   return id_reply(rec)
 end
 
-function M.delete(state, req, id)
-  return run(delete, state, req, nil, id)
-end
-
-function M.delete_owner(state, req)
-  local person, id = req.path:match("^/api/1%.1/corp/([^/]+)/brand/([^/]+)$")
-  return run(delete, state, req, person, id)
-end
+M.delete, M.delete_owner = both_paths(delete, "")
 
 ---------------------------------------------------------------- edit
 
