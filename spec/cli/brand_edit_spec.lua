@@ -143,12 +143,12 @@ describe("bizreg brand cancel/delete/update", function()
   end)
 
   it("a request that may have arrived without an answer is an unknown outcome: exit 4, what to check", function()
-    local id = seed("저장")
-    sb:fault { endpoint = "rcs.delete_brand", mode = "reset_after_body", commit = true }
-    local r = cli.run({ "brand", "delete", id }, env)
+    local id = seed("승인")  -- an approved brand's delete: sent at most once whatever the retry table says
+    sb:fault { endpoint = "rcs.delete_brand_owner", mode = "reset_after_body", commit = true }
+    local r = cli.run({ "brand", "delete", id, "--approved" }, env)
     assert.equal(4, r.code, r.out .. r.err)
     assert.is_true(has(r.out, "UNKNOWN OUTCOME"), r.out)
     assert.is_true(has(r.err, "bizreg brand status " .. id), r.err)
-    assert.equal(1, sb:stats().received["rcs.delete_brand"])
+    assert.equal(1, sb:stats().received["rcs.delete_brand_owner"])
   end)
 end)

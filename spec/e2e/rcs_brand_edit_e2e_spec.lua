@@ -181,14 +181,15 @@ describe("RCS brand changes end to end", function()
     rcs:close()
   end)
 
-  it("is sent at most once: a request that arrived is never sent again", function()
+  -- (the routes whose repeat can change the outcome: an edit, the delete of an approved brand;
+  -- cancel and the other delete are the retry table's to decide: issue 19 item 2)
+  it("is sent at most once: an edit or an approved brand's delete that arrived is never sent again", function()
     local rcs = client { retries = 2, timeout = 2, auth = "static", person_id = calls.CLIENT_ID }
     for _, case in ipairs {
-      { ep = "rcs.update_brand", status = "승인", call = function(id) return rcs:update_brand(id, { brandBackground = false }) end },
-      { ep = "rcs.delete_brand", status = "저장", call = function(id) return rcs:delete_brand(id) end },
-      { ep = "rcs.cancel_brand", status = "승인대기", call = function(id) return rcs:cancel_brand(id) end },
+      { ep = "rcs.update_brand", call = function(id) return rcs:update_brand(id, { regBrand = fx.brand().regBrand }) end },
+      { ep = "rcs.delete_brand_owner", call = function(id) return rcs:delete_brand(id, { approved = true }) end },
     } do
-      local id = make_brand(case.status)
+      local id = make_brand("승인")
       sb:close_idle()
       sb:fault { endpoint = case.ep, mode = "reset_after_body", commit = true }
       local res, err = case.call(id)
