@@ -32,6 +32,7 @@ build = {
     ["bizreg_sandbox.multipart"] = "sandbox/lua/bizreg_sandbox/multipart.lua",
     ["bizreg_sandbox.rcs"] = "sandbox/lua/bizreg_sandbox/rcs.lua",
     ["bizreg_sandbox.rcs_brands"] = "sandbox/lua/bizreg_sandbox/rcs_brands.lua",
+    ["bizreg_sandbox.rcs_brand_edit"] = "sandbox/lua/bizreg_sandbox/rcs_brand_edit.lua",
     ["bizreg_sandbox.rcs_chatbots"] = "sandbox/lua/bizreg_sandbox/rcs_chatbots.lua",
     ["bizreg_sandbox.rcs_common"] = "sandbox/lua/bizreg_sandbox/rcs_common.lua",
     ["bizreg_sandbox.rcs_rules"] = "sandbox/lua/bizreg_sandbox/rcs_rules.lua",

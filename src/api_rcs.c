@@ -202,6 +202,7 @@ const bz_message bz_rcs_messages[] = {
   { "64337", "Brand Creation Property Value Error (%s)" },
   { "64338", "Brand Creation Property Value Error With Reason (%s): carriers no longer accept buttonType app" },
   { DUPLICATE_MDN, "Duplicate MDN %s in chatbots" },
+  { "64323", "No changes" },
   { "64343", "Brand Creation Chatbots Array Error" },
   { "64354", "Attached File Capacity Overflow" },
   { "64355", "Not allowed file extension" },
@@ -220,14 +221,20 @@ const bz_message bz_rcs_messages[] = {
     .types = BZ_MT(BZ_MEDIA_JPEG) | BZ_MT(BZ_MEDIA_PNG) | BZ_MT(BZ_MEDIA_PDF) |             \
              BZ_MT(BZ_MEDIA_TIFF) | BZ_MT(BZ_MEDIA_ZIP),                                     \
     .max_bytes = 20 * MiB, .code_missing = "64305", .code_type = "64355", .code_size = "64354" }
+/* The brand images: one rule each for the registration and the edit, which differ only
+ * in whether the part is required (brandProfile) or may be sent empty (brandBackground). */
+#define BRAND_PROFILE(fl)                                                                  \
+  { .name = "brandProfile", .flags = (fl), .types = BZ_MT(BZ_MEDIA_PNG),                    \
+    .max_bytes = 1 * MiB, .min_side = 388, .max_side = 1080, .square = 1,                   \
+    .code_missing = "64329", .code_type = "64332", .code_size = "64331",                    \
+    .code_ratio = "64394", .code_dims = "64335" }
+#define BRAND_BACKGROUND(fl)                                                               \
+  { .name = "brandBackground", .flags = (fl), .types = BZ_MT(BZ_MEDIA_PNG) | BZ_MT(BZ_MEDIA_JPEG), \
+    .max_bytes = 1 * MiB, .min_side = 388, .max_side = 1080, .square = 1,                   \
+    .code_type = "64333", .code_size = "64331", .code_ratio = "64394", .code_dims = "64335" }
 static const bz_filerule files[] = {
-  { .name = "brandProfile", .flags = BZ_REQUIRED, .types = BZ_MT(BZ_MEDIA_PNG),
-    .max_bytes = 1 * MiB, .min_side = 388, .max_side = 1080, .square = 1,
-    .code_missing = "64329", .code_type = "64332", .code_size = "64331",
-    .code_ratio = "64394", .code_dims = "64335" },
-  { .name = "brandBackground", .types = BZ_MT(BZ_MEDIA_PNG) | BZ_MT(BZ_MEDIA_JPEG),
-    .max_bytes = 1 * MiB, .min_side = 388, .max_side = 1080, .square = 1,
-    .code_type = "64333", .code_size = "64331", .code_ratio = "64394", .code_dims = "64335" },
+  BRAND_PROFILE(BZ_REQUIRED),
+  BRAND_BACKGROUND(0),
   SUBNUM_CERTIFICATE(0),
   { .name = NULL } };
 
@@ -248,7 +255,7 @@ static const bz_field json_parts[] = {
   CHATBOTS_PART(0, NULL),
   { .name = NULL } };
 
-const bz_form bz_rcs_brand_form = { json_parts, text_parts, files, &codes };
+const bz_form bz_rcs_brand_form = { json_parts, text_parts, files, &codes, NULL };
 
 /* ---- the chatbot form: sender numbers added to an existing brand ----------------- */
 
@@ -261,4 +268,21 @@ static const bz_filerule chatbot_files[] = {
   SUBNUM_CERTIFICATE(BZ_REQUIRED),
   { .name = NULL } };
 
-const bz_form bz_rcs_chatbot_form = { chatbot_json_parts, no_text_parts, chatbot_files, &codes };
+const bz_form bz_rcs_chatbot_form = { chatbot_json_parts, no_text_parts, chatbot_files, &codes, NULL };
+
+/* ---- the brand edit form: PUT /corp/{personId}/brand/{brandId} ------------------- */
+
+/* The yaml's edit (requestBody of that PUT) differs from the POST: no part is required
+ * (regBrand, when sent, is the same RegBrandInfo with its own required fields: the brand's
+ * rows above), brandBackground sent empty removes the stored background, and there are no
+ * chatbots / subNumCertificate parts. A payload with no part at all changes nothing: the
+ * server's 64323 "No changes", answered here before anything is sent. */
+static const bz_field edit_json_parts[] = {
+  { BZ_ROW("regBrand"), .type = BZ_T_OBJECT, .child = &reg_brand },
+  { .name = NULL } };
+static const bz_filerule edit_files[] = {
+  BRAND_PROFILE(0),
+  BRAND_BACKGROUND(BZ_CLEARABLE),
+  { .name = NULL } };
+
+const bz_form bz_rcs_brand_edit_form = { edit_json_parts, text_parts, edit_files, &codes, "64323" };

@@ -49,6 +49,9 @@ static void set_encode_json(lua_State *L, const char *name, const bz_schema *sch
 /* encode_brand(payload [, opts]) -> body | nil, violations (see form.h) */
 static int l_encode_brand(lua_State *L) { return bz_form_encode(L, &bz_rcs_brand_form); }
 
+/* encode_brand_edit(payload [, opts]) -> body | nil, violations: the edit of a running brand */
+static int l_encode_brand_edit(lua_State *L) { return bz_form_encode(L, &bz_rcs_brand_edit_form); }
+
 /* encode_chatbots(payload [, opts]) -> body | nil, violations: {chatbots=, subNumCertificate=} */
 static int l_encode_chatbots(lua_State *L) { return bz_form_encode(L, &bz_rcs_chatbot_form); }
 
@@ -172,6 +175,7 @@ static int l_sha256(lua_State *L) {
 int bz_cli_open(lua_State *L);  /* cli.c: OS helpers for bin/bizreg */
 static const luaL_Reg funcs[] = {
   { "encode_brand", l_encode_brand },
+  { "encode_brand_edit", l_encode_brand_edit },
   { "encode_chatbots", l_encode_chatbots },
   { "sniff", l_sniff },
   { "now", l_now },

@@ -18,6 +18,7 @@ static void raw_field(lua_State *L, int t, const char *name, size_t len) {
 typedef struct file_arg {
   const bz_filerule *rule;
   int present;
+  int cleared;           /* BZ_CLEARABLE and given as false: an empty part, no file */
   const char *path;      /* by path (streamed) ... */
   size_t path_len;
   const char *data;      /* ... or in memory: a string the body will anchor */
@@ -171,6 +172,8 @@ static int read_files(bz_walk *w, const bz_form *form, file_arg *files) {
     if (bz_is_absent(L, -1)) {
       if ((r->flags & BZ_REQUIRED) || (r->required_with && has_key(L, r->required_with)))
         bz_violation(w, NULL, BZ_REQUIRED_R, r->code_missing, NULL);
+    } else if ((r->flags & BZ_CLEARABLE) && lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
+      fa->cleared = 1;  /* false, not true: `true` stays a wrong type */
     } else {
       read_file_arg(w, fa, lua_gettop(L));
       if (fa->present) check_file(w, fa);
@@ -178,6 +181,13 @@ static int read_files(bz_walk *w, const bz_form *form, file_arg *files) {
     bz_path_pop(w, saved);
   }
   return nfiles;
+}
+
+/* Some file part will be written (a file, or an empty part that clears one). */
+static int any_file(const file_arg *files, int nfiles) {
+  int i;
+  for (i = 0; i < nfiles; i++) if (files[i].present || files[i].cleared) return 1;
+  return 0;
 }
 
 /* A JSON or text part, validated, waiting to be written once the body is sized. */
@@ -251,6 +261,7 @@ static size_t mem_size(const char *bnd, const field_part *parts, int nparts, con
     const file_arg *fa = &files[i];
     size_t fn = bz_mp_filename(NULL, 0, fa->filename, fa->rule->name, bz_media_ext(fa->info.type));
     if (fa->present) need += bz_mp_head_len(bnd, fa->rule->name, 1, fn, bz_media_mime(fa->info.type)) + 2;
+    else if (fa->cleared) need += bz_mp_head_len(bnd, fa->rule->name, 0, 0, NULL) + 2;
   }
   return need;
 }
@@ -272,6 +283,10 @@ static void write_files(lua_State *L, bz_body *body, const char *bnd, file_arg *
     const char *ct = bz_media_mime(fa->info.type), *ext = bz_media_ext(fa->info.type);
     size_t n = bz_mp_filename(NULL, 0, fa->filename, fa->rule->name, ext);
     char *fn;
+    if (fa->cleared) {  /* the form key alone, as a plain field with no value (the yaml's removal) */
+      mp_check(L, bz_mp_field(body, bnd, fa->rule->name, NULL, "", 0));
+      continue;
+    }
     if (!fa->present) continue;
     fn = (char *)lua_newuserdata(L, n + 1);  /* the part header copies it; popped below */
     bz_mp_filename(fn, n + 1, fa->filename, fa->rule->name, ext);
@@ -332,6 +347,11 @@ int bz_form_encode(lua_State *L, const bz_form *form) {
   nparts = read_fields(&w, form, jct, parts);  /* leaves the text parts' strings on the stack */
   nfiles = read_files(&w, form, files);  /* leaves its anchors on the stack */
   bz_report_unknown_keys(&w, 1, is_known_key, form);
+  if (form->code_empty && w.nerr == 0 && nparts == 0 && !any_file(files, nfiles)) {
+    int saved = bz_path_push(&w, "payload", 7);  /* the whole payload: no one part is missing */
+    bz_violation(&w, NULL, BZ_NO_CHANGES, form->code_empty, NULL);
+    bz_path_pop(&w, saved);
+  }
   if (w.nerr > 0) {
     bz_buf_free(out);
     lua_pushnil(L);

@@ -24,6 +24,7 @@ typedef enum {
 #define BZ_REQUIRED  1u  /* must be present and (strings/arrays) non-empty */
 #define BZ_INDEXED   2u  /* array: item violations carry index=i and keys relative to the item */
 #define BZ_INT_ENUM  4u  /* int: [imin, imax] is an enumeration (reason InvalidEnum), not a type range */
+#define BZ_CLEARABLE 8u  /* file part: `false` sends the part empty (no file), which removes the stored one */
 
 struct bz_walk;
 struct bz_schema;

@@ -27,6 +27,7 @@
 #define BZ_NOT_SQUARE     "NotSquare"
 #define BZ_BAD_DIMENSIONS "InvalidDimensions"
 #define BZ_UNREADABLE     "Unreadable"
+#define BZ_NO_CHANGES     "NoChanges"  /* a form with no part at all (an edit that changes nothing) */
 
 /* A path is kept as frames and rendered only when a violation is recorded:
  * the common (valid) case never formats a path. */

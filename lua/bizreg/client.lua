@@ -313,7 +313,8 @@ end
 -- A client class: Client's methods, cleanup on __gc/__close, a secret-free __tostring,
 -- blocking methods named after the ops, and client:start(name, ...) -> job.
 -- ops[name] = { check = fn(...) raising (errors.raise) for wrong argument types, run = fn(self, ctx, ...),
---   needs = optional fn(self) raising when the client lacks what the call needs (an option) }
+--   needs = optional fn(self, ...) raising when the client lacks what the call (with these
+--   arguments) needs (an option) }
 -- identifiers: the API's identifier field names -> true (brandId, visitorId, ...): results
 -- keep them as the server sent them; scrubbing masks secrets in text fields only.
 function M.class(name, ops, identifiers)
@@ -326,7 +327,7 @@ function M.class(name, ops, identifiers)
   for op_name, op in pairs(ops) do
     mt[op_name] = function(self, ...)
       self:check_open()
-      if op.needs then op.needs(self) end  -- what the call needs of the client (an option)
+      if op.needs then op.needs(self, ...) end  -- what the call needs of the client (an option)
       op.check(...)
       return run(self, op, self:sync_ctx(), ...)
     end
@@ -336,7 +337,7 @@ function M.class(name, ops, identifiers)
     local op = ops[op_name]
     if not op then errors.raise("bizreg: unknown operation '" .. tostring(op_name) .. "'") end
     if self.transport then errors.raise("bizreg: start() drives libcurl; with a custom transport call " .. op_name .. "() directly") end
-    if op.needs then op.needs(self) end
+    if op.needs then op.needs(self, ...) end
     op.check(...)
     return require("bizreg.jobs").start(self, function(client, ctx, ...) return run(client, op, ctx, ...) end, ...)
   end

@@ -116,7 +116,8 @@ bizreg.kos = kos.new
 --   64397); also a call option of `register_brand`, `resubmit_brand`, `register_chatbots` and the
 --   `prepare_brand` / `prepare_chatbots` opts
 -- @treturn client a client with `register_brand`, `resubmit_brand`, `get_brand`, `list_brands`,
---   `each_brand`, `find_brands`, `wait_for_approval`, `brand_categories`, `register_chatbots`
+--   `each_brand`, `find_brands`, `wait_for_approval`, `brand_categories`, `register_chatbots`,
+--   `cancel_brand`, `delete_brand`, `update_brand`
 -- @raise on a wrong option or credential, a `json_content_type` with control characters, a
 --   `brand_key` or `person_id` out of shape
 -- @usage local rcs = bizreg.rcs { base_url = "https://api.rcsbizcenter.com/api/1.1",
@@ -178,6 +179,7 @@ function bizreg.prepare_brand(payload, opts) return rcs.prepare(payload, opts) e
 --   subTitle = "대표번호" } }, subNumCertificate = "cert.pdf" }, { boundary = "test-0001" }))
 function bizreg.prepare_chatbots(brandId, payload, opts) return rcs.prepare_chatbots(brandId, payload, opts) end
 
+
 -- Programmer errors point at the caller of the one-shot function (errors.raise).
 local function one_shot(new, method)
   return function(opts, ...)
@@ -234,6 +236,11 @@ bizreg.resubmit_brand = one_shot(rcs.new, "resubmit_brand")
 -- @return or nil and an error (`bizreg.errors`; `err.sent`: it may have arrived)
 -- @usage local res, err = bizreg.register_chatbots({ base_url = url, token = t }, "BR.abc123", payload)
 bizreg.register_chatbots = one_shot(rcs.new, "register_chatbots")
+
+-- cancel_brand, delete_brand, update_brand (one-shots) and prepare_update_brand: their reference
+-- is in rcs_brand_edit.lua, beside the calls.
+for _, name in ipairs { "cancel_brand", "delete_brand", "update_brand" } do bizreg[name] = one_shot(rcs.new, name) end
+function bizreg.prepare_update_brand(brandId, payload, opts) return rcs.prepare_update_brand(brandId, payload, opts) end
 
 --- Drives every job of this Lua state (see `job`), waiting at most `max_wait` seconds.
 -- @function poll

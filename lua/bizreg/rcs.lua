@@ -1,6 +1,7 @@
 -- RCS Biz Center: the client class. register_brand (POST /corp/brand) and resubmit_brand
 -- (PUT /corp/brand/{id}) are here; the other operations come from their own files, each of
--- which returns its ops (rcs_brands, rcs_walk, rcs_wait, rcs_categories, rcs_chatbots) on the
+-- which returns its ops (rcs_brands, rcs_walk, rcs_wait, rcs_categories, rcs_chatbots,
+-- rcs_brand_edit) on the
 -- shared pieces of rcs_common.lua; this file merges them into one class. No file installs
 -- into another (spec/unit/layering_spec.lua).
 local core = require "bizreg.core"
@@ -16,6 +17,7 @@ local walk = require "bizreg.rcs_walk"
 local categories = require "bizreg.rcs_categories"
 local chatbots = require "bizreg.rcs_chatbots"
 local wait = require "bizreg.rcs_wait"
+local edit = require "bizreg.rcs_brand_edit"
 
 local M = {}
 
@@ -61,11 +63,12 @@ M.ops.resubmit_brand = {
 }
 
 -- The other operations, each file's own: get_brand, list_brands, find_brands, wait_for_approval,
--- brand_categories, register_chatbots.
-for _, mod in ipairs { brands, wait, categories, chatbots } do
+-- brand_categories, register_chatbots, cancel_brand, delete_brand, update_brand.
+for _, mod in ipairs { brands, wait, categories, chatbots, edit } do
   for name, op in pairs(mod.ops) do M.ops[name] = op end
 end
 M.prepare_chatbots = chatbots.prepare_chatbots
+M.prepare_update_brand = edit.prepare_update_brand
 
 -- ---- token -------------------------------------------------------------------
 

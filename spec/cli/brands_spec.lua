@@ -71,7 +71,7 @@ describe("bizreg brand", function()
     for _, c in ipairs {
       { { "brand", "status" }, "brand status needs a BRAND_ID" },
       { { "brand", "list", "x" }, "brand list takes no argument" },
-      { { "brand", "frob" }, "brand needs 'status' or 'list', not 'frob'" },
+      { { "brand", "frob" }, "brand needs 'status', 'list', 'cancel', 'delete' or 'update', not 'frob'" },
       { { "brand", "list", "--dry-run" }, "unknown option --dry-run" },
     } do
       local r = cli.run(c[1], env)

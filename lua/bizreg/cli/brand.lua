@@ -79,7 +79,8 @@ end
 
 -- Sends one package FILE. op: { label (dry-run note), method, path, prepare (as for
 -- prepare()), call = fn(client, payload) -> res | nil, err, done = fn(res, elapsed, file) -> the
--- result line and its JSON object, unknown = what to check before sending again }.
+-- result line and its JSON object, unknown = what to check before sending again, client_opts =
+-- options for the client (person_id: brand update) }.
 function M.send(ui, file, o, op)
   local payload, req = prepare(ui, file, op.prepare)
   if not payload then return req end
@@ -93,6 +94,7 @@ function M.send(ui, file, o, op)
     return outcome.OK
   end
 
+  for k, v in pairs(op.client_opts or {}) do copts[k] = v end
   if ui.verbose_on then copts.on_event = function(ev) ui:event(ev) end end
   local total = #req.body
   ui:progress_start { unit = "bytes", total = total, label = "upload" }

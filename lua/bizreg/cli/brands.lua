@@ -11,14 +11,15 @@ local M = {}
 -- Not secrets: the account ID (needed with BIZREG_RCS_TOKEN) and an agency's brand key.
 M.VARS = { person_id = "BIZREG_RCS_PERSON_ID", brand_key = "BIZREG_RCS_BRAND_KEY" }
 
-local function client(ui, o)
+-- person_optional: the call's path has no personId (brand cancel/delete without --approved).
+function M.client(ui, o, person_optional)
   local copts, err = env.rcs(os.getenv, { timeout = o.timeout })
   if not copts then ui:err("bizreg: " .. err) return nil end
   for opt, var in pairs(M.VARS) do
     local v = os.getenv(var)
     if v and v ~= "" then copts[opt] = v end
   end
-  if copts.token and not copts.person_id then
+  if copts.token and not copts.person_id and not person_optional then
     ui:err("bizreg: with BIZREG_RCS_TOKEN, set " .. M.VARS.person_id .. " too (the RBC account ID)")
     return nil
   end
@@ -50,7 +51,7 @@ local function failed(ui, err)
 end
 
 function M.status(ui, id, o)
-  local c = client(ui, o)
+  local c = M.client(ui, o)
   if not c then return outcome.USAGE end
   local res, err = c:get_brand(id)
   c:close()
@@ -62,7 +63,7 @@ end
 -- each_brand's walk bounds (rcs_walk.WALK_DEFAULTS) end a server that keeps paging with
 -- WALK_LIMIT / WALK_TIMEOUT, a transport error: exit 3, after the brands within the bounds.
 function M.list(ui, o)
-  local c = client(ui, o)
+  local c = M.client(ui, o)
   if not c then return outcome.USAGE end
   local n = 0
   for brand, err in c:each_brand { limit = 1000 } do

@@ -22,6 +22,14 @@ usage: bizreg check brand FILE          validate a brand package offline (no cre
                                         find KOS visitors (their visitorId); any criteria, all must match
        bizreg brand status BRAND_ID     an RCS brand's review status (and rejection reason)
        bizreg brand list                every RCS brand of the account, one per line
+       bizreg brand cancel BRAND_ID [--approved]
+                                        withdraw a brand's review request (승인대기 only)
+       bizreg brand delete BRAND_ID [--approved]
+                                        delete a brand (저장/반려; --approved: an approved one,
+                                        after its sender numbers and templates are gone)
+       bizreg brand update BRAND_ID FILE
+                                        edit a running brand (a new name or profile image
+                                        goes back to review)
        bizreg sandbox [--port N]        run the local emulator of both APIs (default port 8089)
        bizreg --help | --version
 
@@ -29,6 +37,8 @@ FILE (brand): JSON, or a Lua file returning a table, with regBrand, chatbots and
   brandProfile, brandBackground, subNumCertificate (paths relative to FILE's directory).
 FILE (images): {"images": [...]} JSON, a JSON array of images, or JSON Lines (.jsonl) with
   one image per line.
+FILE (brand update): as FILE (brand), every part optional, no chatbots; "brandBackground":
+  false removes the background.
 FILE (chatbots): JSON, or a Lua file returning a table, with chatbots (1 to 1,000) and the
   file subNumCertificate (a path relative to FILE's directory).
 
@@ -49,6 +59,9 @@ options:
                     are), e.g. 3,5-7; refused (exit 2) for any other batch
   --resend LIST     send these unknown-outcome batches again (you checked: they are not)
   --resubmit ID     register brand: resubmit the rejected or saved brand ID (PUT)
+  --approved        brand cancel/delete: the brand was approved (its edit is under review, or
+                    it is running): the /corp/{personId}/brand/... call; never tried after the
+                    other one failed
   --port N          sandbox: port on 127.0.0.1 (0 = any free port)
   --phone P         visitors search: 010-1234-5678 (Korea), or +81 90-1234-5678 (country code
                     first, set apart); sent without separators and the leading 0
@@ -56,7 +69,8 @@ options:
 environment (credentials and URLs are never taken from arguments, which show in `ps`):
   BIZREG_KOS_BASE_URL   and BIZREG_KOS_API_KEY or BIZREG_KOS_TOKEN
   BIZREG_RCS_BASE_URL   and BIZREG_RCS_CLIENT_ID + BIZREG_RCS_CLIENT_SECRET, or BIZREG_RCS_TOKEN
-  BIZREG_RCS_PERSON_ID  the RBC account ID for brand status/list (default: BIZREG_RCS_CLIENT_ID;
+  BIZREG_RCS_PERSON_ID  the RBC account ID for brand status/list/update and --approved (default:
+                        BIZREG_RCS_CLIENT_ID;
                         needed with BIZREG_RCS_TOKEN); BIZREG_RCS_BRAND_KEY: an agency's X-RCS-Brandkey
   (for `bizreg sandbox`: BIZREG_KOS_BASE_URL=http://127.0.0.1:8089
    BIZREG_KOS_API_KEY=11111111-2222-4333-8444-555555555555
@@ -109,6 +123,9 @@ local COMMANDS = {
   ["sandbox"] = { help = "flag", port = "port", verbose = "flag" },
   ["brand status"] = merge(COMMON, { timeout = "seconds" }),
   ["brand list"] = merge(COMMON, { timeout = "seconds" }),
+  ["brand cancel"] = merge(COMMON, SEND, { approved = "flag" }),
+  ["brand delete"] = merge(COMMON, SEND, { approved = "flag" }),
+  ["brand update"] = merge(COMMON, SEND),
 }
 
 local function usage(ui, msg)
@@ -139,6 +156,7 @@ local function dispatch(ui, cmd, p, script_dir)
     return code or usage(ui, msg)
   end
   if cmd == "brand list" or cmd == "brand status" then return require("bizreg.cli.brands").dispatch(ui, cmd, p, usage) end
+  if cmd:match("^brand ") then return require("bizreg.cli.brand_edit").dispatch(ui, cmd, p, usage) end
   local file = words[3]
   if not file then return usage(ui, cmd .. " needs a FILE") end
   if #words > 3 then return usage(ui, "unexpected argument '" .. words[4] .. "'") end
@@ -171,7 +189,8 @@ function M.main(argv, script_dir)
   if not COMMANDS[cmd] then
     if words[1] == "visitors" then return usage(ui, "visitors needs 'search'") end
     if words[1] == "brand" then
-      return usage(ui, "brand needs 'status' or 'list'" .. (words[2] and (", not '" .. words[2] .. "'") or ""))
+      return usage(ui, "brand needs 'status', 'list', 'cancel', 'delete' or 'update'"
+        .. (words[2] and (", not '" .. words[2] .. "'") or ""))
     end
     if words[1] == "check" or words[1] == "register" then
       local what = words[1] == "register" and "'brand', 'images' or 'chatbots'" or "'brand' or 'images'"

@@ -18,6 +18,7 @@ control.ENDPOINTS = {
   "kos.exchange_token", "kos.register_visitor_images", "kos.search_visitors",
   "rcs.token", "rcs.register_brand", "rcs.resubmit_brand", "rcs.register_chatbots",
   "rcs.get_brand", "rcs.list_brands", "rcs.brand_categories",
+  "rcs.cancel_brand", "rcs.cancel_brand_owner", "rcs.delete_brand", "rcs.delete_brand_owner", "rcs.update_brand",
 }
 local ENDPOINT_SET = {}
 for _, e in ipairs(control.ENDPOINTS) do ENDPOINT_SET[e] = true end

@@ -107,12 +107,15 @@ local function brand(state, req, brand_id)
 
   if not brand_id then
     repeat brand_id = "BR." .. random_alnum(10) until not state.brands[brand_id]
-    brands.record(state, brand_id, rb, account, "BK." .. random_alnum(15))
+    local rec = brands.record(state, brand_id, rb, account, "BK." .. random_alnum(15))
+    brands.set_images(rec, parts.brandProfile.data, parts.brandBackground and parts.brandBackground.data)
     state.registered.brands = state.registered.brands + 1
     -- the brand's first sender numbers: a later POST .../chatbot of one of them is a duplicate
     if chatbots then rcs_chatbots.record(state, brand_id, chatbots) end
   else
-    brands.resubmitted(state.brands[brand_id], rb)
+    local rec = state.brands[brand_id]
+    brands.resubmitted(state, rec, rb)
+    brands.set_images(rec, parts.brandProfile.data, parts.brandBackground and parts.brandBackground.data)
   end
   return ok_reply({ json.obj("brandId", brand_id) })
 end

@@ -12,9 +12,11 @@
 --   a brand of another account -> 403 63001 "No Brand Permission"
 --   offset: integer >= 0; limit: integer 100..1000 -> else 400 64202
 --     "Invalid query parameter value (name:value)"
--- A registered brand starts at 승인대기; a resubmitted one goes back to 승인대기.
+-- A registered brand starts at 승인대기; a resubmitted one goes back to 승인대기. Every later
+-- change of a brand's status, and its deletion, goes through brands.set_status.
 local json = require "bizreg_sandbox.json"
 local rules = require "bizreg_sandbox.rcs_rules"
+local digest = require "openssl.digest"
 
 local brands = {}
 
@@ -53,8 +55,15 @@ function brands.record(state, id, rb, owner, key)
 end
 
 -- PUT /corp/brand/{id}: the new regBrand, back to review.
-function brands.resubmitted(rec, rb)
-  rec.reg, rec.name, rec.status, rec.approvalReason, rec.updateDate = rb, rb.name, "승인대기", nil, kst()
+function brands.resubmitted(state, rec, rb)
+  rec.reg, rec.name = rb, rb.name
+  brands.set_status(state, rec, "승인대기", "resubmit")
+end
+
+-- The brand's images as received (their digests: an edit compares them; nil: none).
+function brands.set_images(rec, profile, background)
+  rec.profile = profile and digest.new("sha256"):final(profile) or nil
+  rec.background = background and digest.new("sha256"):final(background) or nil
 end
 
 local function info(rec)
@@ -66,7 +75,7 @@ local function info(rec)
   return o
 end
 
-local function detail(rec)
+function brands.detail(rec)
   local o = info(rec)
   for _, k in ipairs(DETAIL_KEYS) do
     local v = rec.reg[k]
@@ -87,6 +96,7 @@ end
 local function check_person(person, account)
   if unescape(person) ~= account then rules.violation(403, "63002", "No Permission") end
 end
+brands.check_person = check_person
 
 -- The record of a brand-scoped call, after the sandbox's rules (see the top).
 function brands.check_access(state, headers, id, account)
@@ -106,12 +116,12 @@ local function ok(result, ...)
 end
 
 -- A status move armed by the control call takes effect once `left` reads have seen the old one.
-local function apply_pending(rec)
+local function apply_pending(state, rec)
   local p = rec.pending
   if not p then return end
   if p.left > 0 then p.left = p.left - 1 return end
   rec.pending = nil
-  brands.move(rec, p.status, p.reason)
+  brands.set_status(state, rec, p.status, "control", p.reason)
 end
 
 function brands.get(state, req, account)
@@ -119,8 +129,8 @@ function brands.get(state, req, account)
   check_person(person, account)
   local rec = brands.check_access(state, req.headers, id, account)
   rec.reads = rec.reads + 1
-  apply_pending(rec)
-  return ok({ detail(rec) })
+  apply_pending(state, rec)
+  return ok({ brands.detail(rec) })
 end
 
 -- offset, limit from the query string (64202 on a bad value).
@@ -177,10 +187,19 @@ end
 
 ---------------------------------------------------------------- control
 
-function brands.move(rec, status, reason)
+-- THE one place a brand's status changes after its registration, and where a brand goes away
+-- (status false: deleted, gone from GET and lists): the hook point for notifications.
+-- why: what changed it ("control", "resubmit", "update", "cancel", "delete"); reason: the
+-- review's approvalReason (반려).
+function brands.set_status(state, rec, status, why, reason)
+  if status == false then
+    state.brands[rec.brandId], state.chatbots[rec.brandId] = nil, nil
+    rec.status, rec.deleted = nil, why
+    return
+  end
   rec.status, rec.updateDate = status, kst()
   rec.approvalReason = (status == "반려" or status == "반려(수정)") and reason or nil
-  if status == "승인" then rec.approvalDate = rec.updateDate end
+  if status == "승인" then rec.approvalDate, rec.before_edit = rec.updateDate, nil end  -- an edit approved: no way back
 end
 
 local function reply(status, value) return status, { ["content-type"] = "application/json" }, json.encode(value) end
@@ -205,7 +224,7 @@ local function seed(state, doc)
     local rec = brands.record(state, id, { name = doc.name or ("sandbox brand " .. i), description = "seeded",
       categoryId = "EDU", subCategoryId = "EDU007" }, doc.owner or state.config.rcs_client_id,
       string.format("BK.sb%013d", n))
-    brands.move(rec, status, nil)
+    brands.set_status(state, rec, status, "control")
     rec.max_chatbots = doc.max_chatbots
     ids[i] = id
   end
@@ -213,7 +232,7 @@ local function seed(state, doc)
 end
 
 -- POST /_sandbox/brand-status { brandId, status, reason?, after_reads? }
-local function set_status(state, doc)
+local function status_control(state, doc)
   local rec = type(doc.brandId) == "string" and state.brands[doc.brandId]
   if type(rec) ~= "table" then return refuse("brandId must be a brand the sandbox knows") end
   if not brands.STATUSES[doc.status] then return refuse("status must be a BrandInfo.status value") end
@@ -224,7 +243,7 @@ local function set_status(state, doc)
     rec.pending = { status = doc.status, reason = doc.reason, left = after }
   else
     rec.pending = nil
-    brands.move(rec, doc.status, doc.reason)
+    brands.set_status(state, rec, doc.status, "control", doc.reason)
   end
   return reply(200, json.obj("brandId", rec.brandId, "status", rec.status, "pending", after > 0))
 end
@@ -244,7 +263,7 @@ end
 -- Answers the brand control calls; nil for any other path.
 function brands.control(state, method, path, body)
   if path == "/_sandbox/brands" and method == "GET" then return list_all(state) end
-  local handler = (path == "/_sandbox/brands" and seed) or (path == "/_sandbox/brand-status" and set_status)
+  local handler = (path == "/_sandbox/brands" and seed) or (path == "/_sandbox/brand-status" and status_control)
   if not handler or method ~= "POST" then return nil end
   local doc, err = json.decode(body)
   if json.type(doc) ~= "object" then return refuse("body must be a JSON object" .. (err and (": " .. err) or "")) end

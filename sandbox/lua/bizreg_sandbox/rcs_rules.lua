@@ -270,4 +270,41 @@ rules.check_reg_brand, rules.check_chatbots, rules.json_part = check_reg_brand, 
 rules.check_brand_image, rules.check_certificate = check_brand_image, check_certificate
 rules.CATEGORIES = CATEGORIES -- GET /corp/brand/categories lists it (rcs_brands.lua)
 
+---------------------------------------------------------------- brand states
+
+-- Which brand status allows which change (rcs-openapi-1.1.12.yaml: each call's "가능 상태"),
+-- used by rcs_brand_edit.lua:
+--   cancel       PUT /corp/brand/{id}/cancel and PUT /corp/{personId}/brand/{id}/cancel: 승인대기
+--   delete       DELETE /corp/brand/{id}: 저장, 반려 (never approved)
+--   delete_owner DELETE /corp/{personId}/brand/{id}: 승인, 반려, 저장 (and 반려(수정): an approved
+--                brand whose edit was refused) [G: the (수정) variant]
+--   update       PUT /corp/{personId}/brand/{id}: 승인, 반려(수정)
+rules.ALLOWED_STATUS = {
+  cancel = set_of { "승인대기" },
+  delete = set_of { "저장", "반려" },
+  delete_owner = set_of { "승인", "반려", "저장", "반려(수정)" },
+  update = set_of { "승인", "반려(수정)" },
+}
+
+-- The refusal of each: code and message (api-notes' code table; 64351's %s is "chatbot").
+rules.STATE_ERRORS = {
+  cancel = { "64321", "Invalid approval status" },
+  delete = { "64327", "Not allowed delete" },
+  delete_owner = { "64327", "Not allowed delete" },
+  update = { "64328", "Not allowed modification" },
+  no_changes = { "64323", "No changes" },
+  has_chatbots = { "64351", "chatbot exists. need to delete all chatbot before deleting the brand" },
+}
+
+-- Raises the refusal named `which` (a key of STATE_ERRORS).
+function rules.refuse(which)
+  local e = rules.STATE_ERRORS[which]
+  bad(e[1], e[2])
+end
+
+-- Raises the refusal of `call` unless the brand's status allows it.
+function rules.check_status(call, status)
+  if not rules.ALLOWED_STATUS[call][status] then rules.refuse(call) end
+end
+
 return rules

@@ -18,6 +18,7 @@ local kos = require "bizreg_sandbox.kos"
 local kos_visitors = require "bizreg_sandbox.kos_visitors"
 local rcs = require "bizreg_sandbox.rcs"
 local rcs_chatbots = require "bizreg_sandbox.rcs_chatbots"
+local rcs_brand_edit = require "bizreg_sandbox.rcs_brand_edit"
 local faults = require "bizreg_sandbox.faults"
 local dialect = require "bizreg_sandbox.dialect"
 
@@ -41,6 +42,11 @@ local ROUTES = {
   { "GET", "^/api/1%.1/corp/brand/categories$", "rcs.brand_categories", rcs.brand_categories, rcs },
   { "GET", "^/api/1%.1/corp/[^/]+/brand$", "rcs.list_brands", rcs.list_brands, rcs },
   { "GET", "^/api/1%.1/corp/[^/]+/brand/[^/]+$", "rcs.get_brand", rcs.get_brand, rcs },
+  { "PUT", "^/api/1%.1/corp/brand/([^/]+)/cancel$", "rcs.cancel_brand", rcs_brand_edit.cancel, rcs },
+  { "PUT", "^/api/1%.1/corp/[^/]+/brand/[^/]+/cancel$", "rcs.cancel_brand_owner", rcs_brand_edit.cancel_owner, rcs },
+  { "DELETE", "^/api/1%.1/corp/brand/([^/]+)$", "rcs.delete_brand", rcs_brand_edit.delete, rcs },
+  { "DELETE", "^/api/1%.1/corp/[^/]+/brand/[^/]+$", "rcs.delete_brand_owner", rcs_brand_edit.delete_owner, rcs },
+  { "PUT", "^/api/1%.1/corp/[^/]+/brand/[^/]+$", "rcs.update_brand", rcs_brand_edit.update, rcs },
 }
 
 -- The route, its capture (only PUT captures an id), and else the methods the path allows.
