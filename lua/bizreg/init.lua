@@ -98,7 +98,8 @@ bizreg.kos = kos.new
 --   1–20 characters, not `.` or `..`; default `client_id`; **needed with a static `token`** for `get_brand`,
 --   `list_brands`, `each_brand`, `find_brands`, `wait_for_approval`
 -- @tparam[opt] string opts.brand_key agency accounts: the `X-RCS-Brandkey` sent where the spec
---   defines it (`register_chatbots`, a `/brand/{brandId}/…` operation; not the `/corp/…` calls), 1–18
+--   defines it (`register_chatbots` and the other chatbot calls, the `/brand/{brandId}/…` operations;
+--   not the `/corp/…` calls), 1–18
 --   visible ASCII characters (a call's own `brand_key` wins)
 -- @tparam[opt=false] boolean opts.check_categories `register_brand` checks `categoryId` /
 --   `subCategoryId` against `brand_categories()` before sending (64337 `InvalidEnum`)
@@ -110,7 +111,8 @@ bizreg.kos = kos.new
 --   64397); also a call option of `register_brand`, `resubmit_brand`, `register_chatbots` and the
 --   `prepare_brand` / `prepare_chatbots` opts
 -- @treturn client a client with `register_brand`, `resubmit_brand`, `get_brand`, `list_brands`,
---   `each_brand`, `find_brands`, `wait_for_approval`, `brand_categories`, `register_chatbots`
+--   `each_brand`, `find_brands`, `wait_for_approval`, `brand_categories`, `register_chatbots`,
+--   `list_chatbots`, `each_chatbot`, `get_chatbot`, `update_chatbot`, `delete_chatbot`, `cancel_chatbot`
 -- @raise on a wrong option or credential, a `json_content_type` with control characters, a
 --   `brand_key` or `person_id` out of shape
 -- @usage local rcs = bizreg.rcs { base_url = "https://api.rcsbizcenter.com/api/1.1",
@@ -172,6 +174,22 @@ function bizreg.prepare_brand(payload, opts) return rcs.prepare(payload, opts) e
 --   subTitle = "대표번호" } }, subNumCertificate = "cert.pdf" }, { boundary = "test-0001" }))
 function bizreg.prepare_chatbots(brandId, payload, opts) return rcs.prepare_chatbots(brandId, payload, opts) end
 
+--- The exact request `update_chatbot` would send, without sending it: as `prepare_brand`,
+-- for the chatbot edit form (one `chatbot` part, an optional `subNumCertificate`).
+-- @string brandId the brand (else `nil, err` with code 64316)
+-- @string chatbotId the chatbot (1–15 letters, digits, `.`, `-`, `_`, not `.` or `..`; else `nil, err`
+--   with code 64105)
+-- @tparam table payload `{ chatbot = { mdn =, subTitle =, … }, subNumCertificate = … }`
+-- @tparam[opt] table opts as for `prepare_brand`
+-- @treturn table `{ method = "PUT", path = "/brand/{brandId}/chatbot/{chatbotId}", headers = …, body = … }`
+-- @return or nil and a validation error listing every violation (with RCS codes)
+-- @raise when an id is not a string, payload is not a table, or the boundary is invalid
+-- @usage local req = assert(bizreg.prepare_update_chatbot("BR.abc123", "0212345678",
+--   { chatbot = { mdn = "0212345678", subTitle = "새 이름" } }, { boundary = "test-0001" }))
+function bizreg.prepare_update_chatbot(brandId, chatbotId, payload, opts)
+  return rcs.prepare_update_chatbot(brandId, chatbotId, payload, opts)
+end
+
 -- Programmer errors point at the caller of the one-shot function (errors.raise).
 local function one_shot(new, method)
   return function(opts, ...)
@@ -228,6 +246,18 @@ bizreg.resubmit_brand = one_shot(rcs.new, "resubmit_brand")
 -- @return or nil and an error (`bizreg.errors`; `err.sent`: it may have arrived)
 -- @usage local res, err = bizreg.register_chatbots({ base_url = url, token = t }, "BR.abc123", payload)
 bizreg.register_chatbots = one_shot(rcs.new, "register_chatbots")
+
+--- One-shot forms of the sender-number calls: an RCS client, one call, `close()`; the arguments
+-- after `opts` and the answer are the method's (`rcs:list_chatbots`, `rcs:get_chatbot`,
+-- `rcs:update_chatbot`, `rcs:delete_chatbot`, `rcs:cancel_chatbot`).
+-- @function list_chatbots
+-- @tparam table opts as for `rcs`
+-- @param ... the method's arguments
+-- @return as the method
+-- @usage local res, err = bizreg.delete_chatbot({ base_url = url, token = t }, "BR.abc123", "0212345678")
+for _, name in ipairs { "list_chatbots", "get_chatbot", "update_chatbot", "delete_chatbot", "cancel_chatbot" } do
+  bizreg[name] = one_shot(rcs.new, name)
+end
 
 --- Drives every job of this Lua state (see `job`), waiting at most `max_wait` seconds.
 -- @function poll
@@ -365,8 +395,9 @@ bizreg.poll = jobs.poll
 -- at once. Not with a custom `transport` (call the method directly there).
 -- @function client:start
 -- @string name `"register_visitor_images"`, `"search_visitors"`, `"register_brand"`, `"resubmit_brand"`,
---   `"register_chatbots"`, `"get_brand"`, `"list_brands"`, `"find_brands"`, `"brand_categories"` or
---   `"wait_for_approval"` (not `each_brand`)
+--   `"register_chatbots"`, `"get_brand"`, `"list_brands"`, `"find_brands"`, `"brand_categories"`,
+--   `"wait_for_approval"`, `"list_chatbots"`, `"get_chatbot"`, `"update_chatbot"`, `"delete_chatbot"` or
+--   `"cancel_chatbot"` (not `each_brand`, `each_chatbot`)
 -- @param ... the method's arguments
 -- @treturn job
 -- @usage local job = rcs:start("register_brand", payload)

@@ -18,6 +18,7 @@ control.ENDPOINTS = {
   "kos.exchange_token", "kos.register_visitor_images", "kos.search_visitors",
   "rcs.token", "rcs.register_brand", "rcs.resubmit_brand", "rcs.register_chatbots",
   "rcs.get_brand", "rcs.list_brands", "rcs.brand_categories",
+  "rcs.list_chatbots", "rcs.get_chatbot", "rcs.update_chatbot", "rcs.delete_chatbot", "rcs.cancel_chatbot",
 }
 local ENDPOINT_SET = {}
 for _, e in ipairs(control.ENDPOINTS) do ENDPOINT_SET[e] = true end
@@ -388,7 +389,7 @@ function control.handle(state, method, path, body)
     if not rec.body then return reply(404, json.obj("error", "the body of request " .. which .. " was not read")) end
     return 200, { ["content-type"] = "application/octet-stream" }, rec.body
   end
-  local status, headers, out = rcs_chatbots.control(state, method, path)
+  local status, headers, out = rcs_chatbots.control(state, method, path, body)
   if status then return status, headers, out end
   return reply(404, json.obj("error", "unknown control endpoint " .. method .. " " .. path))
 end
