@@ -52,14 +52,18 @@ local EACH_KEYS = W.walk_keys(M.LIST)
 local KEY_OPTS = { brand_key = true }  -- X-RCS-Brandkey (agency accounts), as register_chatbots
 local EDIT_OPTS = { brand_key = true, unknown_fields = true }
 
-local function check_ids(brand_id, chatbot_id, o, allowed)
+local function check_brand(brand_id)
   if type(brand_id) ~= "string" then raise("brandId must be a string") end
-  if chatbot_id ~= nil and type(chatbot_id) ~= "string" then raise("chatbotId must be a string") end
+end
+
+local function check_ids(brand_id, chatbot_id, o, allowed)
+  check_brand(brand_id)
+  if type(chatbot_id) ~= "string" then raise("chatbotId must be a string") end
   C.check_call_opts(o, allowed or KEY_OPTS)
 end
 
 -- The ids' rules (rcs_common.lua's rows), strict before anything is sent: nil or a validation error.
-local function ids_error(brand_id, chatbot_id)
+local function ids_error(brand_id, chatbot_id)  -- (chatbot_id nil: the list's brand only)
   return C.brand_id_error(brand_id) or (chatbot_id and C.chatbot_id_error(chatbot_id))
 end
 
@@ -133,7 +137,7 @@ local ops = {}
 local LIST_KEYS = { brand_key = true }
 ops.list_chatbots = {
   check = function(brand_id, q)
-    check_ids(brand_id)
+    check_brand(brand_id)
     W.check_query(q, LIST_KEYS)
     if q then C.check_brand_key(q.brand_key, "query field") end
   end,
@@ -165,7 +169,7 @@ ops.list_chatbots = {
 -- end
 function M.each_chatbot(self, brand_id, q)
   self:check_open()
-  check_ids(brand_id)
+  check_brand(brand_id)
   W.check_query(q, EACH_KEYS)
   W.check_walk(q, M.LIST)
   local bad = ids_error(brand_id)
@@ -223,7 +227,6 @@ ops.get_chatbot = {
 ops.update_chatbot = {
   check = function(brand_id, chatbot_id, payload, o)
     check_ids(brand_id, chatbot_id, o, EDIT_OPTS)
-    if type(chatbot_id) ~= "string" then raise("chatbotId must be a string") end
     C.check_payload(payload)
   end,
   run = function(self, ctx, brand_id, chatbot_id, payload, o)
@@ -238,10 +241,7 @@ ops.update_chatbot = {
 -- delete_chatbot and cancel_chatbot: no body, the answer names the chatbot.
 local function bodyless(what, method, suffix, route)
   return {
-    check = function(brand_id, chatbot_id, o)
-      check_ids(brand_id, chatbot_id, o)
-      if type(chatbot_id) ~= "string" then raise("chatbotId must be a string") end
-    end,
+    check = check_ids,
     run = function(self, ctx, brand_id, chatbot_id, o)
       local bad = ids_error(brand_id, chatbot_id)
       if bad then return nil, bad end
@@ -286,7 +286,6 @@ M.ops = ops
 -- json_content_type, unknown_fields as prepare_brand's).
 function M.prepare_update_chatbot(brand_id, chatbot_id, payload, opts)
   check_ids(brand_id, chatbot_id)
-  if type(chatbot_id) ~= "string" then raise("chatbotId must be a string") end
   C.check_payload(payload)
   local bad = ids_error(brand_id, chatbot_id)
   if bad then return nil, bad end
