@@ -87,4 +87,6 @@ function M.dispatch(ui, cmd, p, usage)
   return M.status(ui, words[3], p.opts)
 end
 
+M.client, M.failed = client, failed  -- (cli/chatbots.lua: the chatbot reads and writes)
+
 return M

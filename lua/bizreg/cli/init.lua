@@ -22,6 +22,14 @@ usage: bizreg check brand FILE          validate a brand package offline (no cre
                                         find KOS visitors (their visitorId); any criteria, all must match
        bizreg brand status BRAND_ID     an RCS brand's review status (and rejection reason)
        bizreg brand list                every RCS brand of the account, one per line
+       bizreg chatbots list BRAND_ID    a brand's sender numbers (chatbots), one per line
+       bizreg chatbots get BRAND_ID CHATBOT_ID
+                                        one sender number's status (and rejection reason)
+       bizreg chatbots update BRAND_ID CHATBOT_ID FILE
+                                        edit a sender number (a new name goes back to review)
+       bizreg chatbots delete BRAND_ID CHATBOT_ID
+       bizreg chatbots cancel BRAND_ID CHATBOT_ID
+                                        delete one; withdraw its pending review request
        bizreg sandbox [--port N]        run the local emulator of both APIs (default port 8089)
        bizreg --help | --version
 
@@ -31,6 +39,8 @@ FILE (images): {"images": [...]} JSON, a JSON array of images, or JSON Lines (.j
   one image per line.
 FILE (chatbots): JSON, or a Lua file returning a table, with chatbots (1 to 1,000) and the
   file subNumCertificate (a path relative to FILE's directory).
+FILE (chatbots update): the same, with chatbot (one number's fields) and, optionally,
+  subNumCertificate.
 
 options:
   --json            one JSON object per batch / brand on stdout (check: one per file)
@@ -109,6 +119,11 @@ local COMMANDS = {
   ["sandbox"] = { help = "flag", port = "port", verbose = "flag" },
   ["brand status"] = merge(COMMON, { timeout = "seconds" }),
   ["brand list"] = merge(COMMON, { timeout = "seconds" }),
+  ["chatbots list"] = merge(COMMON, { timeout = "seconds" }),
+  ["chatbots get"] = merge(COMMON, { timeout = "seconds" }),
+  ["chatbots update"] = merge(COMMON, SEND),
+  ["chatbots delete"] = merge(COMMON, SEND),
+  ["chatbots cancel"] = merge(COMMON, SEND),
 }
 
 local function usage(ui, msg)
@@ -139,6 +154,7 @@ local function dispatch(ui, cmd, p, script_dir)
     return code or usage(ui, msg)
   end
   if cmd == "brand list" or cmd == "brand status" then return require("bizreg.cli.brands").dispatch(ui, cmd, p, usage) end
+  if cmd:match("^chatbots ") then return require("bizreg.cli.chatbots").dispatch(ui, cmd, p, usage) end
   local file = words[3]
   if not file then return usage(ui, cmd .. " needs a FILE") end
   if #words > 3 then return usage(ui, "unexpected argument '" .. words[4] .. "'") end
@@ -172,6 +188,10 @@ function M.main(argv, script_dir)
     if words[1] == "visitors" then return usage(ui, "visitors needs 'search'") end
     if words[1] == "brand" then
       return usage(ui, "brand needs 'status' or 'list'" .. (words[2] and (", not '" .. words[2] .. "'") or ""))
+    end
+    if words[1] == "chatbots" then
+      return usage(ui, "chatbots needs 'list', 'get', 'update', 'delete' or 'cancel'"
+        .. (words[2] and (", not '" .. words[2] .. "'") or ""))
     end
     if words[1] == "check" or words[1] == "register" then
       local what = words[1] == "register" and "'brand', 'images' or 'chatbots'" or "'brand' or 'images'"
