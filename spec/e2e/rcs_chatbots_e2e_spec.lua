@@ -223,7 +223,7 @@ describe("RCS register_chatbots end to end", function()
       end
       assert.same({ 200, "20000000" }, { post(id, cb_part { ok } .. CERT)[1], post(id, cb_part { { mdn = "0212345679", subTitle = "t" } } .. CERT)[2] })
       assert.equal(2, server_chatbots(id).count)
-      local status = sb:request("GET", "/api/1.1/brand/" .. id .. "/chatbot")
+      local status = sb:request("DELETE", "/api/1.1/brand/" .. id .. "/chatbot")  -- (GET lists them)
       assert.equal(405, status)
       assert.equal(404, (sb:request("GET", "/_sandbox/brands/BR.none/chatbots")))
     end)
