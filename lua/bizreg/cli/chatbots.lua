@@ -15,7 +15,7 @@ local brands = require "bizreg.cli.brands"
 local env = require "bizreg.cli.env"
 local dryrun = require "bizreg.cli.dryrun"
 local outcome = require "bizreg.cli.outcome"
-local ids = require "bizreg.rcs_common"  -- the path ids' rules (brandId, chatbotId)
+local path_ids = require "bizreg.rcs_common"  -- the path ids' rules (brandId, chatbotId)
 
 local M = {}
 
@@ -121,7 +121,7 @@ function M.write(ui, what, brand_id, chatbot_id, o)
     local copts, err = env.rcs(os.getenv, { timeout = o.timeout }, true)
     if not copts then ui:err("bizreg: " .. err) return outcome.USAGE end
     -- the ids' rules, as the call judges them before sending
-    local verr = ids.brand_id_error(brand_id) or ids.chatbot_id_error(chatbot_id)
+    local verr = path_ids.brand_id_error(brand_id) or path_ids.chatbot_id_error(chatbot_id)
     if verr then return brands.failed(ui, verr) end
     local r = dryrun.request(copts.base_url, { body = "", headers = key and { ["X-RCS-Brandkey"] = key.brand_key } },
       w.method, path)

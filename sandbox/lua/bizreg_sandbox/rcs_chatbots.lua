@@ -126,9 +126,9 @@ local function set_field(obj, key, value)
 end
 
 -- The one place a chatbot's status changes (edit, cancel, the control call): why names the
--- cause ("edit", "cancel", "control"); reason is the reviewer's (반려).
-function M.set_chatbot_status(state, bot, status, why, reason)
-  local _ = state, why
+-- cause ("edit", "cancel", "control"); reason is the reviewer's (반려). state and why are not
+-- used yet: they are what a notification of the change needs (issue 19 item 4).
+function M.set_chatbot_status(state, bot, status, why, reason) -- luacheck: ignore 212/state 212/why
   set_field(bot, "approvalResult", status)
   set_field(bot, "updateDate", kst_now())
   if status == "승인" then set_field(bot, "approvalDate", bot.updateDate) end
