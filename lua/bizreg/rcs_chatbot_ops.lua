@@ -267,8 +267,8 @@ end
 -- @usage assert(rcs:delete_chatbot("BR.0a81DDlZjz", "0212345678"))
 ops.delete_chatbot = bodyless("delete", "DELETE", "", "DELETE /brand/{brandId}/chatbot/{chatbotId}")
 
---- RCS (`bizreg.rcs`): withdraws a sender number's review request (`PUT
--- /brand/{brandId}/chatbot/{chatbotId}/cancel`): 승인대기 goes back to 저장; 승인대기(수정) and
+--- RCS (`bizreg.rcs`): withdraws a sender number's review request
+-- (`PUT /brand/{brandId}/chatbot/{chatbotId}/cancel`): 승인대기 goes back to 저장; 승인대기(수정) and
 -- 반려(수정) roll back to the last approved data; any other status is an error.
 -- @function rcs:cancel_chatbot
 -- @string brandId the brand (else 64316, nothing sent)
