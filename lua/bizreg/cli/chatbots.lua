@@ -41,17 +41,8 @@ end
 local FIELDS = { "chatbotId", "brandId", "subTitle", "approvalResult", "approvalReason", "service", "display",
   "registerDate", "updateDate", "approvalDate" }
 
-local function bot_json(b)
-  local args = {}
-  for _, k in ipairs(FIELDS) do args[#args + 1] = k args[#args + 1] = b[k] end
-  return json.obj((table.unpack or unpack)(args))
-end
-
-local function bot_line(b)
-  local s = string.format("%-15s %s  %s", tostring(b.chatbotId), tostring(b.approvalResult), tostring(b.subTitle))
-  if b.approvalReason then s = s .. "  (reason: " .. b.approvalReason:gsub("[\r\n]+", " ") .. ")" end
-  return s
-end
+local function bot_json(b) return brands.entry_json(FIELDS, b) end
+local function bot_line(b) return brands.entry_line(15, b.chatbotId, b.approvalResult, b.subTitle, b.approvalReason) end
 
 -- An agency's X-RCS-Brandkey (BIZREG_RCS_BRAND_KEY), as the reads get it from cli/brands.lua.
 local function key_opts()
@@ -61,17 +52,8 @@ local function key_opts()
 end
 
 function M.list(ui, brand_id, o)
-  local c = brands.client(ui, o)
-  if not c then return outcome.USAGE end
-  local n = 0
-  for bot, err in c:each_chatbot(brand_id, { limit = 1000 }) do
-    if not bot then c:close() return brands.failed(ui, err) end
-    n = n + 1
-    ui:result(bot_line(bot), bot_json(bot), json.encode)
-  end
-  c:close()
-  if not ui.json then ui:err(string.format("bizreg: %d chatbot%s", n, n == 1 and "" or "s")) end
-  return outcome.OK
+  return brands.print_walk(ui, o, function(c) return c:each_chatbot(brand_id, { limit = 1000 }) end, bot_line, bot_json,
+    "chatbot")
 end
 
 function M.get(ui, brand_id, chatbot_id, o)
