@@ -70,6 +70,19 @@ describe("RCS chatbot operations end to end", function()
     rcs:close()
   end)
 
+  it("ends a walk over a server that repeats its first page: each number once, a decode error, two GETs", function()
+    local rcs = client()
+    local brand_id = brand_with(rcs, 150)
+    sb:config { rcs_chatbot_list_ignores_offset = true }
+    local before, n, errs = count("list_chatbots"), 0, {}
+    for bot, err in rcs:each_chatbot(brand_id, { limit = 100 }) do
+      if bot then n = n + 1 else errs[#errs + 1] = err end
+    end
+    assert.same({ 100, 1, "decode", 2 }, { n, #errs, errs[1].kind, count("list_chatbots") - before })
+    assert.matches("does not advance", errs[1].message, 1, true)
+    rcs:close()
+  end)
+
   it("reads an empty list (204 / 60004) as an empty page", function()
     local rcs = client()
     local brand_id = sb:brands({})[1]

@@ -36,6 +36,7 @@ local function defaults()
     rcs_token_ttl = 3600,
     rcs_expires_in = "absolute",
     rcs_token_envelope = false,
+    rcs_chatbot_list_ignores_offset = false,
     expire_tokens = false,
     fail_next = json.null,
   }
@@ -45,7 +46,7 @@ end
 local CONFIG_KEYS = {
   "delay_ms", "kos_api_key", "kos_token", "kos_auth_header", "kos_auth_scheme",
   "rcs_client_id", "rcs_client_secret", "rcs_token", "rcs_token_ttl", "rcs_expires_in",
-  "rcs_token_envelope", "expire_tokens", "fail_next",
+  "rcs_token_envelope", "rcs_chatbot_list_ignores_offset", "expire_tokens", "fail_next",
 }
 
 function control.new_state()
@@ -192,6 +193,8 @@ local validators = {
     return nil, "must be \"absolute\", \"relative\", \"past\" or \"epoch_ms\""
   end,
   rcs_token_envelope = function(v) if type(v) == "boolean" then return v end return nil, "must be a boolean" end,
+  -- a broken server: the chatbot list answers its first page whatever the offset (a walk must end)
+  rcs_chatbot_list_ignores_offset = function(v) if type(v) == "boolean" then return v end return nil, "must be a boolean" end,
   expire_tokens = function(v) if type(v) == "boolean" then return v end return nil, "must be a boolean" end,
   fail_next = function(v)
     local t = json.type(v)

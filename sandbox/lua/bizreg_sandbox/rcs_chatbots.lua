@@ -161,6 +161,7 @@ function M.list(state, req, brand_id)
   return rcs.run(function()
     brands.check_access(state, req.headers, brand_id, rcs.check_auth(state, req.headers))
     local offset, limit = brands.page_query(req.query)
+    if state.config.rcs_chatbot_list_ignores_offset then offset = 0 end
     local all, page = store(state, brand_id).list, {}
     for i = offset + 1, math.min(offset + limit, #all) do page[#page + 1] = all[i] end
     local base = req.path .. "?limit=" .. limit .. "&offset="
