@@ -80,6 +80,11 @@ describe("bizreg chatbots", function()
     assert.equal(0, r.code, r.err)
     assert.truthy(r.out:find("^updated  chatbot 0212345680 on brand " .. id:gsub("%p", "%%%0") .. ": 승인대기%(수정%)"), r.out)
     assert.equal("새 대표번호", held(id).chatbots[1].subTitle)
+    -- the example package (docs/cli.md), without a certificate: the chatbot part only
+    r = cli.run({ "chatbots", "update", id, "0212345680", "examples/brand/chatbot-edit.json", "--dry-run", "--json" }, env)
+    assert.equal(0, r.code, r.err)
+    local parts = json.decode(r.out).request.parts
+    assert.same({ 1, "chatbot" }, { #parts, parts[1].name })
     -- a broken package: every violation, exit 1, nothing sent
     local bad = cli.write(cli.dir .. "/edit-bad.json", json.encode { chatbot = { mdn = "0212345680" } })
     r = cli.run({ "chatbots", "update", id, "0212345680", bad }, env)
