@@ -157,7 +157,7 @@ ops.list_chatbots = {
 -- (as `each_brand`: each chatbotId once; an error yielded once as `false, err`, then the loop
 -- ends; bounded by `max_pages`, `max_chatbots` and `timeout`, whose defaults are `WALK_DEFAULTS`'
 -- `max_pages`, `max_brands` and `timeout`; a page listing only chatbots already seen while more
--- are said to follow is a `decode` error).
+-- are said to follow is a `decode` error). `X-RCS-Brandkey` is the client's `brand_key`.
 -- @function rcs:each_chatbot
 -- @string brandId the brand (checked as `list_chatbots`: a bad one is yielded as the error)
 -- @tparam[opt] table query `{ offset = 0, limit = 100, max_pages =, max_chatbots =, timeout = }`
