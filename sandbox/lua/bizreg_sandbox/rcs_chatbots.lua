@@ -112,7 +112,8 @@ end
 --     the list and its number cannot be registered again on that brand (64344).
 --   cancel: 승인대기 -> 저장; 승인대기(수정) and 반려(수정) -> the approved data and 승인; else 64321
 --     "Invalid approval status".
--- Every status change goes through set_chatbot_status (one place to hang notifications on).
+-- Every status change goes through set_chatbot_status, every delete through delete_chatbot (the
+-- places to hang notifications on).
 
 local EDITABLE = rules.set_of { "저장", "반려", "승인" }
 local DELETABLE = EDITABLE
@@ -134,6 +135,13 @@ function M.set_chatbot_status(state, bot, status, why, reason) -- luacheck: igno
   if status == "승인" then set_field(bot, "approvalDate", bot.updateDate) end
   if status == "반려" or status == "반려(수정)" then set_field(bot, "approvalReason", reason or json.null)
   elseif bot.approvalReason ~= nil then bot.approvalReason = json.null end
+end
+
+-- The one place a chatbot is deleted: gone from its brand's list, its number not registrable
+-- there again (64344). i: its index in s.list (s: the brand's store).
+function M.delete_chatbot(state, s, bot, i) -- luacheck: ignore 212/state
+  table.remove(s.list, i)
+  s.by_mdn[bot.chatbotId] = "deleted"
 end
 
 local function ids_of(req)
@@ -219,8 +227,7 @@ function M.delete(state, req)
   return rcs.run(function()
     local s, bot, i = find(state, req)
     if not DELETABLE[bot.approvalResult] then bad("64327", "Not allowed delete") end
-    table.remove(s.list, i)
-    s.by_mdn[bot.chatbotId] = "deleted"
+    M.delete_chatbot(state, s, bot, i)
     return rcs.ok_reply({ json.obj("chatbotId", bot.chatbotId, "releatedChatbots", json.array()) })
   end)
 end
