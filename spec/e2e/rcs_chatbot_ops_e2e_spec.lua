@@ -10,15 +10,7 @@ local calls = require "spec.helpers.calls"
 local json = sandbox.json
 local CERT_PATH = fx.file("chatbot-ops-cert.pdf", function() return fx.images.pdf(2048) end)
 
-local seq = 0
-local function chatbots(n)
-  local list = {}
-  for i = 1, n do
-    seq = seq + 1
-    list[i] = { mdn = string.format("032%07d", seq), subTitle = "번호 " .. seq }
-  end
-  return list
-end
+local function chatbots(n) return fx.fresh_chatbots("032", n) end
 
 describe("RCS chatbot operations end to end", function()
   local sb

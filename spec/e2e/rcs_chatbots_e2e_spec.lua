@@ -12,16 +12,8 @@ local STATIC = "sandbox-rcs-token"
 local EP = "rcs.register_chatbots"
 local CERT_PATH = fx.file("chatbots-cert.pdf", function() return fx.images.pdf(4096) end)
 
-local seq = 0
 -- n chatbots with numbers no other test uses (a body sent twice would be a duplicate).
-local function chatbots(n)
-  local list = {}
-  for i = 1, n do
-    seq = seq + 1
-    list[i] = { mdn = string.format("031%07d", seq), subTitle = "발신번호 " .. seq }
-  end
-  return list
-end
+local function chatbots(n) return fx.fresh_chatbots("031", n) end
 
 local function payload(n) return { chatbots = chatbots(n or 1), subNumCertificate = CERT_PATH } end
 
