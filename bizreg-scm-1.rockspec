@@ -70,6 +70,7 @@ build = {
       ["bizreg.rcs_brands"] = "lua/bizreg/rcs_brands.lua",
       ["bizreg.rcs_categories"] = "lua/bizreg/rcs_categories.lua",
       ["bizreg.rcs_chatbots"] = "lua/bizreg/rcs_chatbots.lua",
+      ["bizreg.rcs_chatbot_ops"] = "lua/bizreg/rcs_chatbot_ops.lua",
       ["bizreg.rcs_common"] = "lua/bizreg/rcs_common.lua",
       ["bizreg.rcs_envelope"] = "lua/bizreg/rcs_envelope.lua",
       ["bizreg.rcs_wait"] = "lua/bizreg/rcs_wait.lua",

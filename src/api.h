@@ -12,6 +12,7 @@ extern const bz_schema bz_kos_search_visitors; /* KOS: {chartNumber=, phone={...
 extern const bz_form bz_rcs_brand_form;        /* RCS: the brand form (register/resubmit) */
 extern const bz_form bz_rcs_brand_edit_form;   /* RCS: the edit of a running brand (update_brand) */
 extern const bz_form bz_rcs_chatbot_form;      /* RCS: chatbots added to a brand */
+extern const bz_form bz_rcs_chatbot_edit_form; /* RCS: one chatbot edited */
 
 /* An API's messages, beside the rows whose codes (RCS) or reasons (KOS) they name: the one
  * home of each message (core.RCS_MESSAGES, core.KOS_MESSAGES). Ended by a NULL key. */

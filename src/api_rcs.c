@@ -1,7 +1,8 @@
 /* RCS Biz Center, everything the C core knows of it: the brand form of POST/PUT
  * /corp/brand (its JSON parts' rows, text part, file parts), the chatbot form of POST
- * /brand/{brandId}/chatbot (the same chatbots rows and certificate rule), the
- * cross-field rules, and the error codes. Limits and codes from shared/api-notes.md (spec
+ * /brand/{brandId}/chatbot (the same chatbots rows and certificate rule), the edit form of
+ * PUT /brand/{brandId}/chatbot/{chatbotId} (the same chatbot rows), the cross-field rules,
+ * and the error codes. Limits and codes from shared/api-notes.md (spec
  * 1.1.12/1.1.15). Row order = the order we emit = the documented order. */
 #include <stddef.h>
 #include <string.h>
@@ -180,8 +181,10 @@ static const bz_codes codes = {
 
 /* Every code's message, as the server words it (shared/api-notes.md); %s is the attribute's
  * own name ("required value: [name]", "[weblink]" for regBrand.menus[2].weblink): rcs.lua
- * fills it in. 64202, 64302 and 64316 are the Lua side's (a JSON part that is no JSON, a brandId). */
+ * fills it in. 64105, 64202, 64302 and 64316 are the Lua side's (a chatbotId, a query value, a JSON
+ * part that is no JSON, a brandId). */
 const bz_message bz_rcs_messages[] = {
+  { "64105", "Invalid chatbotId on path parameter" },
   { "64202", "Invalid query parameter value (%s)" },
   { "64302", "Invalid JSON format" },
   { "64303", "Invalid type of Attribute (%s)" },
@@ -286,3 +289,19 @@ static const bz_filerule edit_files[] = {
   { .name = NULL } };
 
 const bz_form bz_rcs_brand_edit_form = { edit_json_parts, text_parts, edit_files, &codes, "64323" };
+
+/* ---- the edit form: one sender number changed ----------------------------------- */
+
+/* PUT /brand/{brandId}/chatbot/{chatbotId} differs from the POST where the yaml says so:
+ * one `chatbot` part holding one RegChatbotInfo (the same rows; written {"chatbot": {...}}
+ * as regBrand is, whose yaml entry is the same plain $ref), not the `chatbots` list; and the
+ * request body is not marked required, so the certificate is optional here [G: the server
+ * may ask for one when the number's document matters]. */
+static const bz_field chatbot_edit_json_parts[] = {
+  { BZ_ROW("chatbot"), .type = BZ_T_OBJECT, .flags = BZ_REQUIRED, .child = &chatbot_schema },
+  { .name = NULL } };
+static const bz_filerule chatbot_edit_files[] = {
+  SUBNUM_CERTIFICATE(0),
+  { .name = NULL } };
+
+const bz_form bz_rcs_chatbot_edit_form = { chatbot_edit_json_parts, no_text_parts, chatbot_edit_files, &codes, NULL };

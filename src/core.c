@@ -54,6 +54,8 @@ static int l_encode_brand_edit(lua_State *L) { return bz_form_encode(L, &bz_rcs_
 
 /* encode_chatbots(payload [, opts]) -> body | nil, violations: {chatbots=, subNumCertificate=} */
 static int l_encode_chatbots(lua_State *L) { return bz_form_encode(L, &bz_rcs_chatbot_form); }
+/* encode_chatbot_edit(payload [, opts]) -> body | nil, violations: {chatbot=, subNumCertificate=} */
+static int l_encode_chatbot_edit(lua_State *L) { return bz_form_encode(L, &bz_rcs_chatbot_edit_form); }
 
 /* check_field(form, path [, value]) -> nil | violations, max: the rules of one field, from its
  * row (api_*.c), for a caller outside the form: find_brands checks a brand name by the brand
@@ -177,6 +179,7 @@ static const luaL_Reg funcs[] = {
   { "encode_brand", l_encode_brand },
   { "encode_brand_edit", l_encode_brand_edit },
   { "encode_chatbots", l_encode_chatbots },
+  { "encode_chatbot_edit", l_encode_chatbot_edit },
   { "sniff", l_sniff },
   { "now", l_now },
   { "sleep", l_sleep },

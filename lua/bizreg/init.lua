@@ -104,7 +104,8 @@ bizreg.kos = kos.new
 --   1–20 characters, not `.` or `..`; default `client_id`; **needed with a static `token`** for `get_brand`,
 --   `list_brands`, `each_brand`, `find_brands`, `wait_for_approval`
 -- @tparam[opt] string opts.brand_key agency accounts: the `X-RCS-Brandkey` sent where the spec
---   defines it (`register_chatbots`, a `/brand/{brandId}/…` operation; not the `/corp/…` calls), 1–18
+--   defines it (`register_chatbots` and the other chatbot calls, the `/brand/{brandId}/…` operations;
+--   not the `/corp/…` calls), 1–18
 --   visible ASCII characters (a call's own `brand_key` wins)
 -- @tparam[opt=false] boolean opts.check_categories `register_brand` checks `categoryId` /
 --   `subCategoryId` against `brand_categories()` before sending (64337 `InvalidEnum`)
@@ -118,6 +119,7 @@ bizreg.kos = kos.new
 -- @treturn client a client with `register_brand`, `resubmit_brand`, `get_brand`, `list_brands`,
 --   `each_brand`, `find_brands`, `wait_for_approval`, `brand_categories`, `register_chatbots`,
 --   `cancel_brand`, `delete_brand`, `update_brand`
+--   `list_chatbots`, `each_chatbot`, `get_chatbot`, `update_chatbot`, `delete_chatbot`, `cancel_chatbot`
 -- @raise on a wrong option or credential, a `json_content_type` with control characters, a
 --   `brand_key` or `person_id` out of shape
 -- @usage local rcs = bizreg.rcs { base_url = "https://api.rcsbizcenter.com/api/1.1",
@@ -241,6 +243,14 @@ bizreg.register_chatbots = one_shot(rcs.new, "register_chatbots")
 -- is in rcs_brand_edit.lua, beside the calls.
 for _, name in ipairs { "cancel_brand", "delete_brand", "update_brand" } do bizreg[name] = one_shot(rcs.new, name) end
 function bizreg.prepare_update_brand(brandId, payload, opts) return rcs.prepare_update_brand(brandId, payload, opts) end
+-- The sender-number one-shots and prepare_update_chatbot: their reference is in
+-- rcs_chatbot_ops.lua, beside the calls.
+function bizreg.prepare_update_chatbot(brandId, chatbotId, payload, opts)
+  return rcs.prepare_update_chatbot(brandId, chatbotId, payload, opts)
+end
+for _, name in ipairs { "list_chatbots", "get_chatbot", "update_chatbot", "delete_chatbot", "cancel_chatbot" } do
+  bizreg[name] = one_shot(rcs.new, name)
+end
 
 --- Drives every job of this Lua state (see `job`), waiting at most `max_wait` seconds.
 -- @function poll
@@ -378,8 +388,9 @@ bizreg.poll = jobs.poll
 -- at once. Not with a custom `transport` (call the method directly there).
 -- @function client:start
 -- @string name `"register_visitor_images"`, `"search_visitors"`, `"register_brand"`, `"resubmit_brand"`,
---   `"register_chatbots"`, `"get_brand"`, `"list_brands"`, `"find_brands"`, `"brand_categories"` or
---   `"wait_for_approval"` (not `each_brand`)
+--   `"register_chatbots"`, `"get_brand"`, `"list_brands"`, `"find_brands"`, `"brand_categories"`,
+--   `"wait_for_approval"`, `"list_chatbots"`, `"get_chatbot"`, `"update_chatbot"`, `"delete_chatbot"` or
+--   `"cancel_chatbot"` (not `each_brand`, `each_chatbot`)
 -- @param ... the method's arguments
 -- @treturn job
 -- @usage local job = rcs:start("register_brand", payload)

@@ -16,6 +16,7 @@ local brands = require "bizreg.rcs_brands"
 local walk = require "bizreg.rcs_walk"
 local categories = require "bizreg.rcs_categories"
 local chatbots = require "bizreg.rcs_chatbots"
+local chatbot_ops = require "bizreg.rcs_chatbot_ops"
 local wait = require "bizreg.rcs_wait"
 local edit = require "bizreg.rcs_brand_edit"
 
@@ -63,12 +64,14 @@ M.ops.resubmit_brand = {
 }
 
 -- The other operations, each file's own: get_brand, list_brands, find_brands, wait_for_approval,
--- brand_categories, register_chatbots, cancel_brand, delete_brand, update_brand.
-for _, mod in ipairs { brands, wait, categories, chatbots, edit } do
+-- brand_categories, register_chatbots, cancel_brand, delete_brand, update_brand; list_chatbots,
+-- get_chatbot, update_chatbot, delete_chatbot, cancel_chatbot.
+for _, mod in ipairs { brands, wait, categories, chatbots, edit, chatbot_ops } do
   for name, op in pairs(mod.ops) do M.ops[name] = op end
 end
 M.prepare_chatbots = chatbots.prepare_chatbots
 M.prepare_update_brand = edit.prepare_update_brand
+M.prepare_update_chatbot = chatbot_ops.prepare_update_chatbot
 
 -- ---- token -------------------------------------------------------------------
 
@@ -129,6 +132,7 @@ end
 M.IDENTIFIERS = { brandId = true, brandKey = true, chatbotId = true, categoryId = true, subCategoryId = true }
 local Rcs = client.class("bizreg.rcs", M.ops, M.IDENTIFIERS)
 Rcs.each_brand = walk.each_brand  -- an iterator, not one call: no job form
+Rcs.each_chatbot = chatbot_ops.each_chatbot
 
 function M.new(opts)
   client.check_options(opts, EXTRA_OPTS)

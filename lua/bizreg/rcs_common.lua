@@ -27,13 +27,23 @@ local function validation_error(props)
 end
 M.validation_error = validation_error
 
--- brandId goes into the URL path: only the documented shape (<= 13 chars) is accepted, and
--- never a dot segment ("." / ".."), which libcurl and servers resolve to another resource.
-function M.brand_id_error(brand_id)
-  if #brand_id == 0 or #brand_id > 13 or brand_id:find("[^%w%.%-_]") or brand_id:find("^%.%.?$") then
-    return validation_error { { key = "brandId", reason = "InvalidFormat", code = "64316" } }
+-- The ids that go into URL paths, one row each: only the documented shape is accepted
+-- (brandId <= 13, chatbotId <= 15 characters: Chatbot.chatbotId in the yaml, api-notes), of
+-- letters, digits, ".", "-", "_", and never a dot segment ("." / ".."), which libcurl and
+-- servers resolve to another resource. code: the server's for that id (64316 "Invalid brandId";
+-- 64105 "Invalid chatbotId on path parameter", the 64101-64109 family).
+M.PATH_IDS = {
+  brandId = { max = 13, code = "64316" },
+  chatbotId = { max = 15, code = "64105" },
+}
+local function path_id_error(key, v)
+  local row = M.PATH_IDS[key]
+  if #v == 0 or #v > row.max or v:find("[^%w%.%-_]") or v:find("^%.%.?$") then
+    return validation_error { { key = key, reason = "InvalidFormat", code = row.code } }
   end
 end
+function M.brand_id_error(brand_id) return path_id_error("brandId", brand_id) end
+function M.chatbot_id_error(chatbot_id) return path_id_error("chatbotId", chatbot_id) end
 
 local function raise(msg) errors.raise("bizreg: " .. msg) end
 M.raise = raise

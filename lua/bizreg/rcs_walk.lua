@@ -1,8 +1,10 @@
--- RCS brand list: one page of GET /corp/{personId}/brand (list_brands' request and answer)
--- and the walks over pages: find_brands' walk and each_brand, bounded in pages, brands and
--- time (issue 16: a server that keeps answering full pages of new brands must not keep a
--- walk going for ever). Shapes: BrandInfo, Pagination, Links (rcs-openapi-1.1.12.yaml);
--- offset >= 0, limit 100..1000 (api-notes.md).
+-- RCS paged lists: one page of GET /corp/{personId}/brand (list_brands' request and answer)
+-- or of GET /brand/{brandId}/chatbot (list_chatbots, rcs_chatbot_ops.lua), and the walks over
+-- pages: find_brands' walk, each_brand and each_chatbot, bounded in pages, entries and
+-- time (issue 16: a server that keeps answering full pages of new entries must not keep a
+-- walk going for ever). Shapes: BrandInfo, Chatbot, Pagination, Links (rcs-openapi-1.1.12.yaml);
+-- offset >= 0, limit 100..1000 (api-notes.md; the chatbot list documents the same offset/limit).
+-- Which list a page or walk reads is a kind: M.BRANDS here, the chatbot list's in its own file.
 -- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
 local core = require "bizreg.core"
 local errors = require "bizreg.errors"
@@ -28,6 +30,14 @@ local LINKS_FIELDS = { prev = "string", next = "string" }
 
 local envelope, pick_list = C.result_list, C.pick_list
 
+-- A paged list: its entries' rows and required id, the name of the answer's list field, the
+-- walk's cap on entries (a query field) and the page's path. The brand list is this file's;
+-- a list's kind is given to map_page, fetch_page and new_walk (default: the brand list).
+M.BRANDS = {
+  what = "brand", items = "brands", id = "brandId", rows = INFO_FIELDS, max_key = "max_brands",
+  path = function(self) return C.person_path(self) .. "/brand" end, route = "GET /corp/{personId}/brand",
+}
+
 -- An object field of the body (pagination, links) picked; {} when absent or not an object.
 local function sub_object(body, key, rows, odd)
   local v = body[key]
@@ -35,15 +45,16 @@ local function sub_object(body, key, rows, odd)
   return fields.pick(type(v) == "table" and v or {}, rows, nil, key, odd)
 end
 
--- A page of GET /corp/{personId}/brand. 204 (no body) or the 60004 "No Content" envelope
+-- A page of the list (kind, default M.BRANDS). 204 (no body) or the 60004 "No Content" envelope
 -- (in any 2xx) is an empty page (api-notes: error table); the envelope reader says which.
-function M.map_page(res, offset, limit, c)
+function M.map_page(res, offset, limit, c, kind)
+  kind = kind or M.BRANDS
   local result, out, body = envelope(res, c)
   if not result then return nil, body end
   local err
   local odd = {}
-  out.brands, err = pick_list(res, result, INFO_FIELDS, "brandId", odd)
-  if not out.brands then return nil, err end
+  out[kind.items], err = pick_list(res, result, kind.rows, kind.id, odd)
+  if not out[kind.items] then return nil, err end
   out.pagination = sub_object(body, "pagination", PAGINATION_FIELDS, odd)
   out.links = sub_object(body, "links", LINKS_FIELDS, odd)
   -- Paging reads finite numbers only (fields.pick drops NaN and 1e999 and names odd types in
@@ -95,11 +106,13 @@ local function query_values(q)
 end
 M.query_values = query_values
 
-local function fetch_page(self, ctx, offset, limit)
-  local res, err = self:call(ctx, { method = "GET", route = "GET /corp/{personId}/brand",
-    path = string.format("%s/brand?offset=%d&limit=%d", C.person_path(self), offset, limit) })
+-- kind.path(self, arg): arg is what the list is of (the chatbot list's brandId).
+local function fetch_page(self, ctx, offset, limit, kind, arg)
+  kind = kind or M.BRANDS
+  local res, err = self:call(ctx, { method = "GET", route = kind.route, headers = kind.headers and kind.headers(self, arg),
+    path = string.format("%s?offset=%d&limit=%d", kind.path(self, arg), offset, limit) })
   if not res then return nil, err end
-  return M.map_page(res, offset, limit, self)
+  return M.map_page(res, offset, limit, self, kind)
 end
 M.fetch_page = fetch_page
 
@@ -108,8 +121,8 @@ M.fetch_page = fetch_page
 -- total says: a total too small must not hide a brand from find_brands (its caller would
 -- register that brand again); it costs one more GET when the count is a multiple of limit.
 -- A page of n entries moves on by n; step() ends a walk that does not advance.
-local function next_offset(page, offset, limit)
-  local n = #page.brands
+local function next_offset(page, offset, limit, kind)
+  local n = #page[kind.items]
   local total = page.pagination.total
   if n == 0 or (n < limit and not (total and offset + n < total)) then return nil end
   return offset + n
@@ -129,9 +142,14 @@ M.WALK_DEFAULTS = require("bizreg.options").DEFAULTS.walk  -- (one home: options
 local WALK_KEYS = { max_pages = true, max_brands = true, timeout = true }
 M.WALK_KEYS = WALK_KEYS
 
-function M.check_walk(q)
+-- The query fields bounding a walk over a list (kind): max_pages, timeout and its cap.
+function M.walk_keys(kind)
+  return { max_pages = true, timeout = true, [kind.max_key] = true }
+end
+
+function M.check_walk(q, kind)
   if q == nil then return end
-  for _, k in ipairs { "max_pages", "max_brands" } do
+  for _, k in ipairs { "max_pages", (kind or M.BRANDS).max_key } do
     local v = q[k]
     if v ~= nil and not (type(v) == "number" and v >= 1 and v <= 2 ^ 53 and v == math.floor(v)) then
       raise("query field '" .. k .. "' must be an integer >= 1")
@@ -143,29 +161,33 @@ function M.check_walk(q)
   end
 end
 
--- A walk's state: its bounds (query fields over WALK_DEFAULTS), brands seen, pages and
--- brands counted, and when it ends.
-function M.new_walk(q)
-  local w = { seen = {}, pages = 0, brands = 0 }
+-- A walk's state over a list (kind, default M.BRANDS): its bounds (query fields over
+-- WALK_DEFAULTS; the cap on entries is kind.max_key, by default max_brands' number), entries
+-- seen, pages and entries counted (w.n), and when it ends.
+function M.new_walk(q, kind)
+  kind = kind or M.BRANDS
+  local w = { seen = {}, pages = 0, n = 0, kind = kind }
   for k, d in pairs(M.WALK_DEFAULTS) do
-    local v = q and q[k]
+    local v = q and q[k == "max_brands" and kind.max_key or k]
     if v == nil then v = d end
-    w[k] = v
+    w[k == "max_brands" and "max_items" or k] = v
   end
   w.t_end = core.now() + w.timeout
   return w
 end
 
 -- kind transport, like WAIT_TIMEOUT: no complete answer to the walk; sent = false: only
--- reads went out, nothing can have been registered.
+-- reads went out, nothing can have been registered. The entries counted are in the field
+-- named as the list (err.brands, err.chatbots).
 local function walk_error(w, code, message)
   return errors.new { kind = "transport", code = code, sent = false, retryable = code == "WALK_TIMEOUT",
-    pages = w.pages, brands = w.brands, message = message }
+    pages = w.pages, [w.kind.items] = w.n, message = message }
 end
 
 local function walk_timeout(w)
+  local k = w.kind
   return walk_error(w, "WALK_TIMEOUT", string.format(
-    "the brand list walk passed its timeout (%g s) after %d page(s), %d brand(s)", w.timeout, w.pages, w.brands))
+    "the %s list walk passed its timeout (%g s) after %d page(s), %d %s(s)", k.what, w.timeout, w.pages, w.n, k.what))
 end
 
 -- The deadline of the walk's next page (more are said to follow), or nil and WALK_LIMIT
@@ -173,7 +195,7 @@ end
 local function page_deadline(self, w)
   if w.pages >= w.max_pages then
     return nil, walk_error(w, "WALK_LIMIT", string.format(
-      "the brand list goes on after max_pages = %d pages (%d brands)", w.max_pages, w.brands))
+      "the %s list goes on after max_pages = %d pages (%d %s)", w.kind.what, w.max_pages, w.n, w.kind.items))
   end
   local now = core.now()
   local left = w.t_end - now
@@ -192,21 +214,22 @@ end
 -- said to follow is an error: a server that ignores offset (or a wrong total) would
 -- otherwise be walked up to offset 2^31. So is a page past the walk's caps (new_walk).
 local function step(page, offset, limit, w)
+  local k = w.kind
   w.pages = w.pages + 1
-  local fresh, seen = {}, w.seen
-  for _, b in ipairs(page.brands) do
-    if not seen[b.brandId] then seen[b.brandId] = true fresh[#fresh + 1] = b end
+  local fresh, seen, id = {}, w.seen, k.id
+  for _, b in ipairs(page[k.items]) do
+    if not seen[b[id]] then seen[b[id]] = true fresh[#fresh + 1] = b end
   end
-  local nxt = next_offset(page, offset, limit)
+  local nxt = next_offset(page, offset, limit, k)
   if nxt and #fresh == 0 then
     return nil, errors.decode(page.status, string.format(
-      "the brand list does not advance: the page at offset %d lists only brands already seen", offset))
+      "the %s list does not advance: the page at offset %d lists only %s already seen", k.what, offset, k.items))
   end
-  if w.brands + #fresh > w.max_brands then
-    return nil, walk_error(w, "WALK_LIMIT", string.format(
-      "the brand list has more than max_brands = %d brands (page %d at offset %d)", w.max_brands, w.pages, offset))
+  if w.n + #fresh > w.max_items then
+    return nil, walk_error(w, "WALK_LIMIT", string.format("the %s list has more than %s = %d %s (page %d at offset %d)",
+      k.what, k.max_key, w.max_items, k.items, w.pages, offset))
   end
-  w.brands = w.brands + #fresh
+  w.n = w.n + #fresh
   return fresh, nxt
 end
 
@@ -219,7 +242,7 @@ function M.walk(self, ctx, offset, limit, visit, w)
     if not deadline then return nil, err end
     ctx.deadline = deadline
     local page
-    page, err = fetch_page(self, ctx, offset, limit)
+    page, err = fetch_page(self, ctx, offset, limit, w.kind)
     if not page then return nil, page_error(w, err) end
     local fresh
     fresh, offset = step(page, offset, limit, w)
@@ -229,15 +252,38 @@ function M.walk(self, ctx, offset, limit, visit, w)
   return w.pages
 end
 
--- One page of each_brand: list_brands' checks, the page's deadline cut to the walk's.
+-- One page of each_brand / each_chatbot: list_brands' checks, the page's deadline cut to the walk's.
 local PAGE = {
-  run = function(self, ctx, q, deadline)
+  run = function(self, ctx, q, deadline, kind, arg)
     ctx.deadline = math.min(ctx.deadline, deadline)
     local offset, limit = query_values(q)
     if not offset then return nil, limit end
-    return fetch_page(self, ctx, offset, limit)
+    return fetch_page(self, ctx, offset, limit, kind, arg)
   end,
 }
+
+-- The iterator of a walk over a list (kind; arg: what the list is of, for kind.path) from
+-- offset: each entry once, then nil; an error once as false, err, then nil.
+function M.iterate(self, q, kind, arg)
+  local offset, limit = q and q.offset or 0, q and q.limit or require("bizreg.options").DEFAULTS.list_limit
+  local fresh, i, w = {}, 0, M.new_walk(q, kind)
+  return function()
+    while i >= #fresh do
+      if not offset then return nil end
+      local deadline, err = page_deadline(self, w)
+      local page, nxt
+      if deadline then
+        page, err = self:invoke(PAGE, { offset = offset, limit = limit }, deadline, kind, arg)
+        err = page_error(w, err)
+      end
+      if page then fresh, nxt = step(page, offset, limit, w) end
+      if not page or not fresh then offset, fresh, i = nil, {}, 0 return false, err or nxt end
+      i, offset = 0, nxt
+    end
+    i = i + 1
+    return fresh[i]
+  end
+end
 
 -- ---- each_brand (a method: an iterator over pages of blocking calls) ---------------------
 
@@ -264,24 +310,7 @@ function M.each_brand(self, q)
   C.needs_person(self)
   check_query(q, WALK_KEYS)
   M.check_walk(q)
-  local offset, limit = q and q.offset or 0, q and q.limit or require("bizreg.options").DEFAULTS.list_limit
-  local fresh, i, w = {}, 0, M.new_walk(q)
-  return function()
-    while i >= #fresh do
-      if not offset then return nil end
-      local deadline, err = page_deadline(self, w)
-      local page, nxt
-      if deadline then
-        page, err = self:invoke(PAGE, { offset = offset, limit = limit }, deadline)
-        err = page_error(w, err)
-      end
-      if page then fresh, nxt = step(page, offset, limit, w) end
-      if not page or not fresh then offset, fresh, i = nil, {}, 0 return false, err or nxt end
-      i, offset = 0, nxt
-    end
-    i = i + 1
-    return fresh[i]
-  end
+  return M.iterate(self, q, M.BRANDS)
 end
 
 return M

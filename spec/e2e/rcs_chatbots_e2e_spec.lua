@@ -12,16 +12,8 @@ local STATIC = "sandbox-rcs-token"
 local EP = "rcs.register_chatbots"
 local CERT_PATH = fx.file("chatbots-cert.pdf", function() return fx.images.pdf(4096) end)
 
-local seq = 0
 -- n chatbots with numbers no other test uses (a body sent twice would be a duplicate).
-local function chatbots(n)
-  local list = {}
-  for i = 1, n do
-    seq = seq + 1
-    list[i] = { mdn = string.format("031%07d", seq), subTitle = "발신번호 " .. seq }
-  end
-  return list
-end
+local function chatbots(n) return fx.fresh_chatbots("031", n) end
 
 local function payload(n) return { chatbots = chatbots(n or 1), subNumCertificate = CERT_PATH } end
 
@@ -223,7 +215,7 @@ describe("RCS register_chatbots end to end", function()
       end
       assert.same({ 200, "20000000" }, { post(id, cb_part { ok } .. CERT)[1], post(id, cb_part { { mdn = "0212345679", subTitle = "t" } } .. CERT)[2] })
       assert.equal(2, server_chatbots(id).count)
-      local status = sb:request("GET", "/api/1.1/brand/" .. id .. "/chatbot")
+      local status = sb:request("DELETE", "/api/1.1/brand/" .. id .. "/chatbot")  -- (GET lists them)
       assert.equal(405, status)
       assert.equal(404, (sb:request("GET", "/_sandbox/brands/BR.none/chatbots")))
     end)

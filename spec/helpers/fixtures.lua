@@ -45,6 +45,18 @@ function M.chatbots(n, over)
   return list
 end
 
+-- n chatbots with numbers no earlier call used (prefix: 3 digits, one per spec file), so a body
+-- sent twice would be a duplicate to the sandbox; subTitle names the number's sequence.
+local fresh = 0
+function M.fresh_chatbots(prefix, n)
+  local list = {}
+  for i = 1, n do
+    fresh = fresh + 1
+    list[i] = { mdn = string.format("%s%07d", prefix, fresh), subTitle = "발신번호 " .. fresh }
+  end
+  return list
+end
+
 -- "key|reason|code" for each violation of an RCS payload ({} when it passes), and the error.
 function M.brand_props(payload)
   local req, err = require("bizreg").prepare_brand(payload)

@@ -25,6 +25,11 @@ describe("programmer errors", function()
       { function() bizreg.kos { base_url = 5 } end, debug.getinfo(1, "l").currentline },
       { function() bizreg.rcs { base_url = "http://x" } end, debug.getinfo(1, "l").currentline },
       { function() bizreg.register_brand({ base_url = "http://x", token = "token-t1" }, "x") end, debug.getinfo(1, "l").currentline },
+      { function() rcs:get_chatbot("BR.1", 5) end, debug.getinfo(1, "l").currentline },
+      { function() rcs:each_chatbot(5) end, debug.getinfo(1, "l").currentline },
+      { function() rcs:each_chatbot("BR.1", { max_chatbots = 0 }) end, debug.getinfo(1, "l").currentline },
+      { function() bizreg.prepare_update_chatbot("BR.1", "1", 5) end, debug.getinfo(1, "l").currentline },
+      { function() bizreg.delete_chatbot({ base_url = "http://x", token = "token-t1" }, "BR.1") end, debug.getinfo(1, "l").currentline },
     }
     for i, c in ipairs(cases) do
       local file, line, e = raised_at(c[1])

@@ -32,17 +32,22 @@ end
 local FIELDS = { "brandId", "name", "status", "approvalReason", "categoryId", "subCategoryId", "registerDate",
   "updateDate", "approvalDate" }
 
-local function brand_json(b)
+-- The fields of one entry (names: their order) as a JSON object (cli/chatbots.lua too).
+function M.entry_json(names, e)
   local args = {}
-  for _, k in ipairs(FIELDS) do args[#args + 1] = k args[#args + 1] = b[k] end
+  for _, k in ipairs(names) do args[#args + 1] = k args[#args + 1] = e[k] end
   return json.obj((table.unpack or unpack)(args))
 end
 
-local function brand_line(b)
-  local s = string.format("%-14s %s  %s", tostring(b.brandId), tostring(b.status), tostring(b.name))
-  if b.approvalReason then s = s .. "  (reason: " .. b.approvalReason:gsub("[\r\n]+", " ") .. ")" end
+-- "ID  STATUS  NAME  (reason: …)": one entry's line (width: the id column's).
+function M.entry_line(width, id, status, name, reason)
+  local s = string.format("%-" .. width .. "s %s  %s", tostring(id), tostring(status), tostring(name))
+  if reason then s = s .. "  (reason: " .. reason:gsub("[\r\n]+", " ") .. ")" end
   return s
 end
+
+local function brand_json(b) return M.entry_json(FIELDS, b) end
+local function brand_line(b) return M.entry_line(14, b.brandId, b.status, b.name, b.approvalReason) end
 
 local function failed(ui, err)
   ui:result("failed  " .. outcome.describe(err), json.obj("state", "failed", "error", outcome.error_json(err)), json.encode)
@@ -62,18 +67,24 @@ end
 
 -- each_brand's walk bounds (rcs_walk.WALK_DEFAULTS) end a server that keeps paging with
 -- WALK_LIMIT / WALK_TIMEOUT, a transport error: exit 3, after the brands within the bounds.
-function M.list(ui, o)
+-- Prints every entry a walk yields (walk(c): an each_* iterator) as line and JSON, then the
+-- count of them (noun) on stderr; the walk's error ends it (cli/chatbots.lua too).
+function M.print_walk(ui, o, walk, line, to_json, noun)
   local c = M.client(ui, o)
   if not c then return outcome.USAGE end
   local n = 0
-  for brand, err in c:each_brand { limit = 1000 } do
-    if not brand then c:close() return failed(ui, err) end
+  for e, err in walk(c) do
+    if not e then c:close() return failed(ui, err) end
     n = n + 1
-    ui:result(brand_line(brand), brand_json(brand), json.encode)
+    ui:result(line(e), to_json(e), json.encode)
   end
   c:close()
-  if not ui.json then ui:err(string.format("bizreg: %d brand%s", n, n == 1 and "" or "s")) end
+  if not ui.json then ui:err(string.format("bizreg: %d %s%s", n, noun, n == 1 and "" or "s")) end
   return outcome.OK
+end
+
+function M.list(ui, o)
+  return M.print_walk(ui, o, function(c) return c:each_brand { limit = 1000 } end, brand_line, brand_json, "brand")
 end
 
 -- words: brand status ID | brand list (usage(ui, msg) prints and returns the usage exit code).
@@ -87,5 +98,7 @@ function M.dispatch(ui, cmd, p, usage)
   if #words > 3 then return usage(ui, "unexpected argument '" .. words[4] .. "'") end
   return M.status(ui, words[3], p.opts)
 end
+
+M.failed = failed  -- (cli/chatbots.lua: the chatbot reads and writes)
 
 return M

@@ -30,6 +30,14 @@ usage: bizreg check brand FILE          validate a brand package offline (no cre
        bizreg brand update BRAND_ID FILE
                                         edit a running brand (a new name or profile image
                                         goes back to review)
+       bizreg chatbots list BRAND_ID    a brand's sender numbers (chatbots), one per line
+       bizreg chatbots get BRAND_ID CHATBOT_ID
+                                        one sender number's status (and rejection reason)
+       bizreg chatbots update BRAND_ID CHATBOT_ID FILE
+                                        edit a sender number (a new name goes back to review)
+       bizreg chatbots delete BRAND_ID CHATBOT_ID
+       bizreg chatbots cancel BRAND_ID CHATBOT_ID
+                                        delete one; withdraw its pending review request
        bizreg sandbox [--port N]        run the local emulator of both APIs (default port 8089)
        bizreg --help | --version
 
@@ -41,6 +49,8 @@ FILE (brand update): as FILE (brand), every part optional, no chatbots; "brandBa
   false removes the background.
 FILE (chatbots): JSON, or a Lua file returning a table, with chatbots (1 to 1,000) and the
   file subNumCertificate (a path relative to FILE's directory).
+FILE (chatbots update): the same, with chatbot (one number's fields) and, optionally,
+  subNumCertificate.
 
 options:
   --json            one JSON object per batch / brand on stdout (check: one per file)
@@ -126,6 +136,11 @@ local COMMANDS = {
   ["brand cancel"] = merge(COMMON, SEND, { approved = "flag" }),
   ["brand delete"] = merge(COMMON, SEND, { approved = "flag" }),
   ["brand update"] = merge(COMMON, SEND),
+  ["chatbots list"] = merge(COMMON, { timeout = "seconds" }),
+  ["chatbots get"] = merge(COMMON, { timeout = "seconds" }),
+  ["chatbots update"] = merge(COMMON, SEND),
+  ["chatbots delete"] = merge(COMMON, SEND),
+  ["chatbots cancel"] = merge(COMMON, SEND),
 }
 
 local function usage(ui, msg)
@@ -157,6 +172,7 @@ local function dispatch(ui, cmd, p, script_dir)
   end
   if cmd == "brand list" or cmd == "brand status" then return require("bizreg.cli.brands").dispatch(ui, cmd, p, usage) end
   if cmd:match("^brand ") then return require("bizreg.cli.brand_edit").dispatch(ui, cmd, p, usage) end
+  if cmd:match("^chatbots ") then return require("bizreg.cli.chatbots").dispatch(ui, cmd, p, usage) end
   local file = words[3]
   if not file then return usage(ui, cmd .. " needs a FILE") end
   if #words > 3 then return usage(ui, "unexpected argument '" .. words[4] .. "'") end
@@ -190,6 +206,10 @@ function M.main(argv, script_dir)
     if words[1] == "visitors" then return usage(ui, "visitors needs 'search'") end
     if words[1] == "brand" then
       return usage(ui, "brand needs 'status', 'list', 'cancel', 'delete' or 'update'"
+        .. (words[2] and (", not '" .. words[2] .. "'") or ""))
+    end
+    if words[1] == "chatbots" then
+      return usage(ui, "chatbots needs 'list', 'get', 'update', 'delete' or 'cancel'"
         .. (words[2] and (", not '" .. words[2] .. "'") or ""))
     end
     if words[1] == "check" or words[1] == "register" then

@@ -19,6 +19,7 @@ control.ENDPOINTS = {
   "rcs.token", "rcs.register_brand", "rcs.resubmit_brand", "rcs.register_chatbots",
   "rcs.get_brand", "rcs.list_brands", "rcs.brand_categories",
   "rcs.cancel_brand", "rcs.cancel_brand_owner", "rcs.delete_brand", "rcs.delete_brand_owner", "rcs.update_brand",
+  "rcs.list_chatbots", "rcs.get_chatbot", "rcs.update_chatbot", "rcs.delete_chatbot", "rcs.cancel_chatbot",
 }
 local ENDPOINT_SET = {}
 for _, e in ipairs(control.ENDPOINTS) do ENDPOINT_SET[e] = true end
@@ -36,6 +37,7 @@ local function defaults()
     rcs_token_ttl = 3600,
     rcs_expires_in = "absolute",
     rcs_token_envelope = false,
+    rcs_chatbot_list_ignores_offset = false,
     expire_tokens = false,
     fail_next = json.null,
   }
@@ -45,7 +47,7 @@ end
 local CONFIG_KEYS = {
   "delay_ms", "kos_api_key", "kos_token", "kos_auth_header", "kos_auth_scheme",
   "rcs_client_id", "rcs_client_secret", "rcs_token", "rcs_token_ttl", "rcs_expires_in",
-  "rcs_token_envelope", "expire_tokens", "fail_next",
+  "rcs_token_envelope", "rcs_chatbot_list_ignores_offset", "expire_tokens", "fail_next",
 }
 
 function control.new_state()
@@ -192,6 +194,8 @@ local validators = {
     return nil, "must be \"absolute\", \"relative\", \"past\" or \"epoch_ms\""
   end,
   rcs_token_envelope = function(v) if type(v) == "boolean" then return v end return nil, "must be a boolean" end,
+  -- a broken server: the chatbot list answers its first page whatever the offset (a walk must end)
+  rcs_chatbot_list_ignores_offset = function(v) if type(v) == "boolean" then return v end return nil, "must be a boolean" end,
   expire_tokens = function(v) if type(v) == "boolean" then return v end return nil, "must be a boolean" end,
   fail_next = function(v)
     local t = json.type(v)
@@ -389,7 +393,7 @@ function control.handle(state, method, path, body)
     if not rec.body then return reply(404, json.obj("error", "the body of request " .. which .. " was not read")) end
     return 200, { ["content-type"] = "application/octet-stream" }, rec.body
   end
-  local status, headers, out = rcs_chatbots.control(state, method, path)
+  local status, headers, out = rcs_chatbots.control(state, method, path, body)
   if status then return status, headers, out end
   return reply(404, json.obj("error", "unknown control endpoint " .. method .. " " .. path))
 end

@@ -8,7 +8,7 @@
 --               keeps its own `status` field (the spec's `default` answer has no status)
 --   empty_list  "200" (default: an empty result) | "204" (HTTP 204, no body) | "60004" (HTTP 200
 --               with the Fail envelope {"status":204,"error":{"code":"60004",...}}): an empty
---               brand list
+--               brand or chatbot list
 --   no_result   { endpoint, count = 1, shape = "empty" | "absent" }: the next `count` 2xx answers
 --               of that endpoint lose their result (`"result":[]`, or no result at all). The
 --               request is processed as usual (a brand IS registered): the outcome is unknown
@@ -159,7 +159,7 @@ function dialect.apply(state, endpoint, status, headers, body)
     body = nr.shape == "absent" and '{"code":"20000000","desc":null,"status":200}'
       or '{"code":"20000000","desc":null,"result":[],"status":200}'
   end
-  if endpoint == "rcs.list_brands" and ok and d.empty_list ~= "200" and body:find('"result":[]', 1, true) then
+  if (endpoint == "rcs.list_brands" or endpoint == "rcs.list_chatbots") and ok and d.empty_list ~= "200" and body:find('"result":[]', 1, true) then
     if d.empty_list == "204" then return 204, { ["content-type"] = headers["content-type"] }, "" end
     status, body = 200, fail_body(204, "60004", "No Content")
   end

@@ -147,6 +147,8 @@ local function page_query(query)
   return int("offset", 0, 2 ^ 31 - 1), int("limit", 100, 1000)
 end
 
+brands.page_query = page_query  -- (rcs_chatbots.lua: the chatbot list's paging)
+
 local function owned(state, account)
   local list = {}
   for _, rec in pairs(state.brands) do

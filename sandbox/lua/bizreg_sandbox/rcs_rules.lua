@@ -267,6 +267,7 @@ end
 rules.Violation, rules.violation, rules.bad, rules.set_of = Violation, violation, bad, set_of
 rules.required_error, rules.size_error, rules.type_error, rules.chars = required_error, size_error, type_error, chars
 rules.check_reg_brand, rules.check_chatbots, rules.json_part = check_reg_brand, check_chatbots, json_part
+rules.check_chatbot = check_chatbot  -- one RegChatbotInfo (PUT /brand/{brandId}/chatbot/{chatbotId})
 rules.check_brand_image, rules.check_certificate = check_brand_image, check_certificate
 rules.CATEGORIES = CATEGORIES -- GET /corp/brand/categories lists it (rcs_brands.lua)
 
