@@ -103,7 +103,9 @@ LUA_CPATH=$CJSON_CPATH luajit -e 'io.write(require("cjson").encode { notiType = 
   chatbotId = "0212345678", method = "rejected", reason = string.rep("사유 ", 400) })' >"$B/big.json"
 size=$(stat -c %s "$B/big.json")
 post big "$B/big.json"; post big2 "$B/big.json"
-[ "$(code big)" = 200 ] && [ "$(code big2)" = 200 ] || fail "the $size-byte body answered HTTP $(code big), $(code big2)"
+if [ "$(code big)" != 200 ] || [ "$(code big2)" != 200 ]; then
+  fail "the $size-byte body answered HTTP $(code big), $(code big2)"
+fi
 seen
 jcheck "$B/seen.json" 'j["seen:chatbot:BR.wh1:rejected"] == 1' "the $size-byte body (spooled to a file): not one event"
 
