@@ -8,13 +8,6 @@ local cjson = require "cjson.safe"
 
 local YAML = "spec/fixtures/rcs-openapi-1.1.12.yaml"
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
 -- The lines of a block: from the line equal to `head` to the next line indented at most
 -- as much as it.
 local function block(text, head)
@@ -76,7 +69,9 @@ local function noti_types(text)
   return map, example
 end
 
-local TEXT = read(YAML)
+local yaml_file = assert(io.open(YAML, "rb"))
+local TEXT = yaml_file:read("*a")
+yaml_file:close()
 local TYPES, EXAMPLE = noti_types(TEXT)
 
 -- A body with every field of the schema: its example or default, else a made-up string;
