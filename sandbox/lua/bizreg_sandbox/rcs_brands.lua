@@ -15,6 +15,7 @@
 -- A registered brand starts at 승인대기; a resubmitted one goes back to 승인대기.
 local json = require "bizreg_sandbox.json"
 local rules = require "bizreg_sandbox.rcs_rules"
+local notify = require "bizreg_sandbox.notify"  -- the webhook notification of a status change
 
 local brands = {}
 
@@ -106,12 +107,12 @@ local function ok(result, ...)
 end
 
 -- A status move armed by the control call takes effect once `left` reads have seen the old one.
-local function apply_pending(rec)
+local function apply_pending(state, rec)
   local p = rec.pending
   if not p then return end
   if p.left > 0 then p.left = p.left - 1 return end
   rec.pending = nil
-  brands.move(rec, p.status, p.reason)
+  brands.set_status(state, rec, p.status, p.reason)
 end
 
 function brands.get(state, req, account)
@@ -119,7 +120,7 @@ function brands.get(state, req, account)
   check_person(person, account)
   local rec = brands.check_access(state, req.headers, id, account)
   rec.reads = rec.reads + 1
-  apply_pending(rec)
+  apply_pending(state, rec)
   return ok({ detail(rec) })
 end
 
@@ -183,6 +184,13 @@ function brands.move(rec, status, reason)
   if status == "승인" then rec.approvalDate = rec.updateDate end
 end
 
+-- A status change the account hears about: moved, then announced to the webhook URL when
+-- one is set (notify.lua: which statuses are announced, and how).
+function brands.set_status(state, rec, status, reason)
+  brands.move(rec, status, reason)
+  notify.brand(state, rec, notify.BRAND_METHOD[status], reason)
+end
+
 local function reply(status, value) return status, { ["content-type"] = "application/json" }, json.encode(value) end
 local function refuse(why) return reply(400, json.obj("error", why)) end
 
@@ -224,7 +232,7 @@ local function set_status(state, doc)
     rec.pending = { status = doc.status, reason = doc.reason, left = after }
   else
     rec.pending = nil
-    brands.move(rec, doc.status, doc.reason)
+    brands.set_status(state, rec, doc.status, doc.reason)
   end
   return reply(200, json.obj("brandId", rec.brandId, "status", rec.status, "pending", after > 0))
 end
