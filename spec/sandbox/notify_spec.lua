@@ -4,6 +4,7 @@
 -- body and every connection the sandbox made is counted here.
 local sandbox = require "spec.helpers.sandbox"
 local receiver = require "spec.helpers.hook_receiver"
+local images = require "spec.helpers.images"
 
 local json = sandbox.json
 local AUTH = { authorization = "Bearer sandbox-rcs-token" }
@@ -179,6 +180,53 @@ describe("sandbox webhook notifications", function()
     webhook { url = json.null }  -- the other way to turn it off
     status(id, "반려")
     assert.equal(0, #log().notifications)
+  end)
+
+  -- a sender number registered with POST /brand/{id}/chatbot (multipart, as the API takes it)
+  local function add_chatbot(id, mdn)
+    local b = "nt-boundary-5c1"
+    local body = table.concat {
+      "--", b, '\r\nContent-Disposition: form-data; name="chatbots"\r\n\r\n',
+      json.encode { chatbots = { { mdn = mdn, subTitle = "알림" } } }, "\r\n",
+      "--", b, '\r\nContent-Disposition: form-data; name="subNumCertificate"; filename="c.pdf"\r\n',
+      "Content-Type: application/pdf\r\n\r\n", images.pdf(), "\r\n--", b, "--\r\n" }
+    local st, out = sb:request("POST", "/api/1.1/brand/" .. id .. "/chatbot", { body = body, headers = {
+      authorization = AUTH.authorization, ["content-type"] = "multipart/form-data; boundary=" .. b } })
+    assert.equal(200, st, out)
+  end
+
+  it("a sender number approved or rejected POSTs one NotiChatbot (created / rejected with the reason)", function()
+    local id = sb:brands { count = 1 }[1]
+    add_chatbot(id, "0212345678")
+    webhook { url = r.url }
+    local function bot_status(doc)
+      doc.brandId, doc.chatbotId = id, "0212345678"
+      local st, d = post("/_sandbox/chatbot-status", doc)
+      assert.equal(200, st, json.encode(d))
+      return d
+    end
+    bot_status { status = "검수시작" }  -- a step of the review: not announced
+    local bot = bot_status { status = "승인" }
+    assert.equal("승인", bot.approvalResult)
+    bot = bot_status { status = "반려", reason = "번호 인증서 불일치" }
+    assert.same({ "반려", "번호 인증서 불일치" }, { bot.approvalResult, bot.approvalReason })
+    assert.is_true(r:serve(always(200), settled(2)))
+    assert.equal(2, #r.requests)
+    -- two notifications made one after the other may arrive in either order
+    table.sort(r.requests, function(a, b) return a.body < b.body end)
+    assert.equal('{"notiType":"chatbot","brandId":"' .. id .. '","chatbotId":"0212345678","method":"created","reason":null}',
+      r.requests[1].body)
+    assert.same({ notiType = "chatbot", brandId = id, chatbotId = "0212345678", method = "rejected",
+      reason = "번호 인증서 불일치" }, json.decode(r.requests[2].body))
+    local st, listed = sb:request("GET", "/_sandbox/brands/" .. id .. "/chatbots")
+    assert.equal(200, st)
+    assert.equal("반려", json.decode(listed).chatbots[1].approvalResult)
+    for _, bad in ipairs {
+      { brandId = id, chatbotId = "0299999999", status = "승인" }, { brandId = id, chatbotId = "0212345678", status = "승인됨" },
+      { brandId = id, chatbotId = "0212345678", status = "반려", reason = 1 },
+    } do
+      assert.equal(400, (post("/_sandbox/chatbot-status", bad)), json.encode(bad))
+    end
   end)
 
   it("refuses a bad webhook control call", function()

@@ -6,7 +6,7 @@ local faults = require "bizreg_sandbox.faults"
 local kos_visitors = require "bizreg_sandbox.kos_visitors"  -- GET/POST /_sandbox/visitors
 local dialect = require "bizreg_sandbox.dialect"  -- GET/POST /_sandbox/dialect
 local rcs_brands = require "bizreg_sandbox.rcs_brands"  -- /_sandbox/brands...
-local rcs_chatbots = require "bizreg_sandbox.rcs_chatbots"  -- GET /_sandbox/brands/{id}/chatbots
+local rcs_chatbots = require "bizreg_sandbox.rcs_chatbots"  -- GET /_sandbox/brands/{id}/chatbots, POST /_sandbox/chatbot-status
 local notify = require "bizreg_sandbox.notify"  -- /_sandbox/webhook
 local digest = require "openssl.digest"
 
@@ -392,7 +392,7 @@ function control.handle(state, method, path, body)
     if not rec.body then return reply(404, json.obj("error", "the body of request " .. which .. " was not read")) end
     return 200, { ["content-type"] = "application/octet-stream" }, rec.body
   end
-  local status, headers, out = rcs_chatbots.control(state, method, path)
+  local status, headers, out = rcs_chatbots.control(state, method, path, body)
   if status then return status, headers, out end
   return reply(404, json.obj("error", "unknown control endpoint " .. method .. " " .. path))
 end

@@ -1,6 +1,7 @@
 -- RCS Biz Center emulation: POST /brand/{brandId}/chatbot (sender numbers added to an
 -- existing brand), the chatbots each brand holds, and the control endpoint tests use:
 --   GET  /_sandbox/brands/{brandId}/chatbots  -> { brandId, count, chatbots = [Chatbot] }
+--   POST /_sandbox/chatbot-status { brandId, chatbotId, status, reason? } -> moves approvalResult
 -- (brands without a brand POST, of any account, with a max_chatbots cap: POST /_sandbox/brands,
 -- rcs_brands.lua). Like rcs.lua (on the same rcs_common.lua) it answers the FIRST violation, in the order: auth, brandId
 -- (rcs_brands.check_access: unknown 400 64316, wrong key 64002, another account's 403 63001),
@@ -13,6 +14,7 @@ local json = require "bizreg_sandbox.json"
 local rules = require "bizreg_sandbox.rcs_rules"
 local rcs = require "bizreg_sandbox.rcs_common"  -- auth, answers, ids, form reading (as rcs.lua)
 local brands = require "bizreg_sandbox.rcs_brands"
+local notify = require "bizreg_sandbox.notify"  -- the webhook notification of a status change
 
 local M = {}
 
@@ -94,14 +96,57 @@ function M.register(state, req, brand_id)
   return rcs.run(register, state, req, brand_id)
 end
 
+---------------------------------------------------------------- status
+
+-- Chatbot.approvalResult (rcs-openapi-1.1.12.yaml)
+M.STATUSES = rules.set_of { "승인대기", "검수시작", "승인", "반려", "검수완료", "검수완료(수정)", "저장" }
+
+local function set_field(bot, key, value)
+  if bot[key] == nil and value ~= nil then json.add_present(bot, key, value) else bot[key] = value end
+end
+
+-- A sender number's status change: moved, then announced to the webhook URL when one is set
+-- (notify.lua: which statuses are announced, and how).
+function M.set_status(state, bot, status, reason)
+  local now = kst_now()
+  set_field(bot, "approvalResult", status)
+  local why = status == "반려" and reason or json.null
+  if bot.approvalReason ~= nil or why ~= json.null then set_field(bot, "approvalReason", why) end
+  if status == "승인" then set_field(bot, "approvalDate", now) end
+  set_field(bot, "updateDate", now)
+  notify.chatbot(state, bot, notify.CHATBOT_METHOD[status], reason)
+end
+
 ---------------------------------------------------------------- control
 
 local function reply(status, value)
   return status, JSON_HEADERS, json.encode(value)
 end
 
+local function find(state, brand_id, chatbot_id)
+  for _, bot in ipairs((state.chatbots[brand_id] or {}).list or {}) do
+    if bot.chatbotId == chatbot_id then return bot end
+  end
+  return nil
+end
+
+-- POST /_sandbox/chatbot-status { brandId, chatbotId, status, reason? }
+local function control_status(state, body)
+  local doc, err = json.decode(body or "")
+  if json.type(doc) ~= "object" then
+    return reply(400, json.obj("error", "body must be a JSON object" .. (err and (": " .. err) or "")))
+  end
+  local bot = type(doc.brandId) == "string" and type(doc.chatbotId) == "string" and find(state, doc.brandId, doc.chatbotId)
+  if not bot then return reply(400, json.obj("error", "brandId and chatbotId must name a sender number the sandbox knows")) end
+  if not M.STATUSES[doc.status] then return reply(400, json.obj("error", "status must be a Chatbot.approvalResult value")) end
+  if doc.reason ~= nil and type(doc.reason) ~= "string" then return reply(400, json.obj("error", "reason must be a string")) end
+  M.set_status(state, bot, doc.status, doc.reason)
+  return reply(200, bot)
+end
+
 -- GET /_sandbox/brands/{id}/chatbots: status, headers, body; nil for another path.
-function M.control(state, method, path)
+function M.control(state, method, path, body)
+  if path == "/_sandbox/chatbot-status" and method == "POST" then return control_status(state, body) end
   local id = path:match("^/_sandbox/brands/([^/]+)/chatbots$")
   if id and method == "GET" then
     if not state.brands[id] then
