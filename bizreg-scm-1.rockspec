@@ -74,6 +74,7 @@ build = {
       ["bizreg.token_store"] = "lua/bizreg/token_store.lua",
       ["bizreg.transport.http1"] = "lua/bizreg/transport/http1.lua",
       ["bizreg.transport.ngx"] = "lua/bizreg/transport/ngx.lua",
+      ["bizreg.webhook"] = "lua/bizreg/webhook.lua",
     },
     bin = { ["bizreg"] = "bin/bizreg" },
   },

@@ -109,7 +109,8 @@ for x in $EXTRA; do
     c) check c-media make -s test-c ;;
     docs) check docs make -s docs ;;  # the LDoc reference; fails on any LDoc warning
     luarocks) check luarocks sh spec/checks/luarocks.sh ;;
-    nginx) check nginx sh spec/checks/nginx.sh ;;
+    nginx) check nginx sh spec/checks/nginx.sh
+      check nginx-webhook sh spec/checks/nginx_webhook.sh ;;
     embed) check embed sh spec/checks/embed.sh ;;
     distros)  # Debian 11 (libcurl 7.74, lua5.1) and 13 (libcurl 8.14, lua5.4) roots: counted per test
       sh spec/checks/distros.sh >build/logs/distros.log 2>&1

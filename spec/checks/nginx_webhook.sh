@@ -1,0 +1,134 @@
+#!/bin/sh
+# nginx webhook check: bizreg.webhook's content handler (ngx_handler) in a real nginx with
+# 2 workers and a lua_shared_dict as its store (spec/checks/nginx_webhook.conf, handlers in
+# nginx_webhook_app.lua). No sandbox: curl plays RCS Biz Center.
+#   1. the same NotiBrand POSTed twice, then once more with its keys in another order:
+#      three 200s, the user's on_event ran ONCE, and the store holds the brand's verdict;
+#   2. a body nginx spooled to a file (above client_body_buffer_size): read, 200, one event;
+#   3. a body that is not JSON: 400 with a WebhookErrorInfo body (64302); a NotiAgencyKey
+#      without its agencyKey: 400 (64303); no event for either;
+#   4. GET: 405;
+#   5. an on_event that raises (with the agencyKey in its message): still 200, the error
+#      logged once, the agencyKey not in the log.
+#   sh spec/checks/nginx_webhook.sh   (exit 0 = pass; its last line gives the figures)
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+ROOT=$(pwd)
+B=$ROOT/build/nginx/webhook-$$
+CJSON_CPATH="/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;;"
+HOOK=/rcs-noti-5f0c2a9e41d7
+passed=
+
+stop() {
+  pid=$(cat "$B/logs/nginx.pid" 2>/dev/null)
+  if [ -n "$pid" ]; then
+    kill -QUIT "$pid" 2>/dev/null
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -KILL "$pid" 2>/dev/null
+  fi
+  [ -n "$passed" ] && rm -rf "$B"
+}
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+  echo "nginx webhook: FAIL: $*"
+  echo "(files kept in ${B#"$ROOT"/})"
+  [ -s "$B/logs/error.log" ] && grep -v '^\s*$' "$B/logs/error.log" | tail -n 12
+  exit 1
+}
+
+# jcheck FILE LUA-EXPR MESSAGE: decodes FILE as JSON into `j` and fails unless EXPR is true.
+jcheck() {
+  J_FILE=$1 J_EXPR=$2 LUA_CPATH=$CJSON_CPATH luajit -e '
+    local f = assert(io.open(os.getenv("J_FILE"), "rb")); local s = f:read("*a"); f:close()
+    local j = require("cjson.safe").decode(s)
+    local ok, v = pcall(assert(loadstring("local j = ...; return " .. os.getenv("J_EXPR"))), j)
+    if not (ok and v) then io.stderr:write(s, "\n"); os.exit(1) end' 2>"$B/jcheck.err" ||
+    fail "$3: $(head -c 300 "$B/jcheck.err")"
+}
+
+for cmd in nginx curl luajit; do
+  command -v "$cmd" >/dev/null 2>&1 || fail "$cmd not found (apt-get install -y nginx libnginx-mod-http-lua luajit2 curl)"
+done
+[ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || fail "lua-nginx-module missing (apt-get install -y libnginx-mod-http-lua)"
+make -s LUA=luajit build >/dev/null || fail "make LUA=luajit build"
+
+rm -rf "$B"
+mkdir -p "$B/conf" "$B/logs" "$B/tmp" "$B/out"
+sed_escape() { printf '%s' "$1" | sed 's/[\\|&]/\\&/g'; }
+started=
+for _ in 1 2 3; do
+  PORT=$(LUA_CPATH=$CJSON_CPATH luajit -e 'local s = assert(require("socket").bind("127.0.0.1", 0))
+    local _, port = s:getsockname(); s:close(); print(port)') || fail "no free port (luasocket for LuaJIT missing?)"
+  sed -e "s|__ROOT__|$(sed_escape "$ROOT")|g" -e "s|__PORT__|$PORT|g" -e "s|__USER__|$(id -un)|g" \
+    spec/checks/nginx_webhook.conf >"$B/conf/nginx.conf"
+  if nginx -p "$B/" -c conf/nginx.conf -e "$B/logs/error.log" >"$B/logs/start.log" 2>&1; then started=1; break; fi
+  grep -q 'in use' "$B/logs/start.log" "$B/logs/error.log" || { cat "$B/logs/start.log"; fail "nginx did not start"; }
+done
+[ -n "$started" ] || fail "nginx did not start (ports in use)"
+URL=http://127.0.0.1:$PORT
+i=0
+until curl -sf -o /dev/null "$URL/healthz"; do
+  i=$((i + 1))
+  [ $i -lt 100 ] || fail "nginx did not answer /healthz within 10 s"
+  sleep 0.1
+done
+
+# post NAME BODY-FILE: POSTs the file to the webhook; the answer in out/NAME.json, status in out/NAME.code
+post() {
+  curl -s -m 10 -o "$B/out/$1.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+    --data-binary @"$2" "$URL$HOOK" >"$B/out/$1.code"
+}
+code() { cat "$B/out/$1.code"; }
+seen() { curl -sf -o "$B/seen.json" "$URL/seen" || fail "GET /seen"; }
+
+# ---- 1. the same notification three times ---------------------------------------
+printf '{"notiType":"brand","brandId":"BR.wh1","method":"rejected","reason":"blurry logo"}' >"$B/brand.json"
+printf '{"reason":"blurry logo","method":"rejected","brandId":"BR.wh1","notiType":"brand"}' >"$B/brand2.json"
+post b1 "$B/brand.json"; post b2 "$B/brand.json"; post b3 "$B/brand2.json"
+for n in b1 b2 b3; do [ "$(code $n)" = 200 ] || fail "delivery $n answered HTTP $(code $n)"; done
+seen
+jcheck "$B/seen.json" 'j["seen:brand:BR.wh1:rejected"] == 1 and j["bizreg:brand:BR.wh1"].method == "rejected"
+  and j["bizreg:brand:BR.wh1"].reason == "blurry logo" and type(j["bizreg:brand:BR.wh1"].at) == "number"' \
+  "the same NotiBrand 3 times: on_event not called exactly once, or no verdict in the store"
+
+# ---- 2. a body spooled to a file ------------------------------------------------
+LUA_CPATH=$CJSON_CPATH luajit -e 'io.write(require("cjson").encode { notiType = "chatbot", brandId = "BR.wh1",
+  chatbotId = "0212345678", method = "rejected", reason = string.rep("사유 ", 400) })' >"$B/big.json"
+size=$(stat -c %s "$B/big.json")
+post big "$B/big.json"; post big2 "$B/big.json"
+[ "$(code big)" = 200 ] && [ "$(code big2)" = 200 ] || fail "the $size-byte body answered HTTP $(code big), $(code big2)"
+seen
+jcheck "$B/seen.json" 'j["seen:chatbot:BR.wh1:rejected"] == 1' "the $size-byte body (spooled to a file): not one event"
+
+# ---- 3. bodies that cannot be read ----------------------------------------------
+printf 'not json' >"$B/garbage.json"
+printf '{"notiType":"agencykey","method":"created"}' >"$B/nokey.json"
+post garbage "$B/garbage.json"; post nokey "$B/nokey.json"
+[ "$(code garbage)" = 400 ] || fail "a body that is not JSON answered HTTP $(code garbage)"
+jcheck "$B/out/garbage.json" 'j.status == "400" and j.error.code == "64302"' "not JSON: not a WebhookErrorInfo 64302"
+[ "$(code nokey)" = 400 ] || fail "NotiAgencyKey without agencyKey answered HTTP $(code nokey)"
+jcheck "$B/out/nokey.json" 'j.status == "400" and j.error.code == "64303"' "no agencyKey: not a WebhookErrorInfo 64303"
+
+# ---- 4. GET ----------------------------------------------------------------------
+got=$(curl -s -o /dev/null -w '%{http_code}' "$URL$HOOK")
+[ "$got" = 405 ] || fail "GET on the webhook answered HTTP $got"
+
+# ---- 5. on_event raises ------------------------------------------------------------
+printf '{"notiType":"agencykey","agencyKey":"AK.secretkey123456","method":"created","reason":"boom"}' >"$B/boom.json"
+post boom "$B/boom.json"
+[ "$(code boom)" = 200 ] || fail "an on_event that raised made the answer HTTP $(code boom)"
+seen
+jcheck "$B/seen.json" 'j["seen:agencykey:-:created"] == 1' "agencykey: not one event"
+n=$(grep -c 'bizreg.webhook: on_event failed' "$B/logs/error.log")
+[ "$n" = 1 ] || fail "the on_event error was logged $n times, not once"
+grep -q 'AK.secretkey123456' "$B/logs/error.log" && fail "the agencyKey is in nginx's error log"
+if grep -v 'on_event failed' "$B/logs/error.log" | grep -E '\[(error|crit|alert|emerg)\]' >/dev/null; then
+  fail "nginx logged errors"
+fi
+
+passed=1
+echo "nginx webhook: 2 workers, one lua_shared_dict: the same NotiBrand 3 times -> 3 x 200, on_event once, verdict stored; a $size-byte body spooled to a file read; not JSON -> 400 64302; NotiAgencyKey without agencyKey -> 400 64303; GET -> 405; on_event raising -> 200, logged once without the agencyKey"
