@@ -118,7 +118,7 @@ curl -sf -o "$B/brands.json" -X POST --data-binary '{"count":2,"status":"승인�
   fail "could not seed the brands"
 A=$(sed -n 's/.*"brandIds":\["\([^"]*\)".*/\1/p' "$B/brands.json")
 R=$(sed -n 's/.*"brandIds":\["[^"]*","\([^"]*\)".*/\1/p' "$B/brands.json")
-[ -n "$A" ] && [ -n "$R" ] || fail "no brand ids in $(cat "$B/brands.json")"
+if [ -z "$A" ] || [ -z "$R" ]; then fail "no brand ids in $(cat "$B/brands.json")"; fi
 for id in "$A" "$R"; do
   curl -sf -o "$B/wait-$id.json" "$URL/wait?brandId=$id" || fail "GET /wait for $id"
   jcheck "$B/wait-$id.json" 'j.started == true' "the wait on $id did not start"
