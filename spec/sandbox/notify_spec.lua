@@ -229,6 +229,27 @@ describe("sandbox webhook notifications", function()
     end
   end)
 
+  it("a method outside the schema's enum is a programmer error (brand: no created/deleted)", function()
+    -- in the sandbox's own interpreter (lua5.1, lua-http), outside the server
+    local shell = require "spec.helpers.shell"
+    local p = shell.popen([=[cd sandbox/lua && lua5.1 -e '
+      local n = require "bizreg_sandbox.notify"
+      local state = {}
+      n.reset(state)
+      for _, c in ipairs { { "brand", "created" }, { "brand", "deleted" }, { "chatbot", "approved" },
+        { "brand", "modified" }, { "chatbot", "deleted" } } do
+        local ok, err = pcall(n[c[1]], state, { brandId = "BR.x", chatbotId = "0212345678" }, c[2])
+        io.write(c[1], " ", c[2], " ", ok and "ok" or tostring(err):match("method %S+ is not in the spec.s enum") or tostring(err), "\n")
+      end' 2>&1]=])
+    local out = p:read("*a")
+    p:close()
+    assert.equal(table.concat({
+      "brand created method created is not in the spec's enum",
+      "brand deleted method deleted is not in the spec's enum",
+      "chatbot approved method approved is not in the spec's enum",
+      "brand modified ok", "chatbot deleted ok", "" }, "\n"), out)
+  end)
+
   it("refuses a bad webhook control call", function()
     for _, bad in ipairs {
       { url = "http://192.0.2.1/hook" }, { url = "https://127.0.0.1/hook" }, { url = 5 },

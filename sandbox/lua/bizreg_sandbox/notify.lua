@@ -2,9 +2,17 @@
 -- (POST /{webhookUrl} with a NotiBrand / NotiChatbot body, rcs-openapi-1.1.12.yaml ~line 5373).
 --
 -- A state change calls ONE function: notify.brand(state, rec, method, reason) or
--- notify.chatbot(state, bot, method, reason) (method nil: nothing to announce). Each
--- returns at once: the POSTs run in their own cqueues coroutine, so an API or control
--- answer never waits for the receiver. Tests steer and read it through
+-- notify.chatbot(state, bot, method, reason) (method nil: nothing to announce; a method the
+-- schema does not list raises). Each returns at once: the POSTs run in their own cqueues
+-- coroutine, so an API or control answer never waits for the receiver. Attaching a change:
+--   a status move:              notify.brand(state, rec, notify.BRAND_METHOD[status], reason)
+--                               (rcs_brands.set_status does it; chatbots: rcs_chatbots.set_status)
+--   a brand edit applied at once (it stays 승인):  notify.brand(state, rec, "modified")
+--   a brand edit sent back to review: the status move to 승인대기 (nothing is announced)
+--   a brand deleted: nothing ([G] NotiBrand.method has no `deleted`; the spec announces
+--     "브랜드 수정/반려" only)
+--   a chatbot edited / deleted: notify.chatbot(state, bot, "modified" / "deleted")
+-- Tests steer and read it through
 --   POST   /_sandbox/webhook { url, repeat = 1, timeout_ms, backoff_ms }  (url null: off)
 --   GET    /_sandbox/webhook  -> the settings, `pending`, `notifications` and `deliveries`
 --   DELETE /_sandbox/webhook  -> off, log cleared (POST /_sandbox/reset does the same)
@@ -36,6 +44,12 @@ notify.BRAND_METHOD = { ["승인"] = "modified", ["반려"] = "rejected", ["반�
 -- (approval or a new registration); [G] a changed name that passed review (검수완료(수정)
 -- and then 승인 again) is an approval too.
 notify.CHATBOT_METHOD = { ["승인"] = "created", ["반려"] = "rejected" }
+
+-- The methods each schema allows (NotiBrand.method, NotiChatbot.method enums).
+notify.METHODS = {
+  brand = { rejected = true, modified = true },
+  chatbot = { rejected = true, created = true, modified = true, deleted = true },
+}
 
 -- [G] The spec gives no text for a rejection without a reason; the control call may omit one.
 local DEFAULT_REASON = "sandbox: rejected"
@@ -117,8 +131,15 @@ end
 
 -- A brand changed: NotiBrand { notiType = "brand", brandId, method, reason } (the schema's
 -- order; `reason` null unless rejected, as the spec's example writes it). method nil: nothing.
+local function check_method(kind, method)
+  if not notify.METHODS[kind][method] then
+    error("notify." .. kind .. ": method " .. tostring(method) .. " is not in the spec's enum", 3)
+  end
+end
+
 function notify.brand(state, rec, method, reason)
   if not method then return end
+  check_method("brand", method)
   send(state, json.obj("notiType", "brand", "brandId", rec.brandId, "method", method,
     "reason", method == "rejected" and (reason or DEFAULT_REASON) or json.null))
 end
@@ -127,6 +148,7 @@ end
 -- method, reason }. method nil: nothing.
 function notify.chatbot(state, bot, method, reason)
   if not method then return end
+  check_method("chatbot", method)
   send(state, json.obj("notiType", "chatbot", "brandId", bot.brandId, "chatbotId", bot.chatbotId,
     "method", method, "reason", method == "rejected" and (reason or DEFAULT_REASON) or json.null))
 end
