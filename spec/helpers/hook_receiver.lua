@@ -4,7 +4,8 @@
 --   local receiver = require "spec.helpers.hook_receiver"
 --   local r = receiver.new()        -- a free 127.0.0.1 port; r.url = "http://127.0.0.1:N/hook"
 --   r:serve(answer, done)           -- answer(req, i) -> status, or nil to hold the connection
---                                   -- open and never answer; done() -> true ends the serving
+--                                   -- open and never answer, or "stall": a 200 head, no body;
+--                                   -- done() -> true ends the serving
 --   r.requests[i] = { method, path, headers (lower-case names), body }, r.connections, r:close()
 local socket = require "socket"
 
@@ -49,7 +50,10 @@ local function take(self, c)
   if not req then c:close() return end
   self.requests[#self.requests + 1] = req
   local status = self.answer(req, #self.requests)
-  if status then
+  if status == "stall" then  -- a 200 head promising a body that never comes
+    c:send("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n")
+    self.held[#self.held + 1] = c
+  elseif status then
     c:send(string.format("HTTP/1.1 %d X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n", status))
     c:close()
   else

@@ -118,6 +118,21 @@ describe("sandbox webhook notifications", function()
     assert.same({ "failed", 4 }, { l.notifications[1].outcome, l.notifications[1].attempts })
   end)
 
+  it("an answer whose body never comes counts as a failure (the timeout covers the whole answer)", function()
+    local id = sb:brands { count = 1 }[1]
+    webhook { url = r.url, timeout_ms = 200, backoff_ms = 0 }
+    status(id, "승인")
+    assert.is_true(r:serve(function() return "stall" end, settled(1)))
+    local l = log()
+    assert.equal(4, r.connections)
+    assert.equal(4, #l.deliveries)
+    for _, d in ipairs(l.deliveries) do
+      assert.is_nil(d.status)
+      assert.matches("answer 200 unfinished", d.error, 1, true)
+    end
+    assert.same({ "failed", 4 }, { l.notifications[1].outcome, l.notifications[1].attempts })
+  end)
+
   it("a receiver that refuses connections: the bounded attempts, then failed", function()
     local id = sb:brands { count = 1 }[1]
     webhook { url = "http://127.0.0.1:" .. sandbox.refused_port() .. "/hook", backoff_ms = 0 }

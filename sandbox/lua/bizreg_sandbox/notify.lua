@@ -129,13 +129,14 @@ end
 
 ---------------------------------------------------------------- the entry points
 
--- A brand changed: NotiBrand { notiType = "brand", brandId, method, reason } (the schema's
--- order; `reason` null unless rejected, as the spec's example writes it). method nil: nothing.
 local function check_method(kind, method)
   if not notify.METHODS[kind][method] then
     error("notify." .. kind .. ": method " .. tostring(method) .. " is not in the spec's enum", 3)
   end
 end
+
+-- A brand changed: NotiBrand { notiType = "brand", brandId, method, reason } (the schema's
+-- order; `reason` null unless rejected, as the spec's example writes it). method nil: nothing.
 
 function notify.brand(state, rec, method, reason)
   if not method then return end
