@@ -75,6 +75,7 @@ build = {
       ["bizreg.transport.http1"] = "lua/bizreg/transport/http1.lua",
       ["bizreg.transport.ngx"] = "lua/bizreg/transport/ngx.lua",
       ["bizreg.webhook"] = "lua/bizreg/webhook.lua",
+      ["bizreg.webhook_store"] = "lua/bizreg/webhook_store.lua",
     },
     bin = { ["bizreg"] = "bin/bizreg" },
   },

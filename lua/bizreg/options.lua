@@ -85,7 +85,9 @@ local C = core.DEFAULTS  -- the C transport's (src/http.h)
 -- @field categories_ttl seconds the RCS category list is cached
 -- @field walk the bounds of `each_brand` / `find_brands` walks (`WALK_DEFAULTS`)
 -- @field list_limit the page size of `list_brands`, `each_brand` and `find_brands`
--- @field wait `wait_for_approval`'s `interval` and `timeout` (seconds)
+-- @field wait `wait_for_approval`'s `interval` and `timeout`, and with a webhook store its
+--   `fallback_interval` (reads) and `store_interval` (looks at the store), in seconds
+-- @field webhook `bizreg.webhook`'s `max_bytes`, `max_depth`, `seen_ttl`, `verdict_ttl` (its `DEFAULTS`)
 -- @field batch images per request of `bizreg register images` (the CLI)
 -- (`deadline` has no fixed default: `timeout × (retries + 1)`.)
 M.DEFAULTS = {
@@ -94,7 +96,8 @@ M.DEFAULTS = {
   retries = 2, retry_max_wait = 10, user_agent = "bizreg/" .. M.VERSION,
   token_lifetime = 3600, categories_ttl = 3600,
   walk = { max_pages = 1000, max_brands = 100000, timeout = 300 },
-  list_limit = 100, wait = { interval = 60, timeout = 86400 },
+  list_limit = 100, wait = { interval = 60, timeout = 86400, fallback_interval = 300, store_interval = 1 },
+  webhook = require("bizreg.webhook").DEFAULTS,  -- its own home: webhook.lua runs without the C core
   batch = 100,
 }
 

@@ -23,6 +23,7 @@
 -- -- reply answer.status (answer.body when not ""), then use event (nil: a repeat or a bad body)
 local cjson = require "cjson.safe"
 local errors = require "bizreg.errors"
+local store = require "bizreg.webhook_store"
 
 local M = {}
 
@@ -64,10 +65,6 @@ M.SCHEMAS = {
   formatbr = { schema = "NotiFormatBr", { "brandId" }, { "messagebaseId" }, { "method", enum = CRMD }, { "reason" } },
   logo = { schema = "NotiLogo", { "brandId" }, { "fileId" }, { "method", enum = CRMD }, { "reason" } },
 }
-
--- The verdicts recorded in a store: notiType -> the field that names the object. Only these
--- two are waited on (rcs_wait.lua); the other types have no wait that reads them.
-M.RECORDED = { brand = "brandId", chatbot = "chatbotId" }
 
 -- The answers. The spec names one 400: a `contract` notification for a corporation whose
 -- subscription the agency has not processed yet (WebhookErrorInfo, 69999 "No Subscription").
@@ -127,6 +124,8 @@ local function invalid(message, props, answer)
   ANSWER_OF[err] = answer
   return nil, err
 end
+
+local callable = store.callable
 
 local function check_opts(opts)
   if opts == nil then return {} end
@@ -194,135 +193,37 @@ function M.decode(body, opts)
   return ev
 end
 
--- ---- store -------------------------------------------------------------------
-
-local STORE_METHODS = { "get", "set", "add" }
-
-local function callable(v)
-  if type(v) == "function" then return true end
-  local mt = type(v) == "table" and getmetatable(v)
-  return type(mt) == "table" and mt.__call ~= nil
-end
+-- ---- store (webhook_store.lua) ----------------------------------------------
 
 --- Raises unless store has the methods of an `ngx.shared.DICT` that this module uses:
 -- `get(key)`, `set(key, value, exptime)` and `add(key, value, exptime)` (→ `true`, or
--- `false, "exists"`), the `token_store` contract without `delete`.
+-- `false, "exists"`): the `token_store` contract without `delete`.
+-- @function check_store
 -- @param store the store
 -- @string name the option's name, for the message
-function M.check_store(store, name)
-  local ok = type(store) == "table" or type(store) == "userdata"
-  for _, m in ipairs(STORE_METHODS) do
-    ok = ok and callable(store[m])
-  end
-  if not ok then
-    raise("option '" .. name .. "' must have get, set and add methods (e.g. an ngx.shared.DICT)")
-  end
-end
-
--- A store method, protected: true, results... | false, message (it raised).
-local function call(store, method, ...)
-  local r = { pcall(store[method], store, ...) }
-  if r[1] then return true, r[2], r[3] end
-  return false, tostring(r[2])
-end
-
--- A canonical text of a value: object keys sorted, so two deliveries of the same
--- notification give the same text whatever order their keys came in.
-local function canonical(v, out)
-  if type(v) == "table" then
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-    table.sort(keys)
-    out[#out + 1] = "{"
-    for _, k in ipairs(keys) do
-      out[#out + 1] = string.format("%q:", k)
-      local x = v[k]
-      if x == nil then x = v[tonumber(k)] end
-      canonical(x, out)
-      out[#out + 1] = ","
-    end
-    out[#out + 1] = "}"
-  elseif type(v) == "string" then out[#out + 1] = string.format("%q", v)
-  else out[#out + 1] = tostring(v) end
-end
-
-local function hex(s) return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
-
--- The hash for keys: SHA-256 of the C core when it is there, else nginx's SHA-1, else the
--- text itself (a store key as long as the notification: still exact).
-local digest
-local function hash(text)
-  if digest == nil then
-    local ok, core = pcall(require, "bizreg.core")
-    local ngx = rawget(_G, "ngx")
-    if ok and type(core) == "table" and core.sha256 then digest = function(s) return hex(core.sha256(s)) end
-    elseif ngx and ngx.sha1_bin then digest = function(s) return hex(ngx.sha1_bin(s)) end
-    else digest = false end
-  end
-  return digest and digest(text) or text
-end
+M.check_store = store.check
 
 --- The store key a delivery is remembered under: `bizreg:noti:<hash>` of every field of the
--- notification (the event without `known`, `schema`, `odd`). The spec gives a notification no
--- ID, so a repeat is a body with the same fields: two distinct notifications with identical
--- fields within `seen_ttl` count as one. That loses nothing: a notification carries a state
--- (this brand: rejected, with this reason), not a delta, and the same state twice says
--- nothing new.
+-- notification (the event without `known`, `schema`, `odd`), keys sorted. The spec gives a
+-- notification no ID, so a repeat is a body with the same fields: two distinct notifications
+-- with identical fields within `seen_ttl` count as one. That loses nothing: a notification
+-- carries a state (this brand: rejected, with this reason), not a delta, and the same state
+-- twice says nothing new.
+-- @function delivery_key
 -- @tparam table event a decoded event
 -- @treturn string
-function M.delivery_key(event)
-  local copy = {}
-  for k, v in pairs(event) do copy[k] = v end
-  copy.known, copy.schema, copy.odd = nil, nil, nil
-  local out = {}
-  canonical(copy, out)
-  return "bizreg:noti:" .. hash(table.concat(out))
-end
+M.delivery_key = store.delivery_key
 
---- The store key of the latest verdict for a brand (`kind = "brand"`) or chatbot
--- (`"chatbot"`): `bizreg:brand:<brandId>`, `bizreg:chatbot:<chatbotId>`.
-function M.verdict_key(kind, id) return "bizreg:" .. kind .. ":" .. id end
-
---- The latest notification recorded for a brand or chatbot, or nil.
+--- The latest notification recorded for a brand or chatbot (under `bizreg:brand:<brandId>`,
+-- `bizreg:chatbot:<chatbotId>`), or nil.
+-- @function verdict
 -- @param store the store `handle` writes to
 -- @string kind `"brand"` or `"chatbot"`
 -- @string id the brandId or chatbotId
 -- @treturn table `{ notiType, method, reason, at }` (`at`: epoch seconds it was received)
 -- @return or nil (none), or nil and a message (the store raised)
-function M.verdict(store, kind, id)
-  local ok, v = call(store, "get", M.verdict_key(kind, id))
-  if not ok then return nil, v end
-  local t = type(v) == "string" and cjson.decode(v)
-  if type(t) ~= "table" or type(t.method) ~= "string" or type(t.at) ~= "number" then return nil end
-  if t.reason == cjson.null then t.reason = nil end
-  return t
-end
-
-local function now()
-  local ngx = rawget(_G, "ngx")
-  return ngx and ngx.time and ngx.time() or os.time()
-end
-
--- Records the delivery; true when it is the first, false for a repeat. A store that fails
--- (raises, or is full) cannot tell: the event is delivered (a repeat reaching the user beats
--- a notification lost), and the note says why.
-local function first_delivery(store, ev, ttl)
-  local ok, added, err = call(store, "add", M.delivery_key(ev), 1, ttl)
-  if not ok then return true, "store failed: " .. added end
-  if added then return true end
-  if err == "exists" then return false end
-  return true, "store could not record the delivery: " .. tostring(err)
-end
-
-local function record_verdict(store, ev, ttl)
-  local field = M.RECORDED[ev.notiType]
-  local id = field and ev[field]
-  if not id or id == "" or not ev.method then return end
-  local value = cjson.encode { notiType = ev.notiType, method = ev.method, reason = ev.reason, at = now() }
-  local ok, stored, err = call(store, "set", M.verdict_key(ev.notiType, id), value, ttl)
-  if not ok then return "store failed: " .. stored end
-  if not stored then return "store could not record the verdict: " .. tostring(err) end
-end
+M.verdict = store.verdict
+M.RECORDED = store.RECORDED
 
 -- ---- handle ------------------------------------------------------------------
 
@@ -334,7 +235,7 @@ local function check_handle_opts(opts)
   for k in pairs(opts) do
     if not HANDLE_OPTS[k] then raise("unknown option '" .. tostring(k) .. "'") end
   end
-  if opts.store ~= nil then M.check_store(opts.store, "store") end
+  if opts.store ~= nil then store.check(opts.store, "store") end
   for _, k in ipairs { "max_bytes", "seen_ttl", "verdict_ttl" } do
     local v = opts[k]
     if v ~= nil and (type(v) ~= "number" or not (v >= 1 and v < math.huge)) then
@@ -392,12 +293,12 @@ function M.handle(body, opts)
         not ok and tostring(yes) or nil
     end
   end
-  local store, note = opts.store, nil
-  if store then
+  local note
+  if opts.store then
     local first
-    first, note = first_delivery(store, ev, opts.seen_ttl or M.DEFAULTS.seen_ttl)
+    first, note = store.first_delivery(opts.store, ev, opts.seen_ttl or M.DEFAULTS.seen_ttl)
     if not first then return nil, ok_answer(), "duplicate" end
-    note = record_verdict(store, ev, opts.verdict_ttl or M.DEFAULTS.verdict_ttl) or note
+    note = store.record(opts.store, ev, opts.verdict_ttl or M.DEFAULTS.verdict_ttl) or note
   end
   return ev, ok_answer(), note
 end

@@ -5,6 +5,7 @@
 local bizreg = require "bizreg"
 local sandbox = require "spec.helpers.sandbox"
 local helpers = require "spec.helpers.calls"
+local webhook = require "bizreg.webhook"
 
 local json = sandbox.json
 
@@ -196,10 +197,147 @@ describe("RCS wait_for_approval", function()
     rcs:close()
   end)
 
+  -- The store bizreg.webhook.handle writes to (ngx.shared.DICT's get/set/add over a table);
+  -- `on_get(n)` runs before the n-th get: a notification "arriving" during the wait.
+  local function hook_store(on_get)
+    local data, gets = {}, 0
+    local s = {}
+    function s.get(_, k) gets = gets + 1 if on_get then on_get(gets) end return data[k] end
+    function s.set(_, k, v) data[k] = v return true end
+    function s.add(_, k, v) if data[k] then return false, "exists" end data[k] = v return true end
+    function s.gets() return gets end
+    return s
+  end
+  local function notify(store, id, method, reason)
+    local ev, answer = webhook.handle(json.encode { notiType = "brand", brandId = id, method = method, reason = reason },
+      { store = store })
+    assert.equal(200, answer.status)
+    return ev
+  end
+
+  it("with the webhook's store, returns its verdict with no GET at all (rejected, approved)", function()
+    local rcs = client()
+    for _, case in ipairs { { "rejected", false, "반려" }, { "modified", true, "승인" }, { "created", true, "승인" } } do
+      local id = new_brand()
+      local store = hook_store()
+      local t0 = os.time()
+      notify(store, id, case[1], case[1] == "rejected" and "로고 불량" or nil)
+      local res, err = rcs:wait_for_approval(id, { store = store, since = t0, fallback_interval = 3600, timeout = 60 })
+      assert.is_nil(err and tostring(err))
+      assert.equal(case[2], res.approved)
+      assert.equal(case[3], res.brand_status)
+      assert.equal(case[1] == "rejected" and "로고 불량" or nil, res.reason)
+      assert.equal("webhook", res.source)
+      assert.equal(case[1], res.notification.method)
+      assert.equal(0, res.reads)
+      assert.is_nil(res.brand)
+    end
+    assert.equal(0, reads() or 0)
+    assert.equal(0, sb:stats().requests)
+    rcs:close()
+  end)
+
+  it("returns when the notification arrives during the wait, looking at the store only", function()
+    local id = new_brand()
+    local store
+    store = hook_store(function(n) if n == 4 then notify(store, id, "rejected", "사유") end end)
+    local rcs = client()
+    local res = assert(rcs:wait_for_approval(id, { store = store, fallback_interval = 3600, store_interval = 0.01 }))
+    assert.is_false(res.approved)
+    assert.equal("사유", res.reason)
+    assert.equal(0, res.reads)
+    assert.equal(4, store.gets())
+    assert.equal(0, reads() or 0)
+    rcs:close()
+  end)
+
+  it("falls back to reading the brand every fallback_interval when no notification comes", function()
+    local id = new_brand()
+    move(id, "승인", nil, 2)
+    local rcs = client()
+    local store = hook_store()
+    local res = assert(rcs:wait_for_approval(id, { store = store, fallback_interval = 0.05, store_interval = 0.01 }))
+    assert.is_true(res.approved)
+    assert.equal("get_brand", res.source)
+    assert.equal("승인", res.brand.status)
+    assert.equal(3, res.reads)
+    assert.equal(3, reads())
+    assert.truthy(store.gets() >= 3)  -- looked before each read
+    -- and it ends: no notification, a brand that stays pending
+    local _, err = rcs:wait_for_approval(new_brand(), { store = hook_store(), fallback_interval = 0.1, timeout = 0.35 })
+    assert.equal("WAIT_TIMEOUT", err.code)
+    rcs:close()
+  end)
+
+  it("does not take a verdict received before since (an earlier review's)", function()
+    local id = new_brand()
+    local store = hook_store()
+    notify(store, id, "rejected", "지난 심사")
+    move(id, "승인", nil, 0)
+    local rcs = client()
+    local res = assert(rcs:wait_for_approval(id, { store = store, since = os.time() + 1, fallback_interval = 0.05,
+      store_interval = 0.01 }))
+    assert.is_true(res.approved)
+    assert.equal("get_brand", res.source)
+    assert.equal(1, reads())
+    rcs:close()
+  end)
+
+  it("reads the brand at once on a notification without a verdict (deleted), or any with confirm", function()
+    local rcs = client()
+    local id = new_brand()
+    local store = hook_store()
+    local t0 = os.time()
+    notify(store, id, "deleted")
+    local _, err = rcs:wait_for_approval(id, { store = store, since = t0, fallback_interval = 3600, timeout = 0.3,
+      store_interval = 0.05 })
+    assert.equal("WAIT_TIMEOUT", err.code)
+    assert.equal(1, reads())  -- the one read the notification asked for, none from the fallback
+    id = new_brand()
+    move(id, "반려", "서버의 사유", 0)
+    store = hook_store()
+    t0 = os.time()
+    notify(store, id, "modified")
+    local res = assert(rcs:wait_for_approval(id, { store = store, since = t0, confirm = true, fallback_interval = 3600 }))
+    assert.is_false(res.approved)  -- the server's word, not the notification's
+    assert.equal("서버의 사유", res.reason)
+    assert.equal("get_brand", res.source)
+    assert.equal(1, res.reads)
+    assert.equal(2, reads())
+    rcs:close()
+  end)
+
+  it("listens as a job too: no GET, the verdict once the notification is in the store", function()
+    local id = new_brand()
+    local store = hook_store()
+    local rcs = client()
+    local job = rcs:start("wait_for_approval", id, { store = store, fallback_interval = 3600, store_interval = 0.01 })
+    local polls = 0
+    while store.gets() < 3 do
+      bizreg.poll(0.05)
+      polls = polls + 1
+      assert.is_true(polls < 400, "no hang")
+    end
+    assert.is_false(job.done)
+    notify(store, id, "modified")
+    while not job.done do
+      bizreg.poll(0.05)
+      polls = polls + 1
+      assert.is_true(polls < 400, "no hang")
+    end
+    local res = assert(job:result())
+    assert.is_true(res.approved)
+    assert.equal(0, res.reads)
+    assert.equal(0, reads() or 0)
+    rcs:close()
+  end)
+
   it("raises on wrong options", function()
     local rcs = client()
     for _, bad in ipairs { { interval = 0 }, { interval = -1 }, { timeout = 0 }, { interval = "60" },
-      { timeout = math.huge }, { interval = 0 / 0 }, { intervall = 5 }, { brand_key = "BK.\r" } } do
+      { timeout = math.huge }, { interval = 0 / 0 }, { intervall = 5 }, { brand_key = "BK.\r" },
+      { store = {} }, { store = { get = 1 } }, { fallback_interval = 0 }, { store_interval = -1 }, { since = "now" },
+      { since = 0 / 0 }, { confirm = "yes" } } do
       assert.has_error(function() rcs:wait_for_approval("BR.x", bad) end)
       assert.has_error(function() rcs:start("wait_for_approval", "BR.x", bad) end)
     end
