@@ -101,36 +101,31 @@ describe("sandbox webhook notifications", function()
     assert.same({ "delivered", 3 }, { l.notifications[1].outcome, l.notifications[1].attempts })
   end)
 
-  it("a receiver that never answers gets exactly max_attempts attempts, each timed out", function()
+  -- A receiver answering every attempt with `answer` (hook_receiver: nil holds the connection,
+  -- "stall" sends a 200 head without its body): exactly max_attempts attempts, each an
+  -- error matching `why`, then failed.
+  local function exhausts(answer, why)
     local id = sb:brands { count = 1 }[1]
     webhook { url = r.url, timeout_ms = 200, backoff_ms = 0 }
     status(id, "승인")
-    assert.is_true(r:serve(function() return nil end, settled(1)))
+    assert.is_true(r:serve(function() return answer end, settled(1)))
     local l = log()
     assert.equal(4, l.max_attempts)
     assert.equal(l.max_attempts, r.connections)
     assert.equal(l.max_attempts, #l.deliveries)
     for i, d in ipairs(l.deliveries) do
-      assert.equal(i, d.attempt)
-      assert.is_nil(d.status)
-      assert.is_string(d.error)
+      assert.same({ i, nil }, { d.attempt, d.status })
+      assert.matches(why, d.error, 1, true)
     end
     assert.same({ "failed", 4 }, { l.notifications[1].outcome, l.notifications[1].attempts })
+  end
+
+  it("a receiver that never answers gets exactly max_attempts attempts, each timed out", function()
+    exhausts(nil, "timed out")
   end)
 
   it("an answer whose body never comes counts as a failure (the timeout covers the whole answer)", function()
-    local id = sb:brands { count = 1 }[1]
-    webhook { url = r.url, timeout_ms = 200, backoff_ms = 0 }
-    status(id, "승인")
-    assert.is_true(r:serve(function() return "stall" end, settled(1)))
-    local l = log()
-    assert.equal(4, r.connections)
-    assert.equal(4, #l.deliveries)
-    for _, d in ipairs(l.deliveries) do
-      assert.is_nil(d.status)
-      assert.matches("answer 200 unfinished", d.error, 1, true)
-    end
-    assert.same({ "failed", 4 }, { l.notifications[1].outcome, l.notifications[1].attempts })
+    exhausts("stall", "answer 200 unfinished")
   end)
 
   it("a receiver that refuses connections: the bounded attempts, then failed", function()
@@ -145,6 +140,7 @@ describe("sandbox webhook notifications", function()
     end
     assert.same({ "failed", 4 }, { l.notifications[1].outcome, l.notifications[1].attempts })
     assert.equal(4, #l.deliveries)
+    assert.matches("Connection refused", l.deliveries[4].error, 1, true)
   end)
 
   it("an attempt waiting for its answer holds up neither API nor control calls", function()
