@@ -54,6 +54,7 @@ build = {
       ["bizreg.cli.text"] = "lua/bizreg/cli/text.lua",
       ["bizreg.cli.ui"] = "lua/bizreg/cli/ui.lua",
       ["bizreg.cli.visitors"] = "lua/bizreg/cli/visitors.lua",
+      ["bizreg.cli.webhook"] = "lua/bizreg/cli/webhook.lua",
       ["bizreg.errors"] = "lua/bizreg/errors.lua",
       ["bizreg.events"] = "lua/bizreg/events.lua",
       ["bizreg.fields"] = "lua/bizreg/fields.lua",

@@ -274,7 +274,8 @@ end
 -- @tparam[opt=3600] number opts.seen_ttl
 -- @tparam[opt=604800] number opts.verdict_ttl
 -- @treturn table|nil the event (see `decode`)
--- @treturn table the answer: `{ status = 200 | 400, headers = {…}, body = "" | JSON }`
+-- @treturn table the answer: `{ status = 200 or 400, headers = {…}, body }` (`body`: the
+--   `WebhookErrorInfo` JSON of a 400, the empty string for 200)
 -- @treturn[opt] string a note: `"duplicate"`, `"invalid"`, `"no_subscription"`, or why the store failed
 -- @return[opt] the decode error (`"invalid"`) or the message `accept_contract` raised
 -- @raise on a wrong argument type or option

@@ -9,7 +9,10 @@
 #      without its agencyKey: 400 (64303); no event for either;
 #   4. GET: 405;
 #   5. an on_event that raises (with the agencyKey in its message): still 200, the error
-#      logged once, the agencyKey not in the log.
+#      logged once, the agencyKey not in the log;
+#   6. 100 wait_for_approval calls in the workers, one per brand, on the same dict: each
+#      returns once its brand's notification is POSTed (50 approved as `modified`, 50
+#      rejected), with ZERO reads of the brand (the client's transport counts them).
 #   sh spec/checks/nginx_webhook.sh   (exit 0 = pass; its last line gives the figures)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -100,7 +103,9 @@ LUA_CPATH=$CJSON_CPATH luajit -e 'io.write(require("cjson").encode { notiType = 
   chatbotId = "0212345678", method = "rejected", reason = string.rep("사유 ", 400) })' >"$B/big.json"
 size=$(stat -c %s "$B/big.json")
 post big "$B/big.json"; post big2 "$B/big.json"
-[ "$(code big)" = 200 ] && [ "$(code big2)" = 200 ] || fail "the $size-byte body answered HTTP $(code big), $(code big2)"
+if [ "$(code big)" != 200 ] || [ "$(code big2)" != 200 ]; then
+  fail "the $size-byte body answered HTTP $(code big), $(code big2)"
+fi
 seen
 jcheck "$B/seen.json" 'j["seen:chatbot:BR.wh1:rejected"] == 1' "the $size-byte body (spooled to a file): not one event"
 
@@ -130,5 +135,34 @@ if grep -v 'on_event failed' "$B/logs/error.log" | grep -E '\[(error|crit|alert|
   fail "nginx logged errors"
 fi
 
+# ---- 6. 100 waits listening on the dict ------------------------------------------------
+since=$(date +%s)
+W=100
+seq 1 $W | xargs -P $W -I{} curl -s -m 60 -o "$B/out/w{}.json" "$URL/wait?brand=BR.w{}&since=$since" &
+waits=$!
+i=0  # every wait is in its loop before the first notification goes
+until curl -sf -o "$B/seen.json" "$URL/seen" && J_FILE=$B/seen.json LUA_CPATH=$CJSON_CPATH luajit -e '
+    local f = io.open(os.getenv("J_FILE")); local j = require("cjson").decode(f:read("*a"))
+    os.exit(j.waiting == '"$W"' and 0 or 1)'; do
+  i=$((i + 1)); [ $i -lt 600 ] || fail "the $W waits did not all start within 60 s"; sleep 0.1
+done
+n=1
+while [ $n -le $W ]; do
+  if [ $((n % 2)) = 0 ]; then m=modified; r=null; else m=rejected; r='"no"'; fi
+  printf '{"notiType":"brand","brandId":"BR.w%d","method":"%s","reason":%s}' $n $m "$r" >"$B/w.json"
+  post "wpost$n" "$B/w.json"
+  [ "$(code "wpost$n")" = 200 ] || fail "notification for BR.w$n answered HTTP $(code "wpost$n")"
+  n=$((n + 1))
+done
+wait $waits
+n=1
+while [ $n -le $W ]; do
+  want=$([ $((n % 2)) = 0 ] && echo true || echo false)
+  jcheck "$B/out/w$n.json" "j.approved == $want and j.reads == 0 and j.calls == 0 and j.source == 'webhook'" \
+    "wait_for_approval on BR.w$n: not the notification's verdict with zero reads"
+  n=$((n + 1))
+done
+
 passed=1
+echo "nginx webhook: 100 wait_for_approval in 2 workers, on the dict: each returned on its notification with 0 reads of the brand"
 echo "nginx webhook: 2 workers, one lua_shared_dict: the same NotiBrand 3 times -> 3 x 200, on_event once, verdict stored; a $size-byte body spooled to a file read; not JSON -> 400 64302; NotiAgencyKey without agencyKey -> 400 64303; GET -> 405; on_event raising -> 200, logged once without the agencyKey"

@@ -27,6 +27,15 @@ describe("RCS wait_for_approval", function()
 
   local function reads() return sb:stats().by_endpoint["rcs.get_brand"] end
 
+  -- Drives the jobs until cond() holds (at most 400 polls: a hang fails, no clock is read).
+  local function poll_until(cond)
+    for _ = 1, 400 do
+      if cond() then return end
+      bizreg.poll(0.05)
+    end
+    assert.is_true(cond(), "no hang")
+  end
+
   it("returns approved once the brand reaches 승인, reading it every interval", function()
     local id = new_brand()
     move(id, "승인", nil, 2)  -- two reads see 승인대기, the third 승인
@@ -164,19 +173,10 @@ describe("RCS wait_for_approval", function()
     local id = new_brand()
     local rcs = client()
     local job = rcs:start("wait_for_approval", id, { interval = 0.05, timeout = 60 })
-    local polls = 0
-    while reads() < 2 do
-      bizreg.poll(0.05)
-      polls = polls + 1
-      assert.is_true(polls < 400, "no hang")
-    end
+    poll_until(function() return reads() >= 2 end)
     assert.is_false(job.done)
     move(id, "반려", "사유", 0)
-    while not job.done do
-      bizreg.poll(0.05)
-      polls = polls + 1
-      assert.is_true(polls < 400, "no hang")
-    end
+    poll_until(function() return job.done end)
     local res, err = job:result()
     assert.is_nil(err and tostring(err))
     assert.is_false(res.approved)
@@ -312,19 +312,10 @@ describe("RCS wait_for_approval", function()
     local store = hook_store()
     local rcs = client()
     local job = rcs:start("wait_for_approval", id, { store = store, fallback_interval = 3600, store_interval = 0.01 })
-    local polls = 0
-    while store.gets() < 3 do
-      bizreg.poll(0.05)
-      polls = polls + 1
-      assert.is_true(polls < 400, "no hang")
-    end
+    poll_until(function() return store.gets() >= 3 end)
     assert.is_false(job.done)
     notify(store, id, "modified")
-    while not job.done do
-      bizreg.poll(0.05)
-      polls = polls + 1
-      assert.is_true(polls < 400, "no hang")
-    end
+    poll_until(function() return job.done end)
     local res = assert(job:result())
     assert.is_true(res.approved)
     assert.equal(0, res.reads)

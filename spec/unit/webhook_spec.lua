@@ -8,13 +8,6 @@ local cjson = require "cjson.safe"
 
 local YAML = "spec/fixtures/rcs-openapi-1.1.12.yaml"
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
 -- The lines of a block: from the line equal to `head` to the next line indented at most
 -- as much as it.
 local function block(text, head)
@@ -76,7 +69,9 @@ local function noti_types(text)
   return map, example
 end
 
-local TEXT = read(YAML)
+local yaml_file = assert(io.open(YAML, "rb"))
+local TEXT = yaml_file:read("*a")
+yaml_file:close()
 local TYPES, EXAMPLE = noti_types(TEXT)
 
 -- A body with every field of the schema: its example or default, else a made-up string;
@@ -277,9 +272,11 @@ describe("bizreg.webhook.handle", function()
     assert.same({ status = "400", error = { code = "64302", message = "Invalid JSON format" } }, body_of(answer))
     assert.equal("invalid", note)
     assert.equal("INVALID_NOTIFICATION", err.code)
-    _, answer = webhook.handle('{"notiType":"agencykey","method":"created"}')
+    answer = select(2, webhook.handle('{"notiType":"agencykey","method":"created"}'))
     assert.same({ status = "400", error = { code = "64303", message = "Invalid type of Attribute" } }, body_of(answer))
-    _, answer = webhook.handle(string.rep(" ", 70000))
+    answer = select(2, webhook.handle(string.rep("[", 17) .. string.rep("]", 17)))  -- deeper than max_depth
+    assert.same({ status = "400", error = { code = "64302", message = "Invalid JSON format" } }, body_of(answer))
+    answer = select(2, webhook.handle(string.rep(" ", 70000)))
     assert.same({ status = "400", error = { code = "64304", message = "Over specified size" } }, body_of(answer))
   end)
 
@@ -326,8 +323,9 @@ describe("bizreg.webhook.handle", function()
     for i = 1, 40 do a[#a + 1] = string.format('"f%d":"%d"', i, i) b[41 - i] = a[i] end
     local wide = '{"notiType":"chatbot","chatbotId":"c1",'
     assert.truthy(webhook.handle(wide .. table.concat(a, ",") .. "}", { store = store }))
-    ev, _, note = webhook.handle(wide .. table.concat(b, ",") .. "}", { store = store })
+    ev, answer, note = webhook.handle(wide .. table.concat(b, ",") .. "}", { store = store })
     assert.is_nil(ev)
+    assert.equal(200, answer.status)
     assert.equal("duplicate", note)
     -- another reason is another notification
     ev = webhook.handle('{"notiType":"brand","brandId":"BR.dup","method":"rejected","reason":"다른 사유"}', { store = store })
@@ -387,6 +385,7 @@ describe("bizreg.webhook.handle", function()
       add = function() return false, "no memory" end }
     ev, answer, note = webhook.handle(cjson.encode(sample("brand")), { store = full })
     assert.equal("brand", ev.notiType)
+    assert.equal(200, answer.status)
     assert.matches("no memory", note, 1, true)
     assert.is_nil(webhook.verdict(raising, "brand", "x"))
   end)

@@ -23,6 +23,9 @@ usage: bizreg check brand FILE          validate a brand package offline (no cre
        bizreg brand status BRAND_ID     an RCS brand's review status (and rejection reason)
        bizreg brand list                every RCS brand of the account, one per line
        bizreg sandbox [--port N]        run the local emulator of both APIs (default port 8089)
+       bizreg webhook listen [--port N] [--count N]
+                                        receive RCS Biz Center notifications on 127.0.0.1 (default
+                                        port 8090), print each once; ends after --count of them
        bizreg --help | --version
 
 FILE (brand): JSON, or a Lua file returning a table, with regBrand, chatbots and the files
@@ -49,7 +52,8 @@ options:
                     are), e.g. 3,5-7; refused (exit 2) for any other batch
   --resend LIST     send these unknown-outcome batches again (you checked: they are not)
   --resubmit ID     register brand: resubmit the rejected or saved brand ID (PUT)
-  --port N          sandbox: port on 127.0.0.1 (0 = any free port)
+  --port N          sandbox, webhook listen: port on 127.0.0.1 (0 = any free port)
+  --count N         webhook listen: stop after N notifications
   --phone P         visitors search: 010-1234-5678 (Korea), or +81 90-1234-5678 (country code
                     first, set apart); sent without separators and the leading 0
 
@@ -107,6 +111,7 @@ local COMMANDS = {
   ["visitors search"] = merge(COMMON, SEND, { ["chart-number"] = "string", phone = "string", name = "string",
     ["birth-date"] = "string", email = "string", offset = "string", limit = "string" }),
   ["sandbox"] = { help = "flag", port = "port", verbose = "flag" },
+  ["webhook listen"] = merge(COMMON, { port = "port", count = "count" }),
   ["brand status"] = merge(COMMON, { timeout = "seconds" }),
   ["brand list"] = merge(COMMON, { timeout = "seconds" }),
 }
@@ -128,6 +133,10 @@ local function dispatch(ui, cmd, p, script_dir)
   if cmd == "sandbox" then
     if #words > 1 then return usage(ui, "sandbox takes no FILE") end
     return require("bizreg.cli.sandbox").run(ui, o, script_dir)
+  end
+  if cmd == "webhook listen" then
+    if #words > 2 then return usage(ui, "unexpected argument '" .. words[3] .. "'") end
+    return require("bizreg.cli.webhook").listen(ui, o)
   end
   if cmd == "register chatbots" then  -- BRANDID FILE
     if #words ~= 4 then return usage(ui, cmd .. " needs a BRANDID and a FILE") end
@@ -170,6 +179,7 @@ function M.main(argv, script_dir)
   end
   if not COMMANDS[cmd] then
     if words[1] == "visitors" then return usage(ui, "visitors needs 'search'") end
+    if words[1] == "webhook" then return usage(ui, "webhook needs 'listen'") end
     if words[1] == "brand" then
       return usage(ui, "brand needs 'status' or 'list'" .. (words[2] and (", not '" .. words[2] .. "'") or ""))
     end
