@@ -30,6 +30,7 @@ build = {
     ["bizreg_sandbox.kos"] = "sandbox/lua/bizreg_sandbox/kos.lua",
     ["bizreg_sandbox.kos_visitors"] = "sandbox/lua/bizreg_sandbox/kos_visitors.lua",
     ["bizreg_sandbox.multipart"] = "sandbox/lua/bizreg_sandbox/multipart.lua",
+    ["bizreg_sandbox.notify"] = "sandbox/lua/bizreg_sandbox/notify.lua",
     ["bizreg_sandbox.rcs"] = "sandbox/lua/bizreg_sandbox/rcs.lua",
     ["bizreg_sandbox.rcs_brands"] = "sandbox/lua/bizreg_sandbox/rcs_brands.lua",
     ["bizreg_sandbox.rcs_brand_edit"] = "sandbox/lua/bizreg_sandbox/rcs_brand_edit.lua",

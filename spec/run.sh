@@ -110,7 +110,8 @@ for x in $EXTRA; do
     docs) check docs make -s docs ;;  # the LDoc reference; fails on any LDoc warning
     luarocks) check luarocks sh spec/checks/luarocks.sh ;;
     nginx) check nginx sh spec/checks/nginx.sh
-      check nginx-webhook sh spec/checks/nginx_webhook.sh ;;
+      check nginx-webhook sh spec/checks/nginx_webhook.sh
+      check nginx-notify sh spec/checks/nginx_notify.sh ;;  # the sandbox delivers to it, wait_for_approval listens
     embed) check embed sh spec/checks/embed.sh ;;
     distros)  # Debian 11 (libcurl 7.74, lua5.1) and 13 (libcurl 8.14, lua5.4) roots: counted per test
       sh spec/checks/distros.sh >build/logs/distros.log 2>&1

@@ -6,7 +6,8 @@ local faults = require "bizreg_sandbox.faults"
 local kos_visitors = require "bizreg_sandbox.kos_visitors"  -- GET/POST /_sandbox/visitors
 local dialect = require "bizreg_sandbox.dialect"  -- GET/POST /_sandbox/dialect
 local rcs_brands = require "bizreg_sandbox.rcs_brands"  -- /_sandbox/brands...
-local rcs_chatbots = require "bizreg_sandbox.rcs_chatbots"  -- GET /_sandbox/brands/{id}/chatbots
+local rcs_chatbots = require "bizreg_sandbox.rcs_chatbots"  -- GET /_sandbox/brands/{id}/chatbots, POST /_sandbox/chatbot-status
+local notify = require "bizreg_sandbox.notify"  -- /_sandbox/webhook
 local digest = require "openssl.digest"
 
 local control = {}
@@ -82,6 +83,7 @@ function control.reset(state)
   -- config fail_next is the entry with slot = "fail_next" (mode "status")
   state.faults = {}
   state.dialect = dialect.defaults()
+  notify.reset(state)
 end
 
 ---------------------------------------------------------------- traffic accounting
@@ -385,6 +387,8 @@ function control.handle(state, method, path, body)
   end
   local bs, bh, bb = rcs_brands.control(state, method, path, body)
   if bs then return bs, bh, bb end
+  local ws, wh, wb = notify.control(state, method, path, body)
+  if ws then return ws, wh, wb end
   local which, part = path:match("^/_sandbox/requests/([%w]+)/(%w+)$")
   if which and method == "GET" and (part == "body" or part == "headers") then
     local rec = find_record(state, which)

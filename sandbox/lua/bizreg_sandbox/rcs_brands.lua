@@ -17,6 +17,7 @@
 local json = require "bizreg_sandbox.json"
 local rules = require "bizreg_sandbox.rcs_rules"
 local digest = require "openssl.digest"
+local notify = require "bizreg_sandbox.notify"  -- the webhook notification of a status change
 
 local brands = {}
 
@@ -202,7 +203,12 @@ function brands.set_status(state, rec, status, why, reason)
   rec.status, rec.updateDate = status, kst()
   rec.approvalReason = (status == "반려" or status == "반려(수정)") and reason or nil
   if status == "승인" then rec.approvalDate, rec.before_edit = rec.updateDate, nil end  -- an edit approved: no way back
+  -- announced to the webhook URL when one is set (notify.lua: a verdict, or a running brand's
+  -- record changed at once by an edit or a cancelled edit: modified; review steps: nothing; a
+  -- deletion above: nothing, NotiBrand has no `deleted`)
+  notify.brand(state, rec, notify.BRAND_METHOD[status], reason)
 end
+
 
 local function reply(status, value) return status, { ["content-type"] = "application/json" }, json.encode(value) end
 local function refuse(why) return reply(400, json.obj("error", why)) end

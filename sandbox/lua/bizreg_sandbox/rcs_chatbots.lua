@@ -3,7 +3,7 @@
 -- paged, GET/PUT/DELETE .../chatbot/{chatbotId}, PUT .../{chatbotId}/cancel: see "after
 -- registration" below for their rules), and the control endpoints tests use:
 --   GET  /_sandbox/brands/{brandId}/chatbots  -> { brandId, count, chatbots = [Chatbot] }
---   POST /_sandbox/chatbot-status { brandId, chatbotId, status, reason? } -> { chatbotId, status }
+--   POST /_sandbox/chatbot-status { brandId, chatbotId, status, reason? } -> the Chatbot
 -- (brands without a brand POST, of any account, with a max_chatbots cap: POST /_sandbox/brands,
 -- rcs_brands.lua). Like rcs.lua (on the same rcs_common.lua) it answers the FIRST violation, in the order: auth, brandId
 -- (rcs_brands.check_access: unknown 400 64316, wrong key 64002, another account's 403 63001),
@@ -16,6 +16,7 @@ local json = require "bizreg_sandbox.json"
 local rules = require "bizreg_sandbox.rcs_rules"
 local rcs = require "bizreg_sandbox.rcs_common"  -- auth, answers, ids, form reading (as rcs.lua)
 local brands = require "bizreg_sandbox.rcs_brands"
+local notify = require "bizreg_sandbox.notify"  -- the webhook notification of a status change
 
 local M = {}
 
@@ -127,21 +128,26 @@ local function set_field(obj, key, value)
 end
 
 -- The one place a chatbot's status changes (edit, cancel, the control call): why names the
--- cause ("edit", "cancel", "control"); reason is the reviewer's (반려). state and why are not
--- used yet: they are what a notification of the change needs (issue 19 item 4).
-function M.set_chatbot_status(state, bot, status, why, reason) -- luacheck: ignore 212/state 212/why
+-- cause ("edit", "cancel", "control"); reason is the reviewer's (반려). Announced to the webhook
+-- URL when one is set (notify.lua): a review's verdict (control: 승인 created, 반려 rejected);
+-- a cancel that rolls a renamed number back to its approved data changed its record: modified.
+function M.set_chatbot_status(state, bot, status, why, reason)
   set_field(bot, "approvalResult", status)
   set_field(bot, "updateDate", kst_now())
   if status == "승인" then set_field(bot, "approvalDate", bot.updateDate) end
   if status == "반려" or status == "반려(수정)" then set_field(bot, "approvalReason", reason or json.null)
   elseif bot.approvalReason ~= nil then bot.approvalReason = json.null end
+  local method = notify.CHATBOT_METHOD[status]
+  if method == "created" and why ~= "control" then method = "modified" end
+  notify.chatbot(state, bot, method, reason)
 end
 
 -- The one place a chatbot is deleted: gone from its brand's list, its number not registrable
 -- there again (64344). i: its index in s.list (s: the brand's store).
-function M.delete_chatbot(state, s, bot, i) -- luacheck: ignore 212/state
+function M.delete_chatbot(state, s, bot, i)
   table.remove(s.list, i)
   s.by_mdn[bot.chatbotId] = "deleted"
+  notify.chatbot(state, bot, "deleted")
 end
 
 local function ids_of(req)
@@ -215,8 +221,9 @@ function M.update(state, req)
     if given(cb.rcsReply) ~= nil then bot._rcsReply = cb.rcsReply end
     if renamed then
       M.set_chatbot_status(state, bot, status == "승인" and "승인대기(수정)" or "승인대기", "edit")
-    else
+    else  -- applied at once: the record changed
       set_field(bot, "updateDate", kst_now())
+      notify.chatbot(state, bot, "modified")
     end
     state.changed_chatbots = (state.changed_chatbots or 0) + 1
     return rcs.ok_reply({ detail(bot) })
@@ -270,7 +277,7 @@ local function control_status(state, body)
   if not M.STATUSES[doc.status] then return reply(400, json.obj("error", "status must be a Chatbot.approvalResult value")) end
   if doc.reason ~= nil and type(doc.reason) ~= "string" then return reply(400, json.obj("error", "reason must be a string")) end
   M.set_chatbot_status(state, bot, doc.status, "control", doc.reason)
-  return reply(200, json.obj("chatbotId", bot.chatbotId, "status", bot.approvalResult))
+  return reply(200, bot)
 end
 
 -- GET /_sandbox/brands/{id}/chatbots, POST /_sandbox/chatbot-status: status, headers, body;
