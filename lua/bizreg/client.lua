@@ -247,13 +247,13 @@ end
 -- Authenticated call: get a token, send, and on a renewable 401 renew once and resend once.
 function Client:call(ctx, req)
   local token, err = self.auth.get(self, ctx)
-  if err then return nil, err end
+  if err then return nil, errors.token_step(err) end
   local res
   res, err = self:send(ctx, req, token)
   if res and res.status == 401 and self.auth.renewable(self, res) then
     self.auth.invalidate(token)
     token, err = self.auth.get(self, ctx)
-    if err then return nil, err end
+    if err then return nil, errors.token_step(err) end  -- the 401 refused the first attempt
     res, err = self:send(ctx, req, token)
   end
   return res, err
@@ -268,9 +268,10 @@ end
 -- What the call's error says of a repeat, from its last request (ctx, set by Client:send): a
 -- 502/503/504 of a "repeat" route may be sent again (retryable); after a resend (ctx.resent)
 -- an answer may be the repeat's, the first attempt perhaps processed (resent: bizreg.outcome
--- reads it as maybe processed). Transport errors were judged by Client:send.
+-- reads it as maybe processed). Transport errors were judged by Client:send; an error of the
+-- token step (errors.token_step) is the call's, not the token route's.
 local function judge(ctx, err)
-  if type(err) ~= "table" or err.kind == "validation" then return err end
+  if type(err) ~= "table" or err.kind == "validation" or err.step == "token" then return err end
   if ctx.resent then err.resent = true end
   if err.kind == "http" and routes.repeatable(ctx.route) and routes.RESEND_STATUS[err.http_status or err.status] then
     err.retryable = true

@@ -43,7 +43,10 @@
 --   `"maybe_processed"` (a delete answered "not found" may be the first attempt's success)
 -- @field retry_after http: the answer's `Retry-After` in seconds, if it had one
 -- @field sent true when some byte of the request may have reached the server: the request
---   may have been registered (docs/reliability.md)
+--   may have been registered (docs/reliability.md); false for an error of the token step
+-- @field step `"token"` when the call failed while getting its token (the token API's answer or
+--   connection): the call's own request was never sent (`sent = false`); `outcome.of` reads
+--   `"not_processed"`, or `"refused"` when the token API refused the credentials
 -- @field body http and decode: the raw answer, first 4 KiB, secrets masked
 -- @field curl_code transport errors from libcurl: the `CURLcode` number
 -- @field url http 404: the URL that was not found (the usual cause: a wrong `base_url`)
@@ -350,6 +353,16 @@ function M.http(status, fields, url)
   fields.message = fields.message or ("HTTP " .. status)
   fields.retryable = M.retryable_status(status, fields.retry_after)
   return M.new(fields)
+end
+
+-- The call's token step failed (fetching or renewing its token): the call's own request never
+-- left, whatever the token request did (it registers nothing). sent = false for the call;
+-- bizreg.outcome reads step = "token" (not processed, or refused when the token API refused).
+function M.token_step(err)
+  if type(err) ~= "table" then return err end
+  err.step, err.sent, err.resent = "token", false, nil
+  err.retryable = outcome.of(err) == outcome.NOT_PROCESSED
+  return err
 end
 
 -- body: kept whole here; M.finish masks secrets and cuts it.

@@ -47,6 +47,13 @@ end
 function M.of(err)
   local kind = err.kind
   if kind == "validation" then return M.REFUSED end               -- nothing was sent
+  -- the token step failed: the call's own request never left; the token API refusing the
+  -- credentials (a 4xx) is a refusal to fix, anything else (a 5xx, a broken connection) not
+  -- processed — the token request registers nothing
+  if err.step == "token" then
+    if kind == "http" and M.of_status(err.http_status or err.status, err.retry_after) == M.REFUSED then return M.REFUSED end
+    return M.NOT_PROCESSED
+  end
   -- the answer is a resend's (a "repeat" route, bizreg.routes): the first attempt may have
   -- been processed whatever this one says
   if err.resent then return M.MAYBE end
