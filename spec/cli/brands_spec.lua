@@ -4,18 +4,14 @@ local sandbox = require "spec.helpers.sandbox"
 local cli = require "spec.cli.run"
 
 local json = sandbox.json
-local RCS_SECRET = "SK.sandboxsecret1"
+local RCS_SECRET = cli.RCS_SECRET
 
 local function has(s, needle) return s:find(needle, 1, true) ~= nil end
 
 describe("bizreg brand", function()
   local sb, env
 
-  setup(function()
-    cli.setup()
-    sb = sandbox.start {}
-    env = { BIZREG_RCS_BASE_URL = sb.rcs_url, BIZREG_RCS_CLIENT_ID = "sandbox", BIZREG_RCS_CLIENT_SECRET = RCS_SECRET }
-  end)
+  setup(function() sb, env = cli.rcs_sandbox() end)
   teardown(function() if sb then sb:stop() end end)
   before_each(function() sb:reset() end)
 
@@ -87,8 +83,7 @@ describe("bizreg brand", function()
     r = cli.run({ "brand", "list" }, tenv)
     assert.equal(0, r.code, r.err)
     assert.is_false(has(r.out .. r.err, "sandbox-rcs-token"))
-    r = cli.run({ "brand", "list" }, { BIZREG_RCS_BASE_URL = "http://127.0.0.1:" .. sandbox.refused_port() .. "/api/1.1",
-      BIZREG_RCS_CLIENT_ID = "sandbox", BIZREG_RCS_CLIENT_SECRET = RCS_SECRET })
+    r = cli.run({ "brand", "list" }, cli.rcs_env("http://127.0.0.1:" .. sandbox.refused_port() .. "/api/1.1"))
     assert.equal(3, r.code)
     assert.is_true(has(r.out, "failed  transport"), r.out)
   end)
