@@ -64,16 +64,12 @@ describe("bizreg brand", function()
   end)
 
   it("usage errors exit 2; a static token needs BIZREG_RCS_PERSON_ID; a network failure is exit 3", function()
-    for _, c in ipairs {
+    cli.assert_usage({
       { { "brand", "status" }, "brand status needs a BRAND_ID" },
       { { "brand", "list", "x" }, "brand list takes no argument" },
       { { "brand", "frob" }, "brand needs 'status', 'list', 'cancel', 'delete' or 'update', not 'frob'" },
       { { "brand", "list", "--dry-run" }, "unknown option --dry-run" },
-    } do
-      local r = cli.run(c[1], env)
-      assert.equal(2, r.code, c[2])
-      assert.is_true(has(r.err, "bizreg: " .. c[2]), r.err)
-    end
+    }, env)
     local tenv = { BIZREG_RCS_BASE_URL = sb.rcs_url, BIZREG_RCS_TOKEN = "sandbox-rcs-token" }
     local r = cli.run({ "brand", "list" }, tenv)
     assert.equal(2, r.code)

@@ -124,6 +124,16 @@ end
 
 function M.has(s, needle) return s:find(needle, 1, true) ~= nil end
 
+-- Asserts that each case { argv, message } exits 2 (a usage error) with "bizreg: message" on stderr.
+function M.assert_usage(cases, env)
+  local luassert = require "luassert"
+  for _, c in ipairs(cases) do
+    local r = M.run(c[1], env)
+    luassert.equal(2, r.code, c[2])
+    luassert.is_true(M.has(r.err, "bizreg: " .. c[2]), r.err)
+  end
+end
+
 -- How often needle occurs in s (plain text).
 function M.count(s, needle)
   local n, pos = 0, 1
