@@ -108,7 +108,6 @@ location = /fakercs/api/1.1/corp/brand {
 EOF
 # The example's user line (nobody nogroup) is kept as written when nobody can read the
 # checkout; else (a checkout under /root, mode 0700; or not root) the workers run as we do.
-edit_user=
 if [ "$(id -u)" = 0 ] && su -s /bin/sh nobody -c "test -r '$ROOT/lua/bizreg/init.lua' && test -x '$ROOT/build'" 2>/dev/null; then
   NGINX_RUN_AS=
 else
