@@ -5,7 +5,6 @@
 -- form's rows in a variant layout (src/api_rcs.c, bz_rcs_brand_edit_form).
 -- The `---` comments below are part of the `bizreg` module's reference (config.ld, merge).
 local core = require "bizreg.core"
-local errors = require "bizreg.errors"
 local C = require "bizreg.rcs_common"
 local brands = require "bizreg.rcs_brands"
 
@@ -79,25 +78,25 @@ local UNKNOWN = {
   update = "the edit may have been applied: read the brand with get_brand before sending it again",
 }
 
--- An error of these calls: a refusal the server explains gets its next step; an answer that
--- is no answer (decode) leaves the outcome unknown, and says how to find out.
-local function mapped_error(err, what)
+-- A refusal the server explains gets its next step (any other error is returned as it is).
+local function with_next_step(err)
   local step = err.kind == "http" and M.NEXT_STEP[err.code]
   if step then err.message = (err.message or ("error " .. err.code)) .. ": " .. step end
-  return C.unknown_outcome(err, UNKNOWN[what])
+  return err
+end
+
+-- An error of these calls: a refusal gets its next step; an answer that is no answer (decode)
+-- leaves the outcome unknown, and says how to find out.
+local function mapped_error(err, what)
+  return C.unknown_outcome(with_next_step(err), UNKNOWN[what])
 end
 
 -- cancel and delete answer `result: [{ brandId }]`: success names the brand asked for.
 local function id_mapper(brand_id, what)
   return function(res, c)
-    local out, err = C.envelope(res, c, true)
-    if not out then return nil, mapped_error(err, what) end
-    local first = out.result[1]
-    local id = type(first) == "table" and first.brandId or nil
-    if id ~= brand_id then
-      return nil, errors.decode(res.status, "the answer does not name brand " .. brand_id .. ": " .. UNKNOWN[what], res.body)
-    end
-    out.brandId = id
+    local out, err = C.write_answer(res, c, "brand", brand_id, UNKNOWN[what])
+    if not out then return nil, with_next_step(err) end
+    out.brandId = brand_id
     return out
   end
 end

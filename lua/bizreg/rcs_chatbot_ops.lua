@@ -122,13 +122,8 @@ local UNKNOWN = {
 -- (delete: `releatedChatbots`, the spec's spelling).
 local function map_write(what, chatbot_id)
   return function(res, c)
-    local out, err = C.envelope(res, c, true)
-    if not out then return nil, C.unknown_outcome(err, UNKNOWN[what]) end
-    local first = out.result[1]
-    if type(first) ~= "table" or first.chatbotId ~= chatbot_id then
-      return nil, errors.decode(res.status, "the answer does not name chatbot " .. chatbot_id .. ": " .. UNKNOWN[what],
-        res.body)
-    end
+    local out, first = C.write_answer(res, c, "chatbot", chatbot_id, UNKNOWN[what])
+    if not out then return nil, first end
     out.chatbotId = chatbot_id
     if what == "update" then
       local odd = {}

@@ -162,19 +162,32 @@ local UNKNOWN_OUTCOME = {
   PUT = "the brand may have been resubmitted: read its status with get_brand before sending it again",
 }
 
+-- The answer of a write that names what it wrote in its result's first entry (`<what>Id`:
+-- brandId, chatbotId): the envelope and that entry when the name is `id` (id nil: any non-empty
+-- string). Else the outcome is unknown: an answer that is no answer, or one that names nothing
+-- or something else, is a decode error (sent = true, never retried) whose message ends with
+-- how to find out (how); any other error is returned as it is.
+function M.write_answer(res, c, what, id, how)
+  local out, err = M.envelope(res, c, true)
+  if not out then return nil, M.unknown_outcome(err, how) end
+  local key = what .. "Id"
+  local first = out.result[1]
+  local name = type(first) == "table" and first[key] or nil
+  if id == nil and (type(name) ~= "string" or name == "") then
+    return nil, errors.decode(res.status, "the answer carries no " .. key .. ": " .. how, res.body)
+  elseif id ~= nil and name ~= id then
+    return nil, errors.decode(res.status, "the answer does not name " .. what .. " " .. id .. ": " .. how, res.body)
+  end
+  return out, first
+end
+
 -- The answer of a write (register_brand, resubmit_brand): success is the envelope whose
--- result's first entry has a non-empty string brandId. A 2xx without it leaves the outcome
--- unknown: a decode error, sent = true, never retried, with the way to find out.
+-- result's first entry has a non-empty string brandId (M.write_answer).
 function M.map_write(method)
   return function(res, c)
-    local out, err = M.envelope(res, c, true)
-    if not out then return nil, M.unknown_outcome(err, UNKNOWN_OUTCOME[method]) end
-    local first = out.result[1]
-    local id = type(first) == "table" and first.brandId or nil
-    if type(id) ~= "string" or id == "" then
-      return nil, errors.decode(res.status, "the answer carries no brandId: " .. UNKNOWN_OUTCOME[method], res.body)
-    end
-    out.brandId = id
+    local out, first = M.write_answer(res, c, "brand", nil, UNKNOWN_OUTCOME[method])
+    if not out then return nil, first end
+    out.brandId = first.brandId
     return out
   end
 end

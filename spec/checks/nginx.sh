@@ -27,90 +27,19 @@ B=$ROOT/build/nginx/run-$$
 N=20
 DELAY_MS=300
 LIMIT_MS=3000
-CJSON_CPATH="/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;;"
-
-sb_pid=
-
-passed=
-# stop_nginx PREFIX: stops the nginx whose pid file is PREFIX/logs/nginx.pid, if any
-stop_nginx() {
-  pid=$(cat "$1/logs/nginx.pid" 2>/dev/null)
-  [ -n "$pid" ] || return 0
-  kill -QUIT "$pid" 2>/dev/null
-  i=0
-  while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-  if kill -0 "$pid" 2>/dev/null; then # a worker stuck in a blocking call
-    workers=$(ps -o pid= --ppid "$pid" 2>/dev/null)
-    # shellcheck disable=SC2086
-    kill -KILL "$pid" $workers 2>/dev/null
-  fi
-  rm -f "$1/logs/nginx.pid"
-}
-stop_all() {
-  stop_nginx "$B"
-  stop_nginx "$B/tokens"
-  if [ -n "$sb_pid" ]; then
-    kill "$sb_pid" 2>/dev/null
-    wait "$sb_pid" 2>/dev/null
-    sb_pid=
-  fi
-  [ -n "$passed" ] && rm -rf "$B"
-}
-trap stop_all EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-fail() {
-  echo "nginx: FAIL: $*"
-  echo "(files kept in ${B#"$ROOT"/})"
-  for log in "$B/logs/error.log" "$B/tokens/logs/error.log"; do
-    [ -s "$log" ] || continue
-    echo "--- ${log#"$B"/} (last lines)"
-    grep -v '^\s*$' "$log" | tail -n 12
-  done
-  if [ -s "$B/logs/sandbox.log" ]; then
-    echo "--- sandbox.log (last lines)"
-    tail -n 5 "$B/logs/sandbox.log"
-  fi
-  exit 1
-}
+CHECK=nginx
+# shellcheck source=spec/checks/nginx_lib.sh
+. "$ROOT/spec/checks/nginx_lib.sh"
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# jcheck FILE LUA-EXPR MESSAGE: decodes FILE as JSON into `j` and fails unless EXPR is true.
-jcheck() {
-  J_FILE=$1 J_EXPR=$2 LUA_CPATH=$CJSON_CPATH luajit -e '
-    local f = assert(io.open(os.getenv("J_FILE"), "rb")); local s = f:read("*a"); f:close()
-    local j = require("cjson.safe").decode(s)
-    local ok, v = pcall(assert(loadstring("local j = ...; return " .. os.getenv("J_EXPR"))), j)
-    if not (ok and v) then io.stderr:write(s, "\n"); os.exit(1) end' 2>"$B/jcheck.err" ||
-    fail "$3: $(head -c 300 "$B/jcheck.err")"
-}
-
-for cmd in nginx curl luajit; do
-  command -v "$cmd" >/dev/null 2>&1 || fail "$cmd not found (apt-get install -y nginx libnginx-mod-http-lua luajit2 curl)"
-done
-[ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || fail "lua-nginx-module missing (apt-get install -y libnginx-mod-http-lua)"
-
-make -s LUA=luajit build >/dev/null || fail "make LUA=luajit build"
+need_nginx
 
 rm -rf "$B"
 mkdir -p "$B/conf" "$B/logs" "$B/tmp" "$B/out"
 
 # ---- sandbox on a free port (port 0; its log says which one) ----------------
-bin/bizreg-sandbox --port 0 >"$B/logs/sandbox.log" 2>&1 &
-sb_pid=$!
-SB=
-i=0
-while [ $i -lt 100 ]; do
-  SB=$(sed -n 's/^bizreg sandbox listening on \(http:[^ ]*\).*$/\1/p' "$B/logs/sandbox.log" 2>/dev/null)
-  if [ -n "$SB" ] && curl -sf -o /dev/null "$SB/_sandbox/stats"; then break; fi
-  kill -0 "$sb_pid" 2>/dev/null || fail "the sandbox exited during startup"
-  SB=
-  sleep 0.1
-  i=$((i + 1))
-done
-[ -n "$SB" ] || fail "the sandbox did not answer /_sandbox/stats within 10 s"
+start_sandbox
 curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' \
   --data-binary "{\"delay_ms\":$DELAY_MS}" "$SB/_sandbox/config" || fail "could not set delay_ms"
 
@@ -177,56 +106,17 @@ location = /fakercs/api/1.1/corp/brand {
     }
 }
 EOF
-sed_escape() { printf '%s' "$1" | sed 's/[\\|&]/\\&/g'; }
-free_port() {
-  LUA_CPATH=$CJSON_CPATH luajit -e 'local s = assert(require("socket").bind("127.0.0.1", 0))
-    local _, port = s:getsockname(); s:close(); print(port)'
-}
 # The example's user line (nobody nogroup) is kept as written when nobody can read the
 # checkout; else (a checkout under /root, mode 0700; or not root) the workers run as we do.
-edit_user=
 if [ "$(id -u)" = 0 ] && su -s /bin/sh nobody -c "test -r '$ROOT/lua/bizreg/init.lua' && test -x '$ROOT/build'" 2>/dev/null; then
-  run_as=
+  NGINX_RUN_AS=
 else
-  run_as=$(id -un)
-  echo "nginx: nobody cannot read $ROOT: the workers run as $run_as (the example says nobody nogroup)"
+  NGINX_RUN_AS=$(id -un)
+  echo "nginx: nobody cannot read $ROOT: the workers run as $NGINX_RUN_AS (the example says nobody nogroup)"
 fi
-
-# start_nginx PREFIX TEMPLATE [EDIT]: renders TEMPLATE into PREFIX/conf/nginx.conf on a
-# free port (EDIT, a function, may change the rendered file), starts nginx there and
-# waits for its /healthz; sets PORT.
-start_nginx() {
-  mkdir -p "$1/conf" "$1/logs" "$1/tmp"
-  started=
-  for _ in 1 2 3; do
-    PORT=$(free_port) || fail "no free port (luasocket for LuaJIT missing?)"
-    sed -e "s|__ROOT__|$(sed_escape "$ROOT")|g" -e "s|__PORT__|$PORT|g" \
-      -e "s|__SANDBOX__|$(sed_escape "$SB")|g" "$2" >"$1/conf/nginx.conf"
-    [ -n "$run_as" ] && sed -i "s|^user .*;|user $run_as;|" "$1/conf/nginx.conf"
-    grep -q '__[A-Z]*__' "$1/conf/nginx.conf" && fail "unreplaced placeholder in the rendered config"
-    [ -n "${3:-}" ] && "$3" "$1/conf/nginx.conf"
-    : >"$1/logs/error.log"
-    if env KOS_TOKEN=sandbox-kos-token nginx -p "$1/" -c conf/nginx.conf -e "$1/logs/error.log" \
-      >"$1/logs/start.log" 2>&1; then
-      started=1
-      break
-    fi
-    grep -q 'in use' "$1/logs/start.log" "$1/logs/error.log" || { cat "$1/logs/start.log"; fail "nginx did not start"; }
-  done
-  [ -n "$started" ] || fail "nginx did not start (ports in use)"
-  i=0
-  until [ -s "$1/logs/nginx.pid" ]; do
-    i=$((i + 1))
-    [ $i -lt 100 ] || fail "nginx wrote no pid file within 10 s"
-    sleep 0.1
-  done
-  i=0
-  until curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz"; do
-    i=$((i + 1))
-    [ $i -lt 100 ] || fail "nginx did not answer /healthz within 10 s"
-    sleep 0.1
-  done
-}
+# the example's workers read the KOS token from their environment (its env KOS_TOKEN line)
+KOS_TOKEN=sandbox-kos-token
+export KOS_TOKEN
 
 # the fault matrix's /fault location goes into the example's server block
 add_faults() {

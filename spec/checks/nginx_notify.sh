@@ -17,44 +17,11 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$(pwd)
 B=$ROOT/build/nginx/notify-$$
-CJSON_CPATH="/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;;"
 HOOK=/rcs-noti-3b8e61d0c2f4
 ROUNDS=300  # polls of 0.1 s for each condition (a busy machine gets 30 s)
-passed=
-sb_pid=
-
-stop() {
-  pid=$(cat "$B/logs/nginx.pid" 2>/dev/null)
-  if [ -n "$pid" ]; then
-    kill -QUIT "$pid" 2>/dev/null
-    i=0
-    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-    kill -KILL "$pid" 2>/dev/null
-  fi
-  if [ -n "$sb_pid" ]; then kill "$sb_pid" 2>/dev/null; wait "$sb_pid" 2>/dev/null; fi
-  [ -n "$passed" ] && rm -rf "$B"
-}
-trap stop EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-fail() {
-  echo "nginx notify: FAIL: $*"
-  echo "(files kept in ${B#"$ROOT"/})"
-  [ -s "$B/logs/error.log" ] && grep -v '^\s*$' "$B/logs/error.log" | tail -n 12
-  [ -s "$B/logs/sandbox.log" ] && tail -n 5 "$B/logs/sandbox.log"
-  exit 1
-}
-
-# jtest FILE LUA-EXPR: true when FILE decodes as JSON into `j` and EXPR holds.
-jtest() {
-  J_FILE=$1 J_EXPR=$2 LUA_CPATH=$CJSON_CPATH luajit -e '
-    local f = assert(io.open(os.getenv("J_FILE"), "rb")); local s = f:read("*a"); f:close()
-    local j = require("cjson.safe").decode(s)
-    local ok, v = pcall(assert(loadstring("local j = ...; return " .. os.getenv("J_EXPR"))), j)
-    if not (ok and v) then io.stderr:write(s, "\n"); os.exit(1) end' 2>"$B/jcheck.err"
-}
-jcheck() { jtest "$1" "$2" || fail "$3: $(head -c 400 "$B/jcheck.err")"; }
+CHECK="nginx notify"
+# shellcheck source=spec/checks/nginx_lib.sh
+. "$ROOT/spec/checks/nginx_lib.sh"
 
 # until_json URL FILE LUA-EXPR MESSAGE: GETs URL into FILE until EXPR holds (ROUNDS polls)
 until_json() {
@@ -67,51 +34,19 @@ until_json() {
   done
 }
 
-for cmd in nginx curl luajit; do
-  command -v "$cmd" >/dev/null 2>&1 || fail "$cmd not found (apt-get install -y nginx libnginx-mod-http-lua luajit2 curl)"
-done
-[ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || fail "lua-nginx-module missing (apt-get install -y libnginx-mod-http-lua)"
-make -s LUA=luajit build >/dev/null || fail "make LUA=luajit build"
+need_nginx
 
 rm -rf "$B"
 mkdir -p "$B/conf" "$B/logs" "$B/tmp"
 
 # ---- the sandbox on a free port (port 0; its log says which one) ------------------
-bin/bizreg-sandbox --port 0 >"$B/logs/sandbox.log" 2>&1 &
-sb_pid=$!
-SB=
-i=0
-while [ -z "$SB" ]; do
-  i=$((i + 1))
-  [ $i -lt 100 ] || fail "the sandbox did not start within 10 s"
-  kill -0 "$sb_pid" 2>/dev/null || fail "the sandbox exited during startup"
-  sleep 0.1
-  SB=$(sed -n 's/^bizreg sandbox listening on \(http:[^ ]*\).*$/\1/p' "$B/logs/sandbox.log")
-done
+start_sandbox
 
-# ---- nginx ------------------------------------------------------------------------
-sed_escape() { printf '%s' "$1" | sed 's/[\\|&]/\\&/g'; }
-started=
-for _ in 1 2 3; do
-  PORT=$(LUA_CPATH=$CJSON_CPATH luajit -e 'local s = assert(require("socket").bind("127.0.0.1", 0))
-    local _, port = s:getsockname(); s:close(); print(port)') || fail "no free port (luasocket for LuaJIT missing?)"
-  sed -e "s|__ROOT__|$(sed_escape "$ROOT")|g" -e "s|__PORT__|$PORT|g" -e "s|__USER__|$(id -un)|g" \
-    spec/checks/nginx_notify.conf >"$B/conf/nginx.conf"
-  if env RCS_CLIENT_ID=sandbox RCS_CLIENT_SECRET=SK.sandboxsecret1 BIZREG_SANDBOX="$SB" \
-    nginx -p "$B/" -c conf/nginx.conf -e "$B/logs/error.log" >"$B/logs/start.log" 2>&1; then
-    started=1
-    break
-  fi
-  grep -q 'in use' "$B/logs/start.log" "$B/logs/error.log" || { cat "$B/logs/start.log"; fail "nginx did not start"; }
-done
-[ -n "$started" ] || fail "nginx did not start (ports in use)"
+# ---- nginx: its workers read the sandbox's URL and the RCS client from their environment ----
+RCS_CLIENT_ID=sandbox RCS_CLIENT_SECRET=SK.sandboxsecret1 BIZREG_SANDBOX=$SB
+export RCS_CLIENT_ID RCS_CLIENT_SECRET BIZREG_SANDBOX
+start_nginx "$B" spec/checks/nginx_notify.conf
 URL=http://127.0.0.1:$PORT
-i=0
-until curl -sf -o /dev/null "$URL/healthz"; do
-  i=$((i + 1))
-  [ $i -lt 100 ] || fail "nginx did not answer /healthz within 10 s"
-  sleep 0.1
-done
 
 # ---- 1. two brands in review, a wait on each ----------------------------------------
 curl -sf -o "$B/brands.json" -X POST --data-binary '{"count":2,"status":"승인대기"}' "$SB/_sandbox/brands" ||

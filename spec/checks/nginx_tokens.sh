@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# The token_store check, sourced by spec/checks/nginx.sh (it uses that file's fail,
+# The token_store check, sourced by spec/checks/nginx.sh (it uses nginx_lib.sh's fail,
 # jcheck, start_nginx, $B, $SB, $ROOT and $CJSON_CPATH). An nginx with 4 workers
 # (spec/checks/nginx_tokens.conf, handlers in nginx_tokens_app.lua), one RCS client per
 # worker sharing its token through a lua_shared_dict:

@@ -18,67 +18,16 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$(pwd)
 B=$ROOT/build/nginx/webhook-$$
-CJSON_CPATH="/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;;"
 HOOK=/rcs-noti-5f0c2a9e41d7
-passed=
-
-stop() {
-  pid=$(cat "$B/logs/nginx.pid" 2>/dev/null)
-  if [ -n "$pid" ]; then
-    kill -QUIT "$pid" 2>/dev/null
-    i=0
-    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-    kill -KILL "$pid" 2>/dev/null
-  fi
-  [ -n "$passed" ] && rm -rf "$B"
-}
-trap stop EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-fail() {
-  echo "nginx webhook: FAIL: $*"
-  echo "(files kept in ${B#"$ROOT"/})"
-  [ -s "$B/logs/error.log" ] && grep -v '^\s*$' "$B/logs/error.log" | tail -n 12
-  exit 1
-}
-
-# jcheck FILE LUA-EXPR MESSAGE: decodes FILE as JSON into `j` and fails unless EXPR is true.
-jcheck() {
-  J_FILE=$1 J_EXPR=$2 LUA_CPATH=$CJSON_CPATH luajit -e '
-    local f = assert(io.open(os.getenv("J_FILE"), "rb")); local s = f:read("*a"); f:close()
-    local j = require("cjson.safe").decode(s)
-    local ok, v = pcall(assert(loadstring("local j = ...; return " .. os.getenv("J_EXPR"))), j)
-    if not (ok and v) then io.stderr:write(s, "\n"); os.exit(1) end' 2>"$B/jcheck.err" ||
-    fail "$3: $(head -c 300 "$B/jcheck.err")"
-}
-
-for cmd in nginx curl luajit; do
-  command -v "$cmd" >/dev/null 2>&1 || fail "$cmd not found (apt-get install -y nginx libnginx-mod-http-lua luajit2 curl)"
-done
-[ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || fail "lua-nginx-module missing (apt-get install -y libnginx-mod-http-lua)"
-make -s LUA=luajit build >/dev/null || fail "make LUA=luajit build"
+CHECK="nginx webhook"
+# shellcheck source=spec/checks/nginx_lib.sh
+. "$ROOT/spec/checks/nginx_lib.sh"
+need_nginx
 
 rm -rf "$B"
 mkdir -p "$B/conf" "$B/logs" "$B/tmp" "$B/out"
-sed_escape() { printf '%s' "$1" | sed 's/[\\|&]/\\&/g'; }
-started=
-for _ in 1 2 3; do
-  PORT=$(LUA_CPATH=$CJSON_CPATH luajit -e 'local s = assert(require("socket").bind("127.0.0.1", 0))
-    local _, port = s:getsockname(); s:close(); print(port)') || fail "no free port (luasocket for LuaJIT missing?)"
-  sed -e "s|__ROOT__|$(sed_escape "$ROOT")|g" -e "s|__PORT__|$PORT|g" -e "s|__USER__|$(id -un)|g" \
-    spec/checks/nginx_webhook.conf >"$B/conf/nginx.conf"
-  if nginx -p "$B/" -c conf/nginx.conf -e "$B/logs/error.log" >"$B/logs/start.log" 2>&1; then started=1; break; fi
-  grep -q 'in use' "$B/logs/start.log" "$B/logs/error.log" || { cat "$B/logs/start.log"; fail "nginx did not start"; }
-done
-[ -n "$started" ] || fail "nginx did not start (ports in use)"
+start_nginx "$B" spec/checks/nginx_webhook.conf
 URL=http://127.0.0.1:$PORT
-i=0
-until curl -sf -o /dev/null "$URL/healthz"; do
-  i=$((i + 1))
-  [ $i -lt 100 ] || fail "nginx did not answer /healthz within 10 s"
-  sleep 0.1
-done
 
 # post NAME BODY-FILE: POSTs the file to the webhook; the answer in out/NAME.json, status in out/NAME.code
 post() {

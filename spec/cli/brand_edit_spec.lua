@@ -6,7 +6,7 @@ local cli = require "spec.cli.run"
 local fx = require "spec.helpers.fixtures"
 
 local json = sandbox.json
-local RCS_SECRET = "SK.sandboxsecret1"
+local RCS_SECRET = cli.RCS_SECRET
 
 local function has(s, needle) return s:find(needle, 1, true) ~= nil end
 local function esc(s) return (s:gsub("%p", "%%%0")) end
@@ -14,11 +14,7 @@ local function esc(s) return (s:gsub("%p", "%%%0")) end
 describe("bizreg brand cancel/delete/update", function()
   local sb, env
 
-  setup(function()
-    cli.setup()
-    sb = sandbox.start {}
-    env = { BIZREG_RCS_BASE_URL = sb.rcs_url, BIZREG_RCS_CLIENT_ID = "sandbox", BIZREG_RCS_CLIENT_SECRET = RCS_SECRET }
-  end)
+  setup(function() sb, env = cli.rcs_sandbox() end)
   teardown(function() if sb then sb:stop() end end)
   before_each(function() sb:reset() end)
 
@@ -115,17 +111,13 @@ describe("bizreg brand cancel/delete/update", function()
   end)
 
   it("usage errors exit 2; a static token needs BIZREG_RCS_PERSON_ID only where the path has it; no network: 3", function()
-    for _, c in ipairs {
+    cli.assert_usage({
       { { "brand", "cancel" }, "brand cancel needs a BRAND_ID" },
       { { "brand", "delete", "BR.a", "x" }, "unexpected argument 'x'" },
       { { "brand", "update", "BR.a" }, "brand update needs a BRAND_ID and a FILE" },
       { { "brand", "status", "BR.a", "--approved" }, "unknown option --approved" },
       { { "brand", "update", "BR.a", "f.json", "--approved" }, "unknown option --approved" },
-    } do
-      local r = cli.run(c[1], env)
-      assert.equal(2, r.code, c[2])
-      assert.is_true(has(r.err, "bizreg: " .. c[2]), r.err)
-    end
+    }, env)
     local tenv = { BIZREG_RCS_BASE_URL = sb.rcs_url, BIZREG_RCS_TOKEN = "sandbox-rcs-token" }
     local r = cli.run({ "brand", "delete", seed("승인"), "--approved" }, tenv)
     assert.equal(2, r.code)
@@ -136,8 +128,7 @@ describe("bizreg brand cancel/delete/update", function()
     r = cli.run({ "brand", "delete", seed("반려") }, tenv)
     assert.equal(0, r.code, r.err)
     assert.is_false(has(r.out .. r.err, "sandbox-rcs-token"))
-    r = cli.run({ "brand", "cancel", "BR.a" }, { BIZREG_RCS_BASE_URL = "http://127.0.0.1:" .. sandbox.refused_port()
-      .. "/api/1.1", BIZREG_RCS_CLIENT_ID = "sandbox", BIZREG_RCS_CLIENT_SECRET = RCS_SECRET })
+    r = cli.run({ "brand", "cancel", "BR.a" }, cli.rcs_env("http://127.0.0.1:" .. sandbox.refused_port() .. "/api/1.1"))
     assert.equal(3, r.code)
     assert.is_true(has(r.out, "failed  transport"), r.out)
   end)

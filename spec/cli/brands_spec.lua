@@ -4,18 +4,14 @@ local sandbox = require "spec.helpers.sandbox"
 local cli = require "spec.cli.run"
 
 local json = sandbox.json
-local RCS_SECRET = "SK.sandboxsecret1"
+local RCS_SECRET = cli.RCS_SECRET
 
 local function has(s, needle) return s:find(needle, 1, true) ~= nil end
 
 describe("bizreg brand", function()
   local sb, env
 
-  setup(function()
-    cli.setup()
-    sb = sandbox.start {}
-    env = { BIZREG_RCS_BASE_URL = sb.rcs_url, BIZREG_RCS_CLIENT_ID = "sandbox", BIZREG_RCS_CLIENT_SECRET = RCS_SECRET }
-  end)
+  setup(function() sb, env = cli.rcs_sandbox() end)
   teardown(function() if sb then sb:stop() end end)
   before_each(function() sb:reset() end)
 
@@ -68,16 +64,12 @@ describe("bizreg brand", function()
   end)
 
   it("usage errors exit 2; a static token needs BIZREG_RCS_PERSON_ID; a network failure is exit 3", function()
-    for _, c in ipairs {
+    cli.assert_usage({
       { { "brand", "status" }, "brand status needs a BRAND_ID" },
       { { "brand", "list", "x" }, "brand list takes no argument" },
       { { "brand", "frob" }, "brand needs 'status', 'list', 'cancel', 'delete' or 'update', not 'frob'" },
       { { "brand", "list", "--dry-run" }, "unknown option --dry-run" },
-    } do
-      local r = cli.run(c[1], env)
-      assert.equal(2, r.code, c[2])
-      assert.is_true(has(r.err, "bizreg: " .. c[2]), r.err)
-    end
+    }, env)
     local tenv = { BIZREG_RCS_BASE_URL = sb.rcs_url, BIZREG_RCS_TOKEN = "sandbox-rcs-token" }
     local r = cli.run({ "brand", "list" }, tenv)
     assert.equal(2, r.code)
@@ -87,8 +79,7 @@ describe("bizreg brand", function()
     r = cli.run({ "brand", "list" }, tenv)
     assert.equal(0, r.code, r.err)
     assert.is_false(has(r.out .. r.err, "sandbox-rcs-token"))
-    r = cli.run({ "brand", "list" }, { BIZREG_RCS_BASE_URL = "http://127.0.0.1:" .. sandbox.refused_port() .. "/api/1.1",
-      BIZREG_RCS_CLIENT_ID = "sandbox", BIZREG_RCS_CLIENT_SECRET = RCS_SECRET })
+    r = cli.run({ "brand", "list" }, cli.rcs_env("http://127.0.0.1:" .. sandbox.refused_port() .. "/api/1.1"))
     assert.equal(3, r.code)
     assert.is_true(has(r.out, "failed  transport"), r.out)
   end)

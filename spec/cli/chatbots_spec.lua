@@ -5,7 +5,7 @@ local sandbox = require "spec.helpers.sandbox"
 local cli = require "spec.cli.run"
 
 local json = sandbox.json
-local RCS_SECRET = "SK.sandboxsecret1"
+local RCS_SECRET = cli.RCS_SECRET
 local EXAMPLE = "examples/brand/chatbots.json"
 
 local function has(s, needle) return s:find(needle, 1, true) ~= nil end
@@ -13,11 +13,7 @@ local function has(s, needle) return s:find(needle, 1, true) ~= nil end
 describe("bizreg register chatbots", function()
   local sb, env
 
-  setup(function()
-    cli.setup()
-    sb = sandbox.start {}
-    env = { BIZREG_RCS_BASE_URL = sb.rcs_url, BIZREG_RCS_CLIENT_ID = "sandbox", BIZREG_RCS_CLIENT_SECRET = RCS_SECRET }
-  end)
+  setup(function() sb, env = cli.rcs_sandbox() end)
   teardown(function() if sb then sb:stop() end end)
   before_each(function() sb:reset() end)
 

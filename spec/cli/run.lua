@@ -39,6 +39,23 @@ function M.setup()
   assert(shell.execute("mkdir -p " .. M.dir))
 end
 
+-- The sandbox's RCS client secret (its documented client "sandbox"): the specs look for it in
+-- every output, where it must never be.
+M.RCS_SECRET = "SK.sandboxsecret1"
+
+-- The environment that points bin/bizreg's RCS commands at base_url with the sandbox's client.
+function M.rcs_env(base_url)
+  return { BIZREG_RCS_BASE_URL = base_url, BIZREG_RCS_CLIENT_ID = "sandbox", BIZREG_RCS_CLIENT_SECRET = M.RCS_SECRET }
+end
+
+-- The setup of a spec of RCS commands: M.setup(), a sandbox; returns it and the environment
+-- that points at it (M.rcs_env).
+function M.rcs_sandbox()
+  M.setup()
+  local sb = require("spec.helpers.sandbox").start {}
+  return sb, M.rcs_env(sb.rcs_url)
+end
+
 -- The command line (without redirections) for argv (a list) and env (name -> value).
 -- how: "direct" (the shell part picks the interpreter), or { script = path } to run another
 -- copy of bin/bizreg (one outside the checkout), else bin/bizreg under this Lua.
@@ -106,6 +123,16 @@ function M.kill(pid, sig)
 end
 
 function M.has(s, needle) return s:find(needle, 1, true) ~= nil end
+
+-- Asserts that each case { argv, message } exits 2 (a usage error) with "bizreg: message" on stderr.
+function M.assert_usage(cases, env)
+  local luassert = require "luassert"
+  for _, c in ipairs(cases) do
+    local r = M.run(c[1], env)
+    luassert.equal(2, r.code, c[2])
+    luassert.is_true(M.has(r.err, "bizreg: " .. c[2]), r.err)
+  end
+end
 
 -- How often needle occurs in s (plain text).
 function M.count(s, needle)

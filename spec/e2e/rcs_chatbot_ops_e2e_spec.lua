@@ -18,11 +18,7 @@ describe("RCS chatbot operations end to end", function()
   teardown(function() sb:stop() end)
   before_each(function() sb:reset() end)
 
-  local function client(extra)
-    local o = { auth = "fetch", retries = 0 }
-    for k, v in pairs(extra or {}) do o[k] = v end
-    return calls.client(sb, "rcs", o)
-  end
+  local function client(extra) return calls.rcs_client(sb, extra) end
 
   local function set_status(brand_id, chatbot_id, status)
     local st, body = sb:request("POST", "/_sandbox/chatbot-status",

@@ -24,11 +24,7 @@ describe("RCS register_chatbots end to end", function()
   before_each(function() sb:reset() end)
 
   -- token fetched (client_id + client_secret) unless extra.auth = "static"
-  local function client(extra)
-    local o = { auth = "fetch", retries = 0 }
-    for k, v in pairs(extra or {}) do o[k] = v end
-    return calls.client(sb, "rcs", o)
-  end
+  local function client(extra) return calls.rcs_client(sb, extra) end
 
   -- control: a brand without a brand POST (foreign: another account's), its chatbots
   local function make_brand(doc)

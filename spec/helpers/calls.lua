@@ -1,6 +1,7 @@
--- Shared by the fault matrix (spec/slow/faults_spec.lua) and the soak (spec/soak.lua):
--- unique payloads, clients against the sandbox, one call run blocking or as a job
--- with its wall time, and a recursive search for secrets in what a call returned.
+-- Shared by the fault matrix (spec/slow/faults_spec.lua), the soak (spec/soak.lua) and the
+-- end-to-end and unit specs: unique payloads, clients against the sandbox, one call run
+-- blocking or as a job with its wall time, a recursive search for secrets in what a call
+-- returned, and a scripted Lua transport with the client's sleeps skipped.
 local bizreg = require "bizreg"
 local fx = require "spec.helpers.fixtures"
 local socket = require "socket"
@@ -31,12 +32,15 @@ end
 
 -- opts: url (base, default the sandbox's), auth = "static" | "fetch", plus client options.
 -- An RCS client that fetches its token from the sandbox, retries 0; extra adds options,
--- and `false` removes one (e.g. { client_secret = false }).
+-- and `false` removes one (e.g. { client_secret = false }); auth = "static": the sandbox's
+-- static token instead of the client credentials (no token call).
 function M.rcs_client(sb, extra)
   local o = { base_url = sb.rcs_url, client_id = M.CLIENT_ID, client_secret = M.CLIENT_SECRET, retries = 0 }
   for k, v in pairs(extra or {}) do
     if v == false then o[k] = nil else o[k] = v end
   end
+  if o.auth == "static" then o.client_id, o.client_secret, o.token = nil, nil, M.STATIC.rcs end
+  o.auth = nil
   return bizreg.rcs(o)
 end
 
@@ -100,6 +104,31 @@ function M.secrets(sb)
   local bearer = ok and type(h) == "table" and type(h.authorization) == "string" and h.authorization:match("^%S+ (%S+)")
   if bearer then list[#list + 1] = bearer end
   return list
+end
+
+-- A scripted Lua transport: call i gets answers[i] (the last one again after that), a pair
+-- { res, err } or a function(req) that returns them. Returns the transport and the list of
+-- what it recorded of each request: the request itself, or record(req).
+function M.scripted(answers, record)
+  local seen = {}
+  return function(req)
+    if record then seen[#seen + 1] = record(req) else seen[#seen + 1] = req end
+    local a = answers[#seen] or answers[#answers]
+    if type(a) == "function" then return a(req) end
+    return a[1], a[2]
+  end, seen
+end
+
+-- Runs f with the client's sleeps skipped (its ctx sleeps with ngx.sleep when ngx exists),
+-- so back-offs cost no time; ngx is restored before f's error goes on. Returns f's first
+-- two results.
+function M.no_sleep(f)
+  local saved = rawget(_G, "ngx")
+  rawset(_G, "ngx", { sleep = function() end })
+  local ok, a, b = pcall(f)
+  rawset(_G, "ngx", saved)
+  assert(ok, a)
+  return a, b
 end
 
 return M

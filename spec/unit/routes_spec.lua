@@ -4,31 +4,14 @@
 local bizreg = require "bizreg"
 local routes = require "bizreg.routes"
 local outcome = require "bizreg.outcome"
+local helpers = require "spec.helpers.calls"
 
 local BRAND = '{"code":"20000000","status":200,"result":[{"brandId":"BR.x","name":"n","status":"승인"}]}'
 local RESET = { nil, { code = "RECV_ERROR", message = "reset after send", sent = true } }
 local DIED = { nil, { code = "CONNECTION_DIED", message = "closed after send", sent = true } }
 local OK_BRAND = { { status = 200, headers = {}, body = BRAND } }
 
--- A scripted transport: answers[i] for call i (the last one again after that); calls recorded.
-local function scripted(answers)
-  local calls = {}
-  return function(req)
-    calls[#calls + 1] = req
-    local a = answers[#calls] or answers[#answers]
-    return a[1], a[2]
-  end, calls
-end
-
--- Sleeps are skipped (the ctx's sleep is ngx.sleep when ngx exists): back-offs cost no time.
-local function no_sleep(f)
-  local saved = rawget(_G, "ngx")
-  rawset(_G, "ngx", { sleep = function() end })
-  local ok, a, b = pcall(f)
-  rawset(_G, "ngx", saved)
-  assert(ok, a)
-  return a, b
-end
+local scripted, no_sleep = helpers.scripted, helpers.no_sleep
 
 local function rcs(transport, extra)
   local o = { base_url = "https://rcs.example.invalid/api/1.1", token = "static-token-1", person_id = "acct",

@@ -6,31 +6,19 @@
 -- that never left back as an unknown outcome. Over a Lua transport.
 local bizreg = require "bizreg"
 local outcome = require "bizreg.outcome"
+local helpers = require "spec.helpers.calls"
 
 local VISIT = { images = { { fileName = "a.jpg", visitorId = "65a1b2c3d4e5f6a7b8c9d0e1" } } }
 
 -- answers[i] for request i (the last one after that); the paths requested are recorded.
 local function scripted(answers)
-  local paths = {}
-  return function(req)
-    paths[#paths + 1] = req.url:match("^https?://[^/]+(.*)$")
-    local a = answers[#paths] or answers[#answers]
-    return a[1], a[2]
-  end, paths
+  return helpers.scripted(answers, function(req) return req.url:match("^https?://[^/]+(.*)$") end)
 end
+local no_sleep = helpers.no_sleep
 
 local function kos(t)
   return bizreg.kos { base_url = "https://crm.example.invalid", api_key = "11111111-2222-4333-8444-555555555555",
     transport = t, retries = 1, retry_max_wait = 0 }
-end
-
-local function no_sleep(f)
-  local saved = rawget(_G, "ngx")
-  rawset(_G, "ngx", { sleep = function() end })
-  local ok, a, b = pcall(f)
-  rawset(_G, "ngx", saved)
-  assert(ok, a)
-  return a, b
 end
 
 local EXCHANGE = "/open/authorization/commands/exchange-token"

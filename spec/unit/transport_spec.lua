@@ -6,16 +6,7 @@ local fx = require "spec.helpers.fixtures"
 local IMAGES = { images = { { fileName = "a.jpg", visitorId = "v" } } }
 
 -- A scripted transport: answers[i] is returned for call i; calls are recorded.
-local function scripted(answers)
-  local calls = {}
-  local fn = function(req)
-    calls[#calls + 1] = req
-    local a = answers[#calls] or answers[#answers]
-    if type(a) == "function" then return a(req) end
-    return a[1], a[2]
-  end
-  return fn, calls
-end
+local scripted = require("spec.helpers.calls").scripted
 
 local function kos(transport, extra)
   local o = { base_url = "https://crm.example.invalid/", token = "tok-0123456789", transport = transport, retry_max_wait = 0 }

@@ -112,12 +112,7 @@ function M.send(ui, file, o, op)
     return outcome.OK
   end
   if outcome.interrupted(rerr) then error("interrupted!", 0) end
-  local state, code = outcome.classify(rerr)
-  ui:result((state == "unknown" and "UNKNOWN OUTCOME  " or "failed  ") .. outcome.describe(rerr),
-    json.obj("file", file, "state", state, "elapsed", elapsed, "error", outcome.error_json(rerr)), json.encode)
-  error_lines(ui, rerr)
-  if state == "unknown" then ui:err("bizreg: " .. op.unknown) end
-  return code
+  return outcome.write_failed(ui, rerr, op.unknown, { key = "file", value = file, elapsed = elapsed, lines = error_lines })
 end
 
 function M.register(ui, file, o)

@@ -32,11 +32,7 @@ local CALLS = {
 }
 
 local function failed(ui, err, id, unknown)
-  local state, code = outcome.classify(err)
-  ui:result((state == "unknown" and "UNKNOWN OUTCOME  " or "failed  ") .. outcome.describe(err),
-    json.obj("brandId", id, "state", state, "error", outcome.error_json(err)), json.encode)
-  if state == "unknown" then ui:err("bizreg: " .. unknown:format(id)) end
-  return code
+  return outcome.write_failed(ui, err, unknown:format(id), { key = "brandId", value = id })
 end
 
 -- cancel / delete: one request without a body; --approved takes the /corp/{personId}/... path.

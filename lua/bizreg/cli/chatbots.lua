@@ -125,11 +125,7 @@ function M.write(ui, what, brand_id, chatbot_id, o)
     return outcome.OK
   end
   if outcome.interrupted(err) then error("interrupted!", 0) end
-  local state, code = outcome.classify(err)
-  ui:result((state == "unknown" and "UNKNOWN OUTCOME  " or "failed  ") .. outcome.describe(err),
-    json.obj("state", state, "elapsed", elapsed, "error", outcome.error_json(err)), json.encode)
-  if state == "unknown" then ui:err("bizreg: " .. w.unknown) end
-  return code
+  return outcome.write_failed(ui, err, w.unknown, { elapsed = elapsed })
 end
 
 -- The words each command takes after `chatbots VERB`.

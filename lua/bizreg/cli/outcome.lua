@@ -25,6 +25,20 @@ function M.classify(err)
   return "failed", M.FAILED
 end
 
+-- The report of a write that failed (brand register/resubmit/update/cancel/delete, chatbot
+-- writes): its line ("UNKNOWN OUTCOME  …" when the request may have been processed, else
+-- "failed  …") and JSON object (o.key = o.value first when given, then state, o.elapsed when
+-- given, error); then o.lines(ui, err) when given (more lines), and for an unknown outcome
+-- `unknown` on stderr: what to check before sending again. Returns the exit code.
+function M.write_failed(ui, err, unknown, o)
+  local state, code = M.classify(err)
+  ui:result((state == "unknown" and "UNKNOWN OUTCOME  " or "failed  ") .. M.describe(err),
+    json.obj(o.key, o.value, "state", state, "elapsed", o.elapsed, "error", M.error_json(err)), json.encode)
+  if o.lines then o.lines(ui, err) end
+  if state == "unknown" then ui:err("bizreg: " .. unknown) end
+  return code
+end
+
 -- Failures that every later request would hit too: stop instead of repeating them.
 function M.stops(err)
   return err.kind == "transport" or err.status == 401 or err.status == 403
