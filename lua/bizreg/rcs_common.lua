@@ -132,6 +132,14 @@ end
 -- The http error of an answer that is not a success (the Fail envelope in any status).
 function M.map_error(res, c) return env.error(res, c) end
 
+-- A JSON array as cjson gives it: keys are numbers only (an object's are strings).
+local function is_list(t)
+  for k in pairs(t) do
+    if type(k) ~= "number" then return false end
+  end
+  return true
+end
+
 -- The success envelope: { code, status, result, desc } (result: a list, {} for 204/60004)
 -- and the decoded body (pagination, links), or nil, err. A 2xx without a result list is a
 -- decode error (a read must never take it for an empty page: find_brands would then say
@@ -143,6 +151,11 @@ function M.envelope(res, c, optional_result)
   if out.no_content then out.no_content = nil out.result = {} return out, {} end
   if out.result == nil and not optional_result then
     return nil, errors.decode(res.status, "the answer has no result list", res.body)
+  end
+  -- every RCS result is an array (the yaml): an object read as a list would be an empty one,
+  -- and "no brand of that name" then invites a second registration: never guessed
+  if out.result ~= nil and not is_list(out.result) then
+    return nil, errors.decode(res.status, "the answer's result is not a list", res.body)
   end
   out.result = out.result or {}
   return out, body

@@ -82,7 +82,7 @@ local function run(self, ctx, brand_id, o)
   local interval = store and (o.fallback_interval or WAIT.fallback_interval) or o.interval or DEFAULT_INTERVAL
   local tick = store and (o.store_interval or WAIT.store_interval) or math.huge
   local timeout = o.timeout or DEFAULT_TIMEOUT
-  local since = o.since or os.time()
+  local since = o.since or webhook.now()  -- the clock the handler stamps verdicts with
   local t_end = core.now() + timeout
   -- seconds of sleep before the next read: counted down by what ctx.sleep was asked for, as
   -- the reads without a store always trusted it (a host's sleep, a test's)
@@ -155,7 +155,8 @@ end
 -- @tparam[opt=300] number opts.fallback_interval with a store: seconds between reads (> 0)
 -- @tparam[opt=1] number opts.store_interval with a store: seconds between looks at it (> 0)
 -- @tparam[opt] number opts.since with a store: epoch seconds; notifications received before
---   it are not this review's (default: when the wait starts; give the time you submitted to
+--   it are not this review's (default: when the wait starts, by the clock the handler stamps
+--   them with: `ngx.time()` under OpenResty, else `os.time()`; give the time you submitted to
 --   also take a verdict that came in between)
 -- @tparam[opt=false] boolean opts.confirm with a store: a notification makes it read the brand
 --   at once instead of trusting the notification

@@ -127,6 +127,9 @@ end
 
 local callable = store.callable
 
+-- The keys decode adds to an event (delivery_key leaves them out).
+local OWN_KEYS = { known = true, schema = true, odd = true }
+
 local function check_opts(opts)
   if opts == nil then return {} end
   if type(opts) ~= "table" then raise("options must be a table") end
@@ -144,7 +147,8 @@ end
 -- @treturn table the event: the notification's fields under the spec's names (`notiType`,
 --   `brandId`, `chatbotId`, `method`, `reason`, …), `known` (its `notiType` has a schema
 --   here), `schema` (e.g. `"NotiBrand"`), `odd` (a list of field names, only when some
---   value is outside its row)
+--   value is outside its row, or the body has a field named `known`, `schema` or `odd`:
+--   the event's own keys, so such a field is not kept)
 -- @return or nil and an error (`kind = "validation"`, `code = "INVALID_NOTIFICATION"`,
 --   `errorProperties` `{ key, reason }`: `Required`, `NotAString`, `NotFinite`) for a body that
 --   is not JSON, too large or too deep, not an object, without a string `notiType`, without
@@ -162,9 +166,16 @@ function M.decode(body, opts)
   if type(obj) ~= "table" or (next(obj) == nil and body:match("^%s*%[")) or obj[1] ~= nil then
     return invalid("not a JSON object", { { key = "(body)", reason = "NotAnObject" } }, BAD_JSON)
   end
-  local ev, props = {}, {}
+  local ev, props, own = {}, {}, {}
   for k, v in pairs(obj) do
-    if v ~= cjson.null then ev[k] = v end
+    -- known, schema, odd are the event's own keys: a body field of that name is not kept
+    -- (it would pass for this module's judgement, or break the odd list), only named in odd
+    if OWN_KEYS[k] then own[#own + 1] = k
+    elseif v ~= cjson.null then ev[k] = v end
+  end
+  if #own > 0 then
+    table.sort(own)
+    ev.odd = own
   end
   local noti_type, why = read_string(obj.notiType)
   if not noti_type then

@@ -99,10 +99,14 @@ function M.verdict(store, kind, id)
   return t
 end
 
+-- The clock of a verdict's `at` (epoch seconds): ngx.time() under OpenResty, else os.time().
+-- rcs_wait.lua reads its default `since` on it too: ngx.time() is cached per event loop and
+-- may lag os.time() by a second.
 local function now()
   local ngx = rawget(_G, "ngx")
   return ngx and ngx.time and ngx.time() or os.time()
 end
+M.now = now
 
 -- Records the delivery; true when it is the first, false for a repeat. A store that fails
 -- (raises, or is full) cannot tell: the event is delivered (a repeat reaching the user beats

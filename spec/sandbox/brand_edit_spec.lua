@@ -118,6 +118,32 @@ describe("sandbox brand changes", function()
     assert.equal(200, (api("DELETE", "/corp/sandbox/brand/" .. seed("승인"))))
   end)
 
+  -- the yaml: "승인을 받지 않은 '반려', '저장' 상태의 브랜드는 즉시 삭제 가능합니다"; only an approved
+  -- brand must lose its sender numbers first
+  it("delete of a never-approved brand (반려, 저장) with chatbots: at once, on both paths, the numbers with it", function()
+    local body = part("chatbots", json.encode { chatbots = { { mdn = "0212345678", subTitle = "대표" } } })
+      .. part("subNumCertificate", fx.images.pdf(), "c.pdf") .. "--" .. B .. "--\r\n"
+    for _, c in ipairs { { "반려", "/corp/brand/" }, { "저장", "/corp/brand/" }, { "반려", "/corp/sandbox/brand/" } } do
+      local id = seed(c[1])
+      assert.equal(200, (api("POST", "/brand/" .. id .. "/chatbot", body, "multipart/form-data; boundary=" .. B)))
+      local st, doc = api("DELETE", c[2] .. id)
+      assert.same({ 200, id }, { st, doc.result and doc.result[1].brandId }, c[1] .. " " .. c[2] .. ": " .. tostring(code(doc)))
+      assert.same({ nil, "64316" }, { status_of(id) })
+      st, doc = api("GET", "/brand/" .. id .. "/chatbot")
+      assert.same({ 400, "64316" }, { st, code(doc) })
+    end
+    -- an approved brand whose edit was rejected (반려(수정)) is approved: numbers first
+    local id = seed("승인")
+    assert.equal(200, (api("POST", "/brand/" .. id .. "/chatbot", body, "multipart/form-data; boundary=" .. B)))
+    local st, doc = api("PUT", "/corp/sandbox/brand/" .. id, reg_part { name = "renamed" } .. "--" .. B .. "--\r\n",
+      "multipart/form-data; boundary=" .. B)
+    assert.equal(200, st, tostring(code(doc)))
+    assert.equal(200, (sb:request("POST", "/_sandbox/brand-status",
+      { body = json.encode { brandId = id, status = "반려(수정)", reason = "r" } })))
+    st, doc = api("DELETE", "/corp/sandbox/brand/" .. id)
+    assert.same({ 400, "64351" }, { st, code(doc) })
+  end)
+
   it("edit: name or profile image -> 승인대기; other fields, background at once; nothing new -> 64323", function()
     local id = seed("승인", { name = "seeded name" })
     local st, doc = edit(id, { reg_part { description = "new text" } })

@@ -188,11 +188,12 @@ describe("RCS conformance: every documented code of every call", function()
     return calls.rcs_client(sb, o)
   end
 
-  -- Expected error fields of code in the form (codes, in200).
-  local function expect_error(err, code, doc, in200, label)
+  -- Expected error fields of code in the form (codes, in200). sent: false for the token
+  -- step's errors (the call's own request never left), else true.
+  local function expect_error(err, code, doc, in200, label, sent)
     local http_status = (in200 or doc.status == 204) and 200 or doc.status
     assert.same({ kind = "http", code = code, status = doc.status, http_status = http_status, message = doc.message,
-      retryable = false, sent = true },
+      retryable = false, sent = sent ~= false },
       { kind = err.kind, code = err.code, status = err.status, http_status = err.http_status, message = err.message,
         retryable = err.retryable, sent = err.sent }, label)
   end
@@ -295,7 +296,9 @@ describe("RCS conformance: every documented code of every call", function()
             if code == "60004" then
               assert.same({ "decode", 200 }, { err.kind, err.status }, case)
             else
-              expect_error(err, code, doc, false, case)  -- 61003/61004 of the token call itself: no renewal
+              -- 61003/61004 of the token call itself: no renewal
+              expect_error(err, code, doc, false, case, false)
+              assert.equal("token", err.step, case)
             end
             assert.equal(prev.received["rcs.token"] + 1, now.received["rcs.token"], case .. ": one token call")
             assert.equal(0, now.received["rcs.list_brands"], case .. ": the call was not sent")

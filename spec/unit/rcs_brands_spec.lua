@@ -170,6 +170,29 @@ describe("RCS brands", function()
       rcs:close()
     end)
 
+    -- every result of the RCS answers is a JSON array: an object there is not an empty list
+    -- (find_brands would say "not found" and its caller register the brand again)
+    it("reads a result that is an object, not a list, as a decode error (lists, walks, find_brands)", function()
+      local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",
+        transport = function()
+          return { status = 200, headers = {}, body = '{"code":"20000000","status":200,'
+            .. '"result":{"brandId":"BR.x","name":"n","status":"승인","chatbotId":"0212345678"}}' }
+        end }
+      local _, err = rcs:list_brands()
+      assert.equal("decode", err and err.kind)
+      assert.matches("result is not a list", err.message, 1, true)
+      _, err = rcs:find_brands { name = "n" }
+      assert.equal("decode", err and err.kind)
+      _, err = rcs:list_chatbots("BR.x")
+      assert.equal("decode", err and err.kind)
+      local got, errs = 0, {}
+      for bot, e in rcs:each_chatbot("BR.x") do if bot then got = got + 1 else errs[#errs + 1] = e end end
+      assert.same({ 0, 1, "decode" }, { got, #errs, errs[1].kind })
+      _, err = rcs:get_brand("BR.x")
+      assert.equal("decode", err and err.kind)
+      rcs:close()
+    end)
+
     it("keeps a field of the wrong type raw and names it in an answer event (issue 15)", function()
       local seen = {}
       local rcs = bizreg.rcs { base_url = "http://127.0.0.1:9/api/1.1", token = "static-token-1", person_id = "acct",

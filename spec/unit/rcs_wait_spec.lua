@@ -323,6 +323,25 @@ describe("RCS wait_for_approval", function()
     rcs:close()
   end)
 
+  -- under OpenResty the handler stamps a verdict with ngx.time(), the event loop's cached
+  -- clock, which lags os.time() across a second boundary: the default since must be read
+  -- on that same clock, or a verdict arriving during the wait is passed over until a read
+  it("takes a verdict arriving during the wait by the store's clock (ngx.time, cached behind os.time)", function()
+    local id = new_brand()
+    local rcs = client()
+    local store
+    store = hook_store(function(n) if n == 2 then notify(store, id, "rejected", "사유") end end)
+    rawset(_G, "ngx", { time = function() return os.time() - 1 end })
+    local ok, res, err = pcall(rcs.wait_for_approval, rcs, id,
+      { store = store, fallback_interval = 3600, store_interval = 0.01, timeout = 5 })
+    rawset(_G, "ngx", nil)
+    assert.is_true(ok, tostring(res))
+    assert.is_nil(err and tostring(err))
+    assert.same({ false, "사유", "webhook", 0 }, { res.approved, res.reason, res.source, res.reads })
+    assert.equal(0, reads() or 0)
+    rcs:close()
+  end)
+
   it("raises on wrong options", function()
     local rcs = client()
     for _, bad in ipairs { { interval = 0 }, { interval = -1 }, { timeout = 0 }, { interval = "60" },

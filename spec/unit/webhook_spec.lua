@@ -241,6 +241,29 @@ describe("bizreg.webhook.decode", function()
     end
   end)
 
+  it("keeps its own keys (known, schema, odd) its own when a body sends fields of those names", function()
+    -- a hostile body: "odd" as a string or a number made the enum check index it (a raise,
+    -- a 500 from the handler); "known"/"schema" passed for the module's own judgement
+    for _, odd in ipairs { '"x"', "5", '{"a":1}', "[1]", "true" } do
+      local body = '{"notiType":"brand","brandId":"BR.1","method":"weird","odd":' .. odd .. '}'
+      local ok, ev, answer = pcall(webhook.handle, body)
+      assert.is_true(ok, tostring(ev))
+      assert.equal(200, answer.status)
+      assert.same({ "odd", "method" }, ev.odd)
+    end
+    local ev = assert(webhook.decode('{"notiType":"brand","brandId":"BR.1","method":"rejected","odd":["reason"],'
+      .. '"known":false,"schema":"NotiChatbot"}'))
+    assert.is_true(ev.known)
+    assert.equal("NotiBrand", ev.schema)
+    assert.same({ "known", "odd", "schema" }, ev.odd)
+    ev = assert(webhook.decode('{"notiType":"zzz","known":true,"schema":"NotiBrand"}'))
+    assert.is_false(ev.known)
+    assert.is_nil(ev.schema)
+    assert.same({ "known", "schema" }, ev.odd)
+    -- an ordinary notification has no odd at all
+    assert.is_nil(assert(webhook.decode('{"notiType":"brand","brandId":"BR.1","method":"rejected"}')).odd)
+  end)
+
   it("refuses a body longer than max_bytes before decoding it", function()
     local _, err = webhook.decode(cjson.encode(sample("brand")), { max_bytes = 10 })
     assert.same({ { key = "(body)", reason = "TooLong" } }, err.errorProperties)

@@ -69,8 +69,10 @@ M.cancel, M.cancel_owner = both_paths(cancel, "/cancel")
 local function delete(state, req, person, id)
   local rec = brand_of(state, req, person, id)
   rules.check_status(person and "delete_owner" or "delete", rec.status)
+  -- the yaml: an approved brand only after its numbers are gone; a never-approved one (반려,
+  -- 저장) "즉시 삭제 가능": at once, its numbers with it (set_status)
   local numbers = state.chatbots[id]
-  if numbers and #numbers.list > 0 then rules.refuse("has_chatbots") end
+  if rules.APPROVED_STATUS[rec.status] and numbers and #numbers.list > 0 then rules.refuse("has_chatbots") end
   brands.set_status(state, rec, false, "delete")
   return id_reply(rec)
 end

@@ -287,6 +287,10 @@ rules.ALLOWED_STATUS = {
   update = set_of { "승인", "반려(수정)" },
 }
 
+-- The statuses of a brand that was approved (an edit rejected is 반려(수정)): deleting it needs
+-- its sender numbers gone first (has_chatbots); a never-approved one goes at once.
+rules.APPROVED_STATUS = set_of { "승인", "반려(수정)" }
+
 -- The refusal of each: code and message (api-notes' code table; 64351's %s is "chatbot").
 rules.STATE_ERRORS = {
   cancel = { "64321", "Invalid approval status" },
