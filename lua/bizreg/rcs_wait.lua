@@ -157,7 +157,8 @@ end
 -- @tparam[opt] number opts.since with a store: epoch seconds; notifications received before
 --   it are not this review's (default: when the wait starts, by the clock the handler stamps
 --   them with: `ngx.time()` under OpenResty, else `os.time()`; give the time you submitted to
---   also take a verdict that came in between)
+--   also take a verdict that came in between). Never earlier than the submission that started
+--   this review: a `modified` sent for an edit applied at once before it would read as the approval
 -- @tparam[opt=false] boolean opts.confirm with a store: a notification makes it read the brand
 --   at once instead of trusting the notification
 -- @treturn table `{ approved = true|false, brand_status = "승인"|"반려"|"반려(수정)",`
