@@ -114,9 +114,11 @@ $(ASAN_SO): $(SRCS) $(HDRS) Makefile
 	$(CC) -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer $(WARN) -fPIC -shared \
 	  $(shell pkg-config --cflags lua5.4 libcurl libcrypto) $(SRCS) -o $@ $(shell pkg-config --libs libcurl libcrypto)
 
-# The lua5.4 suite under ASan+UBSan (the test command runs it too, as the "asan" part).
+# The lua5.4 suite under ASan+UBSan (the test command runs it too, as the "asan" parts, one
+# per ASAN_SPECS folder set).
+ASAN_SPECS ?= spec
 asan: build-asan
-	$(ASAN_ENV) lua5.4 /usr/bin/busted $(BUSTED_ARGS) --cpath="./build/asan/?.so" spec
+	$(ASAN_ENV) lua5.4 /usr/bin/busted $(BUSTED_ARGS) --cpath="./build/asan/?.so" $(ASAN_SPECS)
 
 valgrind: build build/nodlclose.so
 	env LD_PRELOAD="$(CURDIR)/build/nodlclose.so" valgrind -q --error-exitcode=9 --leak-check=full \

@@ -23,7 +23,18 @@ if [ "${1:-}" = --check ]; then
   BIZREG_BUSTED_ARGS="${BIZREG_BUSTED_ARGS:-} --exclude-tags=slow"
 fi
 mkdir -p build/logs
-PASS=0
+# Parts run side by side, at most BIZREG_JOBS at a time (default: cores + 2, as most parts
+# spend much of their time waiting on servers and child processes). Each part writes its
+# own logs (build/logs/NAME.*), its own fixtures (BIZREG_TMP=build/tmp/NAME) and its tally
+# (build/logs/NAME.count); its summary is printed when it ends, the total when all have.
+JOBS=${BIZREG_JOBS:-$(($(nproc 2>/dev/null || echo 1) + 2))}
+# A FIFO holding JOBS tokens: a part takes one to start and gives it back when it ends, so
+# the loop below blocks (without polling) while JOBS parts run.
+pool=build/logs/.pool.$$
+mkfifo "$pool" && exec 3<>"$pool" && rm -f "$pool" || exit 1
+i=0
+while [ "$i" -lt "$JOBS" ]; do echo >&3; i=$((i + 1)); done
+NAMES=""
 FAIL=0
 SKIP=0
 skip() {  # skip NAME WHY
@@ -38,11 +49,38 @@ why_not() {
 }
 LUA54=$(why_not lua5.4)
 
-# tap NAME CMD...: tally a TAP stream; a crash or a short plan counts as failures.
-tap() {
+# A part's outcome: "P F" into build/logs/NAME.count, then its summary (shown lines, the
+# tally line with the part's wall and CPU seconds) printed at once, under a lock so that
+# two parts ending together do not mix their lines.
+T0=$(date +%s)
+finish() {  # finish NAME P F START
+  echo "$2 $3" >build/logs/$1.count
+  times >build/logs/$1.times  # (no subshell: its children, the part's processes, are ours)
+  cpu=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } } END { printf "%.0f", s }' build/logs/$1.times)
+  echo "$1: $2 passed, $3 failed ($(($(date +%s) - $4)) s, cpu $cpu s; at $(($(date +%s) - T0)) s)" >>build/logs/$1.out
+  if command -v flock >/dev/null 2>&1; then flock build/logs/.print cat build/logs/$1.out; else cat build/logs/$1.out; fi
+}
+
+# part NAME FN ARGS...: runs FN ARGS as part NAME once a slot is free.
+part() {
   name=$1; shift
+  read -r _ <&3
+  NAMES="$NAMES $name"
+  rm -f build/logs/$name.count
+  (
+    trap 'echo >&3' EXIT  # the slot is given back however the part ends (but kill -9)
+    : >build/logs/$name.out
+    BIZREG_TMP=build/tmp/$name; export BIZREG_TMP
+    "$@" "$name" "$(date +%s)" 3>&-  # the part's processes do not hold the pool open
+  ) &
+}
+
+# tap CMD NAME START: tally the TAP stream of CMD; a crash or a short plan counts as failures.
+tap() {
+  cmd=$1; shift
+  name=$1; t=$2
   out=build/logs/$name.tap
-  "$@" >"$out" 2>build/logs/$name.err
+  sh -c "$cmd" >"$out" 2>build/logs/$name.err
   rc=$?
   p=$(grep -c '^ok ' "$out")
   f=$(grep -c '^not ok ' "$out")
@@ -50,42 +88,77 @@ tap() {
   [ -n "$plan" ] && [ $((p + f)) -lt "$plan" ] && f=$((plan - p))
   [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
   if [ "$f" -gt 0 ]; then
-    grep -A 12 '^not ok ' "$out" | head -n 80
-    tail -n 20 build/logs/$name.err
+    { grep -A 12 '^not ok ' "$out" | head -n 80; tail -n 20 build/logs/$name.err; } >>build/logs/$name.out
   fi
-  echo "$name: $p passed, $f failed"
-  PASS=$((PASS + p))
-  FAIL=$((FAIL + f))
+  finish "$name" "$p" "$f" "$t"
 }
 
-# check NAME CMD...: one pass/fail; its output is shown (figures) and kept in build/logs.
+# check CMD NAME START: one pass/fail; its output is shown (figures) and kept in build/logs.
 check() {
-  name=$1; shift
-  if "$@" >build/logs/$name.log 2>&1; then
-    PASS=$((PASS + 1)); sed 's/^/    /' build/logs/$name.log | tail -n 15; echo "$name: 1 passed, 0 failed"
+  if sh -c "$1" >build/logs/$2.log 2>&1; then
+    sed 's/^/    /' build/logs/$2.log | tail -n 15 >>build/logs/$2.out; finish "$2" 1 0 "$3"
   else
-    FAIL=$((FAIL + 1)); sed 's/^/    /' build/logs/$name.log | tail -n 40; echo "$name: 0 passed, 1 failed"
+    sed 's/^/    /' build/logs/$2.log | tail -n 40 >>build/logs/$2.out; finish "$2" 0 1 "$3"
   fi
 }
 
-once=$ONCE
+# distro SUITE NAME START: one Debian root (spec/checks/distros.sh), counted per test
+distro() {
+  BIZREG_DISTROS=$1 sh spec/checks/distros.sh >build/logs/$2.log 2>&1
+  grep -E '^(not ok|#|[a-z]+ \()' build/logs/$2.log | grep -v '^# *$' | tail -n 40 >>build/logs/$2.out
+  p=$(sed -n 's/^distros: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' build/logs/$2.log)
+  f=$(sed -n 's/^distros: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' build/logs/$2.log)
+  [ -n "$p" ] || { p=0; f=1; }
+  finish "$2" "$p" "$f" "$3"
+}
+
+# The Debian roots first, the longest parts; they copy the tree without build/, and build there.
+for x in $EXTRA; do
+  case $x in distros) for suite in ${BIZREG_DISTROS:-bullseye trixie}; do part distro-$suite distro $suite; done ;; esac
+done
+# Then the builds, one at a time, before the parts that use them (parts share them: nginx
+# loads the LuaJIT core, soak and embed the lua5.4 one, property the ASan one, so no two
+# makes write one file at once).
+BUSTED=""
 for lua in $LUAS; do
   why=$(why_not "$lua")
   if [ -n "$why" ]; then skip "$lua" "$why"; continue; fi
-  if ! make -s LUA="$lua" build >build/logs/build-$lua.log 2>&1; then
-    cat build/logs/build-$lua.log; FAIL=$((FAIL + 1)); echo "$lua: build failed"; continue
+  if make -s LUA="$lua" build >build/logs/build-$lua.log 2>&1; then
+    BUSTED="$BUSTED $lua"
+  else
+    cat build/logs/build-$lua.log; FAIL=$((FAIL + 1)); echo "$lua: build failed"
   fi
-  # shellcheck disable=SC2086
-  tap "$lua" "$lua" /usr/bin/busted -o TAP ${BIZREG_BUSTED_ARGS:-} --cpath="./build/$lua/?.so" $EVERY $once
-  once=""
 done
-if [ -n "$CHECK" ]; then
-  echo "$PASS passed, $FAIL failed"
-  [ "$FAIL" -eq 0 ]; exit
-fi
+ASAN=""
+case " $EXTRA " in *" asan "*|*" property "*)
+  if [ -z "$LUA54" ]; then
+    if make -s build-asan >build/logs/build-asan.log 2>&1; then ASAN=1
+    else cat build/logs/build-asan.log; FAIL=$((FAIL + 1)); echo "asan: build failed"; fi
+  fi ;;
+esac
+
+# The other parts, longest first (ASan, the interpreters), so that the short ones fill the
+# gaps at the end.
+case " $EXTRA " in *" asan "*)
+  if [ -n "$LUA54" ]; then skip asan "$LUA54"
+  # the lua5.4 suite again, on a core built with ASan+UBSan: any memory error fails it
+  # (two parts: the folders every interpreter runs, and those run once)
+  elif [ -n "$ASAN" ]; then
+    part asan-lua5.4 tap "make -s asan BUSTED_ARGS='-o TAP' ASAN_SPECS='$EVERY'"
+    part asan-lua5.4-once tap "make -s asan BUSTED_ARGS='-o TAP' ASAN_SPECS='$ONCE'"
+  fi ;;
+esac
+first=1
+for lua in $BUSTED; do
+  # shellcheck disable=SC2086
+  part "$lua" tap "$lua /usr/bin/busted -o TAP ${BIZREG_BUSTED_ARGS:-} --cpath='./build/$lua/?.so' $EVERY"
+  [ -n "$first" ] && part "$lua-once" tap "$lua /usr/bin/busted -o TAP ${BIZREG_BUSTED_ARGS:-} --cpath='./build/$lua/?.so' $ONCE"
+  first=""
+done
 for x in $EXTRA; do
   case $x in
-    asan|soak|property|luarocks|embed)  # these run the library on lua5.4
+    asan|distros) continue ;;
+    soak|property|luarocks|embed)  # these run the library on lua5.4
       if [ -n "$LUA54" ]; then skip "$x" "$LUA54"; continue; fi ;;
     nginx)
       if [ ! -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || ! command -v luajit >/dev/null 2>&1; then
@@ -93,34 +166,35 @@ for x in $EXTRA; do
       fi ;;
   esac
   case $x in
-    asan)  # the lua5.4 suite again, on a core built with ASan+UBSan: any memory error fails it
-      if make -s build-asan >build/logs/build-asan.log 2>&1; then
-        tap asan-lua5.4 make -s asan BUSTED_ARGS="-o TAP"
-      else
-        cat build/logs/build-asan.log; FAIL=$((FAIL + 1)); echo "asan: build failed"
-      fi ;;
-    lint) check lint make -s lint ;;
+    lint) part lint check 'make -s lint' ;;
     soak)  # 1,000 calls with random faults: at most once, no duplicate, no secret (issue 7's soak)
-      check soak lua5.4 spec/soak.lua ;;
-    property)  # 10,000 hostile payloads on the ASan+UBSan core (make build-asan ran in "asan")
-      make -s build-asan >/dev/null 2>&1
-      check property-asan env LD_PRELOAD="$(cc -print-file-name=libasan.so) $PWD/build/nodlclose.so" \
-        ASAN_OPTIONS=detect_leaks=1 lua5.4 spec/property/hostile.lua --count 10000 --cpath './build/asan/?.so' ;;
-    c) check c-media make -s test-c ;;
-    docs) check docs make -s docs ;;  # the LDoc reference; fails on any LDoc warning
-    luarocks) check luarocks sh spec/checks/luarocks.sh ;;
-    nginx) check nginx sh spec/checks/nginx.sh
-      check nginx-webhook sh spec/checks/nginx_webhook.sh
-      check nginx-notify sh spec/checks/nginx_notify.sh ;;  # the sandbox delivers to it, wait_for_approval listens
-    embed) check embed sh spec/checks/embed.sh ;;
-    distros)  # Debian 11 (libcurl 7.74, lua5.1) and 13 (libcurl 8.14, lua5.4) roots: counted per test
-      sh spec/checks/distros.sh >build/logs/distros.log 2>&1
-      grep -E '^(not ok|#|[a-z]+ \(|distros:)' build/logs/distros.log | grep -v '^# *$' | tail -n 40
-      p=$(sed -n 's/^distros: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' build/logs/distros.log)
-      f=$(sed -n 's/^distros: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' build/logs/distros.log)
-      [ -n "$p" ] || { p=0; f=1; }
-      PASS=$((PASS + p)); FAIL=$((FAIL + f)) ;;
+      part soak check 'lua5.4 spec/soak.lua' ;;
+    property)  # 10,000 hostile payloads on the ASan+UBSan core (built above)
+      [ -n "$ASAN" ] && part property-asan check 'env LD_PRELOAD="$(cc -print-file-name=libasan.so) $PWD/build/nodlclose.so" \
+        ASAN_OPTIONS=detect_leaks=1 lua5.4 spec/property/hostile.lua --count 10000 --cpath "./build/asan/?.so"' ;;
+    c) part c-media check 'make -s test-c' ;;
+    docs) part docs check 'make -s docs' ;;  # the LDoc reference; fails on any LDoc warning
+    luarocks) part luarocks check 'sh spec/checks/luarocks.sh' ;;
+    nginx) part nginx check 'sh spec/checks/nginx.sh'
+      part nginx-webhook check 'sh spec/checks/nginx_webhook.sh'
+      part nginx-notify check 'sh spec/checks/nginx_notify.sh' ;;  # the sandbox delivers to it, wait_for_approval listens
+    embed) part embed check 'sh spec/checks/embed.sh' ;;
   esac
 done
+wait
+PASS=0
+for name in $NAMES; do
+  if [ -f build/logs/$name.count ]; then
+    read -r p f <build/logs/$name.count
+    PASS=$((PASS + p)); FAIL=$((FAIL + f))
+  else  # a part that ended without a tally (killed) is a failure
+    FAIL=$((FAIL + 1)); echo "$name: no tally (killed?)"
+  fi
+done
+if [ -n "$CHECK" ]; then
+  echo "$PASS passed, $FAIL failed"
+  [ "$FAIL" -eq 0 ]; exit
+fi
+[ -n "$NAMES" ] && echo "all parts: $(($(date +%s) - T0)) s"
 echo "$PASS passed, $FAIL failed, $SKIP skipped"
 [ "$FAIL" -eq 0 ]

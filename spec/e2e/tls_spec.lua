@@ -13,11 +13,15 @@ describe("TLS", function()
     -- a self-signed certificate for 127.0.0.1, made here (nothing checked in)
     assert(sh(string.format("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 " ..
       "-addext subjectAltName=IP:127.0.0.1 -keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1", dir, dir)))
-    port = 20000 + math.random(1, 9999)
+    -- a port that was free a moment ago (openssl s_server cannot be told port 0), not one from
+    -- math.random: its sequence is the same in every interpreter, and make test runs them at once
+    local socket = require "socket"
+    local probe = assert(socket.bind("127.0.0.1", 0))
+    port = select(2, probe:getsockname())
+    probe:close()
     pidfile = dir .. "/server.pid"
     assert(sh(string.format("cd %s && (openssl s_server -quiet -accept 127.0.0.1:%d -cert cert.pem -key key.pem -www " ..
       ">server.log 2>&1 & echo $! > server.pid)", dir, port)))
-    local socket = require "socket"
     for _ = 1, 100 do
       local c = socket.tcp()
       c:settimeout(0.1)
