@@ -184,7 +184,8 @@ function sandbox.attach(url)
 end
 
 -- opts.port (nil/0 = any free port), opts.bin (default <root>/bin/bizreg-sandbox),
--- opts.log (default build/sandbox/sandbox-<port>-<unique>.log).
+-- opts.log (default build/sandbox/sandbox-<port>-<unique>.log), opts.lua (the interpreter the
+-- launcher runs it under, $BIZREG_SANDBOX_LUA; default: LuaJIT, else lua5.1).
 function sandbox.start(opts)
   opts = opts or {}
   local root = repo_root()
@@ -193,7 +194,8 @@ function sandbox.start(opts)
   local pidfile = os.tmpname()
   local log = opts.log or string.format("%s/build/sandbox/sandbox-%d-%s.log", root, port, pidfile:match("[^/]*$"))
   local bin = opts.bin or (root .. "/bin/bizreg-sandbox")
-  sh(string.format("'%s' --port %d >'%s' 2>&1 & echo $! >'%s'", bin, port, log, pidfile))
+  local env = opts.lua and string.format("BIZREG_SANDBOX_LUA='%s' ", opts.lua) or ""
+  sh(string.format("%s'%s' --port %d >'%s' 2>&1 & echo $! >'%s'", env, bin, port, log, pidfile))
   local pid = tonumber((read_file(pidfile) or ""):match("%d+"))
   os.remove(pidfile)
   if not pid then error("could not start " .. bin) end
