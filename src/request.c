@@ -287,6 +287,15 @@ static CURLcode set_method_body(bz_http *h, const bz_req *r) {
     rc = set_mode(h->easy, r->is_head ? BZ_MODE_HEAD : BZ_MODE_GET, (r->is_head || r->is_get) ? "" : r->method);
   }
   if (rc == CURLE_OK) rc = curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, size);
+  /* libcurl sends a request again by itself when a REUSED connection dies before any answer
+   * (seen with 7.74: a DELETE reset after the server processed it arrived twice). A body is
+   * safe (read_cb's stream cannot be rewound: CURLE_SEND_FAIL_REWIND); a request without body
+   * bytes that may change something (DELETE, an empty PUT: cancels, deletes) gets a fresh
+   * connection instead, which libcurl never retries that way. GET and HEAD may reuse. */
+  if (rc == CURLE_OK) {
+    long fresh = !r->is_get && !r->is_head && h->up_total == 0;
+    rc = curl_easy_setopt(h->easy, CURLOPT_FRESH_CONNECT, fresh);
+  }
   return rc;
 }
 
