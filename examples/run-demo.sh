@@ -8,7 +8,10 @@ PORT=${1:-8089}
 LUA=${2:-${LUA:-lua5.4}}
 mkdir -p build/demo
 echo "bizreg: starting the sandbox on 127.0.0.1:$PORT"
-bin/bizreg-sandbox --port "$PORT" >build/demo/sandbox.log 2>&1 &
+# emptied here, before the start: the wait below must never read an earlier demo's
+# "listening" line (the new sandbox's own redirect may truncate the file only later)
+: >build/demo/sandbox.log
+bin/bizreg-sandbox --port "$PORT" >>build/demo/sandbox.log 2>&1 &
 SB=$!
 trap 'kill $SB 2>/dev/null || true' EXIT INT TERM
 i=0
