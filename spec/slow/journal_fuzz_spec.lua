@@ -55,6 +55,28 @@ local function one_mutation(s, rnd)
   return table.concat(lines), "swap lines " .. k
 end
 
+-- The fuzzer's finding (seed 1796672374 under lua5.1, case 462): a newline replaced by a NUL
+-- joined two records on one line, lua-cjson decoded the first and stopped at the NUL, the
+-- second (batch 17's "sending") was lost, and batch 17's "unknown" then read as never sent.
+describe("journal reader, a NUL byte", function()
+  it("refuses a journal whose line holds a NUL (two records joined), never reads an unknown batch as unsent", function()
+    local good = make(3, 1, { "unknown", "unknown", "unknown" })
+    local cut = good:find("\n", good:find('"state":"unknown"', 1, true), true)  -- after batch 1's unknown
+    local bad = good:sub(1, cut - 1) .. "\0" .. good:sub(cut + 1)
+    local r, err = journal.parse(bad, "J")
+    assert.is_nil(r)
+    assert.truthy(err:find("damaged record", 1, true), err)
+  end)
+
+  it("refuses any JSON text with a NUL byte in the command's reader (files and journal lines)", function()
+    for _, text in ipairs { '{"images":[]}\0{"x":1}', '{"a":1}\0', '\0' } do
+      local v, err = json.decode(text)
+      assert.is_nil(v)
+      assert.truthy(err:find("NUL", 1, true), err)
+    end
+  end)
+end)
+
 describe("journal reader fuzz (seed " .. SEED .. ")", function()
   it("random text, random JSON lines and mutated journals: no raise, no hang; one damaged byte never unsends a batch", function()
     math.randomseed(SEED)

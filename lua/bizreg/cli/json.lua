@@ -104,6 +104,10 @@ local TOKENS = { T_OBJ_BEGIN = "'{'", T_OBJ_END = "'}'", T_ARR_BEGIN = "'['", T_
 
 -- what: "file" (default) or "line" (a JSON Lines line): the unit a cut-short text ends
 function M.decode(text, what)
+  -- lua-cjson stops at a NUL byte and returns what came before it: a journal line holding two
+  -- records joined by a NUL lost the second, an image file its tail. No JSON text holds one.
+  local nul = text:find("\0", 1, true)
+  if nul then return nil, "a NUL byte at character " .. nul .. " (no JSON text holds one)" end
   local v, err = cjson.decode(text)
   if v ~= nil or err == nil then return v end
   err = tostring(err)
